@@ -1,0 +1,13 @@
+import { ConfigurableModuleBuilder } from '@nestjs/common';
+import type { CallsModuleOptions } from './config/calls-options.interface';
+
+/** `CallsModule.forRoot` / `forRootAsync` and the options token, built by Nest. */
+export const {
+  ConfigurableModuleClass: ConfigurableCallsModule,
+  MODULE_OPTIONS_TOKEN: CALLS_MODULE_OPTIONS,
+  OPTIONS_TYPE: CALLS_OPTIONS_TYPE,
+  ASYNC_OPTIONS_TYPE: CALLS_ASYNC_OPTIONS_TYPE,
+} = new ConfigurableModuleBuilder<CallsModuleOptions>()
+  .setClassMethodName('forRoot')
+  .setExtras({ isGlobal: false }, (definition, extras) => ({ ...definition, global: extras.isGlobal }))
+  .build();

@@ -1,0 +1,50 @@
+/** A parser of one environment value: the parsed value, or `undefined` when it is not allowed. */
+export interface EnvParser<T> {
+  readonly parse: (raw: string) => T | undefined;
+  /** Human description of the allowed values, used in the boot error. */
+  readonly allowed: string;
+}
+
+/** One of fixed words; whitespace is trimmed and letter case ignored. */
+export function oneOf<T extends string>(values: readonly T[]): EnvParser<T> {
+  return {
+    parse: (raw) => {
+      const v = raw.trim().toLowerCase();
+      return (values as readonly string[]).includes(v) ? (v as T) : undefined;
+    },
+    allowed: `one of ${values.join(' | ')} (any letter case)`,
+  };
+}
+
+/** An integer within bounds. */
+export function integer(min: number, max: number): EnvParser<number> {
+  return {
+    parse: (raw) => {
+      const v = raw.trim();
+      if (!/^-?\d+$/.test(v)) return undefined;
+      const n = Number(v);
+      return n >= min && n <= max ? n : undefined;
+    },
+    allowed: `an integer from ${min} to ${max}`,
+  };
+}
+
+/** A URL with one of the given protocols (e.g. `redis:`). */
+export function url(protocols: readonly string[]): EnvParser<string> {
+  return {
+    parse: (raw) => {
+      const v = raw.trim();
+      try {
+        return protocols.includes(new URL(v).protocol) ? v : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    allowed: `a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
+  };
+}
+
+/** A string matching a pattern. */
+export function matching(pattern: RegExp, allowed: string): EnvParser<string> {
+  return { parse: (raw) => (pattern.test(raw.trim()) ? raw.trim() : undefined), allowed };
+}

@@ -1,0 +1,10 @@
+/** Base class of every error the calls module throws on purpose. */
+export abstract class CallsError extends Error {
+  /** A stable, machine-readable code (e.g. `call_not_found`). */
+  abstract readonly code: string;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = this.constructor.name;
+  }
+}

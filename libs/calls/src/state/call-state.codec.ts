@@ -1,0 +1,88 @@
+import { CorruptCallStateError } from '../errors/corrupt-call-state.error';
+import { InvalidCallStateInputError } from '../errors/invalid-call-state-input.error';
+import type { CallSessionState, CallState } from './call-state.types';
+
+/** Longest id the repository accepts (Mattermost ids are 26 chars, UUIDs 36). */
+export const MAX_ID_LENGTH = 128;
+const ID_PATTERN = /^[A-Za-z0-9._:@-]+$/;
+
+/**
+ * Checks an id before it is used in a Redis key or stored: non-empty, at most
+ * {@link MAX_ID_LENGTH} characters, letters, digits and `._:@-` only.
+ */
+export function assertValidId(field: string, value: unknown): asserts value is string {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new InvalidCallStateInputError(field, 'must be a non-empty string');
+  }
+  if (value.length > MAX_ID_LENGTH) {
+    throw new InvalidCallStateInputError(field, `must be at most ${MAX_ID_LENGTH} characters`);
+  }
+  if (!ID_PATTERN.test(value)) {
+    throw new InvalidCallStateInputError(field, 'may contain only letters, digits and . _ : @ -');
+  }
+}
+
+/**
+ * Serialises a call state. `version` is written first so the Redis CAS script can read it
+ * without decoding the whole document.
+ */
+export function serializeCallState(call: CallState): string {
+  const { version, ...rest } = call;
+  return JSON.stringify({ version, ...rest });
+}
+
+const isString = (v: unknown): v is string => typeof v === 'string';
+const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isBoolean = (v: unknown): v is boolean => typeof v === 'boolean';
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function checkSession(key: string, id: string, raw: unknown): CallSessionState {
+  if (!isRecord(raw)) throw new CorruptCallStateError(key, `session ${id} is not an object`);
+  const ok =
+    raw.sessionId === id &&
+    isString(raw.userId) &&
+    isBoolean(raw.unmuted) &&
+    isNumber(raw.raisedHand) &&
+    isBoolean(raw.video) &&
+    isNumber(raw.joinAt) &&
+    isString(raw.instanceId);
+  if (!ok) throw new CorruptCallStateError(key, `session ${id} has missing or mistyped fields`);
+  return raw as unknown as CallSessionState;
+}
+
+/**
+ * Parses and validates a stored call state.
+ * @throws CorruptCallStateError when the text is not JSON of the expected shape.
+ */
+export function parseCallState(key: string, text: string): CallState {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new CorruptCallStateError(key, `not JSON (${(err as Error).message})`);
+  }
+  if (!isRecord(raw)) throw new CorruptCallStateError(key, 'not a JSON object');
+  const strings = [
+    'id',
+    'channelId',
+    'ownerId',
+    'hostId',
+    'hostLockedUserId',
+    'threadId',
+    'postId',
+    'title',
+    'screenSharingSessionId',
+  ] as const;
+  for (const f of strings) {
+    if (!isString(raw[f])) throw new CorruptCallStateError(key, `field ${f} is not a string`);
+  }
+  for (const f of ['version', 'startAt', 'screenStartAt'] as const) {
+    if (!isNumber(raw[f])) throw new CorruptCallStateError(key, `field ${f} is not a number`);
+  }
+  if (!isRecord(raw.dismissedNotification) || !isRecord(raw.sessions)) {
+    throw new CorruptCallStateError(key, 'dismissedNotification or sessions is not an object');
+  }
+  for (const [id, s] of Object.entries(raw.sessions)) checkSession(key, id, s);
+  return raw as unknown as CallState;
+}

@@ -1,0 +1,91 @@
+import type { Provider } from '@nestjs/common';
+import { CALLS_OPTIONS } from '../calls.constants';
+import type { ResolvedCallsOptions } from '../config/calls-options.interface';
+import { CallStateKeys } from './call-state.keys';
+import { CallStateRepository } from './call-state.repository';
+import type { CallStateStore } from './call-state-store.interface';
+import { CallsRedisClient } from './calls-redis.client';
+import { FallbackCallStateStore } from './fallback-call-state.store';
+import { MemoryCallStateStore } from './memory-call-state.store';
+import { RedisCallStateStore } from './redis-call-state.store';
+import type { StateBackendStatus } from './state-backend-mode';
+import { VersionedCallStateRepository } from './versioned-call-state.repository';
+import { UnknownStateBackendError } from '../errors/unknown-state-backend.error';
+
+/** A repository and how to tell its status. */
+interface Backend {
+  readonly store: CallStateStore;
+  readonly status: () => StateBackendStatus;
+}
+
+function createBackend(options: ResolvedCallsOptions, redis: CallsRedisClient): Backend {
+  const mode = options.stateBackend;
+  switch (mode) {
+    case 'memory':
+      return {
+        store: new MemoryCallStateStore(),
+        status: () => ({ backend: mode, mode: 'memory', redisReachable: null, fallbacks: 0, pendingMerges: 0 }),
+      };
+    case 'redis': {
+      const store = new RedisCallStateStore(redis.client!, new CallStateKeys(options.redisKeyPrefix));
+      return {
+        store,
+        status: () => ({
+          backend: mode,
+          mode: redis.reachable ? 'redis' : 'degraded',
+          redisReachable: redis.reachable,
+          fallbacks: 0,
+          pendingMerges: 0,
+        }),
+      };
+    }
+    case 'auto': {
+      const remote = new RedisCallStateStore(redis.client!, new CallStateKeys(options.redisKeyPrefix));
+      const store = new FallbackCallStateStore(remote, redis.client!, {
+        instanceId: options.instanceId,
+        probeIntervalMs: options.redisProbeIntervalMs,
+      });
+      return {
+        store,
+        status: () => ({
+          backend: mode,
+          mode: store.redisHealthy ? 'redis' : 'degraded',
+          redisReachable: redis.reachable,
+          fallbacks: store.fallbacks,
+          pendingMerges: store.pendingMerges,
+        }),
+      };
+    }
+    default:
+      throw new UnknownStateBackendError(String(mode));
+  }
+}
+
+/** Repository that closes its store when the application shuts down. */
+class ManagedCallStateRepository extends VersionedCallStateRepository {
+  constructor(
+    private readonly backend: Backend,
+    options: ResolvedCallsOptions,
+  ) {
+    super(backend.store, backend.status, { maxCasAttempts: options.maxCasAttempts });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.backend.store.close();
+  }
+}
+
+/** The one place the state backend is chosen, from the resolved options. */
+export const callStateRepositoryProvider: Provider = {
+  provide: CallStateRepository,
+  inject: [CALLS_OPTIONS, CallsRedisClient],
+  useFactory: (options: ResolvedCallsOptions, redis: CallsRedisClient): CallStateRepository =>
+    new ManagedCallStateRepository(createBackend(options, redis), options),
+};
+
+/** The Redis connection, created from the resolved options. */
+export const callsRedisClientProvider: Provider = {
+  provide: CallsRedisClient,
+  inject: [CALLS_OPTIONS],
+  useFactory: (options: ResolvedCallsOptions) => new CallsRedisClient(options),
+};

@@ -1,0 +1,72 @@
+import { Inject } from '@nestjs/common';
+import type { StateBackendStatus } from './state-backend-mode';
+import type {
+  CallSessionPatch,
+  CallSessionState,
+  CallState,
+  CallStateMutator,
+  JoinCallResult,
+  RemoveSessionResult,
+  StartCallInput,
+} from './call-state.types';
+
+/**
+ * Shared call state: the seam the signaling layer, the REST API and the SFU use. One
+ * implementation per backend (`memory`, `redis`, `auto`), chosen at boot.
+ *
+ * Every mutation is atomic: it is a compare-and-swap on the call's `version`, retried (bounded) on
+ * conflict, so concurrent writers on any number of instances never lose each other's updates.
+ * Returned states are immutable snapshots. Ids are validated (non-empty, at most 128 characters);
+ * a bad id throws `InvalidCallStateInputError`.
+ */
+export interface CallStateRepository {
+  /**
+   * Starts a call in a channel, or returns the channel's active call: there is never more than
+   * one, even when several instances race.
+   */
+  startCall(input: StartCallInput): Promise<{ call: CallState; created: boolean }>;
+  /** Adds a session to the channel's call, starting the call if there is none. */
+  joinCall(input: StartCallInput, session: CallSessionState): Promise<JoinCallResult>;
+  /** The active call with this id, or null. */
+  getCall(callId: string): Promise<CallState | null>;
+  /** The channel's active call, or null. */
+  getCallByChannel(channelId: string): Promise<CallState | null>;
+  /** Every active call. */
+  listActiveCalls(): Promise<CallState[]>;
+  /** Adds a session (or replaces it for the same user). @throws CallNotFoundError */
+  addSession(callId: string, session: CallSessionState): Promise<CallState>;
+  /** Changes fields of a session. @throws CallNotFoundError, SessionNotFoundError */
+  updateSession(callId: string, sessionId: string, patch: CallSessionPatch): Promise<CallState>;
+  /**
+   * Removes a session; the host is reassigned and a screen share by it stops. Removing the last
+   * session ends the call (all its keys are removed). Removing an absent session is a no-op.
+   */
+  removeSession(callId: string, sessionId: string): Promise<RemoveSessionResult>;
+  /** Makes a user (who must be in the call) the host; `lock` also sets the host lock. */
+  setHost(callId: string, userId: string, options?: { lock?: boolean }): Promise<CallState>;
+  /** Sets the screen-sharing session, or clears it with `null`. */
+  setScreenSharer(callId: string, sessionId: string | null): Promise<CallState>;
+  /** Raises (timestamped now, unless already raised) or lowers a session's hand. */
+  setRaisedHand(callId: string, sessionId: string, raised: boolean): Promise<CallState>;
+  /** Mutes or unmutes a session. */
+  setMuted(callId: string, sessionId: string, muted: boolean): Promise<CallState>;
+  /** Records that a user dismissed the call notification. */
+  dismissNotification(callId: string, userId: string): Promise<CallState>;
+  /** Ends a call: removes its state, channel lookup and active entry. False if it was not active. */
+  endCall(callId: string): Promise<boolean>;
+  /**
+   * Applies a pure function to the current state and stores the result atomically, retrying on
+   * conflict. Returns the stored state (null when the function ended the call).
+   * @throws CallNotFoundError, CallStateConflictError after the bounded retries
+   */
+  update(callId: string, mutator: CallStateMutator): Promise<CallState | null>;
+  /** Which backend is configured and what it is doing now. */
+  status(): StateBackendStatus;
+}
+
+/** Injection token of {@link CallStateRepository}. */
+export const CallStateRepository = Symbol('CallStateRepository');
+
+/** Injects the {@link CallStateRepository}. */
+export const InjectCallStateRepository = (): ParameterDecorator & PropertyDecorator =>
+  Inject(CallStateRepository);

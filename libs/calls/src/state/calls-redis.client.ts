@@ -1,0 +1,75 @@
+import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { redactCredentials } from '../config/calls-env';
+import type { ResolvedCallsOptions } from '../config/calls-options.interface';
+
+const CONNECT_WAIT_MS = 3000;
+
+/**
+ * The module's Redis connection (none with the memory backend). Commands fail at once while the
+ * connection is down (no offline queue, no resend), which is what lets `auto` fall back without a
+ * timeout and `redis` report a clear error; ioredis keeps reconnecting in the background.
+ */
+export class CallsRedisClient implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(CallsRedisClient.name);
+  /** The ioredis client, or null with the memory backend. */
+  readonly client: Redis | null;
+  private up = false;
+
+  constructor(private readonly options: ResolvedCallsOptions) {
+    if (options.stateBackend === 'memory') {
+      this.client = null;
+      return;
+    }
+    this.client = new Redis(options.redisUrl, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      autoResendUnfulfilledCommands: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: options.redisCommandTimeoutMs,
+      connectTimeout: Math.max(options.redisCommandTimeoutMs, 1000),
+      connectionName: `calls:${options.instanceId}`,
+      retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
+    });
+    this.client.on('ready', () => {
+      if (!this.up) this.logger.log(`Redis connected [url=${this.safeUrl}]`);
+      this.up = true;
+    });
+    this.client.on('close', () => {
+      if (this.up) this.logger.warn(`Redis connection lost [url=${this.safeUrl}]`);
+      this.up = false;
+    });
+    // Reconnection errors repeat every attempt; the transitions above are logged once each.
+    this.client.on('error', (err: Error) => this.logger.debug(`Redis error: ${err.message}`));
+  }
+
+  /** Whether the connection is ready now (null with the memory backend). */
+  get reachable(): boolean | null {
+    return this.client ? this.client.status === 'ready' : null;
+  }
+
+  async onModuleInit(): Promise<void> {
+    if (!this.client) return;
+    const connected = this.client.connect().then(
+      () => true,
+      () => false,
+    );
+    const waited = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), CONNECT_WAIT_MS).unref());
+    if (!(await Promise.race([connected, waited]))) {
+      this.logger.warn(
+        `Redis not reachable at boot, retrying in the background [url=${this.safeUrl}, backend=${this.options.stateBackend}]`,
+      );
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (!this.client) return;
+    this.up = false;
+    if (this.client.status === 'ready') await this.client.quit().catch(() => this.client?.disconnect());
+    else this.client.disconnect();
+  }
+
+  private get safeUrl(): string {
+    return redactCredentials(this.options.redisUrl);
+  }
+}

@@ -1,0 +1,254 @@
+import { Logger } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { CallStateUnavailableError } from '../errors/call-state-unavailable.error';
+import { mergeCallState, restorableCall } from './call-state.merge';
+import type { CallState } from './call-state.types';
+import type { CallStateStore, CasResult, CreateResult } from './call-state-store.interface';
+import { MemoryCallStateStore } from './memory-call-state.store';
+import type { RedisCallStateStore } from './redis-call-state.store';
+
+/** Tuning of the `auto` backend. */
+export interface FallbackStoreOptions {
+  /** This instance's id: sessions it serves are restored into Redis after an outage. */
+  readonly instanceId: string;
+  /** How often Redis is probed while it is away (ms). */
+  readonly probeIntervalMs: number;
+}
+
+const MERGE_ATTEMPTS = 20;
+const MERGE_PASSES = 10;
+
+/**
+ * The `auto` backend: Redis while it answers, process memory while it does not.
+ *
+ * - Everything read from or written to Redis is mirrored in memory, so a fallback continues from
+ *   the last state this instance saw.
+ * - After one failure (or the connection closing) operations go straight to memory, paying no
+ *   connect timeout, until a background probe sees Redis answer again.
+ * - Calls written locally during the outage are remembered with their state before the first local
+ *   write. When Redis is back they are merged into it session by session under compare-and-swap
+ *   (see {@link mergeCallState}); only then do operations return to Redis.
+ * - One warning when Redis goes away, one log line when it is back.
+ */
+export class FallbackCallStateStore implements CallStateStore {
+  private readonly logger = new Logger(FallbackCallStateStore.name);
+  private readonly local = new MemoryCallStateStore();
+  /** Calls written locally during the outage → their state before the first local write. */
+  private readonly dirty = new Map<string, CallState | null>();
+  private healthy = true;
+  private fallbackCount = 0;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private probing = false;
+  private closed = false;
+  private readonly onClose = (): void => this.markDown('connection closed');
+
+  constructor(
+    private readonly remote: RedisCallStateStore,
+    private readonly client: Redis,
+    private readonly options: FallbackStoreOptions,
+  ) {
+    client.on('close', this.onClose);
+  }
+
+  /** True while operations are served by Redis. */
+  get redisHealthy(): boolean {
+    return this.healthy;
+  }
+
+  /** Operations served from memory because Redis did not answer. */
+  get fallbacks(): number {
+    return this.fallbackCount;
+  }
+
+  /** Calls waiting to be merged into Redis. */
+  get pendingMerges(): number {
+    return this.dirty.size;
+  }
+
+  get(callId: string): Promise<CallState | null> {
+    return this.serve(
+      () => this.remote.get(callId),
+      () => this.local.get(callId),
+      (call) => this.mirror(callId, call),
+    );
+  }
+
+  getForUpdate(callId: string): Promise<CallState | null> {
+    return this.serve(
+      () => this.remote.getForUpdate(callId),
+      () => this.local.getForUpdate(callId),
+      (call) => this.mirror(callId, call),
+    );
+  }
+
+  findCallIdByChannel(channelId: string): Promise<string | null> {
+    return this.serve(
+      () => this.remote.findCallIdByChannel(channelId),
+      () => this.local.findCallIdByChannel(channelId),
+    );
+  }
+
+  listActive(): Promise<CallState[]> {
+    return this.serve(
+      () => this.remote.listActive(),
+      () => this.local.listActive(),
+      (calls) => calls.forEach((c) => this.local.put(c)),
+    );
+  }
+
+  create(call: CallState): Promise<CreateResult> {
+    return this.serve(
+      () => this.remote.create(call),
+      () => {
+        this.markDirty(call.id);
+        return this.local.create(call);
+      },
+      (result) => this.local.put(result.call),
+    );
+  }
+
+  compareAndSet(expected: CallState, next: CallState | null): Promise<CasResult> {
+    return this.serve(
+      () => this.remote.compareAndSet(expected, next),
+      () => {
+        this.markDirty(expected.id);
+        return this.local.compareAndSet(expected, next);
+      },
+      (result) => {
+        if (result.status === 'ok') this.mirror(expected.id, next);
+        else if (result.status === 'conflict') this.local.put(result.current);
+        else this.local.delete(expected.id);
+      },
+    );
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.client.off('close', this.onClose);
+    if (this.probeTimer) clearInterval(this.probeTimer);
+    await this.local.close();
+  }
+
+  private async serve<T>(
+    viaRedis: () => Promise<T>,
+    viaMemory: () => Promise<T>,
+    mirror?: (result: T) => void,
+  ): Promise<T> {
+    if (this.healthy) {
+      try {
+        const result = await viaRedis();
+        mirror?.(result);
+        return result;
+      } catch (err) {
+        if (!(err instanceof CallStateUnavailableError)) throw err;
+        this.markDown(err.message);
+      }
+    }
+    this.fallbackCount++;
+    return viaMemory();
+  }
+
+  private mirror(callId: string, call: CallState | null): void {
+    if (call) this.local.put(call);
+    else this.local.delete(callId);
+  }
+
+  private markDirty(callId: string): void {
+    if (!this.dirty.has(callId)) this.dirty.set(callId, this.local.peek(callId));
+  }
+
+  private markDown(reason: string): void {
+    if (!this.healthy || this.closed) return;
+    this.healthy = false;
+    this.remote.clearCache();
+    this.logger.warn(`Redis unavailable, call state continues in local memory [reason=${reason}]`);
+    this.probeTimer = setInterval(() => void this.probe(), this.options.probeIntervalMs);
+    this.probeTimer.unref();
+  }
+
+  private async probe(): Promise<void> {
+    if (this.probing || this.healthy || this.closed || this.client.status !== 'ready') return;
+    this.probing = true;
+    try {
+      await this.client.ping();
+      const merged = await this.mergeAll();
+      if (this.dirty.size > 0) return;
+      this.healthy = true;
+      clearInterval(this.probeTimer);
+      this.probeTimer = undefined;
+      this.logger.log(
+        `Redis is back, call state served by Redis again [mergedCalls=${merged}, fallbacks=${this.fallbackCount}]`,
+      );
+    } catch (err) {
+      this.logger.debug(`Redis probe failed: ${(err as Error).message}`);
+    } finally {
+      this.probing = false;
+    }
+  }
+
+  /** Merges dirty calls and calls with sessions served here into Redis; returns how many. */
+  private async mergeAll(): Promise<number> {
+    let merged = 0;
+    for (let pass = 0; pass < MERGE_PASSES; pass++) {
+      const candidates = new Map(this.dirty);
+      if (pass === 0) {
+        // Redis may have restarted empty: also re-assert every call with sessions served here.
+        for (const call of await this.local.listActive()) {
+          const servesHere = Object.values(call.sessions).some(
+            (s) => s.instanceId === this.options.instanceId,
+          );
+          if (servesHere && !candidates.has(call.id)) candidates.set(call.id, call);
+        }
+      }
+      if (candidates.size === 0) break;
+      for (const [callId, base] of candidates) {
+        const local = this.local.peek(callId);
+        await this.mergeOne(callId, base, local);
+        // A write that landed while we awaited stays dirty, with what is now in Redis as its base.
+        if (this.local.peek(callId) === local) this.dirty.delete(callId);
+        else this.dirty.set(callId, local);
+        merged++;
+      }
+    }
+    return merged;
+  }
+
+  private async mergeOne(callId: string, base: CallState | null, local: CallState | null): Promise<void> {
+    let target = callId;
+    let mergeBase = base;
+    let source = local;
+    for (let attempt = 0; attempt < MERGE_ATTEMPTS; attempt++) {
+      const remote = await this.remote.get(target);
+      if (!remote) {
+        const restore = restorableCall(mergeBase, source, this.options.instanceId);
+        if (!restore) return;
+        const created = await this.remote.create({ ...restore, version: 1 });
+        if (created.created) {
+          this.local.put(created.call);
+          return;
+        }
+        // The channel got another call meanwhile: move our sessions into it.
+        this.logger.warn(
+          `merging call into the channel's current call [callId=${callId}, into=${created.call.id}]`,
+        );
+        this.local.delete(callId);
+        target = created.call.id;
+        mergeBase = null;
+        source = restore;
+        continue;
+      }
+      const merged = mergeCallState(mergeBase, source, remote, this.options.instanceId);
+      if (merged === remote) {
+        this.local.put(remote);
+        return;
+      }
+      const next = merged ? { ...merged, id: remote.id, version: remote.version + 1 } : null;
+      const result = await this.remote.compareAndSet(remote, next);
+      if (result.status === 'ok') {
+        this.mirror(remote.id, next);
+        return;
+      }
+    }
+    this.logger.error(`could not merge call after ${MERGE_ATTEMPTS} attempts [callId=${callId}]`);
+  }
+}

@@ -1,0 +1,21 @@
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { callsOptionsFromEnv } from '@app/calls';
+import { AppModule } from './app.module';
+
+async function bootstrap(): Promise<void> {
+  // Fail fast, before Nest logs anything, with one message naming every bad variable.
+  callsOptionsFromEnv(process.env);
+  const app = await NestFactory.create(AppModule, { abortOnError: false });
+  app.enableShutdownHooks();
+  const port = Number(process.env.PORT ?? 3000);
+  const host = process.env.HOST ?? '0.0.0.0';
+  await app.listen(port, host);
+  Logger.log(`chat host app listening [url=${await app.getUrl()}]`, 'Bootstrap');
+}
+
+bootstrap().catch((err: unknown) => {
+  // A bad configuration ends up here: print the one message that names every bad variable.
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
