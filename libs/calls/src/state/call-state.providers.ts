@@ -15,7 +15,7 @@ import { UnknownStateBackendError } from '../errors/unknown-state-backend.error'
 /** A repository and how to tell its status. */
 interface Backend {
   readonly store: CallStateStore;
-  readonly status: () => StateBackendStatus;
+  readonly status: () => Omit<StateBackendStatus, 'casConflicts'>;
 }
 
 function createBackend(options: ResolvedCallsOptions, redis: CallsRedisClient): Backend {

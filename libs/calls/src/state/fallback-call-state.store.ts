@@ -27,7 +27,8 @@ const MERGE_PASSES = 10;
  *   connect timeout, until a background probe sees Redis answer again.
  * - Calls written locally during the outage are remembered with their state before the first local
  *   write. When Redis is back they are merged into it session by session under compare-and-swap
- *   (see {@link mergeCallState}); only then do operations return to Redis.
+ *   (see {@link mergeCallState}); only then do operations return to Redis. The last merge pass
+ *   holds new operations for a moment (bounded), so recovery finishes even under steady load.
  * - One warning when Redis goes away, one log line when it is back.
  */
 export class FallbackCallStateStore implements CallStateStore {
@@ -39,6 +40,8 @@ export class FallbackCallStateStore implements CallStateStore {
   private fallbackCount = 0;
   private probeTimer: NodeJS.Timeout | undefined;
   private probing = false;
+  /** While set, new operations wait for the end of a merge before choosing Redis or memory. */
+  private barrier: Promise<void> | null = null;
   private closed = false;
   private readonly onClose = (): void => this.markDown('connection closed');
 
@@ -134,6 +137,7 @@ export class FallbackCallStateStore implements CallStateStore {
     viaMemory: () => Promise<T>,
     mirror?: (result: T) => void,
   ): Promise<T> {
+    if (this.barrier) await this.barrier;
     if (this.healthy) {
       try {
         const result = await viaRedis();
@@ -153,6 +157,17 @@ export class FallbackCallStateStore implements CallStateStore {
     else this.local.delete(callId);
   }
 
+  /**
+   * Takes what Redis now holds as the local state, unless the local state changed while the merge
+   * awaited Redis: then the local change wins and stays dirty for the next merge pass.
+   */
+  private adopt(callId: string, mergedFrom: CallState | null, stored: CallState): boolean {
+    if (this.local.peek(callId) !== mergedFrom) return false;
+    if (stored.id !== callId) this.local.delete(callId);
+    this.local.put(stored);
+    return true;
+  }
+
   private markDirty(callId: string): void {
     if (!this.dirty.has(callId)) this.dirty.set(callId, this.local.peek(callId));
   }
@@ -169,9 +184,15 @@ export class FallbackCallStateStore implements CallStateStore {
   private async probe(): Promise<void> {
     if (this.probing || this.healthy || this.closed || this.client.status !== 'ready') return;
     this.probing = true;
+    let release = (): void => undefined;
     try {
       await this.client.ping();
-      const merged = await this.mergeAll();
+      // First pass while operations keep going to memory; then a short pause of new operations
+      // so the last writes are merged and the switch back to Redis cannot be starved by load.
+      let merged = await this.mergeAll();
+      this.barrier = new Promise<void>((resolve) => (release = resolve));
+      setTimeout(() => release(), this.options.probeIntervalMs * 4).unref();
+      merged += await this.mergeAll();
       if (this.dirty.size > 0) return;
       this.healthy = true;
       clearInterval(this.probeTimer);
@@ -182,6 +203,8 @@ export class FallbackCallStateStore implements CallStateStore {
     } catch (err) {
       this.logger.debug(`Redis probe failed: ${(err as Error).message}`);
     } finally {
+      this.barrier = null;
+      release();
       this.probing = false;
     }
   }
@@ -203,9 +226,9 @@ export class FallbackCallStateStore implements CallStateStore {
       if (candidates.size === 0) break;
       for (const [callId, base] of candidates) {
         const local = this.local.peek(callId);
-        await this.mergeOne(callId, base, local);
+        const settled = await this.mergeOne(callId, base, local);
         // A write that landed while we awaited stays dirty, with what is now in Redis as its base.
-        if (this.local.peek(callId) === local) this.dirty.delete(callId);
+        if (settled) this.dirty.delete(callId);
         else this.dirty.set(callId, local);
         merged++;
       }
@@ -213,7 +236,11 @@ export class FallbackCallStateStore implements CallStateStore {
     return merged;
   }
 
-  private async mergeOne(callId: string, base: CallState | null, local: CallState | null): Promise<void> {
+  /**
+   * Merges one call into Redis. Returns false when the local state changed while it awaited Redis
+   * (that change is then merged in the next pass).
+   */
+  private async mergeOne(callId: string, base: CallState | null, local: CallState | null): Promise<boolean> {
     let target = callId;
     let mergeBase = base;
     let source = local;
@@ -221,34 +248,31 @@ export class FallbackCallStateStore implements CallStateStore {
       const remote = await this.remote.get(target);
       if (!remote) {
         const restore = restorableCall(mergeBase, source, this.options.instanceId);
-        if (!restore) return;
+        if (!restore) return this.local.peek(callId) === local;
         const created = await this.remote.create({ ...restore, version: 1 });
-        if (created.created) {
-          this.local.put(created.call);
-          return;
-        }
+        if (created.created) return this.adopt(callId, local, created.call);
         // The channel got another call meanwhile: move our sessions into it.
         this.logger.warn(
           `merging call into the channel's current call [callId=${callId}, into=${created.call.id}]`,
         );
-        this.local.delete(callId);
+        if (this.local.peek(callId) === local) this.local.delete(callId);
         target = created.call.id;
         mergeBase = null;
         source = restore;
         continue;
       }
       const merged = mergeCallState(mergeBase, source, remote, this.options.instanceId);
-      if (merged === remote) {
-        this.local.put(remote);
-        return;
-      }
-      const next = merged ? { ...merged, id: remote.id, version: remote.version + 1 } : null;
+      if (merged === remote) return this.adopt(callId, local, remote);
+      const next = merged ? { ...merged, version: remote.version + 1 } : null;
       const result = await this.remote.compareAndSet(remote, next);
       if (result.status === 'ok') {
-        this.mirror(remote.id, next);
-        return;
+        if (next) return this.adopt(callId, local, next);
+        if (this.local.peek(callId) !== local) return false;
+        this.local.delete(callId);
+        return true;
       }
     }
     this.logger.error(`could not merge call after ${MERGE_ATTEMPTS} attempts [callId=${callId}]`);
+    return false;
   }
 }

@@ -35,4 +35,6 @@ export interface StateBackendStatus {
   readonly fallbacks: number;
   /** Calls written locally during an outage and not yet merged into Redis (auto only). */
   readonly pendingMerges: number;
+  /** Compare-and-swap writes that lost a race and were retried (since boot). */
+  readonly casConflicts: number;
 }

@@ -54,10 +54,11 @@ const JOIN_ATTEMPTS = 10;
 export class VersionedCallStateRepository implements CallStateRepository {
   private readonly queues = new Map<string, CallQueue>();
   private readonly now: () => number;
+  private conflicts = 0;
 
   constructor(
     private readonly store: CallStateStore,
-    private readonly statusSource: () => StateBackendStatus,
+    private readonly statusSource: () => Omit<StateBackendStatus, 'casConflicts'>,
     private readonly options: RepositoryOptions,
   ) {
     this.now = options.now ?? Date.now;
@@ -179,7 +180,7 @@ export class VersionedCallStateRepository implements CallStateRepository {
   }
 
   status(): StateBackendStatus {
-    return this.statusSource();
+    return { ...this.statusSource(), casConflicts: this.conflicts };
   }
 
   private async mustUpdate(callId: string, mutator: CallStateMutator): Promise<CallState> {
@@ -230,6 +231,7 @@ export class VersionedCallStateRepository implements CallStateRepository {
           }
           return;
         }
+        this.conflicts++;
         current = result.status === 'conflict' ? result.current : null;
         // Other instances are writing this call too; spread the retries out a little.
         if (attempt > 2) await sleep(Math.random() * Math.min(2 ** attempt, 50));

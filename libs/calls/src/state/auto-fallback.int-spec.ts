@@ -1,0 +1,181 @@
+import { Logger } from '@nestjs/common';
+import { Test, type TestingModule } from '@nestjs/testing';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { CallsModule } from '../calls.module';
+import { CallStateUnavailableError } from '../errors/call-state-unavailable.error';
+import { TestRedisServer } from '../testing/redis-server';
+import { CallStateRepository } from './call-state.repository';
+import type { StateBackendMode } from './state-backend-mode';
+
+const PREFIX = 'rustchat:calls:';
+
+async function boot(backend: StateBackendMode, redisUrl: string): Promise<TestingModule> {
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      CallsModule.forRoot({
+        stateBackend: backend,
+        redisUrl,
+        instanceId: 'inst-a',
+        redisProbeIntervalMs: 100,
+        redisCommandTimeoutMs: 500,
+      }),
+    ],
+  }).compile();
+  return moduleRef.init();
+}
+
+/** Reads what Redis holds: channel → sorted session ids. */
+async function redisView(redis: Redis): Promise<Map<string, string[]>> {
+  const view = new Map<string, string[]>();
+  for (const callId of await redis.smembers(`${PREFIX}active`)) {
+    const text = await redis.get(`${PREFIX}state:${callId}`);
+    if (!text) continue;
+    const call = JSON.parse(text) as { channelId: string; sessions: Record<string, unknown> };
+    if ((await redis.get(`${PREFIX}channel:${call.channelId}`)) !== callId) continue;
+    view.set(call.channelId, Object.keys(call.sessions).sort());
+  }
+  return view;
+}
+
+describe('auto backend: Redis dies mid-stream and comes back', () => {
+  let server: TestRedisServer;
+  let moduleRef: TestingModule;
+  let repo: CallStateRepository;
+  let warn: jest.SpyInstance;
+  let log: jest.SpyInstance;
+
+  beforeAll(async () => {
+    server = await TestRedisServer.start();
+    warn = jest.spyOn(Logger.prototype, 'warn');
+    log = jest.spyOn(Logger.prototype, 'log');
+    moduleRef = await boot('auto', server.url);
+    repo = moduleRef.get(CallStateRepository);
+  });
+
+  afterAll(async () => {
+    await moduleRef.close();
+    await server.stop();
+    warn.mockRestore();
+    log.mockRestore();
+  });
+
+  it('loses no operation and converges in Redis within 5 s after the restart', async () => {
+    const channels = Array.from({ length: 4 }, () => randomUUID());
+    /** What the test did: channel → session ids that joined and did not leave. */
+    const model = new Map<string, Set<string>>(channels.map((c) => [c, new Set()]));
+    const failures: unknown[] = [];
+    let operations = 0;
+    let running = true;
+
+    const worker = async (w: number): Promise<void> => {
+      for (let i = 0; running; i++) {
+        const channelId = channels[(w + i) % channels.length];
+        const sessionId = `w${w}-s${i}`;
+        try {
+          const { call } = await repo.joinCall(
+            { channelId, ownerId: `u${w}` },
+            { sessionId, userId: `u${w}`, unmuted: false, raisedHand: 0, video: false, joinAt: Date.now(), instanceId: 'inst-a' },
+          );
+          model.get(channelId)!.add(sessionId);
+          await repo.setMuted(call.id, sessionId, i % 2 === 0);
+          await repo.setRaisedHand(call.id, sessionId, i % 3 === 0);
+          if (i % 4 !== 0) {
+            // Leave an older session of this worker in this channel (most sessions are short).
+            const old = [...model.get(channelId)!].find((s) => s.startsWith(`w${w}-`) && s !== sessionId);
+            if (old) {
+              await repo.removeSession(call.id, old);
+              model.get(channelId)!.delete(old);
+            }
+          }
+          operations += 4;
+        } catch (err) {
+          failures.push(err);
+        }
+        await sleep(5);
+      }
+    };
+
+    const workers = Array.from({ length: 6 }, (_, w) => worker(w));
+    await sleep(1000);
+    await server.kill();
+    await sleep(1500);
+    expect(repo.status()).toMatchObject({ backend: 'auto', mode: 'degraded', redisReachable: false });
+    const fallbacksDuringOutage = repo.status().fallbacks;
+    await server.restart();
+    const restartedAt = Date.now();
+    await sleep(1000);
+    running = false;
+    await Promise.all(workers);
+
+    expect(failures).toEqual([]);
+    expect(operations).toBeGreaterThan(200);
+    expect(fallbacksDuringOutage).toBeGreaterThan(50);
+
+    const expected = new Map(
+      [...model].filter(([, s]) => s.size > 0).map(([c, s]) => [c, [...s].sort()]),
+    );
+    const redis = new Redis(server.url);
+    let view = await redisView(redis);
+    const converged = () =>
+      JSON.stringify([...view].sort()) === JSON.stringify([...expected].sort()) &&
+      repo.status().mode === 'redis';
+    while (!converged()) {
+      if (Date.now() - restartedAt > 5000) break;
+      await sleep(50);
+      view = await redisView(redis);
+    }
+    const convergedAfterMs = Date.now() - restartedAt;
+    redis.disconnect();
+    expect([...view].sort()).toEqual([...expected].sort());
+    expect(convergedAfterMs).toBeLessThanOrEqual(5000);
+    expect(repo.status()).toMatchObject({ mode: 'redis', redisReachable: true, pendingMerges: 0 });
+
+    const calls = (spy: jest.SpyInstance, text: string) =>
+      spy.mock.calls.filter(([m]) => typeof m === 'string' && m.includes(text)).length;
+    expect(calls(warn, 'Redis unavailable, call state continues in local memory')).toBe(1);
+    expect(calls(log, 'Redis is back')).toBe(1);
+  }, 30_000);
+});
+
+describe('redis backend: clear errors during an outage, recovery after', () => {
+  let server: TestRedisServer;
+  let moduleRef: TestingModule;
+  let repo: CallStateRepository;
+
+  beforeAll(async () => {
+    server = await TestRedisServer.start();
+    moduleRef = await boot('redis', server.url);
+    repo = moduleRef.get(CallStateRepository);
+  });
+
+  afterAll(async () => {
+    await moduleRef.close();
+    await server.stop();
+  });
+
+  it('fails operations with CallStateUnavailableError while Redis is down, then works again', async () => {
+    const channelId = randomUUID();
+    await repo.startCall({ channelId, ownerId: 'u1' });
+    await server.kill();
+    await expect(repo.getCallByChannel(channelId)).rejects.toBeInstanceOf(CallStateUnavailableError);
+    await expect(repo.startCall({ channelId: randomUUID(), ownerId: 'u1' })).rejects.toThrow(
+      'call state backend unavailable',
+    );
+    expect(repo.status()).toMatchObject({ backend: 'redis', mode: 'degraded', redisReachable: false });
+
+    await server.restart();
+    const deadline = Date.now() + 5000;
+    let recovered = false;
+    while (!recovered && Date.now() < deadline) {
+      recovered = await repo.startCall({ channelId, ownerId: 'u1' }).then(
+        () => true,
+        () => false,
+      );
+      if (!recovered) await sleep(50);
+    }
+    expect(recovered).toBe(true);
+    expect(repo.status()).toMatchObject({ mode: 'redis', redisReachable: true });
+  }, 20_000);
+});

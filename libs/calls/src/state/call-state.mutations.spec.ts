@@ -1,0 +1,80 @@
+import { InvalidCallStateInputError } from '../errors/invalid-call-state-input.error';
+import { SessionNotFoundError } from '../errors/session-not-found.error';
+import * as m from './call-state.mutations';
+import type { CallSessionState, CallState } from './call-state.types';
+
+const session = (sessionId: string, userId: string, joinAt: number): CallSessionState => ({
+  sessionId,
+  userId,
+  joinAt,
+  unmuted: false,
+  raisedHand: 0,
+  video: false,
+  instanceId: 'i1',
+});
+
+function callWith(...sessions: CallSessionState[]): CallState {
+  let call = m.createCallState({ callId: 'c1', channelId: 'ch1', ownerId: 'u1' }, 1000);
+  for (const s of sessions) call = m.addSession(call, s);
+  return call;
+}
+
+describe('call state mutations', () => {
+  it('makes the first joiner host and keeps the host while others join', () => {
+    const call = callWith(session('s1', 'u1', 1), session('s2', 'u2', 2));
+    expect(call.hostId).toBe('u1');
+  });
+
+  it('reassigns the host to the earliest remaining joiner when the host leaves', () => {
+    const call = callWith(session('s1', 'u1', 1), session('s3', 'u3', 3), session('s2', 'u2', 2));
+    expect(m.removeSession(call, 's1')?.hostId).toBe('u2');
+  });
+
+  it('keeps the host-locked user as host across leaves of others', () => {
+    let call = callWith(session('s1', 'u1', 1), session('s2', 'u2', 2), session('s3', 'u3', 3));
+    call = m.setHost(call, 'u3', true);
+    call = m.removeSession(call, 's1')!;
+    expect(call.hostId).toBe('u3');
+    expect(call.hostLockedUserId).toBe('u3');
+  });
+
+  it('refuses to make someone outside the call host', () => {
+    expect(() => m.setHost(callWith(session('s1', 'u1', 1)), 'u9', true)).toThrow(InvalidCallStateInputError);
+  });
+
+  it('ends the call (null) when the last session leaves, and ignores absent sessions', () => {
+    const call = callWith(session('s1', 'u1', 1));
+    expect(m.removeSession(call, 'nope')).toBe(call);
+    expect(m.removeSession(call, 's1')).toBeNull();
+  });
+
+  it('stops the screen share when the sharer leaves', () => {
+    let call = callWith(session('s1', 'u1', 1), session('s2', 'u2', 2));
+    call = m.setScreenSharer(call, 's2', 5000);
+    expect(call.screenStartAt).toBe(5000);
+    call = m.removeSession(call, 's2')!;
+    expect(call.screenSharingSessionId).toBe('');
+    expect(call.screenStartAt).toBe(0);
+  });
+
+  it('patches sessions and returns the same object when nothing changes', () => {
+    const call = callWith(session('s1', 'u1', 1));
+    expect(m.patchSession(call, 's1', { unmuted: false })).toBe(call);
+    expect(m.patchSession(call, 's1', { unmuted: true }).sessions.s1.unmuted).toBe(true);
+    expect(() => m.patchSession(call, 'sX', { unmuted: true })).toThrow(SessionNotFoundError);
+  });
+
+  it('refuses a session id that another user already holds', () => {
+    const call = callWith(session('s1', 'u1', 1));
+    expect(() => m.addSession(call, session('s1', 'u2', 2))).toThrow(InvalidCallStateInputError);
+  });
+
+  it('never changes its input', () => {
+    const call = callWith(session('s1', 'u1', 1));
+    const snapshot = JSON.stringify(call);
+    m.addSession(call, session('s2', 'u2', 2));
+    m.patchSession(call, 's1', { video: true });
+    m.dismissNotification(call, 'u7');
+    expect(JSON.stringify(call)).toBe(snapshot);
+  });
+});
