@@ -9,5 +9,8 @@ export const {
   ASYNC_OPTIONS_TYPE: CALLS_ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<CallsModuleOptions>()
   .setClassMethodName('forRoot')
-  .setExtras({ isGlobal: false }, (definition, extras) => ({ ...definition, global: extras.isGlobal }))
+  .setExtras({ isGlobal: false }, (definition, extras) => ({
+    ...definition,
+    global: extras.isGlobal,
+  }))
   .build();

@@ -5,7 +5,10 @@ import type { CallsModuleOptions } from './calls-options.interface';
 import { type EnvParser, integer, matching, oneOf, url } from './env-parsers';
 
 type EnvTable = {
-  [K in keyof CallsModuleOptions]-?: { readonly name: string; readonly parser: EnvParser<NonNullable<CallsModuleOptions[K]>> };
+  [K in keyof CallsModuleOptions]-?: {
+    readonly name: string;
+    readonly parser: EnvParser<NonNullable<CallsModuleOptions[K]>>;
+  };
 };
 
 /** Every environment variable the module reads, the option it sets and its allowed values. */
@@ -14,14 +17,26 @@ export const CALLS_ENV: EnvTable = {
   redisUrl: { name: 'RUSTCHAT_REDIS_URL', parser: url(['redis:', 'rediss:']) },
   redisKeyPrefix: {
     name: 'RUSTCHAT_CALLS_REDIS_KEY_PREFIX',
-    parser: matching(/^[A-Za-z0-9:._-]{1,64}$/, '1 to 64 characters of letters, digits and : . _ -'),
+    parser: matching(
+      /^[A-Za-z0-9:._-]{1,64}$/,
+      '1 to 64 characters of letters, digits and : . _ -',
+    ),
   },
-  redisCommandTimeoutMs: { name: 'RUSTCHAT_CALLS_REDIS_COMMAND_TIMEOUT_MS', parser: integer(50, 60_000) },
-  redisProbeIntervalMs: { name: 'RUSTCHAT_CALLS_REDIS_PROBE_INTERVAL_MS', parser: integer(50, 60_000) },
+  redisCommandTimeoutMs: {
+    name: 'RUSTCHAT_CALLS_REDIS_COMMAND_TIMEOUT_MS',
+    parser: integer(50, 60_000),
+  },
+  redisProbeIntervalMs: {
+    name: 'RUSTCHAT_CALLS_REDIS_PROBE_INTERVAL_MS',
+    parser: integer(50, 60_000),
+  },
   maxCasAttempts: { name: 'RUSTCHAT_CALLS_MAX_CAS_ATTEMPTS', parser: integer(1, 10_000) },
   instanceId: {
     name: 'RUSTCHAT_CALLS_INSTANCE_ID',
-    parser: matching(/^[A-Za-z0-9._:@-]{1,128}$/, '1 to 128 characters of letters, digits and . _ : @ -'),
+    parser: matching(
+      /^[A-Za-z0-9._:@-]{1,128}$/,
+      '1 to 128 characters of letters, digits and . _ : @ -',
+    ),
   },
 };
 
@@ -40,17 +55,17 @@ export function callsOptionsFromEnv(env: Record<string, unknown>): CallsModuleOp
   const problems: string[] = [];
   for (const [option, { name, parser }] of Object.entries(CALLS_ENV)) {
     const raw = env[name];
-    if (raw === undefined || raw === null || String(raw).trim() === '') continue;
-    const value = parser.parse(String(raw));
+    if (typeof raw !== 'string' || raw.trim() === '') continue;
+    const value = parser.parse(raw);
     if (value === undefined) {
-      const shown = JSON.stringify(redactCredentials(String(raw)));
+      const shown = JSON.stringify(redactCredentials(raw));
       problems.push(`${name}=${shown} is not allowed; expected ${parser.allowed}`);
     } else {
       options[option] = value;
     }
   }
   if (problems.length > 0) throw new InvalidCallsConfigError(problems);
-  return options as CallsModuleOptions;
+  return options;
 }
 
 /**
@@ -63,4 +78,6 @@ export function validateCallsEnvironment(env: Record<string, unknown>): Record<s
 }
 
 /** The module's options from `process.env`, as a `@nestjs/config` namespace (`calls`). */
-export const callsConfig = registerAs('calls', (): CallsModuleOptions => callsOptionsFromEnv(process.env));
+export const callsConfig = registerAs('calls', (): CallsModuleOptions =>
+  callsOptionsFromEnv(process.env),
+);

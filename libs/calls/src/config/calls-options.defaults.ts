@@ -6,7 +6,10 @@ import type { CallsModuleOptions, ResolvedCallsOptions } from './calls-options.i
 
 /** A readable, unique-enough id for this process. */
 export function defaultInstanceId(): string {
-  const host = hostname().replace(/[^A-Za-z0-9.-]/g, '').slice(0, 40) || 'host';
+  const host =
+    hostname()
+      .replace(/[^A-Za-z0-9.-]/g, '')
+      .slice(0, 40) || 'host';
   return `${host}-${process.pid}-${randomBytes(3).toString('hex')}`;
 }
 

@@ -5,7 +5,7 @@ export class CallStateUnavailableError extends CallsError {
   readonly code = 'call_state_unavailable';
 
   constructor(operation: string, cause?: unknown) {
-    const reason = cause instanceof Error ? cause.message : String(cause ?? 'unknown');
+    const reason = cause instanceof Error ? cause.message : 'unknown reason';
     super(`call state backend unavailable during ${operation}: ${reason}`, { cause });
   }
 }

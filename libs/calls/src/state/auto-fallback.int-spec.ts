@@ -76,14 +76,24 @@ describe('auto backend: Redis dies mid-stream and comes back', () => {
         try {
           const { call } = await repo.joinCall(
             { channelId, ownerId: `u${w}` },
-            { sessionId, userId: `u${w}`, unmuted: false, raisedHand: 0, video: false, joinAt: Date.now(), instanceId: 'inst-a' },
+            {
+              sessionId,
+              userId: `u${w}`,
+              unmuted: false,
+              raisedHand: 0,
+              video: false,
+              joinAt: Date.now(),
+              instanceId: 'inst-a',
+            },
           );
           model.get(channelId)!.add(sessionId);
           await repo.setMuted(call.id, sessionId, i % 2 === 0);
           await repo.setRaisedHand(call.id, sessionId, i % 3 === 0);
           if (i % 4 !== 0) {
             // Leave an older session of this worker in this channel (most sessions are short).
-            const old = [...model.get(channelId)!].find((s) => s.startsWith(`w${w}-`) && s !== sessionId);
+            const old = [...model.get(channelId)!].find(
+              (s) => s.startsWith(`w${w}-`) && s !== sessionId,
+            );
             if (old) {
               await repo.removeSession(call.id, old);
               model.get(channelId)!.delete(old);
@@ -101,7 +111,11 @@ describe('auto backend: Redis dies mid-stream and comes back', () => {
     await sleep(1000);
     await server.kill();
     await sleep(1500);
-    expect(repo.status()).toMatchObject({ backend: 'auto', mode: 'degraded', redisReachable: false });
+    expect(repo.status()).toMatchObject({
+      backend: 'auto',
+      mode: 'degraded',
+      redisReachable: false,
+    });
     const fallbacksDuringOutage = repo.status().fallbacks;
     await server.restart();
     const restartedAt = Date.now();
@@ -159,11 +173,17 @@ describe('redis backend: clear errors during an outage, recovery after', () => {
     const channelId = randomUUID();
     await repo.startCall({ channelId, ownerId: 'u1' });
     await server.kill();
-    await expect(repo.getCallByChannel(channelId)).rejects.toBeInstanceOf(CallStateUnavailableError);
+    await expect(repo.getCallByChannel(channelId)).rejects.toBeInstanceOf(
+      CallStateUnavailableError,
+    );
     await expect(repo.startCall({ channelId: randomUUID(), ownerId: 'u1' })).rejects.toThrow(
       'call state backend unavailable',
     );
-    expect(repo.status()).toMatchObject({ backend: 'redis', mode: 'degraded', redisReachable: false });
+    expect(repo.status()).toMatchObject({
+      backend: 'redis',
+      mode: 'degraded',
+      redisReachable: false,
+    });
 
     await server.restart();
     const deadline = Date.now() + 5000;

@@ -44,7 +44,13 @@ function expectAllSessions(sessions: Record<string, unknown>): void {
 describe('compare-and-swap: no lost updates between instances', () => {
   describe('memory: repositories sharing one store', () => {
     const store = new MemoryCallStateStore();
-    const status = () => ({ backend: 'memory' as const, mode: 'memory' as const, redisReachable: null, fallbacks: 0, pendingMerges: 0 });
+    const status = () => ({
+      backend: 'memory' as const,
+      mode: 'memory' as const,
+      redisReachable: null,
+      fallbacks: 0,
+      pendingMerges: 0,
+    });
     const repos = Array.from(
       { length: INSTANCES },
       () => new VersionedCallStateRepository(store, status, { maxCasAttempts: 1000 }),
@@ -62,7 +68,9 @@ describe('compare-and-swap: no lost updates between instances', () => {
 
     it('two racing "start call in channel" yield one call', async () => {
       const channelId = randomUUID();
-      const results = await Promise.all(repos.map((r, i) => r.startCall({ channelId, ownerId: `u${i}` })));
+      const results = await Promise.all(
+        repos.map((r, i) => r.startCall({ channelId, ownerId: `u${i}` })),
+      );
       expect(results.filter((r) => r.created)).toHaveLength(1);
       expect(new Set(results.map((r) => r.call.id)).size).toBe(1);
     });
@@ -113,7 +121,9 @@ describe('compare-and-swap: no lost updates between instances', () => {
 
     it('racing "start call in channel" on every connection yields one call', async () => {
       const channelId = randomUUID();
-      const results = await Promise.all(repos.map((r, i) => r.startCall({ channelId, ownerId: `u${i}` })));
+      const results = await Promise.all(
+        repos.map((r, i) => r.startCall({ channelId, ownerId: `u${i}` })),
+      );
       expect(results.filter((r) => r.created)).toHaveLength(1);
       expect(new Set(results.map((r) => r.call.id)).size).toBe(1);
     });
@@ -157,8 +167,22 @@ describe('compare-and-swap: no lost updates between instances', () => {
       const children = Array.from({ length: PROCESSES }, (_, i) =>
         spawn(
           process.execPath,
-          ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', script, testRedisUrl(), prefix, `proc${i}`, channelId, String(PER_PROCESS)],
-          { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, TS_NODE_PROJECT: 'tsconfig.json' } },
+          [
+            '-r',
+            'ts-node/register/transpile-only',
+            '-r',
+            'tsconfig-paths/register',
+            script,
+            testRedisUrl(),
+            prefix,
+            `proc${i}`,
+            channelId,
+            String(PER_PROCESS),
+          ],
+          {
+            stdio: ['pipe', 'pipe', 'inherit'],
+            env: { ...process.env, TS_NODE_PROJECT: 'tsconfig.json' },
+          },
         ),
       );
       const lines = children.map((child) => {
@@ -177,7 +201,9 @@ describe('compare-and-swap: no lost updates between instances', () => {
         });
         const done = new Promise<{ failed: string[]; casConflicts: number }>((resolve, reject) => {
           child.on('exit', (code) =>
-            code === 0 ? resolve(JSON.parse(received[received.length - 1])) : reject(new Error(`writer exited ${code}`)),
+            code === 0
+              ? resolve(JSON.parse(received[received.length - 1]))
+              : reject(new Error(`writer exited ${code}`)),
           );
         });
         return { ready, done };

@@ -2,7 +2,12 @@ import { mergeCallState, restorableCall } from './call-state.merge';
 import * as m from './call-state.mutations';
 import type { CallSessionState, CallState } from './call-state.types';
 
-const s = (sessionId: string, userId: string, joinAt: number, instanceId = 'A'): CallSessionState => ({
+const s = (
+  sessionId: string,
+  userId: string,
+  joinAt: number,
+  instanceId = 'A',
+): CallSessionState => ({
   sessionId,
   userId,
   joinAt,

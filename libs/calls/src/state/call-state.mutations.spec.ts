@@ -39,7 +39,9 @@ describe('call state mutations', () => {
   });
 
   it('refuses to make someone outside the call host', () => {
-    expect(() => m.setHost(callWith(session('s1', 'u1', 1)), 'u9', true)).toThrow(InvalidCallStateInputError);
+    expect(() => m.setHost(callWith(session('s1', 'u1', 1)), 'u9', true)).toThrow(
+      InvalidCallStateInputError,
+    );
   });
 
   it('ends the call (null) when the last session leaves, and ignores absent sessions', () => {

@@ -46,7 +46,11 @@ export function selectHost(call: CallState): string {
   if (hasUser(call, call.hostId)) return call.hostId;
   let first: CallSessionState | undefined;
   for (const s of Object.values(call.sessions)) {
-    if (!first || s.joinAt < first.joinAt || (s.joinAt === first.joinAt && s.sessionId < first.sessionId)) {
+    if (
+      !first ||
+      s.joinAt < first.joinAt ||
+      (s.joinAt === first.joinAt && s.sessionId < first.sessionId)
+    ) {
       first = s;
     }
   }
@@ -91,12 +95,18 @@ export function removeSession(call: CallState, sessionId: string): CallState | n
  * Changes fields of one session.
  * @throws SessionNotFoundError when the session is not in the call.
  */
-export function patchSession(call: CallState, sessionId: string, patch: CallSessionPatch): CallState {
+export function patchSession(
+  call: CallState,
+  sessionId: string,
+  patch: CallSessionPatch,
+): CallState {
   const current = call.sessions[sessionId];
   if (!current) throw new SessionNotFoundError(call.id, sessionId);
   const keys = Object.keys(patch) as (keyof CallSessionPatch)[];
   if (keys.every((k) => patch[k] === undefined || patch[k] === current[k])) return call;
-  const defined = Object.fromEntries(keys.filter((k) => patch[k] !== undefined).map((k) => [k, patch[k]]));
+  const defined = Object.fromEntries(
+    keys.filter((k) => patch[k] !== undefined).map((k) => [k, patch[k]]),
+  );
   return { ...call, sessions: { ...call.sessions, [sessionId]: { ...current, ...defined } } };
 }
 
@@ -119,7 +129,8 @@ export function setHost(call: CallState, userId: string, lock: boolean): CallSta
  * @throws SessionNotFoundError when a non-empty session id is not in the call.
  */
 export function setScreenSharer(call: CallState, sessionId: string, now: number): CallState {
-  if (sessionId !== '' && !call.sessions[sessionId]) throw new SessionNotFoundError(call.id, sessionId);
+  if (sessionId !== '' && !call.sessions[sessionId])
+    throw new SessionNotFoundError(call.id, sessionId);
   if (call.screenSharingSessionId === sessionId) return call;
   return { ...call, screenSharingSessionId: sessionId, screenStartAt: sessionId === '' ? 0 : now };
 }

@@ -24,10 +24,19 @@ function createBackend(options: ResolvedCallsOptions, redis: CallsRedisClient): 
     case 'memory':
       return {
         store: new MemoryCallStateStore(),
-        status: () => ({ backend: mode, mode: 'memory', redisReachable: null, fallbacks: 0, pendingMerges: 0 }),
+        status: () => ({
+          backend: mode,
+          mode: 'memory',
+          redisReachable: null,
+          fallbacks: 0,
+          pendingMerges: 0,
+        }),
       };
     case 'redis': {
-      const store = new RedisCallStateStore(redis.client!, new CallStateKeys(options.redisKeyPrefix));
+      const store = new RedisCallStateStore(
+        redis.client!,
+        new CallStateKeys(options.redisKeyPrefix),
+      );
       return {
         store,
         status: () => ({
@@ -40,7 +49,10 @@ function createBackend(options: ResolvedCallsOptions, redis: CallsRedisClient): 
       };
     }
     case 'auto': {
-      const remote = new RedisCallStateStore(redis.client!, new CallStateKeys(options.redisKeyPrefix));
+      const remote = new RedisCallStateStore(
+        redis.client!,
+        new CallStateKeys(options.redisKeyPrefix),
+      );
       const store = new FallbackCallStateStore(remote, redis.client!, {
         instanceId: options.instanceId,
         probeIntervalMs: options.redisProbeIntervalMs,

@@ -54,7 +54,9 @@ export class CallsRedisClient implements OnModuleInit, OnApplicationShutdown {
       () => true,
       () => false,
     );
-    const waited = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), CONNECT_WAIT_MS).unref());
+    const waited = new Promise<boolean>((resolve) =>
+      setTimeout(() => resolve(false), CONNECT_WAIT_MS).unref(),
+    );
     if (!(await Promise.race([connected, waited]))) {
       this.logger.warn(
         `Redis not reachable at boot, retrying in the background [url=${this.safeUrl}, backend=${this.options.stateBackend}]`,
@@ -65,7 +67,8 @@ export class CallsRedisClient implements OnModuleInit, OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     if (!this.client) return;
     this.up = false;
-    if (this.client.status === 'ready') await this.client.quit().catch(() => this.client?.disconnect());
+    if (this.client.status === 'ready')
+      await this.client.quit().catch(() => this.client?.disconnect());
     else this.client.disconnect();
   }
 

@@ -240,7 +240,11 @@ export class FallbackCallStateStore implements CallStateStore {
    * Merges one call into Redis. Returns false when the local state changed while it awaited Redis
    * (that change is then merged in the next pass).
    */
-  private async mergeOne(callId: string, base: CallState | null, local: CallState | null): Promise<boolean> {
+  private async mergeOne(
+    callId: string,
+    base: CallState | null,
+    local: CallState | null,
+  ): Promise<boolean> {
     let target = callId;
     let mergeBase = base;
     let source = local;

@@ -36,7 +36,8 @@ export class MemoryCallStateStore implements CallStateStore {
   compareAndSet(expected: CallState, next: CallState | null): Promise<CasResult> {
     const current = this.calls.get(expected.id);
     if (!current) return Promise.resolve({ status: 'missing' });
-    if (current.version !== expected.version) return Promise.resolve({ status: 'conflict', current });
+    if (current.version !== expected.version)
+      return Promise.resolve({ status: 'conflict', current });
     if (next) this.put(next);
     else this.delete(expected.id);
     return Promise.resolve({ status: 'ok' });
@@ -50,7 +51,8 @@ export class MemoryCallStateStore implements CallStateStore {
   /** Stores a state unconditionally (used to mirror what Redis holds). */
   put(call: CallState): void {
     const previous = this.calls.get(call.id);
-    if (previous && previous.channelId !== call.channelId) this.byChannel.delete(previous.channelId);
+    if (previous && previous.channelId !== call.channelId)
+      this.byChannel.delete(previous.channelId);
     this.calls.set(call.id, call);
     this.byChannel.set(call.channelId, call.id);
   }

@@ -132,7 +132,10 @@ export class RedisCallStateStore implements CallStateStore {
       this.cache.delete(callId);
       return { status: 'missing' };
     }
-    return { status: 'conflict', current: this.remember(parseCallState(this.keys.state(callId), current ?? '')) };
+    return {
+      status: 'conflict',
+      current: this.remember(parseCallState(this.keys.state(callId), current ?? '')),
+    };
   }
 
   /** Forgets cached versions (e.g. after Redis lost its data). */

@@ -12,7 +12,9 @@ export const DEFAULT_STATE_BACKEND_MODE: StateBackendMode = 'auto';
  * accepted, and an empty or missing value gives the default (`auto`).
  * @returns the mode, or `undefined` when the value names no mode (the caller reports it).
  */
-export function parseStateBackendMode(raw: string | undefined | null): StateBackendMode | undefined {
+export function parseStateBackendMode(
+  raw: string | undefined | null,
+): StateBackendMode | undefined {
   const value = (raw ?? '').trim().toLowerCase();
   if (value === '') return DEFAULT_STATE_BACKEND_MODE;
   return (STATE_BACKEND_MODES as readonly string[]).includes(value)

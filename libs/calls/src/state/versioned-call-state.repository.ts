@@ -135,7 +135,9 @@ export class VersionedCallStateRepository implements CallStateRepository {
 
   setScreenSharer(callId: string, sessionId: string | null): Promise<CallState> {
     if (sessionId !== null) assertValidId('sessionId', sessionId);
-    return this.mustUpdate(callId, (c) => mutations.setScreenSharer(c, sessionId ?? '', this.now()));
+    return this.mustUpdate(callId, (c) =>
+      mutations.setScreenSharer(c, sessionId ?? '', this.now()),
+    );
   }
 
   setRaisedHand(callId: string, sessionId: string, raised: boolean): Promise<CallState> {
@@ -223,7 +225,10 @@ export class VersionedCallStateRepository implements CallStateRepository {
         }
         const next: CallState | null =
           state === current ? current : state && { ...state, version: current.version + 1 };
-        const result = next === current ? { status: 'ok' as const } : await this.store.compareAndSet(current, next);
+        const result =
+          next === current
+            ? { status: 'ok' as const }
+            : await this.store.compareAndSet(current, next);
         if (result.status === 'ok') {
           for (const p of batch) {
             if (errors.has(p)) p.reject(errors.get(p));

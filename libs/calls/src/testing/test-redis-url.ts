@@ -4,6 +4,9 @@
  */
 export function testRedisUrl(): string {
   const url = process.env.TEST_REDIS_URL;
-  if (!url) throw new Error('TEST_REDIS_URL is not set: run the tests through jest (its global setup starts Redis)');
+  if (!url)
+    throw new Error(
+      'TEST_REDIS_URL is not set: run the tests through jest (its global setup starts Redis)',
+    );
   return url;
 }
