@@ -5,7 +5,10 @@ import { CALLS_MODULE_OPTIONS, ConfigurableCallsModule } from './calls.module-de
 import type { CallsModuleOptions } from './config/calls-options.interface';
 import { resolveCallsOptions } from './config/calls-options.defaults';
 import { CallsHealthIndicator } from './health/calls-health.indicator';
-import { callStateRepositoryProvider, callsRedisClientProvider } from './state/call-state.providers';
+import {
+  callStateRepositoryProvider,
+  callsRedisClientProvider,
+} from './state/call-state.providers';
 import { CallStateRepository } from './state/call-state.repository';
 
 /**

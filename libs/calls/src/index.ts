@@ -3,7 +3,12 @@ export { CallsModule } from './calls.module';
 export { CALLS_OPTIONS } from './calls.constants';
 export { CALLS_MODULE_OPTIONS } from './calls.module-definition';
 export type { CallsModuleOptions, ResolvedCallsOptions } from './config/calls-options.interface';
-export { callsConfig, callsOptionsFromEnv, validateCallsEnvironment, CALLS_ENV } from './config/calls-env';
+export {
+  callsConfig,
+  callsOptionsFromEnv,
+  validateCallsEnvironment,
+  CALLS_ENV,
+} from './config/calls-env';
 export { CallStateRepository, InjectCallStateRepository } from './state/call-state.repository';
 export type * from './state/call-state.types';
 export {
