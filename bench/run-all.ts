@@ -1,0 +1,29 @@
+/**
+ * Runs every benchmark and prints one Markdown table each (copy them into bench/RESULTS.md).
+ * Usage: npm run bench [-- <name> ...]   names: state
+ */
+import { cpus } from 'node:os';
+import { stateStoreBench } from './state-store.bench';
+
+const BENCHES: Record<string, () => Promise<void>> = {
+  state: stateStoreBench,
+};
+
+async function main(): Promise<void> {
+  const wanted = process.argv.slice(2);
+  const names = wanted.length > 0 ? wanted : Object.keys(BENCHES);
+  console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`);
+  for (const name of names) {
+    const bench = BENCHES[name];
+    if (!bench) throw new Error(`unknown benchmark ${name}; known: ${Object.keys(BENCHES).join(', ')}`);
+    await bench();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
