@@ -59,4 +59,76 @@ describe('callsOptionsFromEnv', () => {
     expect(redactCredentials('rediss://:pw@h:1')).toBe('rediss://:***@h:1');
     expect(redactCredentials('redis://h:1')).toBe('redis://h:1');
   });
+
+  it('reads lists, booleans and secrets, and never echoes a secret', () => {
+    expect(
+      callsOptionsFromEnv({
+        RUSTCHAT_CALLS_STUN_SERVERS: 'stun:a:3478, stun:b',
+        RUSTCHAT_CALLS_ALLOW_SCREEN_SHARING: 'No',
+        RUSTCHAT_CALLS_TURN_STATIC_AUTH_SECRET: 's3cret',
+        RUSTCHAT_CALLS_ID_FORMAT: 'UUID-Mattermost',
+      }),
+    ).toEqual({
+      stunServers: ['stun:a:3478', 'stun:b'],
+      allowScreenSharing: false,
+      turnStaticAuthSecret: 's3cret',
+      idFormat: 'uuid-mattermost',
+    });
+    const bad = () =>
+      callsOptionsFromEnv({ RUSTCHAT_CALLS_TURN_STATIC_AUTH_SECRET: 'x'.repeat(2000) });
+    expect(bad).toThrow('RUSTCHAT_CALLS_TURN_STATIC_AUTH_SECRET=<hidden>');
+    expect(() => callsOptionsFromEnv({ RUSTCHAT_CALLS_STUN_SERVERS: 'http://x' })).toThrow(
+      'stun:host[:port]',
+    );
+  });
+
+  it('reads the media (SFU) variables and checks the port settings together', () => {
+    expect(
+      callsOptionsFromEnv({
+        RUSTCHAT_CALLS_WORKERS: '3',
+        RUSTCHAT_CALLS_LISTEN_IP: ' 127.0.0.1 ',
+        RUSTCHAT_CALLS_ICE_HOST_OVERRIDE: 'media.example.com',
+        RUSTCHAT_CALLS_RTC_MIN_PORT: '41000',
+        RUSTCHAT_CALLS_RTC_MAX_PORT: '41100',
+        RUSTCHAT_CALLS_UDP_PORT: '8443',
+        RUSTCHAT_CALLS_TCP_PORT: '8443',
+        RUSTCHAT_CALLS_ENABLE_TCP: 'false',
+        RUSTCHAT_CALLS_ICE_CONSENT_TIMEOUT_SEC: '10',
+        RUSTCHAT_CALLS_ICE_DISCONNECT_GRACE_MS: '500',
+        RUSTCHAT_CALLS_ICE_RESTART_MAX_ATTEMPTS: '2',
+        RUSTCHAT_CALLS_ICE_RESTART_BACKOFF_MS: '1500',
+        RUSTCHAT_CALLS_SIGNALING_TIMEOUT_MS: '5000',
+      }),
+    ).toEqual({
+      rtcWorkers: 3,
+      rtcListenIp: '127.0.0.1',
+      iceHostOverride: 'media.example.com',
+      rtcMinPort: 41000,
+      rtcMaxPort: 41100,
+      udpPort: 8443,
+      tcpPort: 8443,
+      rtcEnableTcp: false,
+      iceConsentTimeoutSec: 10,
+      iceDisconnectGraceMs: 500,
+      iceRestartMaxAttempts: 2,
+      iceRestartBackoffMs: 1500,
+      signalingTimeoutMs: 5000,
+    });
+    const bad = () =>
+      callsOptionsFromEnv({
+        RUSTCHAT_CALLS_LISTEN_IP: 'localhost',
+        RUSTCHAT_CALLS_ICE_CONSENT_TIMEOUT_SEC: '5',
+      });
+    expect(bad).toThrow('RUSTCHAT_CALLS_LISTEN_IP="localhost"');
+    expect(bad).toThrow('from 10 to 60');
+    expect(() =>
+      callsOptionsFromEnv({
+        RUSTCHAT_CALLS_RTC_MIN_PORT: '50000',
+        RUSTCHAT_CALLS_RTC_MAX_PORT: '40000',
+      }),
+    ).toThrow('expected min <= max');
+    expect(() =>
+      callsOptionsFromEnv({ RUSTCHAT_CALLS_WORKERS: '4', RUSTCHAT_CALLS_UDP_PORT: '65534' }),
+    ).toThrow('RUSTCHAT_CALLS_UDP_PORT=65534 leaves no room for 4 workers');
+  });
 });

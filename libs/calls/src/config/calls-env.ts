@@ -1,13 +1,32 @@
+import { isIP } from 'node:net';
 import { registerAs } from '@nestjs/config';
 import { InvalidCallsConfigError } from '../errors/invalid-calls-config.error';
 import { STATE_BACKEND_MODES } from '../state/state-backend-mode';
 import type { CallsModuleOptions } from './calls-options.interface';
-import { type EnvParser, integer, matching, oneOf, url } from './env-parsers';
+import {
+  boolean,
+  type EnvParser,
+  integer,
+  list,
+  matching,
+  oneOf,
+  secret,
+  url,
+} from './env-parsers';
+
+/** An IPv4 or IPv6 address (listen addresses). */
+const ipAddress: EnvParser<string> = {
+  parse: (raw) => (isIP(raw.trim()) ? raw.trim() : undefined),
+  allowed: 'an IPv4 or IPv6 address (e.g. 0.0.0.0)',
+};
+
+/** Options that can come from the environment (the seams are objects, given in code). */
+type EnvOptions = Omit<CallsModuleOptions, 'identity' | 'permissions' | 'idCodec'>;
 
 type EnvTable = {
-  [K in keyof CallsModuleOptions]-?: {
+  [K in keyof EnvOptions]-?: {
     readonly name: string;
-    readonly parser: EnvParser<NonNullable<CallsModuleOptions[K]>>;
+    readonly parser: EnvParser<NonNullable<EnvOptions[K]>>;
   };
 };
 
@@ -38,7 +57,90 @@ export const CALLS_ENV: EnvTable = {
       '1 to 128 characters of letters, digits and . _ : @ -',
     ),
   },
+  idFormat: {
+    name: 'RUSTCHAT_CALLS_ID_FORMAT',
+    parser: oneOf(['plain', 'uuid-mattermost'] as const),
+  },
+  maxCallParticipants: { name: 'RUSTCHAT_CALLS_MAX_PARTICIPANTS', parser: integer(0, 100_000) },
+  wsMessageRate: { name: 'RUSTCHAT_CALLS_WS_RATE', parser: integer(1, 100_000) },
+  wsMessageBurst: { name: 'RUSTCHAT_CALLS_WS_BURST', parser: integer(1, 100_000) },
+  httpRequestRate: { name: 'RUSTCHAT_CALLS_HTTP_RATE', parser: integer(1, 100_000) },
+  httpRequestBurst: { name: 'RUSTCHAT_CALLS_HTTP_BURST', parser: integer(1, 100_000) },
+  maxSdpBytes: { name: 'RUSTCHAT_CALLS_MAX_SDP_BYTES', parser: integer(1024, 1_048_576) },
+  reconnectGraceMs: { name: 'RUSTCHAT_CALLS_RECONNECT_GRACE_MS', parser: integer(0, 600_000) },
+  allowScreenSharing: { name: 'RUSTCHAT_CALLS_ALLOW_SCREEN_SHARING', parser: boolean },
+  stunServers: {
+    name: 'RUSTCHAT_CALLS_STUN_SERVERS',
+    parser: list(/^stuns?:[^\s,]+$/, 'stun:host[:port] URLs'),
+  },
+  turnServerUrls: {
+    name: 'RUSTCHAT_CALLS_TURN_SERVER_URL',
+    parser: list(/^turns?:[^\s,]+$/, 'turn:host[:port][?transport=udp|tcp] URLs'),
+  },
+  turnStaticAuthSecret: { name: 'RUSTCHAT_CALLS_TURN_STATIC_AUTH_SECRET', parser: secret },
+  turnCredentialsTtlMinutes: {
+    name: 'RUSTCHAT_CALLS_TURN_TTL_MINUTES',
+    parser: integer(1, 10_079),
+  },
+  rtcWorkers: { name: 'RUSTCHAT_CALLS_WORKERS', parser: integer(0, 64) },
+  rtcListenIp: { name: 'RUSTCHAT_CALLS_LISTEN_IP', parser: ipAddress },
+  iceHostOverride: {
+    name: 'RUSTCHAT_CALLS_ICE_HOST_OVERRIDE',
+    parser: matching(/^[A-Za-z0-9.:-]{1,253}$/, 'an IP address or a host name'),
+  },
+  rtcMinPort: { name: 'RUSTCHAT_CALLS_RTC_MIN_PORT', parser: integer(1024, 65535) },
+  rtcMaxPort: { name: 'RUSTCHAT_CALLS_RTC_MAX_PORT', parser: integer(1024, 65535) },
+  udpPort: { name: 'RUSTCHAT_CALLS_UDP_PORT', parser: integer(0, 65535) },
+  tcpPort: { name: 'RUSTCHAT_CALLS_TCP_PORT', parser: integer(0, 65535) },
+  rtcEnableTcp: { name: 'RUSTCHAT_CALLS_ENABLE_TCP', parser: boolean },
+  iceConsentTimeoutSec: { name: 'RUSTCHAT_CALLS_ICE_CONSENT_TIMEOUT_SEC', parser: integer(10, 60) },
+  iceDisconnectGraceMs: {
+    name: 'RUSTCHAT_CALLS_ICE_DISCONNECT_GRACE_MS',
+    parser: integer(0, 60_000),
+  },
+  iceRestartMaxAttempts: {
+    name: 'RUSTCHAT_CALLS_ICE_RESTART_MAX_ATTEMPTS',
+    parser: integer(0, 20),
+  },
+  iceRestartBackoffMs: {
+    name: 'RUSTCHAT_CALLS_ICE_RESTART_BACKOFF_MS',
+    parser: integer(100, 60_000),
+  },
+  signalingTimeoutMs: {
+    name: 'RUSTCHAT_CALLS_SIGNALING_TIMEOUT_MS',
+    parser: integer(1000, 120_000),
+  },
 };
+
+/**
+ * Problems of the RTC port settings taken together (each value alone is checked by its parser):
+ * the range must not be empty, and the per-worker ports must fit below 65536.
+ */
+export function rtcPortProblems(o: {
+  rtcMinPort?: number;
+  rtcMaxPort?: number;
+  udpPort?: number;
+  tcpPort?: number;
+  rtcWorkers?: number;
+}): string[] {
+  const problems: string[] = [];
+  const [min, max] = [o.rtcMinPort ?? 40000, o.rtcMaxPort ?? 49999];
+  if (min > max) {
+    problems.push(
+      `${CALLS_ENV.rtcMinPort.name}=${min} is above ${CALLS_ENV.rtcMaxPort.name}=${max}; expected min <= max`,
+    );
+  }
+  const workers = Math.max(1, o.rtcWorkers ?? 1);
+  for (const key of ['udpPort', 'tcpPort'] as const) {
+    const port = o[key] ?? 0;
+    if (port > 0 && port + workers - 1 > 65535) {
+      problems.push(
+        `${CALLS_ENV[key].name}=${port} leaves no room for ${workers} workers (port + worker index); expected at most ${65536 - workers}`,
+      );
+    }
+  }
+  return problems;
+}
 
 /** Hides a password in a URL-like value (`redis://user:secret@host` → `redis://user:***@host`). */
 export function redactCredentials(value: string): string {
@@ -58,12 +160,13 @@ export function callsOptionsFromEnv(env: Record<string, unknown>): CallsModuleOp
     if (typeof raw !== 'string' || raw.trim() === '') continue;
     const value = parser.parse(raw);
     if (value === undefined) {
-      const shown = JSON.stringify(redactCredentials(raw));
+      const shown = parser.secret ? '<hidden>' : JSON.stringify(redactCredentials(raw));
       problems.push(`${name}=${shown} is not allowed; expected ${parser.allowed}`);
     } else {
       options[option] = value;
     }
   }
+  if (problems.length === 0) problems.push(...rtcPortProblems(options));
   if (problems.length > 0) throw new InvalidCallsConfigError(problems);
   return options;
 }

@@ -1,8 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
+import { InvalidCallsConfigError } from '../errors/invalid-calls-config.error';
+import { DenyAllIdentity } from '../identity/deny-all.identity';
+import { PlainIdCodec } from '../identity/id-codec.interface';
+import { UuidMattermostIdCodec } from '../identity/uuid-mattermost-id-codec';
 import { DEFAULT_KEY_PREFIX } from '../state/call-state.keys';
 import { DEFAULT_STATE_BACKEND_MODE } from '../state/state-backend-mode';
 import type { CallsModuleOptions, ResolvedCallsOptions } from './calls-options.interface';
+import { rtcPortProblems } from './calls-env';
 
 /** A readable, unique-enough id for this process. */
 export function defaultInstanceId(): string {
@@ -12,6 +17,8 @@ export function defaultInstanceId(): string {
       .slice(0, 40) || 'host';
   return `${host}-${process.pid}-${randomBytes(3).toString('hex')}`;
 }
+
+const DENY_ALL = new DenyAllIdentity();
 
 /** Applies the documented defaults. */
 export function resolveCallsOptions(options: CallsModuleOptions): ResolvedCallsOptions {
@@ -23,5 +30,46 @@ export function resolveCallsOptions(options: CallsModuleOptions): ResolvedCallsO
     redisProbeIntervalMs: options.redisProbeIntervalMs ?? 500,
     maxCasAttempts: options.maxCasAttempts ?? 50,
     instanceId: options.instanceId ?? defaultInstanceId(),
+    identity: options.identity ?? DENY_ALL,
+    permissions: options.permissions ?? DENY_ALL,
+    idFormat: options.idFormat ?? 'plain',
+    idCodec:
+      options.idCodec ??
+      (options.idFormat === 'uuid-mattermost' ? new UuidMattermostIdCodec() : new PlainIdCodec()),
+    maxCallParticipants: options.maxCallParticipants ?? 0,
+    wsMessageRate: options.wsMessageRate ?? 10,
+    wsMessageBurst: options.wsMessageBurst ?? 100,
+    httpRequestRate: options.httpRequestRate ?? 1,
+    httpRequestBurst: options.httpRequestBurst ?? 10,
+    maxSdpBytes: options.maxSdpBytes ?? 65536,
+    reconnectGraceMs: options.reconnectGraceMs ?? 10_000,
+    allowScreenSharing: options.allowScreenSharing ?? true,
+    stunServers: options.stunServers ?? [],
+    turnServerUrls: options.turnServerUrls ?? [],
+    turnStaticAuthSecret: options.turnStaticAuthSecret ?? '',
+    turnCredentialsTtlMinutes: options.turnCredentialsTtlMinutes ?? 240,
+    ...resolveMediaOptions(options),
   };
+}
+
+/** Defaults of the media (SFU) options; a port range whose ends are swapped is refused. */
+function resolveMediaOptions(options: CallsModuleOptions) {
+  const media = {
+    rtcWorkers: options.rtcWorkers ?? availableParallelism(),
+    rtcListenIp: options.rtcListenIp ?? '0.0.0.0',
+    iceHostOverride: options.iceHostOverride ?? '',
+    rtcMinPort: options.rtcMinPort ?? 40000,
+    rtcMaxPort: options.rtcMaxPort ?? 49999,
+    udpPort: options.udpPort ?? 0,
+    tcpPort: options.tcpPort ?? 0,
+    rtcEnableTcp: options.rtcEnableTcp ?? true,
+    iceConsentTimeoutSec: options.iceConsentTimeoutSec ?? 15,
+    iceDisconnectGraceMs: options.iceDisconnectGraceMs ?? 2000,
+    iceRestartMaxAttempts: options.iceRestartMaxAttempts ?? 3,
+    iceRestartBackoffMs: options.iceRestartBackoffMs ?? 4000,
+    signalingTimeoutMs: options.signalingTimeoutMs ?? 10_000,
+  };
+  const problems = rtcPortProblems(media);
+  if (problems.length > 0) throw new InvalidCallsConfigError(problems);
+  return media;
 }

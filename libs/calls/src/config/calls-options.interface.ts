@@ -1,3 +1,6 @@
+import type { CallsIdentity } from '../identity/calls-identity.interface';
+import type { CallsPermissions } from '../identity/calls-permissions.interface';
+import type { CallsIdCodec } from '../identity/id-codec.interface';
 import type { StateBackendMode } from '../state/state-backend-mode';
 
 /** Options of {@link CallsModule}. Every field is optional; defaults are given per field. */
@@ -42,6 +45,173 @@ export interface CallsModuleOptions {
    * @default `<hostname>-<pid>-<random>`
    */
   instanceId?: string;
+
+  // --- the host app's seams -------------------------------------------------------------------
+  /**
+   * Who is this socket / HTTP request. Without it nobody is authenticated (all sockets refused,
+   * all requests 401) and the module warns at boot.
+   */
+  identity?: CallsIdentity;
+  /** What a user may do. Without it nobody may join any call. */
+  permissions?: CallsPermissions;
+  /**
+   * Internal ↔ Mattermost id conversion. Default from `idFormat`.
+   */
+  idCodec?: CallsIdCodec;
+  /**
+   * Built-in id codec when `idCodec` is not given: `plain` (ids are the same on the wire) or
+   * `uuid-mattermost` (internal UUIDs ↔ 26-character Mattermost ids). Env: `RUSTCHAT_CALLS_ID_FORMAT`.
+   * @default 'plain'
+   */
+  idFormat?: 'plain' | 'uuid-mattermost';
+
+  // --- signaling ------------------------------------------------------------------------------
+  /**
+   * Most sessions in one call; 0 = unlimited (Mattermost's `MaxCallParticipants`).
+   * Env: `RUSTCHAT_CALLS_MAX_PARTICIPANTS`.
+   * @default 0
+   */
+  maxCallParticipants?: number;
+  /**
+   * Messages per second one socket may send (token bucket refill). Env: `RUSTCHAT_CALLS_WS_RATE`.
+   * @default 10
+   */
+  wsMessageRate?: number;
+  /**
+   * Burst of messages one socket may send at once. Env: `RUSTCHAT_CALLS_WS_BURST`.
+   * @default 100
+   */
+  wsMessageBurst?: number;
+  /**
+   * REST requests per second per user. Env: `RUSTCHAT_CALLS_HTTP_RATE`.
+   * @default 1
+   */
+  httpRequestRate?: number;
+  /**
+   * REST request burst per user. Env: `RUSTCHAT_CALLS_HTTP_BURST`.
+   * @default 10
+   */
+  httpRequestBurst?: number;
+  /**
+   * Largest SDP accepted, after decompression (bytes). Env: `RUSTCHAT_CALLS_MAX_SDP_BYTES`.
+   * @default 65536
+   */
+  maxSdpBytes?: number;
+  /**
+   * How long a session whose socket vanished waits for `reconnect` before it is removed (ms).
+   * Env: `RUSTCHAT_CALLS_RECONNECT_GRACE_MS`.
+   * @default 10000
+   */
+  reconnectGraceMs?: number;
+  /**
+   * Whether participants may share their screen. Env: `RUSTCHAT_CALLS_ALLOW_SCREEN_SHARING`.
+   * @default true
+   */
+  allowScreenSharing?: boolean;
+
+  // --- ICE servers for clients ---------------------------------------------------------------
+  /**
+   * STUN server URLs given to clients (`stun:host:port`). Env: `RUSTCHAT_CALLS_STUN_SERVERS` (comma separated).
+   * @default []
+   */
+  stunServers?: string[];
+  /**
+   * TURN server URLs given to clients, with short-lived credentials from `/turn-credentials`.
+   * Env: `RUSTCHAT_CALLS_TURN_SERVER_URL` (comma separated).
+   * @default []
+   */
+  turnServerUrls?: string[];
+  /**
+   * Shared secret of the TURN server's REST API auth (coturn `static-auth-secret`); never shown.
+   * Env: `RUSTCHAT_CALLS_TURN_STATIC_AUTH_SECRET`.
+   * @default ''
+   */
+  turnStaticAuthSecret?: string;
+  /**
+   * Lifetime of TURN credentials (minutes). Env: `RUSTCHAT_CALLS_TURN_TTL_MINUTES`.
+   * @default 240
+   */
+  turnCredentialsTtlMinutes?: number;
+
+  // --- media (mediasoup SFU) --------------------------------------------------------------------
+  /**
+   * mediasoup worker processes to run; 0 disables media on this instance (`SfuService` then
+   * refuses sessions with `SfuUnavailableError`). Env: `RUSTCHAT_CALLS_WORKERS`.
+   * @default the number of CPU cores
+   */
+  rtcWorkers?: number;
+  /**
+   * IP address the RTC sockets listen on. Env: `RUSTCHAT_CALLS_LISTEN_IP`.
+   * @default '0.0.0.0'
+   */
+  rtcListenIp?: string;
+  /**
+   * Address (IP or host name) announced in the server's ICE candidates, for NAT and containers.
+   * Empty: the listen IP, or when that is a wildcard (`0.0.0.0`, `::`), the host's first
+   * non-internal IPv4 address (`127.0.0.1` when it has none). Env: `RUSTCHAT_CALLS_ICE_HOST_OVERRIDE`.
+   * @default ''
+   */
+  iceHostOverride?: string;
+  /**
+   * Lowest port of the per-session RTC sockets (used when `udpPort` is 0).
+   * Env: `RUSTCHAT_CALLS_RTC_MIN_PORT`.
+   * @default 40000
+   */
+  rtcMinPort?: number;
+  /**
+   * Highest port of the per-session RTC sockets (used when `udpPort` is 0).
+   * Env: `RUSTCHAT_CALLS_RTC_MAX_PORT`.
+   * @default 49999
+   */
+  rtcMaxPort?: number;
+  /**
+   * One UDP port per worker for all sessions (mediasoup `WebRtcServer`, like Mattermost's 8443):
+   * worker i listens on `udpPort + i`. 0: every session gets its own port from the range.
+   * Env: `RUSTCHAT_CALLS_UDP_PORT`.
+   * @default 0
+   */
+  udpPort?: number;
+  /**
+   * TCP port per worker for ICE-TCP candidates when `udpPort` is set (worker i: `tcpPort + i`);
+   * 0 = the same number as `udpPort`. Env: `RUSTCHAT_CALLS_TCP_PORT`.
+   * @default 0
+   */
+  tcpPort?: number;
+  /**
+   * Whether the server also offers ICE-TCP (passive) candidates. Env: `RUSTCHAT_CALLS_ENABLE_TCP`.
+   * @default true
+   */
+  rtcEnableTcp?: boolean;
+  /**
+   * Seconds without ICE consent checks from a client before its ICE state becomes `disconnected`
+   * (RFC 7675; mediasoup allows 10 to 60). Env: `RUSTCHAT_CALLS_ICE_CONSENT_TIMEOUT_SEC`.
+   * @default 15
+   */
+  iceConsentTimeoutSec?: number;
+  /**
+   * How long a `disconnected` session may recover by itself before the server restarts ICE (ms).
+   * Env: `RUSTCHAT_CALLS_ICE_DISCONNECT_GRACE_MS`.
+   * @default 2000
+   */
+  iceDisconnectGraceMs?: number;
+  /**
+   * Server-initiated ICE restarts per outage before the session is closed (0: close at once).
+   * Env: `RUSTCHAT_CALLS_ICE_RESTART_MAX_ATTEMPTS`.
+   * @default 3
+   */
+  iceRestartMaxAttempts?: number;
+  /**
+   * Wait after the first ICE restart for the session to connect (ms); doubled after every further
+   * attempt. Env: `RUSTCHAT_CALLS_ICE_RESTART_BACKOFF_MS`.
+   * @default 4000
+   */
+  iceRestartBackoffMs?: number;
+  /**
+   * How long the server waits for a client's answer to its offer (ms) before it gives the offer up.
+   * Env: `RUSTCHAT_CALLS_SIGNALING_TIMEOUT_MS`.
+   * @default 10000
+   */
+  signalingTimeoutMs?: number;
 }
 
 /** {@link CallsModuleOptions} with every default applied. */

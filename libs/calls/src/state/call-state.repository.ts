@@ -25,8 +25,15 @@ export interface CallStateRepository {
    * one, even when several instances race.
    */
   startCall(input: StartCallInput): Promise<{ call: CallState; created: boolean }>;
-  /** Adds a session to the channel's call, starting the call if there is none. */
-  joinCall(input: StartCallInput, session: CallSessionState): Promise<JoinCallResult>;
+  /**
+   * Adds a session to the channel's call, starting the call if there is none.
+   * @param options.maxSessions participant limit (0 = none); over it throws `CallFullError`
+   */
+  joinCall(
+    input: StartCallInput,
+    session: CallSessionState,
+    options?: { maxSessions?: number },
+  ): Promise<JoinCallResult>;
   /** The active call with this id, or null. */
   getCall(callId: string): Promise<CallState | null>;
   /** The channel's active call, or null. */

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CallNotFoundError } from '../errors/call-not-found.error';
+import { CallFullError } from '../errors/call-full.error';
 import { CallStateConflictError } from '../errors/call-state-conflict.error';
 import { InvalidCallStateInputError } from '../errors/invalid-call-state-input.error';
 import { assertValidId } from './call-state.codec';
@@ -69,7 +70,12 @@ export class VersionedCallStateRepository implements CallStateRepository {
     return this.store.create(mutations.createCallState(input, this.now()));
   }
 
-  async joinCall(input: StartCallInput, session: CallSessionState): Promise<JoinCallResult> {
+  async joinCall(
+    input: StartCallInput,
+    session: CallSessionState,
+    options: { maxSessions?: number } = {},
+  ): Promise<JoinCallResult> {
+    const max = options.maxSessions ?? 0;
     this.assertStartInput(input);
     this.assertSession(session);
     for (let attempt = 1; attempt <= JOIN_ATTEMPTS; attempt++) {
@@ -77,7 +83,13 @@ export class VersionedCallStateRepository implements CallStateRepository {
       const { call, created } = await this.store.create(fresh);
       if (created) return { call, created };
       try {
-        return { call: await this.addSession(call.id, session), created: false };
+        const joined = await this.mustUpdate(call.id, (c) => {
+          const count = Object.keys(c.sessions).length;
+          if (max > 0 && count >= max && !c.sessions[session.sessionId])
+            throw new CallFullError(max);
+          return mutations.addSession(c, session);
+        });
+        return { call: joined, created: false };
       } catch (err) {
         // The call ended between the lookup and the add: start or join the next one.
         if (!(err instanceof CallNotFoundError)) throw err;

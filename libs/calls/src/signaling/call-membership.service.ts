@@ -1,0 +1,266 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { CALLS_OPTIONS } from '../calls.constants';
+import type { ResolvedCallsOptions } from '../config/calls-options.interface';
+import { AlreadyInCallError } from '../errors/already-in-call.error';
+import { ForbiddenError } from '../errors/forbidden.error';
+import { InvalidMessageError } from '../errors/invalid-message.error';
+import { SessionNotFoundError } from '../errors/session-not-found.error';
+import { CallNotFoundError } from '../errors/call-not-found.error';
+import { CallStateRepository, InjectCallStateRepository } from '../state/call-state.repository';
+import { ChannelSettingsStore } from '../state/channel-settings.store';
+import type { CallState } from '../state/call-state.types';
+import { CallsBroadcaster } from './calls-broadcaster';
+import { CallsRooms } from './calls-rooms';
+import { InjectMediaPlane, type MediaPlane } from './media-plane.interface';
+import { MattermostWire } from './mattermost-wire';
+import { type SessionBinding, SessionBindings } from './session-bindings';
+import { principalOf, type CallsSocket } from './socket-context';
+
+/** What `join` needs. */
+export interface JoinRequest {
+  readonly channelId: string;
+  readonly title?: string;
+  readonly threadId?: string;
+}
+
+/** What `reconnect` needs. */
+export interface ReconnectRequest {
+  readonly channelId: string;
+  readonly originalConnId: string;
+  readonly prevConnId?: string;
+}
+
+/**
+ * Joining, leaving and reconnecting: the session lifecycle, with Mattermost's events and rules
+ * (session id = the connection id at join; first joiner is host; the last leave ends the call
+ * without `call_end`; a vanished socket keeps its session for the reconnect grace period).
+ */
+@Injectable()
+export class CallMembershipService implements OnApplicationShutdown {
+  private readonly logger = new Logger(CallMembershipService.name);
+  private readonly wire: MattermostWire;
+
+  constructor(
+    @Inject(CALLS_OPTIONS) private readonly options: ResolvedCallsOptions,
+    @InjectCallStateRepository() private readonly state: CallStateRepository,
+    @InjectMediaPlane() private readonly media: MediaPlane,
+    private readonly broadcaster: CallsBroadcaster,
+    private readonly bindings: SessionBindings,
+    private readonly channels: ChannelSettingsStore,
+  ) {
+    this.wire = new MattermostWire(options.idCodec);
+  }
+
+  /** Converts a wire channel id to the internal form. @throws InvalidMessageError */
+  channelFromWire(wireId: string): string {
+    const id = this.options.idCodec.fromWire(wireId);
+    if (!id) throw new InvalidMessageError('channelID', 'is not a channel id');
+    return id;
+  }
+
+  /** Joins the socket's user to the channel's call (starting it if needed). */
+  async join(socket: CallsSocket, request: JoinRequest): Promise<CallState> {
+    const { userId } = principalOf(socket);
+    if (socket.data.sessionId) throw new AlreadyInCallError(socket.data.sessionId);
+    const { channelId } = request;
+    if (!(await this.options.permissions.canJoinChannel(userId, channelId))) {
+      throw new ForbiddenError('forbidden to join this channel');
+    }
+    if (!(await this.channels.isEnabled(channelId))) {
+      throw new ForbiddenError('calls are disabled in this channel');
+    }
+    const sessionId = socket.data.connectionId!;
+    const { call, created } = await this.state.joinCall(
+      { channelId, ownerId: userId, title: request.title, threadId: request.threadId },
+      {
+        sessionId,
+        userId,
+        unmuted: false,
+        raisedHand: 0,
+        video: false,
+        joinAt: Date.now(),
+        instanceId: this.options.instanceId,
+      },
+      { maxSessions: this.options.maxCallParticipants },
+    );
+    try {
+      await this.media.openSession({ callId: call.id, sessionId, userId });
+    } catch (err) {
+      await this.state.removeSession(call.id, sessionId);
+      throw err;
+    }
+    this.bind(socket, { sessionId, callId: call.id, channelId, userId });
+    this.logger.log(`session joined [callId=${call.id}, sessionId=${sessionId}, userId=${userId}]`);
+
+    if (created) this.broadcaster.toChannel(channelId, 'call_start', this.wire.callStart(call));
+    this.broadcaster.toSession(sessionId, 'join', { connID: sessionId }, channelId);
+    this.broadcaster.toChannel(
+      channelId,
+      'user_joined',
+      this.wire.userAndSession(userId, sessionId),
+    );
+    if (created) this.hostChanged(call);
+    this.broadcaster.toUser(
+      userId,
+      'call_state',
+      {
+        channel_id: this.wire.id(channelId),
+        call: JSON.stringify(this.wire.callState(call, userId)),
+      },
+      channelId,
+    );
+    return call;
+  }
+
+  /**
+   * Re-binds a session to a new socket after the client reconnected (within the grace period):
+   * the session keeps its id and media; no `join` is sent again.
+   */
+  async reconnect(socket: CallsSocket, request: ReconnectRequest): Promise<CallState> {
+    const { userId } = principalOf(socket);
+    if (!(await this.options.permissions.canJoinChannel(userId, request.channelId))) {
+      throw new ForbiddenError('forbidden to join this channel');
+    }
+    const call = await this.state.getCallByChannel(request.channelId);
+    if (!call) throw new CallNotFoundError(`channel:${request.channelId}`);
+    const session =
+      call.sessions[request.originalConnId] ??
+      (request.prevConnId ? call.sessions[request.prevConnId] : undefined);
+    if (!session || session.userId !== userId) {
+      throw new SessionNotFoundError(call.id, request.originalConnId);
+    }
+    const binding = this.bindings.get(session.sessionId);
+    if (!binding) throw new SessionNotFoundError(call.id, session.sessionId);
+    if (binding.graceTimer) clearTimeout(binding.graceTimer);
+    binding.graceTimer = undefined;
+    const previous = binding.socket;
+    if (previous && previous.id !== socket.id) {
+      // The old socket is stale; it must not end the session when it finally closes.
+      this.unbindSocket(previous);
+    }
+    this.bind(socket, binding);
+    this.logger.log(`session reconnected [callId=${call.id}, sessionId=${session.sessionId}]`);
+    return call;
+  }
+
+  /** The socket's session leaves its call. */
+  async leave(socket: CallsSocket): Promise<void> {
+    const sessionId = socket.data.sessionId;
+    if (!sessionId) return;
+    this.unbindSocket(socket);
+    await this.removeSession(sessionId, 'left');
+  }
+
+  /** The socket closed: its session waits for a reconnect, then is removed. */
+  disconnected(socket: CallsSocket): void {
+    const sessionId = socket.data.sessionId;
+    if (!sessionId) return;
+    const binding = this.bindings.get(sessionId);
+    if (!binding || binding.socket !== socket) return;
+    binding.socket = null;
+    binding.graceTimer = setTimeout(() => {
+      void this.removeSession(sessionId, 'reconnect grace expired');
+    }, this.options.reconnectGraceMs);
+    binding.graceTimer.unref();
+  }
+
+  /**
+   * Removes a session from its call, with Mattermost's events: `user_screen_off` if it shared,
+   * `user_video_off` if its camera was on, `user_left`, `call_host_changed` if the host changed.
+   * When it was the last session the call ends (no `call_end`: clients infer it).
+   */
+  async removeSession(sessionId: string, reason: string): Promise<void> {
+    const binding = this.bindings.delete(sessionId);
+    if (!binding) return;
+    if (binding.socket) this.unbindSocket(binding.socket);
+    await this.media.closeSession(sessionId).catch((err: unknown) => {
+      this.logger.warn(`closing media failed [sessionId=${sessionId}]: ${(err as Error).message}`);
+    });
+    await this.removeFromState(binding.callId, binding.channelId, sessionId, reason);
+  }
+
+  /**
+   * Removes a session whether or not this instance serves it (host remove, host end): a local
+   * session is closed here; otherwise it is removed from the shared state, and its instance
+   * notices when its socket acts or leaves.
+   */
+  async forceRemove(callId: string, sessionId: string, reason: string): Promise<void> {
+    if (this.bindings.get(sessionId)) return this.removeSession(sessionId, reason);
+    const call = await this.state.getCall(callId);
+    if (call?.sessions[sessionId])
+      await this.removeFromState(callId, call.channelId, sessionId, reason);
+  }
+
+  /** Closes every remaining session of a call (after a host ended it). */
+  async forceEnd(callId: string): Promise<void> {
+    const call = await this.state.getCall(callId);
+    if (!call) return;
+    for (const sessionId of Object.keys(call.sessions))
+      await this.forceRemove(callId, sessionId, 'call ended by host');
+  }
+
+  private async removeFromState(
+    callId: string,
+    channelId: string,
+    sessionId: string,
+    reason: string,
+  ): Promise<void> {
+    const { call, previous, removed } = await this.state.removeSession(callId, sessionId);
+    this.logger.log(`session left [callId=${callId}, sessionId=${sessionId}, reason=${reason}]`);
+    if (!previous || !removed) return;
+    const userIds = Object.values(previous.sessions).map((s) => s.userId);
+    const who = this.wire.userIdAndSession(removed.userId, sessionId);
+    if (previous.screenSharingSessionId === sessionId) {
+      this.broadcaster.toParticipants(channelId, userIds, 'user_screen_off', who);
+    }
+    if (removed.video) this.broadcaster.toParticipants(channelId, userIds, 'user_video_off', who);
+    this.broadcaster.toChannel(
+      channelId,
+      'user_left',
+      this.wire.userAndSession(removed.userId, sessionId),
+    );
+    if (call && call.hostId !== previous.hostId) this.hostChanged(call);
+    if (!call) {
+      this.logger.log(`call ended [callId=${callId}]`);
+      await this.media.closeCall(callId);
+    }
+  }
+
+  /** Emits `call_host_changed` to the participants. */
+  hostChanged(call: CallState): void {
+    const userIds = Object.values(call.sessions).map((s) => s.userId);
+    this.broadcaster.toParticipants(call.channelId, userIds, 'call_host_changed', {
+      hostID: this.wire.id(call.hostId),
+      host_id_raw: call.hostId,
+      call_id: this.wire.id(call.id),
+      call_id_raw: call.id,
+    });
+  }
+
+  /** Removes every session this instance serves (shutdown). */
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all(this.bindings.all().map((b) => this.removeSession(b.sessionId, 'shutdown')));
+  }
+
+  private bind(
+    socket: CallsSocket,
+    binding: Pick<SessionBinding, 'sessionId' | 'callId' | 'channelId' | 'userId'>,
+  ): void {
+    socket.data.sessionId = binding.sessionId;
+    socket.data.callId = binding.callId;
+    socket.data.channelId = binding.channelId;
+    void socket.join([
+      CallsRooms.session(binding.sessionId),
+      CallsRooms.channel(binding.channelId),
+    ]);
+    const existing = this.bindings.get(binding.sessionId);
+    if (existing) existing.socket = socket;
+    else this.bindings.add({ ...binding, socket });
+  }
+
+  private unbindSocket(socket: CallsSocket): void {
+    if (socket.data.sessionId) void socket.leave(CallsRooms.session(socket.data.sessionId));
+    socket.data.sessionId = undefined;
+    socket.data.callId = undefined;
+  }
+}
