@@ -29,3 +29,26 @@ export { CorruptCallStateError } from './errors/corrupt-call-state.error';
 export { InvalidCallStateInputError } from './errors/invalid-call-state-input.error';
 export { InvalidCallsConfigError } from './errors/invalid-calls-config.error';
 export { UnknownStateBackendError } from './errors/unknown-state-backend.error';
+export {
+  CallsIdentity,
+  InjectCallsIdentity,
+  type CallsPrincipal,
+  type HttpRequestInfo,
+  type SocketHandshakeInfo,
+} from './identity/calls-identity.interface';
+export { CallsPermissions, InjectCallsPermissions } from './identity/calls-permissions.interface';
+export { CallsIdCodec, InjectCallsIdCodec, PlainIdCodec } from './identity/id-codec.interface';
+export { UuidMattermostIdCodec } from './identity/uuid-mattermost-id-codec';
+export { MediaPlane, type MediaSignal, type MediaSessionRef } from './signaling/media-plane.interface';
+export { ClientAction, CALLS_EVENT_PREFIX } from './signaling/calls-events';
+export type { MattermostEnvelope } from './signaling/calls-broadcaster';
+export type { MattermostCallState, MattermostSession } from './signaling/mattermost-wire';
+export { ForbiddenError } from './errors/forbidden.error';
+export { UnauthenticatedError } from './errors/unauthenticated.error';
+export { CallFullError } from './errors/call-full.error';
+export { InvalidMessageError } from './errors/invalid-message.error';
+export { MessageTooLargeError } from './errors/message-too-large.error';
+export { RateLimitedError } from './errors/rate-limited.error';
+export { NotInCallError } from './errors/not-in-call.error';
+export { AlreadyInCallError } from './errors/already-in-call.error';
+export { ScreenShareUnavailableError } from './errors/screen-share-unavailable.error';
