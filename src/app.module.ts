@@ -5,10 +5,13 @@ import { CallsModule, callsConfig, type CallsModuleOptions } from '@app/calls';
 import { DemoAuthModule } from './auth/demo-auth.module';
 import { DemoAuthService } from './auth/demo-auth.service';
 import { HealthController } from './health/health.controller';
+import { WebModule } from './web/web.module';
+import { MetricsController } from './metrics/metrics.controller';
 
 /**
  * The demo chat host: it mounts the calls plugin, configured from the environment, with demo
- * users (signed tokens from `POST /demo/login`), and exposes `GET /health`.
+ * users (signed tokens from `POST /demo/login`), and exposes `GET /health` and the calls page
+ * (`GET /`).
  */
 @Module({
   imports: [
@@ -25,7 +28,8 @@ import { HealthController } from './health/health.controller';
       }),
     }),
     TerminusModule,
+    WebModule,
   ],
-  controllers: [HealthController],
+  controllers: [HealthController, MetricsController],
 })
 export class AppModule {}

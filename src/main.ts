@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { callsOptionsFromEnv } from '@app/calls';
+import { CallsIoAdapter, callsOptionsFromEnv } from '@app/calls';
 import { AppModule } from './app.module';
 
 async function bootstrap(): Promise<void> {
@@ -8,6 +8,10 @@ async function bootstrap(): Promise<void> {
   callsOptionsFromEnv(process.env);
   const app = await NestFactory.create(AppModule, { abortOnError: false });
   app.enableShutdownHooks();
+  // socket.io spans instances through Redis when the state backend is redis or auto.
+  const adapter = new CallsIoAdapter(app);
+  await adapter.connect();
+  app.useWebSocketAdapter(adapter);
   const port = Number(process.env.PORT ?? 3000);
   const host = process.env.HOST ?? '0.0.0.0';
   await app.listen(port, host);

@@ -6,7 +6,10 @@ import { TestHostApp, type TestClient } from './support/host-app';
 
 const channel = () => `ch-${randomBytes(5).toString('hex')}`;
 const sessionsOf = (callStateEvent: { data: Record<string, unknown> }) =>
-  (JSON.parse(String(callStateEvent.data.call)) as { sessions: { session_id: string }[] }).sessions;
+  callStateEvent.data.call
+    ? (JSON.parse(callStateEvent.data.call as string) as { sessions: { session_id: string }[] })
+        .sessions
+    : [];
 
 describe.each(['memory', 'redis'])('signaling lifecycle over socket.io [%s]', (backend) => {
   const prefix = `e2e:${backend}:${randomBytes(4).toString('hex')}:`;

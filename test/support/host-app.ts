@@ -2,6 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { io, type Socket } from 'socket.io-client';
 import request from 'supertest';
+import { CallsIoAdapter } from '@app/calls';
 import { AppModule } from '../../src/app.module';
 
 /** The demo host app on a free loopback port, configured through the environment like in production. */
@@ -18,6 +19,9 @@ export class TestHostApp {
     const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
     const app = moduleRef.createNestApplication({ logger: ['error', 'warn'] });
     app.enableShutdownHooks();
+    const adapter = new CallsIoAdapter(app);
+    await adapter.connect();
+    app.useWebSocketAdapter(adapter);
     await app.listen(0, '127.0.0.1');
     const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
     return new TestHostApp(app, url, savedEnv);

@@ -1,37 +1,87 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { CallsController } from './api/calls.controller';
+import { HostControlsController } from './api/host-controls.controller';
 import { CALLS_OPTIONS } from './calls.constants';
 import { CALLS_MODULE_OPTIONS, ConfigurableCallsModule } from './calls.module-definition';
-import type { CallsModuleOptions } from './config/calls-options.interface';
+import type { CallsModuleOptions, ResolvedCallsOptions } from './config/calls-options.interface';
 import { resolveCallsOptions } from './config/calls-options.defaults';
+import { DrainState } from './cluster/drain-state';
+import { DrainService } from './cluster/drain.service';
+import { InstanceBus } from './cluster/instance-bus';
+import { InstanceRegistry } from './cluster/instance-registry.service';
 import { CallsHealthIndicator } from './health/calls-health.indicator';
+import { CallsMetrics } from './metrics/calls-metrics.service';
+import { WsMetricsInterceptor } from './signaling/ws-metrics.interceptor';
+import { CallsIdCodec } from './identity/id-codec.interface';
+import { SfuService } from './sfu/sfu.service';
+import { CallMembershipService } from './signaling/call-membership.service';
+import { CallsBroadcaster } from './signaling/calls-broadcaster';
+import { HostControlsService } from './signaling/host-controls.service';
+import { MediaEventsBridge } from './signaling/media-events.bridge';
+import { MediaPlane } from './signaling/media-plane.interface';
+import { ParticipantActionsService } from './signaling/participant-actions.service';
+import { SessionBindings } from './signaling/session-bindings';
+import { SignalingGateway } from './signaling/signaling.gateway';
 import {
   callStateRepositoryProvider,
   callsRedisClientProvider,
 } from './state/call-state.providers';
 import { CallStateRepository } from './state/call-state.repository';
+import { ChannelSettingsStore } from './state/channel-settings.store';
 
 /**
  * Group calls for a NestJS chat server, wire-compatible with Mattermost Calls clients.
  *
  * ```ts
- * CallsModule.forRoot({ stateBackend: 'redis', redisUrl: 'redis://redis:6379' })
+ * CallsModule.forRoot({ stateBackend: 'redis', redisUrl: 'redis://redis:6379', identity, permissions })
  * // or, from the environment through @nestjs/config:
- * CallsModule.forRootAsync({ imports: [ConfigModule], inject: [callsConfig.KEY], useFactory: (c) => c })
+ * CallsModule.forRootAsync({ inject: [callsConfig.KEY], useFactory: (c) => ({ ...c, identity, permissions }) })
  * ```
  */
 @Module({
   imports: [TerminusModule],
+  controllers: [CallsController, HostControlsController],
   providers: [
     {
       provide: CALLS_OPTIONS,
       inject: [CALLS_MODULE_OPTIONS],
       useFactory: (options: CallsModuleOptions) => resolveCallsOptions(options),
     },
+    {
+      provide: CallsIdCodec,
+      inject: [CALLS_OPTIONS],
+      useFactory: (options: ResolvedCallsOptions) => options.idCodec,
+    },
     callsRedisClientProvider,
     callStateRepositoryProvider,
+    ChannelSettingsStore,
     CallsHealthIndicator,
+    SfuService,
+    { provide: MediaPlane, useExisting: SfuService },
+    CallsBroadcaster,
+    SessionBindings,
+    CallMembershipService,
+    ParticipantActionsService,
+    HostControlsService,
+    MediaEventsBridge,
+    SignalingGateway,
+    CallsMetrics,
+    WsMetricsInterceptor,
+    DrainState,
+    InstanceBus,
+    InstanceRegistry,
+    DrainService,
   ],
-  exports: [CALLS_OPTIONS, CallStateRepository, CallsHealthIndicator],
+  exports: [
+    CALLS_OPTIONS,
+    CallStateRepository,
+    CallsHealthIndicator,
+    CallsMetrics,
+    SfuService,
+    CallsIdCodec,
+    InstanceRegistry,
+    DrainState,
+  ],
 })
 export class CallsModule extends ConfigurableCallsModule {}

@@ -39,7 +39,11 @@ export {
 export { CallsPermissions, InjectCallsPermissions } from './identity/calls-permissions.interface';
 export { CallsIdCodec, InjectCallsIdCodec, PlainIdCodec } from './identity/id-codec.interface';
 export { UuidMattermostIdCodec } from './identity/uuid-mattermost-id-codec';
-export { MediaPlane, type MediaSignal, type MediaSessionRef } from './signaling/media-plane.interface';
+export {
+  MediaPlane,
+  type MediaSignal,
+  type MediaSessionRef,
+} from './signaling/media-plane.interface';
 export { ClientAction, CALLS_EVENT_PREFIX } from './signaling/calls-events';
 export type { MattermostEnvelope } from './signaling/calls-broadcaster';
 export type { MattermostCallState, MattermostSession } from './signaling/mattermost-wire';
@@ -52,3 +56,28 @@ export { RateLimitedError } from './errors/rate-limited.error';
 export { NotInCallError } from './errors/not-in-call.error';
 export { AlreadyInCallError } from './errors/already-in-call.error';
 export { ScreenShareUnavailableError } from './errors/screen-share-unavailable.error';
+export { CallsIoAdapter } from './cluster/calls-io.adapter';
+export { InstanceRegistry, type InstanceInfo } from './cluster/instance-registry.service';
+export { CallsMetrics } from './metrics/calls-metrics.service';
+export { SfuService } from './sfu/sfu.service';
+export { DrainingError } from './errors/draining.error';
+export { InstanceUnreachableError } from './errors/instance-unreachable.error';
+export type {
+  SfuSignal,
+  SfuSessionRef,
+  ClientIceCandidate,
+  SfuEvents,
+  SfuListener,
+  SfuStats,
+  SfuSessionCloseReason,
+  SfuMediaType,
+} from './sfu/sfu.types';
+export { SfuEventEmitter } from './sfu/sfu-events';
+export { InvalidSdpError } from './errors/invalid-sdp.error';
+export { SdpTooLargeError } from './errors/sdp-too-large.error';
+export { NoCommonCodecError } from './errors/no-common-codec.error';
+export { InvalidIceCandidateError } from './errors/invalid-ice-candidate.error';
+export { UnexpectedSdpAnswerError } from './errors/unexpected-sdp-answer.error';
+export { SfuSessionNotFoundError } from './errors/sfu-session-not-found.error';
+export { SfuSessionExistsError } from './errors/sfu-session-exists.error';
+export { SfuUnavailableError } from './errors/sfu-unavailable.error';

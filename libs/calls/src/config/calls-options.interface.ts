@@ -46,6 +46,24 @@ export interface CallsModuleOptions {
    */
   instanceId?: string;
 
+  /**
+   * How often this instance announces itself in Redis (ms). Env: `RUSTCHAT_CALLS_HEARTBEAT_MS`.
+   * @default 1000
+   */
+  heartbeatIntervalMs?: number;
+  /**
+   * An instance not heard of for this long is dead: its sessions are removed from every call (ms).
+   * Env: `RUSTCHAT_CALLS_INSTANCE_TTL_MS`.
+   * @default 4000
+   */
+  instanceTtlMs?: number;
+  /**
+   * On SIGTERM, how long to wait for clients to move to another instance before closing (ms).
+   * Env: `RUSTCHAT_CALLS_DRAIN_TIMEOUT_MS`.
+   * @default 15000
+   */
+  drainTimeoutMs?: number;
+
   // --- the host app's seams -------------------------------------------------------------------
   /**
    * Who is this socket / HTTP request. Without it nobody is authenticated (all sockets refused,

@@ -1,7 +1,10 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { CALLS_OPTIONS } from '../calls.constants';
 import type { ResolvedCallsOptions } from '../config/calls-options.interface';
+import { DrainState } from '../cluster/drain-state';
+import { CallsMetrics } from '../metrics/calls-metrics.service';
 import { AlreadyInCallError } from '../errors/already-in-call.error';
+import { DrainingError } from '../errors/draining.error';
 import { ForbiddenError } from '../errors/forbidden.error';
 import { InvalidMessageError } from '../errors/invalid-message.error';
 import { SessionNotFoundError } from '../errors/session-not-found.error';
@@ -47,6 +50,8 @@ export class CallMembershipService implements OnApplicationShutdown {
     private readonly broadcaster: CallsBroadcaster,
     private readonly bindings: SessionBindings,
     private readonly channels: ChannelSettingsStore,
+    private readonly drain: DrainState,
+    private readonly metrics: CallsMetrics,
   ) {
     this.wire = new MattermostWire(options.idCodec);
   }
@@ -62,6 +67,7 @@ export class CallMembershipService implements OnApplicationShutdown {
   async join(socket: CallsSocket, request: JoinRequest): Promise<CallState> {
     const { userId } = principalOf(socket);
     if (socket.data.sessionId) throw new AlreadyInCallError(socket.data.sessionId);
+    if (this.drain.draining) throw new DrainingError();
     const { channelId } = request;
     if (!(await this.options.permissions.canJoinChannel(userId, channelId))) {
       throw new ForbiddenError('forbidden to join this channel');
@@ -199,15 +205,20 @@ export class CallMembershipService implements OnApplicationShutdown {
       await this.forceRemove(callId, sessionId, 'call ended by host');
   }
 
-  private async removeFromState(
+  /**
+   * Removes a session from the shared state with the usual events, without touching media (its
+   * instance is gone, or it is served here and already closed). Also used when an instance died.
+   */
+  async removeFromState(
     callId: string,
     channelId: string,
     sessionId: string,
     reason: string,
   ): Promise<void> {
     const { call, previous, removed } = await this.state.removeSession(callId, sessionId);
-    this.logger.log(`session left [callId=${callId}, sessionId=${sessionId}, reason=${reason}]`);
     if (!previous || !removed) return;
+    this.metrics.leaves.inc({ reason });
+    this.logger.log(`session left [callId=${callId}, sessionId=${sessionId}, reason=${reason}]`);
     const userIds = Object.values(previous.sessions).map((s) => s.userId);
     const who = this.wire.userIdAndSession(removed.userId, sessionId);
     if (previous.screenSharingSessionId === sessionId) {

@@ -47,7 +47,9 @@ export type ServerEvent =
   | 'host_mute'
   | 'host_screen_off'
   | 'host_lower_hand'
-  | 'host_removed';
+  | 'host_removed'
+  /** Not Mattermost's: this instance is shutting down; move to another one (join there, leave here). */
+  | 'server_draining';
 
 /** The `hello` event every accepted socket gets first (Mattermost's, with the connection id). */
 export const HELLO_EVENT = 'hello';

@@ -1,4 +1,4 @@
-import { Inject, Logger, UseFilters, UseGuards, UsePipes } from '@nestjs/common';
+import { Inject, Logger, UseFilters, UseGuards, UseInterceptors, UsePipes } from '@nestjs/common';
 import {
   ConnectedSocket,
   MessageBody,
@@ -37,6 +37,7 @@ import { TokenBucket } from './token-bucket';
 import type { WsAck } from './ws-ack';
 import { errorAck } from './ws-ack';
 import { CallsWsExceptionFilter } from './ws-exception.filter';
+import { WsMetricsInterceptor } from './ws-metrics.interceptor';
 import { WsRateLimitGuard } from './ws-rate-limit.guard';
 import { wsValidationPipe } from './ws-validation.pipe';
 
@@ -58,6 +59,7 @@ const OK: WsAck = { ok: true };
 })
 @UseFilters(CallsWsExceptionFilter)
 @UseGuards(WsRateLimitGuard)
+@UseInterceptors(WsMetricsInterceptor)
 @UsePipes(wsValidationPipe)
 export class SignalingGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
   private readonly logger = new Logger(SignalingGateway.name);

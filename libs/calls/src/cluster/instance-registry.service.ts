@@ -1,0 +1,183 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { CALLS_OPTIONS } from '../calls.constants';
+import type { ResolvedCallsOptions } from '../config/calls-options.interface';
+import { CallMembershipService } from '../signaling/call-membership.service';
+import { SessionBindings } from '../signaling/session-bindings';
+import { CallStateRepository, InjectCallStateRepository } from '../state/call-state.repository';
+import { CallsRedisClient } from '../state/calls-redis.client';
+
+/** What an instance announces about itself. */
+export interface InstanceInfo {
+  readonly id: string;
+  /** Address other instances use to pipe media to this one (host or IP). */
+  readonly address: string;
+  /** Sessions it serves. */
+  readonly sessions: number;
+  readonly startedAt: number;
+  /** True while it shuts down and accepts no joins. */
+  readonly draining: boolean;
+}
+
+/**
+ * Instance registry in Redis: every instance refreshes `<prefix>instance:<id>` (JSON, with a TTL)
+ * and is listed in the set `<prefix>instances`. An instance whose key expired is dead: one
+ * surviving instance (by a short Redis lock) removes its sessions from every call, with `user_left`
+ * events, and every instance tells its listeners (the media plane closes pipes to it).
+ */
+@Injectable()
+export class InstanceRegistry implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(InstanceRegistry.name);
+  private readonly listeners = new Set<(instanceId: string) => void>();
+  private readonly startedAt = Date.now();
+  private timer: NodeJS.Timeout | undefined;
+  private address = '';
+  private draining = false;
+  private sweeping = false;
+
+  constructor(
+    @Inject(CALLS_OPTIONS) private readonly options: ResolvedCallsOptions,
+    private readonly redis: CallsRedisClient,
+    @InjectCallStateRepository() private readonly state: CallStateRepository,
+    private readonly membership: CallMembershipService,
+    private readonly bindings: SessionBindings,
+  ) {}
+
+  private key(id: string): string {
+    return `${this.options.redisKeyPrefix}instance:${id}`;
+  }
+
+  private get setKey(): string {
+    return `${this.options.redisKeyPrefix}instances`;
+  }
+
+  /** Sets the address other instances pipe media to. */
+  setAddress(address: string): void {
+    this.address = address;
+  }
+
+  /** Marks this instance as draining (announced at the next heartbeat, and now). */
+  setDraining(draining: boolean): void {
+    this.draining = draining;
+    void this.heartbeat();
+  }
+
+  /** Calls `listener(instanceId)` when another instance is found dead. Returns an unsubscribe. */
+  onInstanceDead(listener: (instanceId: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The live instances (including this one). */
+  async live(): Promise<InstanceInfo[]> {
+    const client = this.redis.client;
+    if (!client) return [this.info()];
+    const ids = await client.smembers(this.setKey);
+    if (ids.length === 0) return [];
+    const values = await client.mget(ids.map((id) => this.key(id)));
+    return values.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as InstanceInfo);
+  }
+
+  onModuleInit(): void {
+    if (!this.redis.client) return;
+    this.timer = setInterval(() => {
+      void this.heartbeat();
+      void this.sweep();
+    }, this.options.heartbeatIntervalMs);
+    this.timer.unref();
+    void this.heartbeat();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    const client = this.redis.client;
+    if (client?.status === 'ready') {
+      await client
+        .multi()
+        .del(this.key(this.options.instanceId))
+        .srem(this.setKey, this.options.instanceId)
+        .exec()
+        .catch(() => undefined);
+    }
+  }
+
+  private info(): InstanceInfo {
+    return {
+      id: this.options.instanceId,
+      address: this.address,
+      sessions: this.bindings.size,
+      startedAt: this.startedAt,
+      draining: this.draining,
+    };
+  }
+
+  private async heartbeat(): Promise<void> {
+    const client = this.redis.client;
+    if (!client || client.status !== 'ready') return;
+    await client
+      .multi()
+      .set(
+        this.key(this.options.instanceId),
+        JSON.stringify(this.info()),
+        'PX',
+        this.options.instanceTtlMs,
+      )
+      .sadd(this.setKey, this.options.instanceId)
+      .exec()
+      .catch(() => undefined);
+  }
+
+  /** Finds instances listed but no longer alive, and reaps them. */
+  private async sweep(): Promise<void> {
+    const client = this.redis.client;
+    if (this.sweeping || !client || client.status !== 'ready') return;
+    this.sweeping = true;
+    try {
+      const ids = (await client.smembers(this.setKey)).filter(
+        (id) => id !== this.options.instanceId,
+      );
+      if (ids.length === 0) return;
+      const alive = await client.mget(ids.map((id) => this.key(id)));
+      for (const [i, id] of ids.entries()) if (alive[i] === null) await this.reap(id);
+    } catch (err) {
+      this.logger.debug(`instance sweep failed: ${(err as Error).message}`);
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  private async reap(deadId: string): Promise<void> {
+    const client = this.redis.client!;
+    for (const listener of this.listeners) listener(deadId);
+    const lock = await client.set(
+      `${this.options.redisKeyPrefix}reap:${deadId}`,
+      this.options.instanceId,
+      'PX',
+      30_000,
+      'NX',
+    );
+    if (lock !== 'OK') return;
+    let removed = 0;
+    for (const call of await this.state.listActiveCalls()) {
+      for (const session of Object.values(call.sessions)) {
+        if (session.instanceId !== deadId) continue;
+        await this.membership.removeFromState(
+          call.id,
+          call.channelId,
+          session.sessionId,
+          `instance ${deadId} died`,
+        );
+        removed++;
+      }
+    }
+    await client.srem(this.setKey, deadId);
+    this.logger.warn(
+      `instance dead, its sessions removed [instanceId=${deadId}, sessions=${removed}]`,
+    );
+  }
+}

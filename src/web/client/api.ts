@@ -1,0 +1,117 @@
+/** REST calls the page makes: demo sign-in, the calls plugin's config and host controls. */
+
+const CALLS_API = '/plugins/com.mattermost.calls';
+
+/** A failed HTTP request, with the server's own message. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+/** `POST /demo/login` answer. */
+export interface SignIn {
+  token: string;
+  user_id: string;
+  admin: boolean;
+}
+
+/** Host control routes (`POST …/calls/{channel}/host/{action}`). */
+export type HostAction =
+  'make' | 'mute' | 'mute-others' | 'screen-off' | 'lower-hand' | 'remove' | 'end';
+
+/** Pulls a readable message out of the error bodies the server sends (Mattermost's and Nest's). */
+function describe(body: unknown, text: string, status: number): string {
+  if (typeof body === 'object' && body !== null) {
+    const b = body as { message?: unknown; error?: unknown };
+    if (typeof b.message === 'string' && b.message) return b.message;
+    if (Array.isArray(b.message) && b.message.length > 0) return b.message.map(String).join('; ');
+    if (typeof b.error === 'string' && b.error) return b.error;
+    if (typeof b.error === 'object' && b.error !== null) {
+      const m = (b.error as { message?: unknown }).message;
+      if (typeof m === 'string' && m) return m;
+    }
+  }
+  return text.trim().slice(0, 200) || `HTTP ${status}`;
+}
+
+async function request<T>(
+  method: 'GET' | 'POST',
+  path: string,
+  token?: string,
+  body?: unknown,
+): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new HttpError(0, 'the server cannot be reached');
+  }
+  const text = await res.text();
+  let parsed: unknown = null;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    parsed = null;
+  }
+  if (!res.ok) throw new HttpError(res.status, describe(parsed, text, res.status));
+  return parsed as T;
+}
+
+/** Signs in as a demo user. */
+export function signIn(name: string): Promise<SignIn> {
+  return request<SignIn>('POST', '/demo/login', undefined, { name });
+}
+
+/** ICE servers from the plugin's client config (`ICEServersConfigs`); empty on a LAN. */
+export async function iceServers(token: string): Promise<RTCIceServer[]> {
+  const config = await request<{ ICEServersConfigs?: unknown }>(
+    'GET',
+    `${CALLS_API}/config`,
+    token,
+  );
+  const servers = Array.isArray(config?.ICEServersConfigs) ? config.ICEServersConfigs : [];
+  return servers.filter(
+    (s): s is RTCIceServer => typeof s === 'object' && s !== null && 'urls' in s,
+  );
+}
+
+/** One host control; `body` is `{session_id}` or `{new_host_id}` where the action needs it. */
+export async function hostControl(
+  token: string,
+  channel: string,
+  action: HostAction,
+  body?: { session_id: string } | { new_host_id: string },
+): Promise<void> {
+  await request(
+    'POST',
+    `${CALLS_API}/calls/${encodeURIComponent(channel)}/host/${action}`,
+    token,
+    body ?? {},
+  );
+}
+
+/** Tells the page server who this token belongs to, so others can see the name. */
+export async function announceSelf(token: string): Promise<void> {
+  await request('POST', '/web/profile', token, {});
+}
+
+/** Display names of users who opened the page. */
+export function displayNames(
+  token: string,
+  userIds: readonly string[],
+): Promise<Record<string, string>> {
+  const query = encodeURIComponent(userIds.join(','));
+  return request<Record<string, string>>('GET', `/web/users?ids=${query}`, token);
+}

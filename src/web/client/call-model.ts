@@ -1,0 +1,157 @@
+/** One participant's session, as the server's events describe it. */
+export interface Participant {
+  readonly sessionId: string;
+  readonly userId: string;
+  unmuted: boolean;
+  /** When the hand went up (ms), 0 when down. */
+  raisedHand: number;
+  /** Voice activity (`user_voice_on/off`). */
+  speaking: boolean;
+  /** The last reaction, shown for a few seconds. */
+  reaction: { literal: string; until: number } | null;
+}
+
+interface WireSession {
+  session_id?: unknown;
+  user_id?: unknown;
+  unmuted?: unknown;
+  raised_hand?: unknown;
+}
+
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+
+/** Parses `call_state.data.call` (a JSON string; empty when there is no call). */
+export function parseCallState(
+  call: unknown,
+): { sessions: WireSession[]; hostId: string; screenSessionId: string } | null {
+  if (typeof call !== 'string' || call === '') return null;
+  const parsed = JSON.parse(call) as {
+    sessions?: unknown;
+    host_id?: unknown;
+    screen_sharing_session_id?: unknown;
+  };
+  return {
+    sessions: Array.isArray(parsed.sessions) ? (parsed.sessions as WireSession[]) : [],
+    hostId: str(parsed.host_id),
+    screenSessionId: str(parsed.screen_sharing_session_id),
+  };
+}
+
+const REACTION_MS = 6000;
+
+/**
+ * The call as this page knows it: participants (ordered by arrival), the host and the screen
+ * sharer, kept up to date from `call_state` and the incremental events.
+ */
+export class CallModel {
+  hostId = '';
+  screenSessionId = '';
+  readonly participants = new Map<string, Participant>();
+
+  /** Replaces everything with a `call_state` (voice activity and reactions are kept). */
+  applyCallState(call: unknown): void {
+    const state = parseCallState(call);
+    if (!state) {
+      this.participants.clear();
+      this.hostId = '';
+      this.screenSessionId = '';
+      return;
+    }
+    const previous = new Map(this.participants);
+    this.participants.clear();
+    for (const s of state.sessions) {
+      const sessionId = str(s.session_id);
+      if (!sessionId) continue;
+      const old = previous.get(sessionId);
+      this.participants.set(sessionId, {
+        sessionId,
+        userId: str(s.user_id),
+        unmuted: s.unmuted === true,
+        raisedHand: typeof s.raised_hand === 'number' ? s.raised_hand : 0,
+        speaking: old?.speaking ?? false,
+        reaction: old?.reaction ?? null,
+      });
+    }
+    this.hostId = state.hostId;
+    this.screenSessionId = state.screenSessionId;
+  }
+
+  /**
+   * Applies one event (name without the prefix).
+   * @returns true when something visible changed
+   */
+  apply(event: string, data: Record<string, unknown>): boolean {
+    const sessionId = str(data.session_id);
+    const p = this.participants.get(sessionId);
+    switch (event) {
+      case 'user_joined':
+        if (!sessionId || p) return false;
+        this.participants.set(sessionId, {
+          sessionId,
+          userId: str(data.user_id),
+          unmuted: false,
+          raisedHand: 0,
+          speaking: false,
+          reaction: null,
+        });
+        return true;
+      case 'user_left':
+        if (this.screenSessionId === sessionId) this.screenSessionId = '';
+        return this.participants.delete(sessionId);
+      case 'user_muted':
+      case 'user_unmuted':
+        if (!p) return false;
+        p.unmuted = event === 'user_unmuted';
+        if (!p.unmuted) p.speaking = false;
+        return true;
+      case 'user_voice_on':
+      case 'user_voice_off':
+        if (!p) return false;
+        p.speaking = event === 'user_voice_on';
+        return true;
+      case 'user_raise_hand':
+      case 'user_unraise_hand':
+        if (!p) return false;
+        p.raisedHand =
+          event === 'user_raise_hand'
+            ? typeof data.raised_hand === 'number' && data.raised_hand > 0
+              ? data.raised_hand
+              : Date.now()
+            : 0;
+        return true;
+      case 'user_screen_on':
+        this.screenSessionId = sessionId;
+        return true;
+      case 'user_screen_off':
+        // Mattermost sends it with empty data when the sharer leaves.
+        if (sessionId && this.screenSessionId !== sessionId) return false;
+        this.screenSessionId = '';
+        return true;
+      case 'call_host_changed':
+        this.hostId = str(data.hostID) || str(data.host_id);
+        return true;
+      case 'user_reacted': {
+        if (!p) return false;
+        const emoji = (data.emoji ?? {}) as { literal?: unknown; name?: unknown };
+        const literal = str(emoji.literal) || (str(emoji.name) ? `:${str(emoji.name)}:` : '');
+        if (!literal) return false;
+        p.reaction = { literal, until: Date.now() + REACTION_MS };
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
+  /** Clears reactions whose time is up. @returns true when one was cleared */
+  expireReactions(now = Date.now()): boolean {
+    let changed = false;
+    for (const p of this.participants.values()) {
+      if (p.reaction && p.reaction.until <= now) {
+        p.reaction = null;
+        changed = true;
+      }
+    }
+    return changed;
+  }
+}

@@ -1,0 +1,298 @@
+import { announceSelf, displayNames, iceServers, signIn, type HostAction } from './api';
+import { CallSession, type ConnectionState, type Emoji } from './call-session';
+import { MediaSinks } from './media-sinks';
+import { participantRow } from './participants-view';
+
+const REACTIONS: readonly Emoji[] = [
+  { name: '+1', unified: '1f44d', literal: '👍' },
+  { name: 'heart', unified: '2764-fe0f', literal: '❤️' },
+  { name: 'joy', unified: '1f602', literal: '😂' },
+  { name: 'tada', unified: '1f389', literal: '🎉' },
+  { name: 'clap', unified: '1f44f', literal: '👏' },
+];
+const CHANNEL = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+const STATE_LABELS: Record<ConnectionState, string> = {
+  idle: 'Not connected',
+  connecting: 'Connecting…',
+  connected: 'Connected',
+  reconnecting: 'Reconnecting…',
+  failed: 'Connection failed',
+};
+
+function byId<T extends HTMLElement>(id: string): T {
+  const node = document.getElementById(id);
+  if (!node) throw new Error(`page element #${id} is missing`);
+  return node as T;
+}
+
+const messageOf = (err: unknown): string =>
+  err instanceof Error ? err.message : typeof err === 'string' ? err : 'unknown error';
+
+/** The calls page: a join form, then the call (controls, stage, participants). */
+class CallsPage {
+  session: CallSession | null = null;
+  state: ConnectionState = 'idle';
+  private readonly names = new Map<string, string>();
+  private readonly asked = new Set<string>();
+  private readonly sinks: MediaSinks;
+  private readonly ui = {
+    joinView: byId('join-view'),
+    callView: byId('call-view'),
+    form: byId<HTMLFormElement>('join-form'),
+    name: byId<HTMLInputElement>('name-input'),
+    channel: byId<HTMLInputElement>('channel-input'),
+    joinButton: byId<HTMLButtonElement>('join-btn'),
+    channelLabel: byId('channel-label'),
+    connState: byId('conn-state'),
+    rtt: byId('rtt'),
+    errorBanner: byId('error-banner'),
+    errorText: byId('error-text'),
+    noticeBanner: byId('notice-banner'),
+    noticeText: byId('notice-text'),
+    mute: byId<HTMLButtonElement>('mute-btn'),
+    hand: byId<HTMLButtonElement>('hand-btn'),
+    screen: byId<HTMLButtonElement>('screen-btn'),
+    leave: byId<HTMLButtonElement>('leave-btn'),
+    reactions: byId('reactions'),
+    hostBar: byId('host-bar'),
+    muteOthers: byId<HTMLButtonElement>('mute-others-btn'),
+    endCall: byId<HTMLButtonElement>('end-call-btn'),
+    participants: byId<HTMLUListElement>('participants'),
+    count: byId('participant-count'),
+    screenArea: byId('screen-area'),
+    screenVideo: byId<HTMLVideoElement>('screen-video'),
+    screenPlaceholder: byId('screen-placeholder'),
+    screenCaption: byId('screen-caption'),
+    audioSinks: byId('audio-sinks'),
+  };
+
+  constructor() {
+    const ui = this.ui;
+    this.sinks = new MediaSinks(ui.audioSinks, ui.screenVideo, () =>
+      this.notice('The browser blocked sound: click anywhere on the page to hear the call.'),
+    );
+    const params = new URLSearchParams(location.search);
+    ui.name.value = params.get('name') ?? sessionStorage.getItem('calls.name') ?? '';
+    ui.channel.value =
+      params.get('channel') ?? sessionStorage.getItem('calls.channel') ?? ui.channel.value;
+
+    ui.form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      void this.join();
+    });
+    byId('error-close').addEventListener('click', () => (ui.errorBanner.hidden = true));
+    byId('notice-close').addEventListener('click', () => (ui.noticeBanner.hidden = true));
+    ui.mute.addEventListener('click', () => this.run((s) => s.setMuted(!s.muted)));
+    ui.hand.addEventListener('click', () => this.run((s) => s.setHand(!s.handRaised)));
+    ui.screen.addEventListener('click', () =>
+      this.run((s) => (s.sharingScreen ? s.stopScreen() : s.startScreen())),
+    );
+    ui.leave.addEventListener('click', () => this.run((s) => s.leave()));
+    ui.muteOthers.addEventListener('click', () => this.run((s) => s.host('mute-others')));
+    ui.endCall.addEventListener('click', () => this.run((s) => s.host('end')));
+    for (const emoji of REACTIONS) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.textContent = emoji.literal;
+      button.title = `React with :${emoji.name}:`;
+      button.dataset.reaction = emoji.name;
+      button.addEventListener('click', () => this.run((s) => s.react(emoji)));
+      ui.reactions.append(button);
+    }
+    ui.participants.addEventListener('click', (ev) => this.onHostAction(ev));
+    document.addEventListener('click', () => this.sinks.resume());
+    window.addEventListener('pagehide', () => this.session?.abandon());
+    setInterval(() => {
+      if (this.session?.model.expireReactions()) this.render();
+    }, 1000);
+    this.render();
+  }
+
+  private async join(): Promise<void> {
+    const ui = this.ui;
+    const name = ui.name.value.trim();
+    const channel = ui.channel.value.trim();
+    if (!name) return this.error('Enter your name.');
+    if (!CHANNEL.test(channel)) {
+      return this.error('Channel names use lowercase letters, digits, - and _ (up to 64).');
+    }
+    ui.errorBanner.hidden = true;
+    ui.noticeBanner.hidden = true;
+    ui.joinButton.disabled = true;
+    try {
+      const login = await signIn(name);
+      sessionStorage.setItem('calls.name', name);
+      sessionStorage.setItem('calls.channel', channel);
+      this.names.set(login.user_id, name);
+      announceSelf(login.token).catch((err: unknown) => console.warn('calls: profile', err));
+      const servers = await iceServers(login.token);
+      this.session = await CallSession.join(
+        {
+          token: login.token,
+          userId: login.user_id,
+          admin: login.admin,
+          channel,
+          iceServers: servers,
+        },
+        {
+          state: (s) => this.setState(s),
+          changed: () => this.render(),
+          error: (m) => this.error(m),
+          notice: (m) => this.notice(m),
+          remoteTrack: (t) => {
+            this.sinks.add(t);
+            this.render();
+          },
+          remoteTrackGone: (t) => {
+            this.sinks.remove(t);
+            this.render();
+          },
+          roundTrip: (ms) => (this.ui.rtt.textContent = `RTT ${Math.round(ms)} ms`),
+          ended: () => this.ended(),
+        },
+      );
+      this.render();
+    } catch (err) {
+      this.error(`Could not join: ${messageOf(err)}`);
+      this.session = null;
+      this.render();
+    } finally {
+      ui.joinButton.disabled = false;
+    }
+  }
+
+  private ended(): void {
+    this.session = null;
+    this.sinks.clear();
+    this.ui.rtt.textContent = '';
+    this.render();
+  }
+
+  /** Runs a button's action; a failure is shown to the person. */
+  private run(action: (s: CallSession) => Promise<void>): void {
+    const session = this.session;
+    if (!session) return;
+    action(session)
+      .catch((err: unknown) => this.error(messageOf(err)))
+      .finally(() => this.render());
+  }
+
+  private onHostAction(ev: MouseEvent): void {
+    const target = ev.target instanceof Element ? ev.target.closest('button[data-action]') : null;
+    if (!(target instanceof HTMLButtonElement)) return;
+    const action = target.dataset.action as HostAction;
+    const sessionId = target.dataset.session ?? '';
+    const userId = target.dataset.user ?? '';
+    this.run((s) =>
+      s.host(action, action === 'make' ? { new_host_id: userId } : { session_id: sessionId }),
+    );
+  }
+
+  private setState(state: ConnectionState): void {
+    this.state = state;
+    this.ui.connState.dataset.state = state;
+    this.ui.connState.textContent = STATE_LABELS[state];
+  }
+
+  private error(message: string): void {
+    this.ui.errorText.textContent = message;
+    this.ui.errorBanner.hidden = false;
+  }
+
+  private notice(message: string): void {
+    this.ui.noticeText.textContent = message;
+    this.ui.noticeBanner.hidden = false;
+  }
+
+  private nameOf(userId: string): string {
+    return this.names.get(userId) ?? `User ${userId.slice(-6)}`;
+  }
+
+  /** Asks the server for names not seen yet. */
+  private lookUpNames(userIds: string[]): void {
+    const session = this.session;
+    const missing = userIds.filter((id) => !this.names.has(id) && !this.asked.has(id));
+    if (!session || missing.length === 0) return;
+    missing.forEach((id) => this.asked.add(id));
+    displayNames(session.options.token, missing)
+      .then((found) => {
+        for (const [id, name] of Object.entries(found)) this.names.set(id, name);
+        // Unknown ids may register later: ask again on a later change.
+        missing.filter((id) => !found[id]).forEach((id) => this.asked.delete(id));
+        this.render();
+      })
+      .catch((err: unknown) => console.warn('calls: names', err));
+  }
+
+  private render(): void {
+    const ui = this.ui;
+    const s = this.session;
+    ui.joinView.hidden = s !== null;
+    ui.callView.hidden = s === null;
+    ui.channelLabel.textContent = s ? `#${s.options.channel}` : '';
+    if (!s) {
+      ui.participants.replaceChildren();
+      ui.count.textContent = '';
+      return;
+    }
+    const model = s.model;
+    ui.mute.textContent = s.muted ? 'Unmute' : 'Mute';
+    ui.mute.dataset.on = String(!s.muted);
+    ui.hand.textContent = s.handRaised ? 'Lower hand' : 'Raise hand';
+    ui.hand.dataset.on = String(s.handRaised);
+    ui.screen.textContent = s.sharingScreen ? 'Stop sharing' : 'Share screen';
+    ui.screen.dataset.on = String(s.sharingScreen);
+    ui.screen.disabled =
+      !s.sharingScreen && model.screenSessionId !== '' && model.screenSessionId !== s.sessionId;
+    ui.hostBar.hidden = !s.canHost;
+
+    const participants = [...model.participants.values()];
+    this.lookUpNames([...new Set(participants.map((p) => p.userId))]);
+    ui.count.textContent = `(${participants.length})`;
+    ui.participants.replaceChildren(
+      ...participants.map((p) =>
+        participantRow(p, {
+          name: this.nameOf(p.userId),
+          isSelf: p.sessionId === s.sessionId,
+          isHost: p.userId === model.hostId,
+          sharing: p.sessionId === model.screenSessionId,
+          hostActions: s.canHost && p.sessionId !== s.sessionId,
+        }),
+      ),
+    );
+
+    this.sinks.setLocalPreview(s.peer?.screenStream ?? null);
+    const sharer = model.participants.get(model.screenSessionId);
+    const showing = this.sinks.showingVideo;
+    ui.screenPlaceholder.hidden = showing || sharer !== undefined;
+    if (s.sharingScreen) ui.screenCaption.textContent = 'You are sharing your screen';
+    else if (sharer)
+      ui.screenCaption.textContent = `${this.nameOf(sharer.userId)} is sharing their screen`;
+    ui.screenCaption.hidden = !s.sharingScreen && !sharer;
+    ui.screenArea.dataset.active = String(showing);
+  }
+}
+
+const page = new CallsPage();
+
+/** Read-only hooks for the browser tests (and curious people with a console). */
+Object.defineProperty(window, '__calls', {
+  value: {
+    get pc(): RTCPeerConnection | null {
+      return page.session?.peer?.pc ?? null;
+    },
+    get sessionId(): string {
+      return page.session?.sessionId ?? '';
+    },
+    get state(): ConnectionState {
+      return page.state;
+    },
+    dropConnection(): void {
+      page.session?.dropConnection();
+    },
+    action(type: string, data?: unknown): Promise<Record<string, unknown>> {
+      if (!page.session) return Promise.reject(new Error('not in a call'));
+      return page.session.rawAction(type, data);
+    },
+  },
+});

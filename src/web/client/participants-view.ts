@@ -1,0 +1,79 @@
+import type { Participant } from './call-model';
+
+/** What a participant row needs besides the participant. */
+export interface RowContext {
+  name: string;
+  isSelf: boolean;
+  isHost: boolean;
+  sharing: boolean;
+  /** Show host actions (this page may use host controls and the row is someone else). */
+  hostActions: boolean;
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  className: string,
+  text?: string,
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function icon(symbol: string, label: string): HTMLElement {
+  const span = el('span', 'icon', symbol);
+  span.title = label;
+  span.setAttribute('aria-label', label);
+  span.setAttribute('role', 'img');
+  return span;
+}
+
+function actionButton(label: string, action: string, p: Participant): HTMLButtonElement {
+  const button = el('button', '', label);
+  button.type = 'button';
+  button.dataset.action = action;
+  button.dataset.session = p.sessionId;
+  button.dataset.user = p.userId;
+  return button;
+}
+
+/**
+ * One participant row. The data attributes (`data-session`, `data-muted`, `data-speaking`,
+ * `data-hand`, `data-screen`, `data-host`) carry the state for styling and for tests.
+ */
+export function participantRow(p: Participant, ctx: RowContext): HTMLLIElement {
+  const li = el('li', 'participant');
+  li.dataset.session = p.sessionId;
+  li.dataset.user = p.userId;
+  li.dataset.muted = String(!p.unmuted);
+  li.dataset.speaking = String(p.speaking);
+  li.dataset.hand = String(p.raisedHand > 0);
+  li.dataset.screen = String(ctx.sharing);
+  li.dataset.host = String(ctx.isHost);
+
+  li.append(el('span', 'avatar', (ctx.name.trim()[0] ?? '?').toUpperCase()));
+  const who = el('span', 'who', ctx.name);
+  if (ctx.isSelf) who.append(el('span', 'you', '(you)'));
+  if (ctx.isHost) who.append(el('span', 'tag tag-host', 'host'));
+  li.append(who);
+
+  const status = el('span', 'status');
+  if (p.reaction) status.append(el('span', 'reaction', p.reaction.literal));
+  if (p.raisedHand > 0) status.append(icon('✋', 'hand raised'));
+  if (ctx.sharing) status.append(icon('🖥️', 'sharing screen'));
+  if (p.speaking) status.append(icon('🔊', 'speaking'));
+  status.append(p.unmuted ? icon('🎙️', 'unmuted') : icon('🔇', 'muted'));
+  li.append(status);
+
+  if (ctx.hostActions) {
+    const actions = el('span', 'host-actions');
+    if (p.unmuted) actions.append(actionButton('Mute', 'mute', p));
+    if (p.raisedHand > 0) actions.append(actionButton('Lower hand', 'lower-hand', p));
+    if (ctx.sharing) actions.append(actionButton('Stop screen', 'screen-off', p));
+    if (!ctx.isHost) actions.append(actionButton('Make host', 'make', p));
+    actions.append(actionButton('Remove', 'remove', p));
+    li.append(actions);
+  }
+  return li;
+}
