@@ -47,14 +47,21 @@ export function wrtcForStockClient(): { RTCPeerConnection: unknown; MediaStream:
       createOffer(): Promise<unknown>;
       createAnswer(): Promise<unknown>;
       setLocalDescription(d: unknown): Promise<void>;
+      getStats(selector?: unknown): Promise<unknown>;
     };
     MediaStream: unknown;
   };
   /**
-   * wrtc (libwebrtc M106 bindings) lacks the parameterless `setLocalDescription()` that browsers
-   * have and RTCPeer uses; this gives it the standard behaviour (offer or answer as the state needs).
+   * wrtc (libwebrtc M106 bindings) lacks two browser behaviours RTCPeer uses: the parameterless
+   * `setLocalDescription()` (offer or answer as the signaling state needs) and `getStats(null)`.
    */
   class PerfectNegotiationPC extends wrtc.RTCPeerConnection {
+    override getStats(selector?: unknown): Promise<unknown> {
+      return selector === null || selector === undefined
+        ? super.getStats()
+        : super.getStats(selector);
+    }
+
     override async setLocalDescription(description?: unknown): Promise<void> {
       const d =
         description ??
