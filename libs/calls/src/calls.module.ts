@@ -10,6 +10,7 @@ import { DrainState } from './cluster/drain-state';
 import { DrainService } from './cluster/drain.service';
 import { InstanceBus } from './cluster/instance-bus';
 import { InstanceRegistry } from './cluster/instance-registry.service';
+import { SessionControlService } from './cluster/session-control.service';
 import { CallsHealthIndicator } from './health/calls-health.indicator';
 import { CallsMetrics } from './metrics/calls-metrics.service';
 import { WsMetricsInterceptor } from './signaling/ws-metrics.interceptor';
@@ -72,6 +73,7 @@ import { ChannelSettingsStore } from './state/channel-settings.store';
     InstanceBus,
     InstanceRegistry,
     DrainService,
+    SessionControlService,
   ],
   exports: [
     CALLS_OPTIONS,

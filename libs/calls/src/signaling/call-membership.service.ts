@@ -186,26 +186,6 @@ export class CallMembershipService implements OnApplicationShutdown {
   }
 
   /**
-   * Removes a session whether or not this instance serves it (host remove, host end): a local
-   * session is closed here; otherwise it is removed from the shared state, and its instance
-   * notices when its socket acts or leaves.
-   */
-  async forceRemove(callId: string, sessionId: string, reason: string): Promise<void> {
-    if (this.bindings.get(sessionId)) return this.removeSession(sessionId, reason);
-    const call = await this.state.getCall(callId);
-    if (call?.sessions[sessionId])
-      await this.removeFromState(callId, call.channelId, sessionId, reason);
-  }
-
-  /** Closes every remaining session of a call (after a host ended it). */
-  async forceEnd(callId: string): Promise<void> {
-    const call = await this.state.getCall(callId);
-    if (!call) return;
-    for (const sessionId of Object.keys(call.sessions))
-      await this.forceRemove(callId, sessionId, 'call ended by host');
-  }
-
-  /**
    * Removes a session from the shared state with the usual events, without touching media (its
    * instance is gone, or it is served here and already closed). Also used when an instance died.
    */

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { CALLS_OPTIONS } from '../calls.constants';
+import { SessionControlService } from '../cluster/session-control.service';
 import type { ResolvedCallsOptions } from '../config/calls-options.interface';
 import { CallNotFoundError } from '../errors/call-not-found.error';
 import { ForbiddenError } from '../errors/forbidden.error';
@@ -9,7 +10,6 @@ import { CallStateRepository, InjectCallStateRepository } from '../state/call-st
 import type { CallSessionState, CallState } from '../state/call-state.types';
 import { CallMembershipService } from './call-membership.service';
 import { CallsBroadcaster } from './calls-broadcaster';
-import { InjectMediaPlane, type MediaPlane } from './media-plane.interface';
 import { MattermostWire } from './mattermost-wire';
 
 /** Time a removed session / an ended call gets to leave by itself before it is closed (ms). */
@@ -31,9 +31,9 @@ export class HostControlsService implements OnApplicationShutdown {
   constructor(
     @Inject(CALLS_OPTIONS) private readonly options: ResolvedCallsOptions,
     @InjectCallStateRepository() private readonly state: CallStateRepository,
-    @InjectMediaPlane() private readonly media: MediaPlane,
     private readonly broadcaster: CallsBroadcaster,
     private readonly membership: CallMembershipService,
+    private readonly sessions: SessionControlService,
   ) {
     this.wire = new MattermostWire(options.idCodec);
   }
@@ -94,7 +94,7 @@ export class HostControlsService implements OnApplicationShutdown {
         ? { ...c, screenSharingSessionId: '', screenStartAt: 0 }
         : c,
     );
-    this.media.setScreenStream(sessionId, null);
+    await this.sessions.screenOff(target.instanceId, sessionId);
     if (updated)
       this.toParticipants(
         updated,
@@ -136,9 +136,7 @@ export class HostControlsService implements OnApplicationShutdown {
       session_id: sessionId,
       user_id: this.wire.id(target.userId),
     });
-    this.later(REMOVE_GRACE_MS, () =>
-      this.membership.forceRemove(call.id, sessionId, 'removed by host'),
-    );
+    this.later(REMOVE_GRACE_MS, () => this.sessions.remove(call.id, sessionId, 'removed by host'));
   }
 
   /** Ends the call for everyone: `call_end` to the channel, remaining sessions closed after a grace. */
@@ -149,7 +147,7 @@ export class HostControlsService implements OnApplicationShutdown {
       call_id: this.wire.id(call.id),
     });
     this.logger.log(`call ended by host [callId=${call.id}, by=${principal.userId}]`);
-    this.later(END_GRACE_MS, () => this.membership.forceEnd(call.id));
+    this.later(END_GRACE_MS, () => this.sessions.endCall(call.id, 'call ended by host'));
   }
 
   onApplicationShutdown(): void {
@@ -166,7 +164,7 @@ export class HostControlsService implements OnApplicationShutdown {
       call.channelId,
     );
     const updated = await this.state.setMuted(call.id, target.sessionId, true);
-    await this.media.setAudioMuted(target.sessionId, true).catch(() => undefined);
+    await this.sessions.setAudioMuted(target.instanceId, target.sessionId, true);
     this.toParticipants(
       updated,
       'user_muted',
