@@ -1,0 +1,108 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { io } from 'socket.io-client';
+import request from 'supertest';
+import { freePort } from '@app/calls/testing';
+import { TestClient } from './host-app';
+
+const ROOT = join(__dirname, '../..');
+
+/**
+ * The host app as a separate process (one instance of a deployment), started from the sources
+ * with ts-node, listening on a free loopback port.
+ */
+export class HostProcess {
+  private exited: Promise<unknown> | null = null;
+  readonly output: string[] = [];
+
+  private constructor(
+    readonly name: string,
+    readonly port: number,
+    private readonly child: ChildProcess,
+  ) {
+    this.exited = once(child, 'exit');
+    const keep = (d: Buffer) => {
+      this.output.push(...d.toString().split('\n').filter(Boolean));
+      if (this.output.length > 2000) this.output.splice(0, 1000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+  }
+
+  static async start(name: string, env: Record<string, string>): Promise<HostProcess> {
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', 'src/main.ts'],
+      {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          ...env,
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          TS_NODE_PROJECT: 'tsconfig.json',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const host = new HostProcess(name, port, child);
+    await host.waitHealthy();
+    return host;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number {
+    return this.child.pid ?? 0;
+  }
+
+  get http(): ReturnType<typeof request> {
+    return request(this.url);
+  }
+
+  async login(name: string): Promise<{ token: string; userId: string }> {
+    const res = await this.http.post('/demo/login').send({ name }).expect(200);
+    return { token: res.body.token as string, userId: res.body.user_id as string };
+  }
+
+  async connect(token: string): Promise<TestClient> {
+    const socket = io(`${this.url}/calls`, {
+      transports: ['websocket'],
+      auth: { token },
+      reconnection: false,
+      forceNew: true,
+    });
+    const client = new TestClient(socket);
+    await client.connected();
+    return client;
+  }
+
+  /** Sends a signal and waits for the process to exit (bounded). */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 30_000): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill(signal);
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  private async waitHealthy(): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      if (this.child.exitCode !== null)
+        throw new Error(`${this.name} exited at start:\n${this.output.join('\n')}`);
+      const ok = await request(this.url)
+        .get('/health')
+        .then((r) => r.status === 200)
+        .catch(() => false);
+      if (ok) return;
+      await sleep(200);
+    }
+    throw new Error(`${this.name} not healthy within 60 s:\n${this.output.slice(-30).join('\n')}`);
+  }
+}
