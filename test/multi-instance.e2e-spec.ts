@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { TestRedisServer } from '@app/calls/testing';
 import type { TestClient } from './support/host-app';
