@@ -2,3 +2,19 @@
 export { TestRedisServer } from './redis-server';
 export { freePort } from './free-port';
 export { testRedisUrl } from './test-redis-url';
+export {
+  WrtcTestPeer,
+  loadWrtc,
+  type TestPeerSignal,
+  type TestPeerTransport,
+  type WrtcTestPeerOptions,
+} from './wrtc-test-peer';
+export { UdpRelay } from './udp-relay';
+export {
+  ToneGenerator,
+  goertzelPower,
+  dominantFrequency,
+  meanPower,
+  TONE_SAMPLE_RATE,
+} from './tone';
+export type * from './wrtc.types';

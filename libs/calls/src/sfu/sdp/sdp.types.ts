@@ -70,7 +70,10 @@ export interface ClientDescription {
   readonly originSessionId: string;
   readonly originVersion: number;
   readonly ice: { readonly usernameFragment: string; readonly password: string };
-  readonly dtls: { readonly fingerprints: readonly ms.DtlsFingerprint[]; readonly setup: DtlsSetup };
+  readonly dtls: {
+    readonly fingerprints: readonly ms.DtlsFingerprint[];
+    readonly setup: DtlsSetup;
+  };
   /** Mids of the BUNDLE group (empty when the description has none). */
   readonly bundleMids: readonly string[];
   readonly extmapAllowMixed: boolean;

@@ -1,0 +1,288 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { CALLS_OPTIONS } from '../calls.constants';
+import type { ResolvedCallsOptions } from '../config/calls-options.interface';
+import { SfuSessionExistsError } from '../errors/sfu-session-exists.error';
+import { SfuSessionNotFoundError } from '../errors/sfu-session-not-found.error';
+import { SfuUnavailableError } from '../errors/sfu-unavailable.error';
+import { SfuEventEmitter } from './sfu-events';
+import { sfuNetworkSettings, type SfuNetworkSettings } from './sfu-network';
+import type { SfuPeer } from './sfu-peer';
+import { type RoomContext, SfuRoom } from './sfu-room';
+import type {
+  ClientIceCandidate,
+  SfuListener,
+  SfuSessionCloseReason,
+  SfuSessionRef,
+  SfuStats,
+} from './sfu.types';
+import { WorkerPool } from './worker-pool';
+
+/**
+ * The SFU: real media through mediasoup for every call on this instance, with SDP offer/answer
+ * that stock WebRTC clients speak (the client offers first; the server sends offers when others'
+ * tracks come and go). Workers start with the module and stop with the application; each call
+ * gets a router on the least loaded worker, each session one WebRTC transport.
+ *
+ * Events ({@link SfuService.events} or {@link SfuService.subscribe}): `signal` (to deliver to the
+ * session's client), `voice` (speaking on/off), `session-closed` (the SFU gave a session up).
+ */
+@Injectable()
+export class SfuService implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(SfuService.name);
+  /** Typed events: `signal`, `voice`, `session-closed`. */
+  readonly events = new SfuEventEmitter();
+  private readonly network: SfuNetworkSettings;
+  private pool: WorkerPool | null = null;
+  private readonly rooms = new Map<string, SfuRoom>();
+  private readonly creatingRooms = new Map<string, Promise<SfuRoom>>();
+  private readonly sessions = new Map<string, { room: SfuRoom; peer: SfuPeer }>();
+  private shuttingDown = false;
+
+  constructor(@Inject(CALLS_OPTIONS) private readonly options: ResolvedCallsOptions) {
+    this.network = sfuNetworkSettings(options);
+  }
+
+  /** Starts the media workers (none when `rtcWorkers` is 0). */
+  async onModuleInit(): Promise<void> {
+    if (this.options.rtcWorkers === 0) {
+      this.logger.warn('media disabled on this instance [rtcWorkers=0]');
+      return;
+    }
+    const pool = new WorkerPool({ count: this.options.rtcWorkers, network: this.network });
+    await pool.start();
+    this.pool = pool;
+    const mode =
+      this.network.udpPort > 0
+        ? `udpPort=${this.network.udpPort}+i, tcpPort=${this.network.enableTcp ? this.network.tcpPort : 'off'}`
+        : `ports=${this.network.portRange.min}-${this.network.portRange.max}, tcp=${this.network.enableTcp}`;
+    this.logger.log(
+      `media workers started [workers=${this.options.rtcWorkers}, listenIp=${this.network.listenIp}, announced=${this.network.announcedAddress ?? this.network.listenIp}, ${mode}]`,
+    );
+  }
+
+  /** Closes every call (children first), then the workers, waiting for their processes. */
+  async onApplicationShutdown(): Promise<void> {
+    this.shuttingDown = true;
+    await Promise.allSettled([...this.creatingRooms.values()]);
+    for (const room of [...this.rooms.values()]) room.close();
+    this.rooms.clear();
+    this.sessions.clear();
+    await this.pool?.close();
+    this.pool = null;
+  }
+
+  /**
+   * Opens a session's media: the call's room (a router on the least loaded worker; created once
+   * per call even under concurrent calls) and a peer with one WebRTC transport. The client's
+   * first offer follows through {@link handleDescription}.
+   * @throws SfuUnavailableError when no worker runs
+   * @throws SfuSessionExistsError when the session is already open
+   */
+  async openSession(ref: SfuSessionRef): Promise<void> {
+    if (this.sessions.has(ref.sessionId))
+      throw new SfuSessionExistsError(ref.sessionId, ref.callId);
+    const room = await this.room(ref.callId);
+    room.pendingJoins++;
+    try {
+      if (this.sessions.has(ref.sessionId))
+        throw new SfuSessionExistsError(ref.sessionId, ref.callId);
+      const peer = await room.addPeer({ ...ref });
+      this.sessions.set(ref.sessionId, { room, peer });
+    } finally {
+      room.pendingJoins--;
+      this.closeIfEmpty(room);
+    }
+  }
+
+  /**
+   * Applies a client's offer (answered with a `signal` of type `answer`) or answer (to the
+   * server's pending offer).
+   * @throws SfuSessionNotFoundError, SdpTooLargeError, InvalidSdpError, NoCommonCodecError,
+   *   UnexpectedSdpAnswerError — the session and everything else stay as they were
+   */
+  async handleDescription(
+    sessionId: string,
+    description: { type: 'offer' | 'answer'; sdp: string },
+  ): Promise<void> {
+    await this.peer(sessionId).handleDescription(description);
+  }
+
+  /**
+   * Takes a client ICE candidate: validated, queued until the first description, otherwise
+   * nothing to do (the server is ICE-lite). Empty candidates (end of candidates) are ignored.
+   * @throws SfuSessionNotFoundError, InvalidIceCandidateError
+   */
+  async addIceCandidate(sessionId: string, candidate: ClientIceCandidate): Promise<void> {
+    this.peer(sessionId).addIceCandidate(candidate);
+    await Promise.resolve();
+  }
+
+  /**
+   * Pauses (muted) or resumes the session's voice producers: forwarding stops and starts, and a
+   * muted session is reported silent. Remembered for voice tracks that start later.
+   * @throws SfuSessionNotFoundError
+   */
+  async setAudioMuted(sessionId: string, muted: boolean): Promise<void> {
+    await this.peer(sessionId).setAudioMuted(muted);
+  }
+
+  /**
+   * Names the MediaStream of the session's screen share (Mattermost `screen_on` carries it):
+   * its video is labelled `screen` (and its audio `screen-audio`); `null` ends the labelling.
+   * @throws SfuSessionNotFoundError
+   */
+  setScreenStream(sessionId: string, streamId: string | null): void {
+    this.peer(sessionId).setScreenStream(streamId);
+  }
+
+  /**
+   * Closes a session's transport, producers and consumers; the others get server offers
+   * without its tracks. Unknown sessions are ignored. No `session-closed` event follows.
+   */
+  async closeSession(sessionId: string): Promise<void> {
+    const entry = this.sessions.get(sessionId);
+    if (!entry) return;
+    this.sessions.delete(sessionId);
+    entry.room.removePeer(sessionId);
+    this.closeIfEmpty(entry.room);
+    await Promise.resolve();
+  }
+
+  /** Closes a call: every session, then its router. No `session-closed` events follow. */
+  async closeCall(callId: string): Promise<void> {
+    const creating = this.creatingRooms.get(callId);
+    if (creating) await creating.catch(() => undefined);
+    const room = this.rooms.get(callId);
+    if (!room) return;
+    this.rooms.delete(callId);
+    for (const peer of room.sessions) this.sessions.delete(peer.ref.sessionId);
+    room.close();
+  }
+
+  /** Whether the session has open media on this instance. */
+  hasSession(sessionId: string): boolean {
+    return this.sessions.has(sessionId);
+  }
+
+  /** Counts of live workers, routers, transports, producers and consumers. */
+  stats(): SfuStats {
+    const rooms = [...this.rooms.values()];
+    const peers = rooms.flatMap((r) => r.sessions);
+    return {
+      workers: this.pool?.workers.length ?? 0,
+      routers: rooms.filter((r) => r.hasRouter).length,
+      transports: peers.filter((p) => p.hasTransport).length,
+      producers: peers.reduce((n, p) => n + p.producers.length, 0),
+      consumers: peers.reduce((n, p) => n + p.consumers.length, 0),
+    };
+  }
+
+  /**
+   * Registers a listener object (the signaling layer's `MediaPlane.subscribe`).
+   * @returns a function that removes it
+   */
+  subscribe(listener: SfuListener): () => void {
+    const signal = listener.signal.bind(listener);
+    const voice = listener.voice.bind(listener);
+    const closed = (ref: SfuSessionRef, reason: SfuSessionCloseReason) =>
+      listener.sessionClosed(ref, reason);
+    this.events.on('signal', signal);
+    this.events.on('voice', voice);
+    this.events.on('session-closed', closed);
+    return () => {
+      this.events.off('signal', signal);
+      this.events.off('voice', voice);
+      this.events.off('session-closed', closed);
+    };
+  }
+
+  /** PIDs of the running media workers (diagnostics, tests). */
+  workerPids(): number[] {
+    return (this.pool?.workers ?? []).map((w) => w.worker.pid);
+  }
+
+  /** CPU time each running worker has used so far, user plus system (for metrics). */
+  async workerUsage(): Promise<{ pid: number; cpuSeconds: number }[]> {
+    const workers = this.pool?.workers ?? [];
+    const usage = await Promise.all(
+      workers.map(async ({ worker }) => {
+        try {
+          const u = await worker.getResourceUsage();
+          return [{ pid: worker.pid, cpuSeconds: (u.ru_utime + u.ru_stime) / 1000 }];
+        } catch {
+          return []; // died or closing meanwhile
+        }
+      }),
+    );
+    return usage.flat();
+  }
+
+  /** PID of the worker that runs a call's router (diagnostics, tests). */
+  callWorkerPid(callId: string): number | undefined {
+    return this.rooms.get(callId)?.workerPid;
+  }
+
+  private peer(sessionId: string): SfuPeer {
+    const entry = this.sessions.get(sessionId);
+    if (!entry) throw new SfuSessionNotFoundError(sessionId);
+    return entry.peer;
+  }
+
+  /** The call's room, created once even when several sessions open at the same time. */
+  private async room(callId: string): Promise<SfuRoom> {
+    if (this.shuttingDown) throw new SfuUnavailableError('shutting down');
+    if (!this.pool)
+      throw new SfuUnavailableError('media is disabled on this instance (rtcWorkers=0)');
+    const existing = this.rooms.get(callId);
+    if (existing && !existing.isClosed) return existing;
+    let creating = this.creatingRooms.get(callId);
+    if (!creating) {
+      creating = SfuRoom.create(callId, this.roomContext(this.pool))
+        .then((room) => {
+          this.rooms.set(callId, room);
+          return room;
+        })
+        .finally(() => this.creatingRooms.delete(callId));
+      this.creatingRooms.set(callId, creating);
+    }
+    return creating;
+  }
+
+  private closeIfEmpty(room: SfuRoom): void {
+    if (room.size > 0 || room.pendingJoins > 0 || room.isClosed) return;
+    if (this.rooms.get(room.callId) === room) this.rooms.delete(room.callId);
+    room.close();
+  }
+
+  private roomContext(pool: WorkerPool): RoomContext {
+    const o = this.options;
+    return {
+      pool,
+      network: this.network,
+      maxSdpBytes: o.maxSdpBytes,
+      signalingTimeoutMs: o.signalingTimeoutMs,
+      iceConsentTimeoutSec: o.iceConsentTimeoutSec,
+      iceRestart: {
+        graceMs: o.iceDisconnectGraceMs,
+        maxAttempts: o.iceRestartMaxAttempts,
+        backoffMs: o.iceRestartBackoffMs,
+      },
+      signal: (ref, signal) => this.events.safeEmit('signal', ref, signal),
+      voice: (ref, speaking) => this.events.safeEmit('voice', ref, speaking),
+      sessionClosed: (ref, reason) => {
+        const entry = this.sessions.get(ref.sessionId);
+        if (entry) {
+          this.sessions.delete(ref.sessionId);
+          this.closeIfEmpty(entry.room);
+        }
+        this.events.safeEmit('session-closed', ref, reason);
+      },
+    };
+  }
+}

@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import { Test, type TestingModule } from '@nestjs/testing';
+import { CALLS_OPTIONS } from '../calls.constants';
+import { resolveCallsOptions } from '../config/calls-options.defaults';
+import type { CallsModuleOptions } from '../config/calls-options.interface';
+import { SfuService } from '../sfu/sfu.service';
+import type { SfuSessionCloseReason, SfuSessionRef, SfuSignal } from '../sfu/sfu.types';
+import { WrtcTestPeer, type WrtcTestPeerOptions } from './wrtc-test-peer';
+
+/** A test peer with its session. */
+export interface HarnessPeer {
+  readonly ref: SfuSessionRef;
+  readonly peer: WrtcTestPeer;
+}
+
+/**
+ * `SfuService` in a Nest testing module (real mediasoup workers, loopback only) with
+ * {@link WrtcTestPeer}s wired to it directly: the service's signals go to the peer of their
+ * session, the peer's descriptions and candidates go to the service.
+ */
+export class SfuHarness {
+  /** Every signal the service emitted, in order. */
+  readonly signals: { ref: SfuSessionRef; signal: SfuSignal }[] = [];
+  readonly voice: { ref: SfuSessionRef; speaking: boolean; at: number }[] = [];
+  readonly closed: { ref: SfuSessionRef; reason: SfuSessionCloseReason }[] = [];
+  private readonly peers = new Map<string, WrtcTestPeer>();
+  private readonly held = new Map<string, SfuSignal[]>();
+
+  private constructor(
+    readonly moduleRef: TestingModule,
+    readonly sfu: SfuService,
+  ) {
+    sfu.events.on('signal', (ref, signal) => {
+      this.signals.push({ ref, signal });
+      const held = this.held.get(ref.sessionId);
+      if (held) held.push(signal);
+      else void this.peers.get(ref.sessionId)?.handleSignal(signal);
+    });
+    sfu.events.on('voice', (ref, speaking) => this.voice.push({ ref, speaking, at: Date.now() }));
+    sfu.events.on('session-closed', (ref, reason) => this.closed.push({ ref, reason }));
+  }
+
+  /**
+   * Starts the service with test defaults (one worker, 127.0.0.1, a port range, memory state)
+   * overridden by `options`.
+   */
+  static async start(options: CallsModuleOptions = {}): Promise<SfuHarness> {
+    const resolved = resolveCallsOptions({
+      stateBackend: 'memory',
+      rtcWorkers: 1,
+      rtcListenIp: '127.0.0.1',
+      rtcMinPort: 40000,
+      rtcMaxPort: 49999,
+      ...options,
+    });
+    const moduleRef = await Test.createTestingModule({
+      providers: [{ provide: CALLS_OPTIONS, useValue: resolved }, SfuService],
+    }).compile();
+    moduleRef.enableShutdownHooks();
+    await moduleRef.init();
+    return new SfuHarness(moduleRef, moduleRef.get(SfuService));
+  }
+
+  /**
+   * Opens a session in `callId` and connects a new test peer to it (the peer's data channel
+   * makes it offer at once, like Mattermost's client).
+   */
+  async join(
+    callId: string,
+    options: Partial<WrtcTestPeerOptions> & { name: string },
+    setUp?: (peer: WrtcTestPeer) => void,
+  ): Promise<HarnessPeer> {
+    const ref: SfuSessionRef = {
+      callId,
+      sessionId: `${options.name}-${randomUUID().slice(0, 8)}`,
+      userId: options.name,
+    };
+    await this.sfu.openSession(ref);
+    const peer = await WrtcTestPeer.create(
+      {
+        sendDescription: (d) => this.sfu.handleDescription(ref.sessionId, d),
+        sendCandidate: (c) => this.sfu.addIceCandidate(ref.sessionId, c),
+      },
+      options,
+    );
+    this.peers.set(ref.sessionId, peer);
+    setUp?.(peer);
+    return { ref, peer };
+  }
+
+  /** Holds back the session's signals (e.g. to make a server offer cross a client offer). */
+  hold({ ref }: HarnessPeer): void {
+    if (!this.held.has(ref.sessionId)) this.held.set(ref.sessionId, []);
+  }
+
+  /** Delivers the held signals in order and stops holding. */
+  async release({ ref, peer }: HarnessPeer): Promise<void> {
+    const held = this.held.get(ref.sessionId) ?? [];
+    this.held.delete(ref.sessionId);
+    for (const signal of held) await peer.handleSignal(signal);
+  }
+
+  /** Server offers and answers sent to a session so far. */
+  descriptions({ ref }: HarnessPeer, type?: 'offer' | 'answer'): string[] {
+    return this.signals.flatMap(({ ref: r, signal }) =>
+      r.sessionId === ref.sessionId &&
+      (signal.type === 'offer' || signal.type === 'answer') &&
+      (!type || signal.type === type)
+        ? [signal.sdp]
+        : [],
+    );
+  }
+
+  /** Closes a peer and its session. */
+  async leave({ ref, peer }: HarnessPeer): Promise<void> {
+    this.peers.delete(ref.sessionId);
+    peer.close();
+    await this.sfu.closeSession(ref.sessionId);
+  }
+
+  /** Closes every peer, then the service (workers and their processes). */
+  async close(): Promise<void> {
+    for (const peer of this.peers.values()) peer.close();
+    this.peers.clear();
+    await this.moduleRef.close();
+  }
+}
