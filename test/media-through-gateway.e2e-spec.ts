@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { deflateSync } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { WrtcTestPeer } from '@app/calls/testing';
+import {
+  browserLikeWebRtc,
+  loadStockRTCPeer,
+  type StockRTCPeer,
+  type WrtcTestPeer,
+} from '@app/calls/testing';
 import { gatewayPeer } from './support/gateway-peer';
 import { TestHostApp, type TestClient } from './support/host-app';
-import {
-  loadStockRTCPeer,
-  wrtcForStockClient,
-  type StockRTCPeer,
-} from './support/mattermost-rtc-peer';
 
 const TONES = [440, 660, 990];
 
@@ -131,7 +131,7 @@ describe('real media through the gateway', () => {
     await client.waitFor('join', (e) => e.data.connID === client.connectionId);
 
     const RTCPeer = loadStockRTCPeer();
-    const webrtc = wrtcForStockClient();
+    const webrtc = await browserLikeWebRtc();
     const logs: string[] = [];
     const logger = {
       logDebug: () => undefined,
@@ -147,7 +147,7 @@ describe('real media through the gateway', () => {
     });
     peers.push({ close: () => rtcPeer.destroy() });
     const errors: unknown[] = [];
-    rtcPeer.on('error', (err) => errors.push(err));
+    rtcPeer.on('error', (err: unknown) => errors.push(err));
     // Wired as the Mattermost web app wires RTCPeer to its calls websocket.
     const sendSdp = (desc: unknown) =>
       void client.send('sdp', { data: deflateSync(Buffer.from(JSON.stringify(desc))) });
@@ -160,7 +160,7 @@ describe('real media through the gateway', () => {
         if (e.data.connID !== client.connectionId) return;
         const type = (JSON.parse(e.data.data) as { type: string }).type;
         if (['offer', 'answer', 'candidate'].includes(type))
-          void rtcPeer.signal(e.data.data).catch((err) => errors.push(err));
+          void rtcPeer.signal(e.data.data).catch((err: unknown) => errors.push(err));
       },
     );
     const remote: unknown[] = [];

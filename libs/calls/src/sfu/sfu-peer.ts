@@ -3,36 +3,26 @@ import { Logger } from '@nestjs/common';
 import type { types as ms } from 'mediasoup';
 import { InvalidSdpError } from '../errors/invalid-sdp.error';
 import { UnexpectedSdpAnswerError } from '../errors/unexpected-sdp-answer.error';
+import { ClientKnowledge } from './client-knowledge';
 import type { DataChannelAttachment, DataChannelRelay } from './data-channel.relay';
+import { answerSetup, clientDtlsRole, connectionStateSignal } from './dtls-roles';
 import { IceRestartPolicy, type IceRestartSettings } from './ice-restart.policy';
 import { NegotiationQueue } from './negotiation-queue';
 import { consumerMedia, describeSlot } from './peer-description.builder';
+import { clientSends, planClientOffer } from './peer-offer.plan';
+import { mediaType, produce, type SfuProducerAppData } from './peer-producers';
 import { newSlot, type PeerSlot, reusableSlot } from './peer-slot';
 import { BundleRegistry } from './sdp/bundle-registry';
 import { parseClientDescription } from './sdp/client-description.parser';
 import { consumeCapabilities } from './sdp/consume-capabilities';
-import {
-  formatServerCandidate,
-  type ParsedIceCandidate,
-  parseClientIceCandidate,
-} from './sdp/ice-candidate';
+import { type ParsedIceCandidate, parseClientIceCandidate } from './sdp/ice-candidate';
 import type { LocalSection } from './sdp/local-description';
 import { writeLocalDescription } from './sdp/sdp-writer';
-import type {
-  ClientDescription,
-  ClientSection,
-  DtlsSetup,
-  MediaKind,
-  SdpCodec,
-} from './sdp/sdp.types';
-import {
-  type AcceptedSendSection,
-  acceptSendSection,
-  commonCodecs,
-} from './sdp/send-section.acceptor';
+import type { ClientDescription, ClientSection, DtlsSetup } from './sdp/sdp.types';
+import { type AcceptedSendSection, commonCodecs } from './sdp/send-section.acceptor';
+import { serverCandidateSignals } from './server-candidates';
 import type {
   ClientIceCandidate,
-  SfuMediaType,
   SfuSessionCloseReason,
   SfuSessionRef,
   SfuSignal,
@@ -55,56 +45,39 @@ export interface PeerContext {
   readonly onSelfClose: (peer: SfuPeer, reason: SfuSessionCloseReason) => void;
 }
 
-/** App data of the SFU's producers. */
-export interface SfuProducerAppData extends ms.AppData {
-  sessionId: string;
-  userId: string;
-  mid: string;
-  /** The client's MediaStream id of the track (`a=msid`). */
-  streamId: string;
-  type: SfuMediaType;
-}
-
+/** A server offer waiting for the client's answer. */
 interface PendingOffer {
+  /** Server slots this offer adds (taken back if the offer is given up). */
   readonly added: PeerSlot[];
+  /** Server slots and the consumer the offer sends in each (`null`: inactive). */
   readonly included: Map<PeerSlot, ms.Consumer | null>;
+  /** The transport whose ICE/DTLS parameters the offer carried. */
   readonly transportGeneration: number;
   readonly timer: NodeJS.Timeout;
 }
 
 const MAX_QUEUED_CANDIDATES = 64;
 
-function dtlsStateSignal(state: ms.DtlsState): string | null {
-  return state === 'new' ? null : state;
-}
-
-/** DTLS role the client takes, given its `a=setup` and the server's. */
-function clientDtlsRole(clientSetup: DtlsSetup, serverSetup: DtlsSetup): ms.DtlsRole {
-  if (clientSetup === 'active') return 'client';
-  if (clientSetup === 'passive') return 'server';
-  return serverSetup === 'passive' ? 'client' : 'server';
-}
-
 /**
- * One session's media: a WebRTC transport (BUNDLE, ICE-lite, DTLS/SRTP, SCTP), the producers of
- * what the client sends, a consumer for everything the others send, the `calls-dc` data channel,
- * and the SDP offer/answer with the client. All negotiation runs through one serial queue; the
- * server is the impolite peer (a client offer that collides with a pending server offer waits).
+ * One session's media: a WebRTC transport (BUNDLE, ICE-lite, DTLS/SRTP, SCTP), a producer for
+ * every stream the client sends, a consumer for everything the others send, the `calls-dc` data
+ * channel, and the SDP offer/answer with the client (it offers first; the server offers when
+ * consumers come and go). Every step runs through one serial queue. The server is the impolite
+ * peer: a client offer that crosses a pending server offer waits for the answer.
  */
 export class SfuPeer {
   private readonly logger = new Logger(SfuPeer.name);
   private readonly queue = new NegotiationQueue();
   private readonly registry = new BundleRegistry();
-  private readonly knowledge: {
-    codecs: Map<MediaKind, SdpCodec[]>;
-    extensionUris: Map<MediaKind, Set<string>>;
-  } = { codecs: new Map(), extensionUris: new Map() };
+  private readonly knowledge = new ClientKnowledge();
   private readonly originSessionId = String(randomInt(1, 2 ** 47));
   private readonly iceRestart: IceRestartPolicy;
 
+  /** Negotiated (or offered) sections in order. */
   private slots: PeerSlot[] = [];
+  /** Server slots with a consumer that no offer has carried yet. */
   private floating: PeerSlot[] = [];
-  private serverMidCounter = 0;
+  private serverMids = 0;
   private originVersion = 1;
   private signalingState: 'stable' | 'have-local-offer' = 'stable';
   private pending: PendingOffer | null = null;
@@ -119,13 +92,13 @@ export class SfuPeer {
   private serverSetup: DtlsSetup = 'passive';
   private remoteIce: ClientDescription['ice'] | null = null;
   private remoteFingerprint: string | null = null;
-  private announcedIceGeneration = -1;
   private iceGeneration = 0;
+  private announcedIceGeneration = -1;
   private dataChannel: DataChannelAttachment | null = null;
   private queuedCandidates: ParsedIceCandidate[] = [];
   private hasRemoteDescription = false;
-
   private migrationDeadline: NodeJS.Timeout | null = null;
+
   private muted = false;
   private screenStreamId: string | null = null;
   private closed = false;
@@ -182,7 +155,7 @@ export class SfuPeer {
     return !this.transport.closed;
   }
 
-  // ------------------------------------------------------------------ public operations
+  // ------------------------------------------------------------------ operations
 
   /**
    * Applies a client description: an offer is answered (or deferred while a server offer is
@@ -201,13 +174,17 @@ export class SfuPeer {
     );
   }
 
-  /** Validates a client candidate; mediasoup is ICE-lite, so it needs nothing else. */
+  /**
+   * Validates a client candidate; candidates before the first description are queued. mediasoup
+   * is ICE-lite (it answers the client's checks), so a valid candidate needs nothing else.
+   */
   addIceCandidate(input: ClientIceCandidate): void {
     const candidate = parseClientIceCandidate(input);
     if (!candidate) return;
     if (!this.hasRemoteDescription) {
-      if (this.queuedCandidates.length < MAX_QUEUED_CANDIDATES)
+      if (this.queuedCandidates.length < MAX_QUEUED_CANDIDATES) {
         this.queuedCandidates.push(candidate);
+      }
       return;
     }
     this.logger.debug(
@@ -230,20 +207,21 @@ export class SfuPeer {
     this.screenStreamId = streamId;
     for (const producer of this.producers) {
       const appData = producer.appData as SfuProducerAppData;
-      appData.type = this.mediaType(producer.kind, appData.streamId);
+      appData.type = mediaType(producer.kind, appData.streamId, streamId);
     }
   }
 
   /**
-   * Starts consuming another peer's producer: a paused consumer in a reused or new server slot,
-   * then a server offer. Skipped when the client cannot receive the producer's codec.
+   * Starts consuming another peer's producer: a paused consumer in a reused or new server slot
+   * (resumed once the client has the description), then a server offer. Skipped when the client
+   * cannot receive the producer's codec (`router.canConsume`).
    */
   consume(producer: ms.Producer): Promise<void> {
     return this.queue.run(async () => {
       if (this.closed || producer.closed || this.transport.closed) return;
+      if (this.consumers.some((c) => c.producerId === producer.id)) return;
       const appData = producer.appData as SfuProducerAppData;
       const sourceKey = `${appData.sessionId}/${appData.mid}`;
-      if (this.consumers.some((c) => c.producerId === producer.id)) return;
       const rtpCapabilities = consumeCapabilities(
         this.ctx.router.rtpCapabilities,
         this.knowledge,
@@ -257,7 +235,8 @@ export class SfuPeer {
       }
       let slot = reusableSlot([...this.slots, ...this.floating], producer.kind, sourceKey);
       if (!slot) {
-        slot = newSlot(`s${++this.serverMidCounter}`, producer.kind, 'server');
+        // Server mids ("s1", …) never collide with the numeric ones browsers generate.
+        slot = newSlot(`s${++this.serverMids}`, producer.kind, 'server');
         this.floating.push(slot);
       }
       const consumer = await this.transport.consume({
@@ -276,24 +255,23 @@ export class SfuPeer {
       const media = consumerMedia(consumer);
       slot.lastCodecs = media.codecs;
       slot.lastExtensions = media.extensions;
-      const current = slot;
-      const gone = () => {
-        if (current.consumer !== consumer) return;
-        current.consumer = null;
+      const owner = slot;
+      consumer.on('producerclose', () => {
+        if (owner.consumer !== consumer) return;
+        owner.consumer = null;
         if (!this.closed) this.markDirty();
-      };
-      consumer.on('producerclose', gone);
+      });
       consumer.on('transportclose', () => {
-        if (current.consumer === consumer) current.consumer = null;
+        if (owner.consumer === consumer) owner.consumer = null;
       });
       this.markDirty();
     });
   }
 
   /**
-   * Moves the peer to a new router after its worker died: a new transport, the client's
-   * producers re-created from what it negotiated, and a server offer with the new ICE and DTLS
-   * parameters (the consumers follow when the room re-links everyone).
+   * Moves the peer to a new router after its worker died: a new transport and the client's
+   * producers re-created from what was negotiated. The room then re-links the consumers and
+   * calls {@link requestOffer}: the server offer carries the new ICE and DTLS parameters.
    */
   migrate(ctx: PeerContext): Promise<void> {
     return this.queue.run(async () => {
@@ -303,18 +281,19 @@ export class SfuPeer {
       this.useTransport(await ctx.createTransport(this.ref));
       for (const slot of this.slots) {
         slot.producer = undefined;
-        if (slot.accepted && !slot.rejected) await this.reproduce(slot);
+        if (slot.accepted && slot.client && !slot.rejected) {
+          slot.producer = await this.createProducer(slot.mid, slot.accepted, slot.client);
+        }
       }
       if (this.slots.some((s) => s.kind === 'application' && !s.rejected)) {
         await this.attachDataChannel();
       }
-      // The room re-links the consumers next and then asks for the offer (requestOffer).
       this.dirty = true;
       if (this.ready) {
-        // A client that cannot follow (no DTLS restart, no answer) is given up as worker-died.
+        // A client that cannot follow (no answer, no DTLS restart) is given up as worker-died.
         this.clearMigrationDeadline();
         this.migrationDeadline = setTimeout(() => {
-          this.logger.warn(`session did not reconnect after the worker died [${this.context}]`);
+          this.logger.warn(`session did not reconnect after its worker died [${this.context}]`);
           this.selfClose('worker-died');
         }, 2 * this.ctx.signalingTimeoutMs);
         this.migrationDeadline.unref?.();
@@ -322,12 +301,12 @@ export class SfuPeer {
     });
   }
 
-  /** Sends a server offer (after everything queued before it), e.g. after a migration. */
+  /** Sends a server offer after everything queued before it (used after a migration). */
   requestOffer(): void {
     this.markDirty();
   }
 
-  /** Closes the transport (and with it producers, consumers, data channel). */
+  /** Closes the transport (and with it producers, consumers and data channel). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -356,17 +335,22 @@ export class SfuPeer {
     });
     transport.on('dtlsstatechange', (state) => {
       if (!current()) return;
-      const mapped = dtlsStateSignal(state);
-      if (mapped) this.ctx.signal(this.ref, { type: 'connection-state', state: mapped });
+      const signal = connectionStateSignal(state);
+      if (signal) this.ctx.signal(this.ref, { type: 'connection-state', state: signal });
       if (state === 'connected') this.clearMigrationDeadline();
       if (state === 'failed') this.selfClose('dtls-failed');
       else if (state === 'closed') this.selfClose('dtls-closed');
     });
   }
 
-  private clearMigrationDeadline(): void {
-    if (this.migrationDeadline) clearTimeout(this.migrationDeadline);
-    this.migrationDeadline = null;
+  private async connect(description: ClientDescription, serverSetup: DtlsSetup): Promise<void> {
+    const role = clientDtlsRole(description.dtls.setup, serverSetup);
+    await this.transport.connect({
+      dtlsParameters: { role, fingerprints: [...description.dtls.fingerprints] },
+    });
+    this.connected = true;
+    this.remoteFingerprint = description.dtls.fingerprints[0]?.value ?? null;
+    this.logger.debug(`transport connected [${this.context}, clientRole=${role}]`);
   }
 
   private async restartIce(attempt: number): Promise<void> {
@@ -383,6 +367,20 @@ export class SfuPeer {
       );
   }
 
+  private clearMigrationDeadline(): void {
+    if (this.migrationDeadline) clearTimeout(this.migrationDeadline);
+    this.migrationDeadline = null;
+  }
+
+  private async attachDataChannel(): Promise<void> {
+    if (this.dataChannel || this.transport.closed) return;
+    try {
+      this.dataChannel = await this.ctx.dataRelay.attach(this.transport, this.context);
+    } catch (err) {
+      this.logger.warn(`data channel not attached [${this.context}]: ${(err as Error).message}`);
+    }
+  }
+
   private selfClose(reason: SfuSessionCloseReason): void {
     if (this.closed) return;
     this.logger.warn(`closing session [${this.context}, reason=${reason}]`);
@@ -395,7 +393,6 @@ export class SfuPeer {
   private async onClientOffer(offer: ClientDescription): Promise<void> {
     if (this.closed) return;
     if (this.signalingState === 'have-local-offer') {
-      // Glare: the server is impolite; the client's offer waits for the answer to ours.
       this.logger.debug(`client offer deferred, server offer pending [${this.context}]`);
       this.parked = offer;
       return;
@@ -404,54 +401,67 @@ export class SfuPeer {
   }
 
   private async answer(offer: ClientDescription): Promise<void> {
-    const plan = this.planOffer(offer);
-    // Producers first: they are the only step that can still fail, and they can be undone.
+    const plan = planClientOffer(
+      {
+        sessionId: this.ref.sessionId,
+        slots: this.slots,
+        floating: this.floating,
+        remoteFingerprint: this.remoteFingerprint,
+        routerCapabilities: this.ctx.router.rtpCapabilities,
+        registry: this.registry,
+      },
+      offer,
+    );
+    // Producers first: the only step that can still fail, and one that can be undone.
     const created: ms.Producer[] = [];
     try {
       for (const { slot, accepted } of plan.produce) {
-        created.push(await this.createProducer(slot.mid, accepted, offer));
+        const section = offer.sections.find((s) => s.mid === slot.mid);
+        if (section) created.push(await this.createProducer(slot.mid, accepted, section));
       }
     } catch (err) {
       created.forEach((p) => p.close());
       throw err;
     }
     if (this.remoteIce && offer.ice.usernameFragment !== this.remoteIce.usernameFragment) {
+      // The client restarts ICE: the answer must carry new server credentials.
       this.logger.log(`client restarted ICE [${this.context}]`);
       await this.transport.restartIce();
       this.iceGeneration++;
     }
     this.remoteIce = offer.ice;
     if (!this.connected) {
-      this.serverSetup = offer.dtls.setup === 'passive' ? 'active' : 'passive';
+      this.serverSetup = answerSetup(offer.dtls.setup);
       await this.connect(offer, this.serverSetup);
     }
-    // Commit the plan.
+
     this.slots = plan.slots;
     for (const { slot, section } of plan.sections) this.applyClientSection(slot, section);
     plan.produce.forEach(({ slot, accepted }, i) =>
       this.installProducer(slot, created[i], accepted),
     );
-    this.learn(offer);
+    this.knowledge.learn(offer);
     this.hasRemoteDescription = true;
 
     const sections = this.slots.map((slot, i) =>
       describeSlot(slot, this.registry, offer.sections[i]),
     );
     this.sendDescription('answer', sections, this.serverSetup);
-    for (const slot of this.slots) {
+    for (const [i, slot] of this.slots.entries()) {
       if (slot.origin !== 'server') continue;
-      const sent = sections[this.slots.indexOf(slot)];
-      const sending =
+      const sent = sections[i];
+      const sends =
         sent.kind !== null &&
         sent.kind !== 'application' &&
         (sent.direction === 'sendonly' || sent.direction === 'sendrecv');
-      const consumer = sending ? slot.consumer : null;
-      slot.negotiated = consumer;
-      if (consumer && consumer.paused && !consumer.closed) await consumer.resume();
+      slot.negotiated = sends ? slot.consumer : null;
+      await this.resumeConsumer(slot.negotiated);
     }
     this.flushCandidates();
     if (plan.dataChannel) await this.attachDataChannel();
-    plan.produce.forEach(({ slot }) => slot.producer && this.ctx.onProducer(this, slot.producer));
+    for (const { slot } of plan.produce) {
+      if (slot.producer) this.ctx.onProducer(this, slot.producer);
+    }
     if (!this.ready) {
       this.ready = true;
       this.ctx.onReady(this);
@@ -459,64 +469,7 @@ export class SfuPeer {
     if (this.floating.length > 0) this.markDirty();
   }
 
-  /** Checks a client offer against the negotiated sections; nothing changes yet. */
-  private planOffer(offer: ClientDescription): {
-    slots: PeerSlot[];
-    sections: { slot: PeerSlot; section: ClientSection }[];
-    produce: { slot: PeerSlot; accepted: AcceptedSendSection }[];
-    dataChannel: boolean;
-  } {
-    if (offer.sections.length < this.slots.length) {
-      throw new InvalidSdpError(
-        `offer has ${offer.sections.length} m= sections, ${this.slots.length} were negotiated`,
-        this.ref.sessionId,
-      );
-    }
-    const fingerprint = offer.dtls.fingerprints[0]?.value ?? '';
-    if (this.remoteFingerprint !== null && fingerprint !== this.remoteFingerprint) {
-      throw new InvalidSdpError(
-        'the DTLS fingerprint changed (DTLS restart is not supported)',
-        this.ref.sessionId,
-      );
-    }
-    const slots: PeerSlot[] = [];
-    const sections: { slot: PeerSlot; section: ClientSection }[] = [];
-    const produce: { slot: PeerSlot; accepted: AcceptedSendSection }[] = [];
-    const knownMids = new Set([...this.slots, ...this.floating].map((s) => s.mid));
-    let dataChannel = false;
-    let hasApplication = this.slots.some((s) => s.kind === 'application' && !s.rejected);
-    for (const section of offer.sections) {
-      let slot: PeerSlot | undefined = this.slots[section.index];
-      if (slot && slot.mid !== section.mid) {
-        if (!slot.rejected) {
-          throw new InvalidSdpError(
-            `m= section ${section.index} is mid ${section.mid}, negotiated as ${slot.mid}`,
-            this.ref.sessionId,
-          );
-        }
-        slot = undefined; // the client recycles a rejected section
-      }
-      if (!slot) {
-        if (knownMids.has(section.mid) && !this.slots[section.index]) {
-          throw new InvalidSdpError(`mid ${section.mid} is already in use`, this.ref.sessionId);
-        }
-        slot = newSlot(section.mid, section.kind, 'client');
-        if (section.kind === 'application') {
-          if (hasApplication) slot.rejected = true;
-          else if (!section.rejected) dataChannel = hasApplication = true;
-        }
-      }
-      slots.push(slot);
-      sections.push({ slot, section });
-      if (slot.rejected || section.rejected || !clientSends(slot, section)) continue;
-      // Validates codecs (NoCommonCodecError) before anything is applied.
-      const accepted = acceptSendSection(section, this.ctx.router.rtpCapabilities, this.registry);
-      const live = slot.producer && !slot.producer.closed ? slot.producer : undefined;
-      if (!live || !sameStreams(slot, accepted)) produce.push({ slot, accepted });
-    }
-    return { slots, sections, produce, dataChannel };
-  }
-
+  /** Takes the client's latest description of a section (what it sends, port 0). */
   private applyClientSection(slot: PeerSlot, section: ClientSection): void {
     slot.client = section;
     if (section.rejected && !slot.rejected) {
@@ -529,34 +482,29 @@ export class SfuPeer {
       return;
     }
     if (slot.rejected || (slot.kind !== 'audio' && slot.kind !== 'video')) return;
-    if (!clientSends(slot, section)) {
-      if (slot.producer) {
-        this.logger.log(`client stopped sending [${this.context}, mid=${slot.mid}]`);
-      }
-      slot.producer?.close();
-      slot.producer = undefined;
-      slot.accepted = undefined;
-      if (slot.origin === 'client') {
-        slot.recvCodecs = commonCodecs(section, this.ctx.router.rtpCapabilities, this.registry);
-      }
+    if (clientSends(slot, section)) return;
+    if (slot.producer) this.logger.log(`client stopped sending [${this.context}, mid=${slot.mid}]`);
+    slot.producer?.close();
+    slot.producer = undefined;
+    slot.accepted = undefined;
+    if (slot.origin === 'client') {
+      slot.recvCodecs = commonCodecs(section, this.ctx.router.rtpCapabilities, this.registry);
     }
   }
 
-  /** Creates the producer of a section the client sends in (the section of `offer` with `mid`). */
-  private async createProducer(
+  private createProducer(
     mid: string,
     accepted: AcceptedSendSection,
-    offer: ClientDescription,
+    section: ClientSection,
   ): Promise<ms.Producer> {
-    const section = offer.sections.find((s) => s.mid === mid);
-    const streamId = section?.msid?.streamId ?? mid;
-    const kind = section?.kind === 'video' ? 'video' : 'audio';
-    const type = this.mediaType(kind, streamId);
-    return this.transport.produce<SfuProducerAppData>({
-      kind,
-      rtpParameters: accepted.rtpParameters,
-      paused: type === 'voice' && this.muted,
-      appData: { sessionId: this.ref.sessionId, userId: this.ref.userId, mid, streamId, type },
+    return produce(this.transport, {
+      ref: this.ref,
+      mid,
+      kind: section.kind === 'video' ? 'video' : 'audio',
+      streamId: section.msid?.streamId ?? mid,
+      accepted,
+      screenStreamId: this.screenStreamId,
+      muted: this.muted,
     });
   }
 
@@ -569,71 +517,14 @@ export class SfuPeer {
     slot.producer = producer;
     slot.accepted = accepted;
     slot.recvCodecs = undefined;
+    const { type } = producer.appData as SfuProducerAppData;
     this.logger.log(
-      `producer started [${this.context}, mid=${slot.mid}, kind=${producer.kind}, type=${(producer.appData as SfuProducerAppData).type}, producerId=${producer.id}]`,
+      `producer started [${this.context}, mid=${slot.mid}, kind=${producer.kind}, type=${type}, producerId=${producer.id}]`,
     );
   }
 
-  /** Re-creates a producer after a worker restart, from what was negotiated. */
-  private async reproduce(slot: PeerSlot): Promise<void> {
-    const accepted = slot.accepted;
-    const section = slot.client;
-    if (!accepted || !section) return;
-    const streamId = section.msid?.streamId ?? section.mid;
-    const kind = section.kind === 'video' ? 'video' : 'audio';
-    const type = this.mediaType(kind, streamId);
-    slot.producer = await this.transport.produce<SfuProducerAppData>({
-      kind,
-      rtpParameters: accepted.rtpParameters,
-      paused: type === 'voice' && this.muted,
-      appData: {
-        sessionId: this.ref.sessionId,
-        userId: this.ref.userId,
-        mid: slot.mid,
-        streamId,
-        type,
-      },
-    });
-  }
-
-  private mediaType(kind: 'audio' | 'video', streamId: string): SfuMediaType {
-    const screen = this.screenStreamId !== null && streamId === this.screenStreamId;
-    if (kind === 'video') return screen ? 'screen' : 'video';
-    return screen ? 'screen-audio' : 'voice';
-  }
-
-  private async connect(description: ClientDescription, serverSetup: DtlsSetup): Promise<void> {
-    const role = clientDtlsRole(description.dtls.setup, serverSetup);
-    await this.transport.connect({
-      dtlsParameters: { role, fingerprints: [...description.dtls.fingerprints] },
-    });
-    this.connected = true;
-    this.remoteFingerprint = description.dtls.fingerprints[0]?.value ?? null;
-    this.logger.debug(`transport connected [${this.context}, clientRole=${role}]`);
-  }
-
-  private async attachDataChannel(): Promise<void> {
-    if (this.dataChannel || this.transport.closed) return;
-    try {
-      this.dataChannel = await this.ctx.dataRelay.attach(this.transport, this.context);
-    } catch (err) {
-      this.logger.warn(`data channel not attached [${this.context}]: ${(err as Error).message}`);
-    }
-  }
-
-  /** Remembers what the client has shown it supports (for consuming). */
-  private learn(offer: ClientDescription): void {
-    for (const section of offer.sections) {
-      if (section.rejected || (section.kind !== 'audio' && section.kind !== 'video')) continue;
-      const codecs = this.knowledge.codecs.get(section.kind) ?? [];
-      for (const codec of section.codecs) {
-        if (!codecs.some((c) => c.payloadType === codec.payloadType)) codecs.push(codec);
-      }
-      this.knowledge.codecs.set(section.kind, codecs);
-      const uris = this.knowledge.extensionUris.get(section.kind) ?? new Set<string>();
-      section.headerExtensions.forEach((e) => uris.add(e.uri));
-      this.knowledge.extensionUris.set(section.kind, uris);
-    }
+  private async resumeConsumer(consumer: ms.Consumer | null): Promise<void> {
+    if (consumer && consumer.paused && !consumer.closed) await consumer.resume();
   }
 
   private flushCandidates(): void {
@@ -654,14 +545,14 @@ export class SfuPeer {
     this.queue
       .run(() => {
         this.offerQueued = false;
-        return this.makeOffer();
+        this.makeOffer();
       })
       .catch((err: Error) =>
         this.logger.error(`server offer failed [${this.context}]: ${err.stack}`),
       );
   }
 
-  private async makeOffer(): Promise<void> {
+  private makeOffer(): void {
     if (this.closed || !this.ready || !this.dirty || this.signalingState !== 'stable') return;
     this.dirty = false;
     const added = this.floating.filter((s) => s.consumer && !s.consumer.closed);
@@ -686,7 +577,6 @@ export class SfuPeer {
     this.pending = pending;
     this.signalingState = 'have-local-offer';
     this.sendDescription('offer', sections, 'actpass');
-    await Promise.resolve();
   }
 
   private async onClientAnswer(answer: ClientDescription): Promise<void> {
@@ -704,9 +594,10 @@ export class SfuPeer {
         this.ref.sessionId,
       );
     }
+    // A new transport (after a worker death) is connected by the answer to the offer carrying it.
     if (!this.connected && pending.transportGeneration === this.transportGeneration) {
       await this.connect(answer, 'actpass');
-      this.serverSetup = answer.dtls.setup === 'active' ? 'passive' : 'active';
+      this.serverSetup = answerSetup(answer.dtls.setup);
     }
     clearTimeout(pending.timer);
     this.pending = null;
@@ -717,8 +608,7 @@ export class SfuPeer {
     for (const [slot, consumer] of pending.included) {
       slot.offered = undefined;
       slot.negotiated = consumer;
-      if (consumer && !consumer.closed && consumer.paused && !slot.rejected)
-        await consumer.resume();
+      if (!slot.rejected) await this.resumeConsumer(consumer);
     }
     this.flushCandidates();
     await this.takeParkedOffer(answer);
@@ -728,20 +618,18 @@ export class SfuPeer {
   /**
    * After the answer to a server offer: a client offer that arrived meanwhile is handled now,
    * unless the answer proves the client rolled it back (a client can only answer from
-   * `have-remote-offer`, and its `o=` version grows with every description it makes); such a
-   * client re-offers by itself (`negotiationneeded`).
+   * `have-remote-offer`, and its `o=` version grows with every description it makes). Such a
+   * client offers again by itself (`negotiationneeded`), so nothing it wanted is lost.
    */
   private async takeParkedOffer(answer: ClientDescription): Promise<void> {
     const parked = this.parked;
     this.parked = null;
     if (!parked) return;
-    const superseded =
+    if (
       parked.originSessionId === answer.originSessionId &&
-      parked.originVersion < answer.originVersion;
-    if (superseded) {
-      this.logger.log(
-        `deferred client offer was rolled back by the client, dropped [${this.context}]`,
-      );
+      parked.originVersion < answer.originVersion
+    ) {
+      this.logger.log(`deferred client offer was rolled back by the client [${this.context}]`);
       return;
     }
     try {
@@ -751,25 +639,29 @@ export class SfuPeer {
     }
   }
 
+  /**
+   * No answer within `signalingTimeoutMs`. A client that insists on its own crossing offer (an
+   * impolite client) gets its way: the server offer is given up, the client's offer answered and
+   * the server offers again afterwards. A client that just does not answer is closed.
+   */
   private async onAnswerTimeout(pending: PendingOffer): Promise<void> {
     await this.queue
       .run(async () => {
         if (this.closed || this.pending !== pending) return;
-        if (!this.parked) {
+        const parked = this.parked;
+        if (!parked) {
           this.logger.warn(`no answer to the server offer [${this.context}]`);
           this.selfClose('signaling-timeout');
           return;
         }
-        // The client insists on its own offer: give ours up, answer theirs, offer again later.
-        this.logger.log(`server offer given up for the client's deferred offer [${this.context}]`);
+        this.logger.log(`server offer given up for the client's offer [${this.context}]`);
         this.pending = null;
+        this.parked = null;
         this.signalingState = 'stable';
         this.slots = this.slots.filter((s) => !pending.added.includes(s));
         this.floating.unshift(...pending.added);
         for (const slot of pending.included.keys()) slot.offered = undefined;
-        this.iceGeneration++;
-        const parked = this.parked;
-        this.parked = null;
+        this.iceGeneration++; // the given-up offer may have carried new ICE credentials
         await this.answer(parked);
         this.markDirty();
       })
@@ -798,45 +690,12 @@ export class SfuPeer {
       sections,
     });
     this.ctx.signal(this.ref, { type, sdp });
+    // Candidates again as signals whenever the ICE credentials are new (they are in the SDP too).
     if (this.announcedIceGeneration !== this.iceGeneration) {
       this.announcedIceGeneration = this.iceGeneration;
-      const first = sections.findIndex((s) => !s.rejected);
-      if (first < 0) return;
-      for (const candidate of this.transport.iceCandidates) {
-        this.ctx.signal(this.ref, {
-          type: 'candidate',
-          candidate: {
-            candidate: formatServerCandidate(candidate),
-            sdpMid: sections[first].mid,
-            sdpMLineIndex: first,
-            usernameFragment: this.transport.iceParameters.usernameFragment,
-          },
-        });
+      for (const signal of serverCandidateSignals(this.transport, sections)) {
+        this.ctx.signal(this.ref, signal);
       }
     }
   }
-}
-
-/**
- * Whether the client sends media in the section. In a section the server created (to send a
- * consumer), a client may send too: Chrome's `addTrack` reuses such a transceiver, which is how
- * Mattermost's microphone usually arrives. A send direction without a MediaStream there is no
- * real track (Mattermost flips received video transceivers to `sendrecv` without one).
- */
-function clientSends(slot: PeerSlot, section: ClientSection): boolean {
-  if (slot.kind !== 'audio' && slot.kind !== 'video') return false;
-  if (section.direction !== 'sendonly' && section.direction !== 'sendrecv') return false;
-  if (slot.origin === 'server') return !!section.msid && section.msid.streamId !== '-';
-  return true;
-}
-
-function sameStreams(slot: PeerSlot, accepted: AcceptedSendSection): boolean {
-  const before = slot.accepted?.rtpParameters;
-  if (!before) return false;
-  const key = (p: ms.RtpParameters) =>
-    JSON.stringify({
-      pt: p.codecs[0]?.payloadType,
-      enc: (p.encodings ?? []).map((e) => [e.ssrc, e.rid, e.rtx?.ssrc]),
-    });
-  return key(before) === key(accepted.rtpParameters);
 }

@@ -4,7 +4,8 @@ import { DataChannelRelay } from './data-channel.relay';
 import type { IceRestartSettings } from './ice-restart.policy';
 import { MAX_SCTP_MESSAGE_SIZE } from './peer-description.builder';
 import { ROUTER_MEDIA_CODECS } from './media-codecs';
-import { type PeerContext, SfuPeer, type SfuProducerAppData } from './sfu-peer';
+import type { SfuProducerAppData } from './peer-producers';
+import { type PeerContext, SfuPeer } from './sfu-peer';
 import { type SfuNetworkSettings, transportListenInfos } from './sfu-network';
 import type { SfuSessionCloseReason, SfuSessionRef, SfuSignal } from './sfu.types';
 import { VoiceActivityMonitor } from './voice-activity.monitor';
@@ -100,8 +101,9 @@ export class SfuRoom {
   removePeer(sessionId: string): void {
     const peer = this.peers.get(sessionId);
     if (!peer) return;
-    this.peers.delete(sessionId);
+    // Still in the map, so that a leaving speaker is reported silent.
     for (const producer of peer.producers) this.voiceMonitor.forget(producer);
+    this.peers.delete(sessionId);
     peer.close();
     this.logger.log(`session closed [callId=${this.callId}, sessionId=${sessionId}]`);
   }

@@ -133,6 +133,31 @@ describe('SfuService media with real WebRTC peers (@roamhq/wrtc)', () => {
     [sharer, v1, v2].forEach(({ peer }) => peer.close());
   });
 
+  it('simulcast screen share (rids l/h): the server accepts both rids and the viewer decodes video', async () => {
+    const callId = `call-${randomUUID()}`;
+    const sharer = await h.join(callId, { name: 'simulcaster' });
+    const viewer = await h.join(callId, { name: 'viewer' });
+    await Promise.all([sharer, viewer].map(({ peer }) => peer.waitConnected()));
+    const { streamId } = sharer.peer.addVideo({
+      width: 640,
+      height: 360,
+      fps: 15,
+      simulcast: true,
+    });
+    h.sfu.setScreenStream(sharer.ref.sessionId, streamId);
+    await viewer.peer.waitFor(
+      () => viewer.peer.videoFrames().some((v) => v.frames >= 20),
+      20_000,
+      'decoded simulcast frames',
+    );
+    const answer = sdpTransform.parse(h.descriptions(sharer, 'answer').at(-1) ?? '');
+    const video = answer.media.find((m) => m.type === 'video');
+    expect(video?.simulcast).toMatchObject({ dir1: 'recv', list1: 'l;h' });
+    expect(video?.rids?.map((r) => `${r.id} ${r.direction}`)).toEqual(['l recv', 'h recv']);
+    await h.sfu.closeCall(callId);
+    [sharer, viewer].forEach(({ peer }) => peer.close());
+  });
+
   it('mute pauses forwarding and reports voice off; unmute resumes it', async () => {
     const callId = `call-${randomUUID()}`;
     const speaker = await h.join(callId, { name: 'speaker' }, (p) => p.addTone(660));

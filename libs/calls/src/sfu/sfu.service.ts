@@ -13,6 +13,7 @@ import { SfuUnavailableError } from '../errors/sfu-unavailable.error';
 import { SfuEventEmitter } from './sfu-events';
 import { sfuNetworkSettings, type SfuNetworkSettings } from './sfu-network';
 import type { SfuPeer } from './sfu-peer';
+import { RoomRegistry } from './room-registry';
 import { type RoomContext, SfuRoom } from './sfu-room';
 import type {
   ClientIceCandidate,
@@ -39,8 +40,7 @@ export class SfuService implements OnModuleInit, OnApplicationShutdown {
   readonly events = new SfuEventEmitter();
   private readonly network: SfuNetworkSettings;
   private pool: WorkerPool | null = null;
-  private readonly rooms = new Map<string, SfuRoom>();
-  private readonly creatingRooms = new Map<string, Promise<SfuRoom>>();
+  private readonly rooms = new RoomRegistry<SfuRoom>();
   private readonly sessions = new Map<string, { room: SfuRoom; peer: SfuPeer }>();
   private shuttingDown = false;
 
@@ -69,9 +69,8 @@ export class SfuService implements OnModuleInit, OnApplicationShutdown {
   /** Closes every call (children first), then the workers, waiting for their processes. */
   async onApplicationShutdown(): Promise<void> {
     this.shuttingDown = true;
-    await Promise.allSettled([...this.creatingRooms.values()]);
-    for (const room of [...this.rooms.values()]) room.close();
-    this.rooms.clear();
+    await this.rooms.settled();
+    this.rooms.closeAll();
     this.sessions.clear();
     await this.pool?.close();
     this.pool = null;
@@ -156,11 +155,10 @@ export class SfuService implements OnModuleInit, OnApplicationShutdown {
 
   /** Closes a call: every session, then its router. No `session-closed` events follow. */
   async closeCall(callId: string): Promise<void> {
-    const creating = this.creatingRooms.get(callId);
-    if (creating) await creating.catch(() => undefined);
+    await this.rooms.settled(callId);
     const room = this.rooms.get(callId);
     if (!room) return;
-    this.rooms.delete(callId);
+    this.rooms.delete(room);
     for (const peer of room.sessions) this.sessions.delete(peer.ref.sessionId);
     room.close();
   }
@@ -172,7 +170,7 @@ export class SfuService implements OnModuleInit, OnApplicationShutdown {
 
   /** Counts of live workers, routers, transports, producers and consumers. */
   stats(): SfuStats {
-    const rooms = [...this.rooms.values()];
+    const rooms = this.rooms.all();
     const peers = rooms.flatMap((r) => r.sessions);
     return {
       workers: this.pool?.workers.length ?? 0,
@@ -235,28 +233,16 @@ export class SfuService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** The call's room, created once even when several sessions open at the same time. */
-  private async room(callId: string): Promise<SfuRoom> {
+  private room(callId: string): Promise<SfuRoom> {
     if (this.shuttingDown) throw new SfuUnavailableError('shutting down');
-    if (!this.pool)
-      throw new SfuUnavailableError('media is disabled on this instance (rtcWorkers=0)');
-    const existing = this.rooms.get(callId);
-    if (existing && !existing.isClosed) return existing;
-    let creating = this.creatingRooms.get(callId);
-    if (!creating) {
-      creating = SfuRoom.create(callId, this.roomContext(this.pool))
-        .then((room) => {
-          this.rooms.set(callId, room);
-          return room;
-        })
-        .finally(() => this.creatingRooms.delete(callId));
-      this.creatingRooms.set(callId, creating);
-    }
-    return creating;
+    const pool = this.pool;
+    if (!pool) throw new SfuUnavailableError('media is disabled on this instance (rtcWorkers=0)');
+    return this.rooms.getOrCreate(callId, (id) => SfuRoom.create(id, this.roomContext(pool)));
   }
 
   private closeIfEmpty(room: SfuRoom): void {
     if (room.size > 0 || room.pendingJoins > 0 || room.isClosed) return;
-    if (this.rooms.get(room.callId) === room) this.rooms.delete(room.callId);
+    this.rooms.delete(room);
     room.close();
   }
 

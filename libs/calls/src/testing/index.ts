@@ -18,3 +18,10 @@ export {
   TONE_SAMPLE_RATE,
 } from './tone';
 export type * from './wrtc.types';
+export { SfuHarness, type HarnessPeer } from './sfu-harness';
+export {
+  browserLikeWebRtc,
+  loadStockRTCPeer,
+  type StockRTCPeer,
+  type StockRTCPeerClass,
+} from './stock-rtc-peer';
