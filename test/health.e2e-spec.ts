@@ -20,8 +20,11 @@ describe('host app /health', () => {
     process.env = { ...saved };
   });
 
-  it('reports the memory backend', async () => {
-    const app = await bootApp({ RUSTCHAT_CALLS_STATE_BACKEND: 'memory' });
+  it('reports the memory backend, the workers and the drain state; /metrics has the operator metrics', async () => {
+    const app = await bootApp({
+      RUSTCHAT_CALLS_STATE_BACKEND: 'memory',
+      RUSTCHAT_CALLS_WORKERS: '1',
+    });
     const res = await request(app.getHttpServer()).get('/health').expect(200);
     expect(res.body.details.calls_state).toMatchObject({
       status: 'up',
@@ -29,6 +32,22 @@ describe('host app /health', () => {
       mode: 'memory',
       redisReachable: null,
     });
+    expect(res.body.details.calls_media).toMatchObject({ status: 'up', workers: 1, configured: 1 });
+    expect(res.body.details.calls_instance).toMatchObject({ status: 'up', draining: false });
+    const metrics = await request(app.getHttpServer()).get('/metrics').expect(200);
+    for (const name of [
+      'calls_active_calls',
+      'calls_active_sessions',
+      'calls_joins_total',
+      'calls_join_latency_seconds',
+      'calls_signaling_messages_total',
+      'calls_state_backend_mode{backend="memory",mode="memory"} 1',
+      'calls_state_fallbacks',
+      'calls_sfu_objects{kind="workers"} 1',
+      'calls_sfu_worker_cpu_seconds',
+    ]) {
+      expect(metrics.text).toContain(name);
+    }
     await app.close();
   });
 

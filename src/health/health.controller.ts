@@ -2,7 +2,7 @@ import { Controller, Get } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
 import { CallsHealthIndicator } from '@app/calls';
 
-/** `GET /health`: the calls state backend, its current mode and Redis reachability. */
+/** `GET /health`: the calls state backend and Redis, the mediasoup workers, the drain state. */
 @Controller('health')
 export class HealthController {
   constructor(
@@ -13,6 +13,10 @@ export class HealthController {
   @Get()
   @HealthCheck()
   check(): Promise<HealthCheckResult> {
-    return this.health.check([() => this.calls.checkState()]);
+    return this.health.check([
+      () => this.calls.checkState(),
+      () => this.calls.checkMedia(),
+      () => this.calls.checkInstance(),
+    ]);
   }
 }
