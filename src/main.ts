@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import { ConsoleLogger, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { CallsIoAdapter, callsOptionsFromEnv } from '@app/calls';
 import { AppModule } from './app.module';
@@ -6,7 +6,9 @@ import { AppModule } from './app.module';
 async function bootstrap(): Promise<void> {
   // Fail fast, before Nest logs anything, with one message naming every bad variable.
   callsOptionsFromEnv(process.env);
-  const app = await NestFactory.create(AppModule, { abortOnError: false });
+  // LOG_FORMAT=json: one JSON object per line (level, context, message with [callId=…] context).
+  const logger = new ConsoleLogger({ json: process.env.LOG_FORMAT === 'json' });
+  const app = await NestFactory.create(AppModule, { abortOnError: false, logger });
   app.enableShutdownHooks();
   // socket.io spans instances through Redis when the state backend is redis or auto.
   const adapter = new CallsIoAdapter(app);
