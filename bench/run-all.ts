@@ -1,12 +1,14 @@
 /**
  * Runs every benchmark and prints one Markdown table each (copy them into bench/RESULTS.md).
- * Usage: npm run bench [-- <name> ...]   names: state
+ * Usage: npm run bench [-- <name> ...]   names: state, fanout
  */
 import { cpus } from 'node:os';
+import { fanoutBench } from './fanout.bench';
 import { stateStoreBench } from './state-store.bench';
 
 const BENCHES: Record<string, () => Promise<void>> = {
   state: stateStoreBench,
+  fanout: fanoutBench,
 };
 
 async function main(): Promise<void> {
@@ -15,7 +17,8 @@ async function main(): Promise<void> {
   console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`);
   for (const name of names) {
     const bench = BENCHES[name];
-    if (!bench) throw new Error(`unknown benchmark ${name}; known: ${Object.keys(BENCHES).join(', ')}`);
+    if (!bench)
+      throw new Error(`unknown benchmark ${name}; known: ${Object.keys(BENCHES).join(', ')}`);
     await bench();
   }
 }

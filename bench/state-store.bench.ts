@@ -26,7 +26,10 @@ async function repository(backend: StateBackendMode, redisUrl: string, prefix: s
   }).compile();
   moduleRef.useLogger(false);
   await moduleRef.init();
-  return { repo: moduleRef.get<CallStateRepository>(CallStateRepository), close: () => moduleRef.close() };
+  return {
+    repo: moduleRef.get<CallStateRepository>(CallStateRepository),
+    close: () => moduleRef.close(),
+  };
 }
 
 /** Creates CALLS calls of SESSIONS_PER_CALL sessions; returns their ids. */
@@ -75,7 +78,11 @@ export async function stateStoreBench(): Promise<void> {
       const base = await runLoad(n, concurrency, (i) => raw.set(`bench:raw:${i % CALLS}`, payload));
       const repoRun = await runLoad(n, concurrency, mutate(repo, ids));
       const baseP50 = percentile(base.latenciesMs, 50);
-      rows.push(summarize(`raw ioredis SET (${payload.length} B), ${concurrency} client(s)`, base, { 'ratio p50': 1 }));
+      rows.push(
+        summarize(`raw ioredis SET (${payload.length} B), ${concurrency} client(s)`, base, {
+          'ratio p50': 1,
+        }),
+      );
       rows.push(
         summarize(`redis repository mutation, ${concurrency} client(s)`, repoRun, {
           'ratio p50': percentile(repoRun.latenciesMs, 50) / baseP50,
@@ -88,8 +95,20 @@ export async function stateStoreBench(): Promise<void> {
     const memory = await repository('memory', server.url, 'unused:');
     const memIds = await seed(memory.repo);
     await runLoad(20000, 1, mutate(memory.repo, memIds));
-    rows.push(summarize('memory repository mutation, 1 client', await runLoad(200000, 1, mutate(memory.repo, memIds)), { 'ratio p50': '' }));
-    rows.push(summarize('memory repository mutation, 50 clients', await runLoad(200000, 50, mutate(memory.repo, memIds)), { 'ratio p50': '' }));
+    rows.push(
+      summarize(
+        'memory repository mutation, 1 client',
+        await runLoad(200000, 1, mutate(memory.repo, memIds)),
+        { 'ratio p50': '' },
+      ),
+    );
+    rows.push(
+      summarize(
+        'memory repository mutation, 50 clients',
+        await runLoad(200000, 50, mutate(memory.repo, memIds)),
+        { 'ratio p50': '' },
+      ),
+    );
     await memory.close();
 
     const auto = await repository('auto', server.url, 'bench:auto:');
