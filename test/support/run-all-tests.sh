@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh clone: setup (worker, dependencies), the tools the tests need
-# (redis-server; the suites start their own throwaway Redis servers), static checks, then unit,
-# integration and end-to-end tests.
+# (redis-server, the suites start their own throwaway Redis servers; chromium for the calls page's
+# browser tests, which build the page themselves), static checks, then unit, integration and
+# end-to-end tests.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
@@ -16,6 +17,9 @@ apt_install() {
 }
 
 command -v redis-server >/dev/null || apt_install redis-server
+# The browser e2e tests drive Debian's Chromium through playwright-core (which downloads no browser);
+# the emoji font makes the page's reaction buttons legible in the test screenshot.
+[[ -x ${CHROMIUM_PATH:-/usr/bin/chromium} ]] || apt_install chromium fonts-noto-color-emoji
 
 bash libs/calls/scripts/setup.sh --no-build
 
@@ -24,6 +28,7 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
 
 log "static checks"
 npx tsc -p tsconfig.json --noEmit
+npx tsc -p src/web/client/tsconfig.json --noEmit
 npx eslint . --max-warnings 0
 npx prettier --check . >/dev/null || { npx prettier --check .; exit 1; }
 

@@ -74,17 +74,27 @@ export function signIn(name: string): Promise<SignIn> {
   return request<SignIn>('POST', '/demo/login', undefined, { name });
 }
 
-/** ICE servers from the plugin's client config (`ICEServersConfigs`); empty on a LAN. */
+/**
+ * ICE servers from the plugin's client config (`ICEServersConfigs`, empty on a LAN), plus
+ * short-lived TURN credentials when the config says they are needed.
+ */
 export async function iceServers(token: string): Promise<RTCIceServer[]> {
-  const config = await request<{ ICEServersConfigs?: unknown }>(
+  const config = await request<{ ICEServersConfigs?: unknown; NeedsTURNCredentials?: unknown }>(
     'GET',
     `${CALLS_API}/config`,
     token,
   );
-  const servers = Array.isArray(config?.ICEServersConfigs) ? config.ICEServersConfigs : [];
-  return servers.filter(
-    (s): s is RTCIceServer => typeof s === 'object' && s !== null && 'urls' in s,
-  );
+  const listed = Array.isArray(config?.ICEServersConfigs) ? config.ICEServersConfigs : [];
+  const servers = listed.filter(isIceServer);
+  if (config?.NeedsTURNCredentials === true) {
+    const turn = await request<unknown>('GET', `${CALLS_API}/turn-credentials`, token);
+    if (Array.isArray(turn)) servers.push(...turn.filter(isIceServer));
+  }
+  return servers;
+}
+
+function isIceServer(s: unknown): s is RTCIceServer {
+  return typeof s === 'object' && s !== null && 'urls' in s;
 }
 
 /** One host control; `body` is `{session_id}` or `{new_host_id}` where the action needs it. */

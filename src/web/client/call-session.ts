@@ -54,6 +54,23 @@ async function encodeDescription(
   return new Uint8Array(await new Response(deflated).arrayBuffer());
 }
 
+/** A person-readable reason for a getUserMedia/getDisplayMedia failure. */
+function deviceProblem(err: unknown): string {
+  if (err instanceof DOMException) {
+    switch (err.name) {
+      case 'NotAllowedError':
+        return "access was denied (check the browser's site permissions)";
+      case 'NotFoundError':
+        return 'no device was found';
+      case 'NotReadableError':
+        return 'the device is in use by another application';
+      default:
+        return err.message || err.name;
+    }
+  }
+  return messageOf(err);
+}
+
 function parseSignal(data: unknown): ServerSignal | null {
   if (typeof data !== 'string') return null;
   const signal = JSON.parse(data) as { type?: unknown; sdp?: unknown; candidate?: unknown };
@@ -84,6 +101,7 @@ export class CallSession {
   private everConnected = false;
   private failed = false;
   private over = false;
+  private leaving = false;
   private mediaTimer: ReturnType<typeof setTimeout> | null = null;
   private giveUpTimer: ReturnType<typeof setTimeout> | null = null;
   private helloWaiter: { resolve: () => void; reject: (e: Error) => void } | null = null;
@@ -142,7 +160,11 @@ export class CallSession {
   /** Mutes or unmutes; the first unmute asks for the microphone. */
   async setMuted(muted: boolean): Promise<void> {
     if (!this.peer) return;
-    await this.peer.setMicrophone(!muted);
+    try {
+      await this.peer.setMicrophone(!muted);
+    } catch (err) {
+      throw new Error(`The microphone cannot be used: ${deviceProblem(err)}`);
+    }
     this.muted = muted;
     this.view.changed();
     await this.action(muted ? 'mute' : 'unmute');
@@ -159,10 +181,20 @@ export class CallSession {
   /** Asks the browser for a screen, tells the server, then sends it. */
   async startScreen(): Promise<void> {
     if (!this.peer || this.peer.sharingScreen) return;
-    const stream = await navigator.mediaDevices.getDisplayMedia({
-      video: { frameRate: { ideal: 10, max: 15 } },
-      audio: false,
-    });
+    let stream: MediaStream;
+    try {
+      stream = await navigator.mediaDevices.getDisplayMedia({
+        video: { frameRate: { ideal: 10, max: 15 } },
+        audio: false,
+      });
+    } catch (err) {
+      // Closing the browser's picker is not an error worth a red banner.
+      if (err instanceof DOMException && err.name === 'NotAllowedError') {
+        this.view.notice('Screen sharing was not started.');
+        return;
+      }
+      throw new Error(`The screen cannot be shared: ${deviceProblem(err)}`);
+    }
     try {
       await this.action('screen_on', { data: JSON.stringify({ screenStreamID: stream.id }) });
       if (!this.peer) throw new Error('the call is over');
@@ -192,6 +224,8 @@ export class CallSession {
   /** Leaves the call (waits for the server to confirm, briefly). */
   async leave(): Promise<void> {
     if (this.over) return;
+    // The server's user_left for this session may arrive before the acknowledgement.
+    this.leaving = true;
     try {
       if (this.linked) await this.socket.send('leave');
     } finally {
@@ -308,7 +342,7 @@ export class CallSession {
         }
         return;
       case 'user_left':
-        if (mine) return this.end('You are no longer in the call.');
+        if (mine && !this.leaving) return this.end('You are no longer in the call.');
         break;
       case 'host_mute':
         if (mine && !this.muted) {

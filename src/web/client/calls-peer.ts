@@ -48,7 +48,7 @@ export class CallsPeer {
   ) {
     const pc = new RTCPeerConnection({ iceServers });
     this.pc = pc;
-    pc.onnegotiationneeded = () => this.serially('offer', () => this.offer());
+    pc.onnegotiationneeded = () => this.serially('creating an offer', () => this.offer());
     pc.onicecandidate = ({ candidate }) => {
       // Empty candidates mark the end of gathering; the server does not need them.
       if (!candidate?.candidate) return;
@@ -74,7 +74,7 @@ export class CallsPeer {
 
   /** Applies a server signal (in arrival order, one at a time). */
   signal(signal: ServerSignal): void {
-    this.serially(signal.type, () => this.apply(signal));
+    this.serially(`applying the server's ${signal.type}`, () => this.apply(signal));
   }
 
   /** Turns the microphone on or off; the first "on" asks for the device and adds the track. */
@@ -165,7 +165,7 @@ export class CallsPeer {
     switch (signal.type) {
       case 'offer':
         // The polite peer: a server offer wins over one of ours (the browser rolls ours back).
-        await this.pc.setRemoteDescription({ type: 'offer', sdp: signal.sdp });
+        await this.setRemote(signal);
         await this.flushCandidates();
         await this.pc.setLocalDescription();
         this.send(this.pc.localDescription);
@@ -176,7 +176,7 @@ export class CallsPeer {
           console.warn(`calls: answer ignored in signaling state ${this.pc.signalingState}`);
           return;
         }
-        await this.pc.setRemoteDescription({ type: 'answer', sdp: signal.sdp });
+        await this.setRemote(signal);
         await this.flushCandidates();
         this.forgetStoppedTracks();
         return;
@@ -189,6 +189,19 @@ export class CallsPeer {
         return;
       default:
         return;
+    }
+  }
+
+  private async setRemote(description: { type: 'offer' | 'answer'; sdp: string }): Promise<void> {
+    try {
+      await this.pc.setRemoteDescription(description);
+    } catch (err) {
+      // Keep the refused description (and our offer it answers) for whoever debugs the server.
+      console.error(`calls: the server's ${description.type} was refused:\n${description.sdp}`);
+      if (description.type === 'answer') {
+        console.error(`calls: our offer was:\n${this.pc.localDescription?.sdp ?? ''}`);
+      }
+      throw err;
     }
   }
 
@@ -241,7 +254,9 @@ export class CallsPeer {
   }
 
   private serially(what: string, step: () => Promise<void>): void {
-    this.work = this.work.then(step).catch((err: unknown) => this.report(`${what} failed`, err));
+    this.work = this.work
+      .then(step)
+      .catch((err: unknown) => this.report(`Media negotiation failed (${what})`, err));
   }
 
   private report(message: string, err?: unknown): void {

@@ -106,6 +106,9 @@ export class CallsSocket {
         ? timed.emitWithAck(name)
         : timed.emitWithAck(name, data))) as Ack;
     } catch {
+      if (!this.socket.connected) {
+        throw new ActionError(type, 'not_connected', `the connection closed during "${type}"`);
+      }
       throw new ActionError(type, 'timeout', `the server did not answer "${type}"`);
     }
     if (typeof ack !== 'object' || ack === null) return {};

@@ -21,12 +21,8 @@ function el<K extends keyof HTMLElementTagNameMap>(
   return node;
 }
 
-function icon(symbol: string, label: string): HTMLElement {
-  const span = el('span', 'icon', symbol);
-  span.title = label;
-  span.setAttribute('aria-label', label);
-  span.setAttribute('role', 'img');
-  return span;
+function badge(text: string, kind: string): HTMLElement {
+  return el('span', `badge badge-${kind}`, text);
 }
 
 function actionButton(label: string, action: string, p: Participant): HTMLButtonElement {
@@ -60,10 +56,10 @@ export function participantRow(p: Participant, ctx: RowContext): HTMLLIElement {
 
   const status = el('span', 'status');
   if (p.reaction) status.append(el('span', 'reaction', p.reaction.literal));
-  if (p.raisedHand > 0) status.append(icon('✋', 'hand raised'));
-  if (ctx.sharing) status.append(icon('🖥️', 'sharing screen'));
-  if (p.speaking) status.append(icon('🔊', 'speaking'));
-  status.append(p.unmuted ? icon('🎙️', 'unmuted') : icon('🔇', 'muted'));
+  if (p.raisedHand > 0) status.append(badge('hand raised', 'hand'));
+  if (ctx.sharing) status.append(badge('screen', 'screen'));
+  if (p.speaking) status.append(badge('speaking', 'speaking'));
+  status.append(p.unmuted ? badge('mic on', 'unmuted') : badge('muted', 'muted'));
   li.append(status);
 
   if (ctx.hostActions) {
