@@ -1,0 +1,287 @@
+import { existsSync } from 'node:fs';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+
+/** Debian's Chromium (installed by test/support/run-all-tests.sh); CHROMIUM_PATH overrides it. */
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Headless, quiet, with fake microphone/camera/screen that need no permission prompt. */
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
+  '--auto-select-desktop-capture-source=Entire screen',
+  '--autoplay-policy=no-user-gesture-required',
+];
+
+/** Launches headless Chromium (a fresh temporary profile each time). */
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM_PATH)) {
+    throw new Error(`Chromium not found at ${CHROMIUM_PATH}: apt-get install chromium`);
+  }
+  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+}
+
+/** One RTP stream from `RTCPeerConnection.getStats()`. */
+export interface RtpStat {
+  type: 'inbound-rtp' | 'outbound-rtp';
+  kind: string;
+  ssrc: number;
+  packetsReceived: number;
+  packetsSent: number;
+  framesDecoded: number;
+  framesEncoded: number;
+  keyFramesDecoded: number;
+  pliCount: number;
+  nackCount: number;
+}
+
+/** A participant row as the page shows it (its data attributes). */
+export interface ParticipantRow {
+  session: string;
+  user: string;
+  muted: boolean;
+  speaking: boolean;
+  hand: boolean;
+  screen: boolean;
+  host: boolean;
+  text: string;
+}
+
+interface CallsHook {
+  pc: {
+    getStats(): Promise<{ forEach(cb: (s: Record<string, unknown>) => void): void }>;
+    getTransceivers(): {
+      mid: string | null;
+      direction: string;
+      currentDirection: string | null;
+      receiver: { track: { kind: string; muted: boolean; readyState: string } };
+    }[];
+  } | null;
+  sessionId: string;
+  state: string;
+  dropConnection(): void;
+  action(type: string, data?: unknown): Promise<Record<string, unknown>>;
+}
+
+/** `globalThis` in the page, with its `window.__calls` test hook. */
+type PageGlobal = {
+  __calls: CallsHook;
+  document: { querySelector(selector: string): { videoWidth: number } | null };
+};
+
+// The functions given to page.evaluate run in the page: they may use nothing from this module.
+
+/** One person with the calls page open in their own browser context. */
+export class CallsPage {
+  readonly logs: string[] = [];
+
+  private constructor(
+    readonly name: string,
+    readonly context: BrowserContext,
+    readonly page: Page,
+  ) {
+    page.on('console', (m) => this.logs.push(`[${m.type()}] ${m.text()}`));
+    page.on('pageerror', (e) => this.logs.push(`[pageerror] ${e.message}`));
+  }
+
+  static async open(browser: Browser, url: string, name: string): Promise<CallsPage> {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    context.setDefaultTimeout(10_000);
+    const page = await context.newPage();
+    const calls = new CallsPage(name, context, page);
+    await page.goto(url);
+    return calls;
+  }
+
+  /** Fills the form and joins; waits until the media connection is up. */
+  async join(channel: string): Promise<void> {
+    await this.page.fill('#name-input', this.name);
+    await this.page.fill('#channel-input', channel);
+    await this.page.click('#join-btn');
+    await this.waitForState('connected');
+  }
+
+  async waitForState(state: string, timeout = 15_000): Promise<void> {
+    try {
+      await this.page.waitForFunction(
+        (s) => (globalThis as unknown as PageGlobal).__calls.state === s,
+        state,
+        { timeout },
+      );
+    } catch (err) {
+      throw new Error(
+        `${this.name}: state ${await this.state()} (wanted ${state}); banner: ${await this.errorBanner()}\n${this.logs.join('\n')}`,
+        { cause: err },
+      );
+    }
+  }
+
+  state(): Promise<string> {
+    return this.page.evaluate(() => (globalThis as unknown as PageGlobal).__calls.state);
+  }
+
+  sessionId(): Promise<string> {
+    return this.page.evaluate(() => (globalThis as unknown as PageGlobal).__calls.sessionId);
+  }
+
+  /** Sends a raw calls action through the page's socket (the page's own state is untouched). */
+  action(type: string, data?: unknown): Promise<Record<string, unknown>> {
+    return this.page.evaluate(
+      ([t, d]) => (globalThis as unknown as PageGlobal).__calls.action(t, d),
+      [type, data] as const,
+    );
+  }
+
+  dropConnection(): Promise<void> {
+    return this.page.evaluate(() => (globalThis as unknown as PageGlobal).__calls.dropConnection());
+  }
+
+  /** The RTP streams of the page's peer connection. */
+  rtp(): Promise<RtpStat[]> {
+    return this.page.evaluate(async () => {
+      const out: RtpStat[] = [];
+      const report = await (globalThis as unknown as PageGlobal).__calls.pc?.getStats();
+      report?.forEach((s) => {
+        if (s.type !== 'inbound-rtp' && s.type !== 'outbound-rtp') return;
+        out.push({
+          type: s.type,
+          kind: String(s.kind),
+          ssrc: Number(s.ssrc),
+          packetsReceived: Number(s.packetsReceived ?? 0),
+          packetsSent: Number(s.packetsSent ?? 0),
+          framesDecoded: Number(s.framesDecoded ?? 0),
+          framesEncoded: Number(s.framesEncoded ?? 0),
+          keyFramesDecoded: Number(s.keyFramesDecoded ?? 0),
+          pliCount: Number(s.pliCount ?? 0),
+          nackCount: Number(s.nackCount ?? 0),
+        });
+      });
+      return out;
+    });
+  }
+
+  /** The peer connection's transceivers (mid, directions, receiver track state). */
+  transceivers(): Promise<Record<string, unknown>[]> {
+    return this.page.evaluate(() => {
+      const pc = (globalThis as unknown as PageGlobal).__calls.pc;
+      return (pc?.getTransceivers() ?? []).map((t) => ({
+        mid: t.mid,
+        direction: t.direction,
+        currentDirection: t.currentDirection,
+        kind: t.receiver.track.kind,
+        muted: t.receiver.track.muted,
+        readyState: t.receiver.track.readyState,
+      }));
+    });
+  }
+
+  /** The participant list as shown. */
+  participants(): Promise<ParticipantRow[]> {
+    return this.page.$$eval('#participants > li', (items) =>
+      items.map((item) => {
+        const li = item as unknown as {
+          dataset: Record<string, string>;
+          textContent: string | null;
+        };
+        const d = li.dataset;
+        return {
+          session: d.session,
+          user: d.user,
+          muted: d.muted === 'true',
+          speaking: d.speaking === 'true',
+          hand: d.hand === 'true',
+          screen: d.screen === 'true',
+          host: d.host === 'true',
+          text: (li.textContent ?? '').trim(),
+        };
+      }),
+    );
+  }
+
+  /** Waits until the participant list satisfies `predicate`. */
+  async waitForParticipants(
+    predicate: (rows: ParticipantRow[]) => boolean,
+    timeout = 10_000,
+  ): Promise<ParticipantRow[]> {
+    const deadline = Date.now() + timeout;
+    let rows = await this.participants();
+    while (!predicate(rows)) {
+      if (Date.now() > deadline) {
+        throw new Error(`${this.name}: participant list never matched: ${JSON.stringify(rows)}`);
+      }
+      await this.page.waitForTimeout(100);
+      rows = await this.participants();
+    }
+    return rows;
+  }
+
+  /** Waits until the stage's `<video>` shows a picture. */
+  async waitForVideoPicture(timeout = 10_000): Promise<void> {
+    try {
+      // A function, not a string: the page's CSP forbids eval.
+      await this.page.waitForFunction(
+        () => {
+          const doc = (globalThis as unknown as PageGlobal).document;
+          return (doc.querySelector('#screen-video')?.videoWidth ?? 0) > 0;
+        },
+        undefined,
+        { timeout },
+      );
+    } catch (err) {
+      const rtp = await this.rtp();
+      const transceivers = await this.transceivers();
+      throw new Error(
+        `${this.name}: no screen picture; rtp ${JSON.stringify(rtp)}; transceivers ${JSON.stringify(transceivers)}`,
+        { cause: err },
+      );
+    }
+  }
+
+  /** The error banner's text, or null while it is hidden. */
+  async errorBanner(): Promise<string | null> {
+    const banner = this.page.locator('#error-banner');
+    if (!(await banner.isVisible())) return null;
+    return (await banner.textContent())?.trim() ?? '';
+  }
+
+  async close(): Promise<void> {
+    await this.context.close();
+  }
+}
+
+/** Per-stream growth of a counter between two samples (streams keyed by ssrc). */
+export function growth(
+  before: RtpStat[],
+  after: RtpStat[],
+  pick: (s: RtpStat) => boolean,
+  counter: 'packetsReceived' | 'packetsSent' | 'framesDecoded' | 'framesEncoded',
+): number[] {
+  return after.filter(pick).map((s) => {
+    const old = before.find((b) => b.ssrc === s.ssrc && b.type === s.type);
+    return s[counter] - (old?.[counter] ?? 0);
+  });
+}
+
+/** Samples `page`'s RTP stats, waits `ms`, samples again. */
+export async function measure(
+  page: CallsPage,
+  ms: number,
+): Promise<{ before: RtpStat[]; after: RtpStat[] }> {
+  const before = await page.rtp();
+  await page.page.waitForTimeout(ms);
+  return { before, after: await page.rtp() };
+}
+
+/** Inbound audio / video and outbound audio filters. */
+export const inboundAudio = (s: RtpStat): boolean => s.type === 'inbound-rtp' && s.kind === 'audio';
+export const inboundVideo = (s: RtpStat): boolean => s.type === 'inbound-rtp' && s.kind === 'video';
+export const outboundAudio = (s: RtpStat): boolean =>
+  s.type === 'outbound-rtp' && s.kind === 'audio';
+export const outboundVideo = (s: RtpStat): boolean =>
+  s.type === 'outbound-rtp' && s.kind === 'video';

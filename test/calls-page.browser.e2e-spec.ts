@@ -1,0 +1,262 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { testRedisUrl } from '@app/calls/testing';
+import { buildWebClient } from '../src/web/build-web-client';
+import {
+  CallsPage,
+  growth,
+  inboundAudio,
+  inboundVideo,
+  launchChromium,
+  measure,
+  outboundAudio,
+  outboundVideo,
+} from './browser/calls-browser';
+import { TestHostApp } from './support/host-app';
+
+const ARTIFACTS = join(__dirname, '..', 'test-artifacts');
+const WINDOW_MS = 2000;
+/** Opus sends 50 packets/s; a forwarded stream must show most of them in a measuring window. */
+const FLOWING = 40;
+/** A stopped stream may still show a few packets that were in flight when the window started. */
+const STOPPED = 5;
+
+/**
+ * The calls page in real headless Chromium against the real host app (signaling, mediasoup SFU):
+ * three people join, talk, share a screen, mute, reconnect and leave.
+ */
+describe('calls page in a real browser', () => {
+  const channel = `web-${randomBytes(4).toString('hex')}`;
+  let host: TestHostApp;
+  let browser: Browser;
+  let alice: CallsPage;
+  let bob: CallsPage;
+  let carol: CallsPage;
+  const pages = (): CallsPage[] => [alice, bob, carol].filter(Boolean);
+
+  beforeAll(async () => {
+    const webDir = join(ARTIFACTS, 'web');
+    await mkdir(ARTIFACTS, { recursive: true });
+    await buildWebClient(webDir);
+    host = await TestHostApp.start({
+      RUSTCHAT_CALLS_STATE_BACKEND: 'memory',
+      RUSTCHAT_REDIS_URL: testRedisUrl(),
+      RUSTCHAT_CALLS_WORKERS: '1',
+      RUSTCHAT_CALLS_HTTP_BURST: '1000',
+      DEMO_ADMINS: 'Admin',
+      DEMO_WEB_DIR: webDir,
+    });
+    browser = await launchChromium();
+  }, 60_000);
+
+  afterEach(async () => {
+    // What the pages showed and logged when something went wrong, for the test output.
+    for (const p of pages()) {
+      const banner = await p.errorBanner().catch(() => null);
+      const errors = p.logs.filter((l) => l.startsWith('[error]') || l.startsWith('[pageerror]'));
+      if (banner !== null || errors.length > 0) {
+        console.log(
+          `${p.name}: state ${await p.state().catch(() => '?')}, error banner: ${banner}\n${errors.join('\n')}`,
+        );
+      }
+      p.logs.splice(0);
+    }
+  });
+
+  afterAll(async () => {
+    await Promise.all(pages().map((p) => p.close().catch(() => undefined)));
+    await browser?.close();
+    await host?.close();
+  });
+
+  it('serves the page and its script', async () => {
+    const index = await host.http.get('/').expect(200);
+    expect(index.headers['content-type']).toMatch(/text\/html/);
+    expect(index.text).toContain('<script src="app.js"');
+    await host.http
+      .get('/app.js')
+      .expect(200)
+      .expect('Content-Type', /javascript/);
+    await host.http.get('/app.css').expect(200).expect('Content-Type', /css/);
+  });
+
+  it('shows refusals in an error banner', async () => {
+    const page = await CallsPage.open(browser, host.url, 'Mallory');
+    try {
+      await page.page.fill('#name-input', 'Mallory');
+      await page.page.fill('#channel-input', 'private-board');
+      await page.page.click('#join-btn');
+      await page.page.locator('#error-banner').waitFor({ state: 'visible' });
+      expect(await page.errorBanner()).toMatch(/Could not join: .+/);
+      expect(await page.page.locator('#join-view').isVisible()).toBe(true);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('two people join the same channel and hear each other', async () => {
+    alice = await CallsPage.open(browser, host.url, 'Alice');
+    bob = await CallsPage.open(browser, host.url, 'Bob');
+    await alice.join(channel);
+    await bob.join(channel);
+    const [a, b] = [await alice.sessionId(), await bob.sessionId()];
+    for (const p of [alice, bob]) {
+      const rows = await p.waitForParticipants((r) => r.length === 2);
+      expect(rows.map((r) => r.session).sort()).toEqual([a, b].sort());
+      expect(rows.map((r) => r.text).join(' ')).toMatch(/Alice.*Bob|Bob.*Alice/);
+    }
+
+    await alice.page.click('#mute-btn');
+    await bob.page.click('#mute-btn');
+    await alice.waitForParticipants((r) => r.every((row) => !row.muted));
+    await bob.waitForParticipants((r) => r.every((row) => !row.muted));
+    await alice.page.waitForTimeout(1000);
+
+    for (const p of [alice, bob]) {
+      const { before, after } = await measure(p, WINDOW_MS);
+      const received = growth(before, after, inboundAudio, 'packetsReceived');
+      console.log(`${p.name} inbound audio packets in ${WINDOW_MS} ms: ${received.join(', ')}`);
+      expect(received).toHaveLength(1);
+      expect(received[0]).toBeGreaterThan(FLOWING);
+      expect(await p.errorBanner()).toBeNull();
+    }
+    // Voice activity: the fake microphone's beeps make the other one "speaking" (user_voice_on).
+    await bob.waitForParticipants((r) => r.some((row) => row.session === a && row.speaking));
+    await alice.waitForParticipants((r) => r.some((row) => row.session === b && row.speaking));
+  }, 60_000);
+
+  it('a third person shares a screen; the others decode its frames', async () => {
+    carol = await CallsPage.open(browser, host.url, 'Carol');
+    try {
+      await carol.join(channel);
+      const c = await carol.sessionId();
+      await carol.page.click('#screen-btn');
+      await carol.page.locator('#screen-btn[data-on="true"]').waitFor();
+      // Carol's browser sends the screen (so a failure below is on the forwarding side).
+      await carol.page.waitForTimeout(1000);
+      const sending = await measure(carol, WINDOW_MS);
+      const encoded = growth(sending.before, sending.after, outboundVideo, 'framesEncoded');
+      const sent = growth(sending.before, sending.after, outboundVideo, 'packetsSent');
+      console.log(
+        `Carol screen frames encoded in ${WINDOW_MS} ms: ${encoded.join(', ')} (packets sent ${sent.join(', ')}; ${JSON.stringify(sending.after.filter(outboundVideo))})`,
+      );
+      expect(Math.max(...encoded)).toBeGreaterThan(5);
+
+      for (const p of [alice, bob]) {
+        await p.waitForParticipants(
+          (r) => r.length === 3 && r.some((row) => row.session === c && row.screen),
+        );
+        await p.waitForVideoPicture().catch(async (err: Error) => {
+          const sender = (await carol.rtp()).filter(outboundVideo);
+          throw new Error(`${err.message}\nCarol's outbound video: ${JSON.stringify(sender)}`);
+        });
+        const { before, after } = await measure(p, WINDOW_MS);
+        const frames = growth(before, after, inboundVideo, 'framesDecoded');
+        const packets = growth(before, after, inboundVideo, 'packetsReceived');
+        console.log(
+          `${p.name} screen frames decoded in ${WINDOW_MS} ms: ${frames.join(', ')} (packets ${packets.join(', ')})`,
+        );
+        expect(Math.max(...frames)).toBeGreaterThan(5);
+      }
+      await carol.waitForParticipants((r) => r.length === 3);
+      for (const p of pages()) expect(await p.errorBanner()).toBeNull();
+    } finally {
+      // The three-person call as Alice sees it (also when something above failed).
+      await alice.page.waitForTimeout(500);
+      const shot = join(ARTIFACTS, 'calls-three-people.png');
+      await alice.page.screenshot({ path: shot });
+      console.log(`screenshot: ${shot}`);
+    }
+  }, 60_000);
+
+  it('mute: the others see it, and the server stops forwarding the muted voice', async () => {
+    const a = await alice.sessionId();
+    const aliceMuted = (muted: boolean) => (rows: Awaited<ReturnType<CallsPage['participants']>>) =>
+      rows.some((r) => r.session === a && r.muted === muted);
+
+    // The server's own pause: only the mute action, the browser keeps sending.
+    await alice.action('mute');
+    await bob.waitForParticipants(aliceMuted(true));
+    await carol.waitForParticipants(aliceMuted(true));
+    await bob.page.waitForTimeout(500);
+    const [bobWindow, carolWindow, aliceWindow] = await Promise.all([
+      measure(bob, WINDOW_MS),
+      measure(carol, WINDOW_MS),
+      measure(alice, WINDOW_MS),
+    ]);
+    const sent = growth(aliceWindow.before, aliceWindow.after, outboundAudio, 'packetsSent');
+    const bobGot = growth(bobWindow.before, bobWindow.after, inboundAudio, 'packetsReceived');
+    const carolGot = growth(carolWindow.before, carolWindow.after, inboundAudio, 'packetsReceived');
+    console.log(
+      `server-side mute: Alice sent ${sent.join(', ')}; Bob got ${bobGot.join(', ')}; Carol got ${carolGot.join(', ')}`,
+    );
+    expect(Math.max(...sent)).toBeGreaterThan(FLOWING);
+    expect(bobGot.every((n) => n <= STOPPED)).toBe(true);
+    // Carol still hears Bob, not Alice.
+    expect(carolGot.filter((n) => n > FLOWING)).toHaveLength(1);
+
+    await alice.action('unmute');
+    await bob.waitForParticipants(aliceMuted(false));
+    await bob.page.waitForTimeout(500);
+    const resumed = await measure(bob, WINDOW_MS);
+    const bobAgain = growth(resumed.before, resumed.after, inboundAudio, 'packetsReceived');
+    console.log(`after unmute: Bob got ${bobAgain.join(', ')}`);
+    expect(Math.max(...bobAgain)).toBeGreaterThan(FLOWING);
+
+    // The page's Mute button: the track is replaced by nothing and the server is told.
+    await alice.page.click('#mute-btn');
+    await alice.page.locator('#mute-btn[data-on="false"]').waitFor();
+    await bob.waitForParticipants(aliceMuted(true));
+    await carol.waitForParticipants(aliceMuted(true));
+    await bob.page.waitForTimeout(500);
+    const muted = await measure(bob, WINDOW_MS);
+    const bobMuted = growth(muted.before, muted.after, inboundAudio, 'packetsReceived');
+    console.log(`after the Mute button: Bob got ${bobMuted.join(', ')}`);
+    expect(bobMuted.every((n) => n <= STOPPED)).toBe(true);
+    for (const p of pages()) expect(await p.errorBanner()).toBeNull();
+  }, 60_000);
+
+  it('a dropped socket reconnects by itself with the same session', async () => {
+    const b = await bob.sessionId();
+    await bob.dropConnection();
+    await bob.waitForState('connected', 15_000);
+    expect(await bob.sessionId()).toBe(b);
+    await bob.page.waitForTimeout(1500);
+    // Still in the call for the others, and still talking.
+    const rows = await carol.participants();
+    expect(rows.map((r) => r.session)).toContain(b);
+    const { before, after } = await measure(carol, WINDOW_MS);
+    const fromBob = growth(before, after, inboundAudio, 'packetsReceived');
+    expect(Math.max(...fromBob)).toBeGreaterThan(FLOWING);
+    // Actions work on the new connection.
+    await bob.page.click('#hand-btn');
+    await alice.waitForParticipants((r) => r.some((row) => row.session === b && row.hand));
+    expect(await bob.errorBanner()).toBeNull();
+  }, 60_000);
+
+  it('the host sees host controls and can lower a hand', async () => {
+    const b = await bob.sessionId();
+    await alice.page.locator('#host-bar').waitFor({ state: 'visible' });
+    expect(await bob.page.locator('#host-bar').isVisible()).toBe(false);
+    await alice.page.click(`#participants button[data-action="lower-hand"][data-session="${b}"]`);
+    await bob.waitForParticipants((r) => r.some((row) => row.session === b && !row.hand));
+    await bob.page.locator('#notice-banner').waitFor({ state: 'visible' });
+  }, 30_000);
+
+  it('everyone leaves: the call ends', async () => {
+    const { token } = await host.login('Alice');
+    for (const p of [carol, bob, alice]) {
+      await p.page.click('#leave-btn');
+      await p.waitForState('idle');
+      expect(await p.page.locator('#join-view').isVisible()).toBe(true);
+      expect(await p.errorBanner()).toBeNull();
+    }
+    const res = await host.http
+      .get(`/plugins/com.mattermost.calls/calls/${channel}/active`)
+      .set('Authorization', `Bearer ${token}`)
+      .expect(200);
+    expect(res.body).toEqual({ active: false });
+  }, 30_000);
+});
