@@ -91,6 +91,13 @@ export function describeSlot(
     extensions.forEach((e) => registry.registerExtension(e.id, e.uri));
     return extensions;
   };
+  // Ids the session already gives another meaning are left out (consumers are re-created to fit
+  // before they are described, so this only guards the description); an answer keeps only what
+  // the client offered in the section, under the same id.
+  const clientNumbered = (e: SdpHeaderExtension) => registry.extensionAllowed(e.id, e.uri);
+  const routerNumbered = (e: SdpHeaderExtension) => registry.consumerExtensionAllowed(e.id, e.uri);
+  const offered = (e: SdpHeaderExtension) =>
+    !answering || answering.headerExtensions.some((o) => o.id === e.id && o.uri === e.uri);
   // What the client sends here (any slot) and the consumer the server sends (server slots).
   const recv = slot.accepted && !slot.rejected ? slot.accepted : undefined;
   let consumer: ms.Consumer | null = null;
@@ -111,9 +118,12 @@ export function describeSlot(
     (c) => c.payloadType,
   );
   let extensions = uniqueBy(
-    [...(consumer ? sent.extensions : []), ...(recv?.headerExtensions ?? [])],
+    [
+      ...(consumer ? sent.extensions.filter(routerNumbered) : []),
+      ...(recv?.headerExtensions.filter(clientNumbered) ?? []),
+    ],
     (e) => e.id,
-  );
+  ).filter(offered);
   if (codecs.length === 0) {
     // Inactive: keep the section valid with a codec it had (or the client's first one).
     const previous = slot.recvCodecs ?? slot.lastCodecs ?? [];
@@ -121,7 +131,7 @@ export function describeSlot(
       answering && !offeredByClient(previous, answering)
         ? answering.codecs.slice(0, 1).map((c) => ({ ...c, rtcpFeedback: [] }))
         : [...previous];
-    extensions = answering ? [] : [...(slot.lastExtensions ?? [])];
+    extensions = answering ? [] : (slot.lastExtensions ?? []).filter(routerNumbered);
   }
   const section: LocalRtpSection = {
     kind: slot.kind,

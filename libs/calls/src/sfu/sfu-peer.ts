@@ -14,7 +14,7 @@ import { mediaType, produce, type SfuProducerAppData } from './peer-producers';
 import { newSlot, type PeerSlot, reusableSlot } from './peer-slot';
 import { BundleRegistry } from './sdp/bundle-registry';
 import { parseClientDescription } from './sdp/client-description.parser';
-import { consumeCapabilities } from './sdp/consume-capabilities';
+import { consumeCapabilities, consumerFits } from './sdp/consume-capabilities';
 import { type ParsedIceCandidate, parseClientIceCandidate } from './sdp/ice-candidate';
 import type { LocalSection } from './sdp/local-description';
 import { writeLocalDescription } from './sdp/sdp-writer';
@@ -53,6 +53,8 @@ interface PendingOffer {
   readonly included: Map<PeerSlot, ms.Consumer | null>;
   /** The transport whose ICE/DTLS parameters the offer carried. */
   readonly transportGeneration: number;
+  /** The numbering before the offer (restored if the offer is given up: the client never took it). */
+  readonly registryBefore: BundleRegistry;
   readonly timer: NodeJS.Timeout;
 }
 
@@ -68,7 +70,7 @@ const MAX_QUEUED_CANDIDATES = 64;
 export class SfuPeer {
   private readonly logger = new Logger(SfuPeer.name);
   private readonly queue = new NegotiationQueue();
-  private readonly registry = new BundleRegistry();
+  private registry = new BundleRegistry();
   private readonly knowledge = new ClientKnowledge();
   private readonly originSessionId = String(randomInt(1, 2 ** 47));
   private readonly iceRestart: IceRestartPolicy;
@@ -222,11 +224,7 @@ export class SfuPeer {
       if (this.consumers.some((c) => c.producerId === producer.id)) return;
       const appData = producer.appData as SfuProducerAppData;
       const sourceKey = `${appData.sessionId}/${appData.mid}`;
-      const rtpCapabilities = consumeCapabilities(
-        this.ctx.router.rtpCapabilities,
-        this.knowledge,
-        this.registry,
-      );
+      const rtpCapabilities = this.consumeCapabilities(producer.kind);
       if (!this.ctx.router.canConsume({ producerId: producer.id, rtpCapabilities })) {
         this.logger.warn(
           `client cannot receive a producer [${this.context}, producerId=${producer.id}, codec=${producer.rtpParameters.codecs[0]?.mimeType}]`,
@@ -239,31 +237,12 @@ export class SfuPeer {
         slot = newSlot(`s${++this.serverMids}`, producer.kind, 'server');
         this.floating.push(slot);
       }
-      const consumer = await this.transport.consume({
-        producerId: producer.id,
-        rtpCapabilities,
-        paused: true,
-        mid: slot.mid,
-        appData: { sessionId: this.ref.sessionId, sourceKey },
-      });
+      await this.startConsumer(slot, producer.id, rtpCapabilities, sourceKey);
       if (slot.sourceKey !== sourceKey || !slot.trackId) {
         slot.streamId = `${appData.type}_${appData.sessionId}`;
         slot.trackId = `${appData.type}_${appData.sessionId}_${randomBytes(4).toString('hex')}`;
       }
       slot.sourceKey = sourceKey;
-      slot.consumer = consumer;
-      const media = consumerMedia(consumer);
-      slot.lastCodecs = media.codecs;
-      slot.lastExtensions = media.extensions;
-      const owner = slot;
-      consumer.on('producerclose', () => {
-        if (owner.consumer !== consumer) return;
-        owner.consumer = null;
-        if (!this.closed) this.markDirty();
-      });
-      consumer.on('transportclose', () => {
-        if (owner.consumer === consumer) owner.consumer = null;
-      });
       this.markDirty();
     });
   }
@@ -441,7 +420,9 @@ export class SfuPeer {
       this.installProducer(slot, created[i], accepted),
     );
     this.knowledge.learn(offer);
+    this.registry.learnClient(offer);
     this.hasRemoteDescription = true;
+    const refitted = await this.refitConsumers();
 
     const sections = this.slots.map((slot, i) =>
       describeSlot(slot, this.registry, offer.sections[i]),
@@ -466,7 +447,7 @@ export class SfuPeer {
       this.ready = true;
       this.ctx.onReady(this);
     }
-    if (this.floating.length > 0) this.markDirty();
+    if (this.floating.length > 0 || refitted) this.markDirty();
   }
 
   /** Takes the client's latest description of a section (what it sends, port 0). */
@@ -527,6 +508,94 @@ export class SfuPeer {
     if (consumer && consumer.paused && !consumer.closed) await consumer.resume();
   }
 
+  // ------------------------------------------------------------------ consumers
+
+  private consumeCapabilities(kind: 'audio' | 'video'): ms.RtpCapabilities {
+    return consumeCapabilities(
+      this.ctx.router.rtpCapabilities,
+      kind,
+      this.knowledge,
+      this.registry,
+    );
+  }
+
+  /** Creates a paused consumer in `slot` (resumed once a description with it is agreed). */
+  private async startConsumer(
+    slot: PeerSlot,
+    producerId: string,
+    rtpCapabilities: ms.RtpCapabilities,
+    sourceKey: string | undefined,
+  ): Promise<ms.Consumer> {
+    const consumer = await this.transport.consume({
+      producerId,
+      rtpCapabilities,
+      paused: true,
+      mid: slot.mid,
+      appData: { sessionId: this.ref.sessionId, sourceKey },
+    });
+    slot.consumer = consumer;
+    const media = consumerMedia(consumer);
+    slot.lastCodecs = media.codecs;
+    slot.lastExtensions = media.extensions;
+    consumer.on('producerclose', () => {
+      if (slot.consumer !== consumer) return;
+      slot.consumer = null;
+      if (!this.closed) this.markDirty();
+    });
+    consumer.on('transportclose', () => {
+      if (slot.consumer === consumer) slot.consumer = null;
+    });
+    return consumer;
+  }
+
+  /** Whether every consumer still agrees with the session's numbering. */
+  private consumersFit(): boolean {
+    return this.consumers.every((c) => consumerFits(c.rtpParameters, this.registry));
+  }
+
+  /**
+   * Re-creates every consumer that no longer agrees with the session's numbering: made before
+   * the client described its own sections (Mattermost's client adds its microphone as a new
+   * section with Chrome's numbers, often while another participant's voice waits to be offered),
+   * it may use ids or payload types the client now gives other meanings. mediasoup writes the
+   * router's numbers, so the consumer is made again without the clashing ones, in the same slot
+   * (mid and track kept), paused until a description with it is agreed.
+   * @returns whether any consumer was re-created (or dropped)
+   */
+  private async refitConsumers(): Promise<boolean> {
+    let changed = false;
+    for (const slot of [...this.slots, ...this.floating]) {
+      const old = slot.consumer;
+      if (!old || old.closed || consumerFits(old.rtpParameters, this.registry)) continue;
+      changed = true;
+      old.close();
+      slot.consumer = null;
+      const rtpCapabilities = this.consumeCapabilities(old.kind);
+      if (!this.ctx.router.canConsume({ producerId: old.producerId, rtpCapabilities })) {
+        this.logger.warn(
+          `client cannot receive a producer any more [${this.context}, mid=${slot.mid}, producerId=${old.producerId}]`,
+        );
+        continue;
+      }
+      try {
+        const consumer = await this.startConsumer(
+          slot,
+          old.producerId,
+          rtpCapabilities,
+          slot.sourceKey,
+        );
+        this.logger.log(
+          `consumer re-created to fit the client's numbering [${this.context}, mid=${slot.mid}, extensions=${consumer.rtpParameters.headerExtensions?.map((e) => e.id).join(',') ?? ''}]`,
+        );
+      } catch (err) {
+        this.logger.warn(
+          `consumer not re-created [${this.context}, mid=${slot.mid}]: ${(err as Error).message}`,
+        );
+      }
+    }
+    return changed;
+  }
+
   private flushCandidates(): void {
     if (this.queuedCandidates.length > 0) {
       this.logger.debug(
@@ -543,18 +612,21 @@ export class SfuPeer {
     if (this.offerQueued || this.closed) return;
     this.offerQueued = true;
     this.queue
-      .run(() => {
+      .run(async () => {
         this.offerQueued = false;
-        this.makeOffer();
+        await this.makeOffer();
       })
       .catch((err: Error) =>
         this.logger.error(`server offer failed [${this.context}]: ${err.stack}`),
       );
   }
 
-  private makeOffer(): void {
+  private async makeOffer(): Promise<void> {
     if (this.closed || !this.ready || !this.dirty || this.signalingState !== 'stable') return;
     this.dirty = false;
+    await this.refitConsumers();
+    if (this.closed) return;
+    const registryBefore = this.registry.clone();
     const added = this.floating.filter((s) => s.consumer && !s.consumer.closed);
     this.floating = this.floating.filter((s) => !added.includes(s));
     this.slots.push(...added);
@@ -572,6 +644,7 @@ export class SfuPeer {
       added,
       included,
       transportGeneration: this.transportGeneration,
+      registryBefore,
       timer,
     };
     this.pending = pending;
@@ -602,6 +675,7 @@ export class SfuPeer {
     clearTimeout(pending.timer);
     this.pending = null;
     this.signalingState = 'stable';
+    this.registry.learnClient(answer);
     this.remoteIce = answer.ice;
     this.hasRemoteDescription = true;
     answer.sections.forEach((section, i) => this.applyClientSection(this.slots[i], section));
@@ -612,7 +686,13 @@ export class SfuPeer {
     }
     this.flushCandidates();
     await this.takeParkedOffer(answer);
-    if (this.dirty || this.floating.some((s) => s.consumer && !s.consumer.closed)) this.markDirty();
+    if (
+      this.dirty ||
+      this.floating.some((s) => s.consumer && !s.consumer.closed) ||
+      !this.consumersFit()
+    ) {
+      this.markDirty();
+    }
   }
 
   /**
@@ -658,6 +738,8 @@ export class SfuPeer {
         this.pending = null;
         this.parked = null;
         this.signalingState = 'stable';
+        // The client never took the offer: numbers only it introduced are free again.
+        this.registry = pending.registryBefore;
         this.slots = this.slots.filter((s) => !pending.added.includes(s));
         this.floating.unshift(...pending.added);
         for (const slot of pending.included.keys()) slot.offered = undefined;

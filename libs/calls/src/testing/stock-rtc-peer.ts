@@ -51,8 +51,19 @@ type AnyPc = {
   setRemoteDescription(d: { type: string }): Promise<void>;
   getStats(selector?: unknown): Promise<unknown>;
   dispatchEvent(event: { type: string; target?: unknown }): void;
-  getTransceivers(): { direction: string; currentDirection: string | null }[];
+  getTransceivers(): { mid: string | null; direction: string; currentDirection: string | null }[];
 };
+
+/** The direction of every m-section of a description, by mid. */
+function sectionDirections(sdp: string): Map<string, string> {
+  const directions = new Map<string, string>();
+  for (const section of sdp.split(/\r?\nm=/).slice(1)) {
+    const mid = /^a=mid:(\S+)/m.exec(section)?.[1];
+    const direction = /^a=(sendrecv|sendonly|recvonly|inactive)$/m.exec(section)?.[1];
+    if (mid && direction) directions.set(mid, direction);
+  }
+  return directions;
+}
 
 /**
  * wrtc's RTCPeerConnection with the browser behaviour Mattermost's RTCPeer relies on and
@@ -74,6 +85,9 @@ export async function browserLikeWebRtc(): Promise<{
     private chain: Promise<unknown> = Promise.resolve();
     private busy = 0;
     private needed = false;
+    /** Directions of this side's last answered offer, and of the offer awaiting its answer. */
+    private readonly offered = new Map<string, string>();
+    private offering: Map<string, string> | null = null;
 
     /**
      * libwebrtc fires negotiationneeded in any state; browsers only when stable and idle, and
@@ -100,6 +114,8 @@ export async function browserLikeWebRtc(): Promise<{
             ? await this.createAnswer()
             : await this.createOffer());
         await super.setLocalDescription(d);
+        const { type, sdp } = d as { type?: string; sdp?: string };
+        if (type === 'offer') this.offering = sectionDirections(sdp ?? '');
       });
     }
 
@@ -107,9 +123,14 @@ export async function browserLikeWebRtc(): Promise<{
       return this.enqueue(async () => {
         if (description.type === 'offer' && this.signalingState === 'have-local-offer') {
           await super.setLocalDescription({ type: 'rollback' });
+          this.offering = null;
           this.needed = true;
         }
         await super.setRemoteDescription(description);
+        if (description.type === 'answer') {
+          this.offering?.forEach((direction, mid) => this.offered.set(mid, direction));
+          this.offering = null;
+        }
       });
     }
 
@@ -117,8 +138,13 @@ export async function browserLikeWebRtc(): Promise<{
       this.busy++;
       const next = this.chain.then(step, step).finally(() => {
         this.busy--;
+        // A direction the current one differs from is left to negotiate unless this side
+        // already offered it (a sendrecv microphone the server only receives stays sendonly).
         const pending = this.getTransceivers().some(
-          (t) => t.currentDirection !== null && t.direction !== t.currentDirection,
+          (t) =>
+            t.currentDirection !== null &&
+            t.direction !== t.currentDirection &&
+            this.offered.get(t.mid ?? '') !== t.direction,
         );
         if (pending) this.needed = true;
         this.fireIfNeeded();

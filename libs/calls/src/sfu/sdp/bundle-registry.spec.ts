@@ -1,5 +1,5 @@
 import { BundleRegistry } from './bundle-registry';
-import type { SdpCodec } from './sdp.types';
+import type { ClientDescription, ClientSection, SdpCodec } from './sdp.types';
 
 const codec = (
   pt: number,
@@ -50,5 +50,81 @@ describe('BundleRegistry', () => {
     expect(r.extensionAllowed(1, 'urn:ietf:params:rtp-hdrext:sdes:mid')).toBe(false);
     expect(r.extensionAllowed(10, 'urn:ietf:params:rtp-hdrext:ssrc-audio-level')).toBe(false);
     expect(r.extensionAllowed(13, 'urn:3gpp:video-orientation')).toBe(true);
+  });
+});
+
+describe('BundleRegistry (client numbering)', () => {
+  const AUDIO_LEVEL = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
+  const MID = 'urn:ietf:params:rtp-hdrext:sdes:mid';
+  const section = (
+    mid: string,
+    extensions: [number, string][],
+    codecs: SdpCodec[],
+    rejected = false,
+  ): ClientSection => ({
+    index: 0,
+    mid,
+    kind: 'audio',
+    mediaType: 'audio',
+    protocol: 'UDP/TLS/RTP/SAVPF',
+    rejected,
+    direction: 'sendrecv',
+    codecs,
+    headerExtensions: extensions.map(([id, uri]) => ({ id, uri })),
+    encodings: [],
+    simulcast: false,
+    rtcpReducedSize: true,
+    legacySctp: false,
+  });
+  const description = (...sections: ClientSection[]): ClientDescription => ({
+    type: 'offer',
+    originSessionId: '1',
+    originVersion: 2,
+    ice: { usernameFragment: 'u', password: 'p' },
+    dtls: { fingerprints: [], setup: 'actpass' },
+    bundleMids: sections.map((s) => s.mid),
+    extmapAllowMixed: true,
+    sections,
+  });
+
+  it("refuses a consumer the ids, URIs and payload types the client's descriptions use otherwise", () => {
+    const r = new BundleRegistry();
+    r.learnClient(
+      description(
+        section(
+          '1',
+          [
+            [1, AUDIO_LEVEL],
+            [4, MID],
+          ],
+          [codec(111, 'audio/opus'), codec(102, 'audio/ILBC')],
+        ),
+        section('2', [[5, 'urn:x:rejected']], [codec(100, 'audio/G722')], true),
+      ),
+    );
+    // The server side knows nothing yet: client sections may still echo anything.
+    expect(r.extensionAllowed(1, MID)).toBe(true);
+    expect(r.consumerExtensionAllowed(1, MID)).toBe(false); // id 1 is audio level
+    expect(r.consumerExtensionAllowed(10, AUDIO_LEVEL)).toBe(false); // audio level is id 1
+    expect(r.consumerExtensionAllowed(4, MID)).toBe(true);
+    expect(r.consumerExtensionAllowed(5, 'urn:ietf:params:rtp-hdrext:toffset')).toBe(true);
+    expect(r.consumerPayloadTypeAllowed(codec(111, 'audio/opus'))).toBe(true);
+    expect(r.consumerPayloadTypeAllowed(codec(102, 'video/rtx', { apt: 109 }))).toBe(false);
+    expect(r.consumerPayloadTypeAllowed(codec(100, 'video/rtx', { apt: 96 }))).toBe(true);
+    // What the server described counts too.
+    r.registerExtension(14, 'http://www.webrtc.org/experiments/rtp-hdrext/playout-delay');
+    expect(r.consumerExtensionAllowed(14, 'urn:ietf:params:rtp-hdrext:toffset')).toBe(false);
+  });
+
+  it('goes back to a copy (a given-up offer) without the numbers registered since', () => {
+    const r = new BundleRegistry();
+    r.registerExtension(1, AUDIO_LEVEL);
+    const before = r.clone();
+    r.registerExtension(4, MID);
+    r.learnClient(description(section('1', [[2, MID]], [])));
+    expect(r.extensionAllowed(2, MID)).toBe(false);
+    expect(before.extensionAllowed(2, MID)).toBe(true);
+    expect(before.consumerExtensionAllowed(4, MID)).toBe(true);
+    expect(before.extensionAllowed(1, MID)).toBe(false);
   });
 });

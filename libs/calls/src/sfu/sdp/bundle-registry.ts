@@ -1,30 +1,43 @@
-import { isRtx, sameCodec } from './codec-match';
-import type { SdpCodec } from './sdp.types';
+import { samePayloadMeaning } from './codec-match';
+import type { ClientDescription, SdpCodec } from './sdp.types';
 
 type CodecIdentity = Pick<
   SdpCodec,
   'payloadType' | 'mimeType' | 'clockRate' | 'channels' | 'parameters'
 >;
 
-/** Same codec, and for RTX the same associated payload type. */
-function sameMeaning(a: CodecIdentity, b: CodecIdentity): boolean {
-  if (!sameCodec(a, b)) return false;
-  return !isRtx(a) || String(a.parameters.apt) === String(b.parameters.apt);
+function add<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
+  const values = map.get(key) ?? new Set<V>();
+  values.add(value);
+  map.set(key, values);
+}
+
+function onlyMeans<K, V>(map: ReadonlyMap<K, ReadonlySet<V>>, key: K, value: V): boolean {
+  return [...(map.get(key) ?? [])].every((v) => v === value);
 }
 
 /**
  * Payload types and header extension ids used across one session's BUNDLE group. All m-sections
  * share one transport, so a payload type or an extension id must mean the same thing in every
- * section (Chrome refuses "a codec collision for payload_type" otherwise). Client sections bring
- * the client's numbers, consumer sections mediasoup's router numbers; this registry keeps both in
- * agreement: the first meaning registered wins, and later sections are checked or adjusted.
+ * section and in both directions (Chrome refuses "a codec collision for payload_type", and fails
+ * its next local offer when an extension id means two things). Two sides are kept:
+ *
+ * - the server's descriptions (client sections echo the client's numbers, consumer sections
+ *   carry the router's): the first meaning registered wins, later sections are checked or
+ *   adjusted;
+ * - the client's descriptions (its offers and answers): the numbers it uses, which the server
+ *   cannot change (an answer can only leave a number out). A consumer always writes the router's
+ *   numbers, so it may only use those that clash with neither side.
  */
 export class BundleRegistry {
   private readonly payloadTypes = new Map<number, CodecIdentity>();
   private readonly extensionUriById = new Map<number, string>();
   private readonly extensionIdByUri = new Map<string, number>();
+  private readonly clientPayloadTypes = new Map<number, CodecIdentity[]>();
+  private readonly clientExtensionUris = new Map<number, Set<string>>();
+  private readonly clientExtensionIds = new Map<string, Set<number>>();
 
-  /** Whether `id` ↔ `uri` agrees with every extension registered so far. */
+  /** Whether `id` ↔ `uri` agrees with every extension the server's descriptions registered. */
   extensionAllowed(id: number, uri: string): boolean {
     const byId = this.extensionUriById.get(id);
     const byUri = this.extensionIdByUri.get(uri);
@@ -41,7 +54,7 @@ export class BundleRegistry {
   /** Whether the codec's payload type is free or already means this codec. */
   payloadTypeAllowed(codec: CodecIdentity): boolean {
     const entry = this.payloadTypes.get(codec.payloadType);
-    return entry === undefined || sameMeaning(entry, codec);
+    return entry === undefined || samePayloadMeaning(entry, codec);
   }
 
   /**
@@ -55,6 +68,60 @@ export class BundleRegistry {
       this.payloadTypes.set(codec.payloadType, codec);
       return codec;
     }
-    return sameMeaning(entry, codec) ? { ...codec, parameters: entry.parameters } : codec;
+    return samePayloadMeaning(entry, codec) ? { ...codec, parameters: entry.parameters } : codec;
+  }
+
+  /**
+   * Records the payload types and extension ids of a client description (every RTP section it
+   * does not reject). Browsers keep their numbers for the whole session and number new sections
+   * after them, so whatever they used once stays taken.
+   */
+  learnClient(description: ClientDescription): void {
+    for (const section of description.sections) {
+      if (section.rejected || (section.kind !== 'audio' && section.kind !== 'video')) continue;
+      for (const codec of section.codecs) {
+        const known = this.clientPayloadTypes.get(codec.payloadType) ?? [];
+        if (!known.some((k) => samePayloadMeaning(k, codec))) known.push(codec);
+        this.clientPayloadTypes.set(codec.payloadType, known);
+      }
+      for (const { id, uri } of section.headerExtensions) {
+        add(this.clientExtensionUris, id, uri);
+        add(this.clientExtensionIds, uri, id);
+      }
+    }
+  }
+
+  /**
+   * Whether a consumer may carry the extension under the router's id: neither the server's
+   * descriptions nor the client's give the id another URI or the URI another id.
+   */
+  consumerExtensionAllowed(id: number, uri: string): boolean {
+    return (
+      this.extensionAllowed(id, uri) &&
+      onlyMeans(this.clientExtensionUris, id, uri) &&
+      onlyMeans(this.clientExtensionIds, uri, id)
+    );
+  }
+
+  /** Whether a consumer may use the codec under the router's payload type (see above). */
+  consumerPayloadTypeAllowed(codec: CodecIdentity): boolean {
+    return (
+      this.payloadTypeAllowed(codec) &&
+      (this.clientPayloadTypes.get(codec.payloadType) ?? []).every((k) =>
+        samePayloadMeaning(k, codec),
+      )
+    );
+  }
+
+  /** A copy, to go back to when a server offer the client never took is given up. */
+  clone(): BundleRegistry {
+    const copy = new BundleRegistry();
+    this.payloadTypes.forEach((v, k) => copy.payloadTypes.set(k, v));
+    this.extensionUriById.forEach((v, k) => copy.extensionUriById.set(k, v));
+    this.extensionIdByUri.forEach((v, k) => copy.extensionIdByUri.set(k, v));
+    this.clientPayloadTypes.forEach((v, k) => copy.clientPayloadTypes.set(k, [...v]));
+    this.clientExtensionUris.forEach((v, k) => copy.clientExtensionUris.set(k, new Set(v)));
+    this.clientExtensionIds.forEach((v, k) => copy.clientExtensionIds.set(k, new Set(v)));
+    return copy;
   }
 }

@@ -47,3 +47,12 @@ export function sameCodec(a: CodecLike, b: CodecLike): boolean {
       return true;
   }
 }
+
+/**
+ * Whether two payload type entries mean the same thing (what a payload type must keep across a
+ * BUNDLE group): the same codec and, for RTX, the same associated payload type.
+ */
+export function samePayloadMeaning(a: CodecLike, b: CodecLike): boolean {
+  if (!sameCodec(a, b)) return false;
+  return !isRtx(a) || String(a.parameters?.apt) === String(b.parameters?.apt);
+}

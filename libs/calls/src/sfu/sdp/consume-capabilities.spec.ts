@@ -1,6 +1,9 @@
+import type { types as ms } from 'mediasoup';
 import { ROUTER_RTP_CAPABILITIES } from '../../../../../test/fixtures/sfu/router-rtp-capabilities';
+import { ClientKnowledge } from '../client-knowledge';
 import { BundleRegistry } from './bundle-registry';
-import { consumeCapabilities } from './consume-capabilities';
+import { parseClientDescription } from './client-description.parser';
+import { consumeCapabilities, consumerFits } from './consume-capabilities';
 import type { MediaKind, SdpCodec } from './sdp.types';
 
 const none = {
@@ -8,16 +11,68 @@ const none = {
   extensionUris: new Map<MediaKind, Set<string>>(),
 };
 
+const MID: ms.RtpHeaderExtensionUri = 'urn:ietf:params:rtp-hdrext:sdes:mid';
+const AUDIO_LEVEL: ms.RtpHeaderExtensionUri = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
+const ABS_SEND_TIME: ms.RtpHeaderExtensionUri =
+  'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time';
+const TRANSPORT_CC: ms.RtpHeaderExtensionUri =
+  'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
+
+/**
+ * A client offer adding a microphone as a new section, numbered as Chrome numbers a session's
+ * first audio section (the Mattermost client's second offer, after the data channel).
+ */
+const CHROME_MIC_OFFER = [
+  'v=0',
+  'o=- 5736534561432856674 3 IN IP4 127.0.0.1',
+  's=-',
+  't=0 0',
+  'a=group:BUNDLE 0 1',
+  'm=application 9 UDP/DTLS/SCTP webrtc-datachannel',
+  'c=IN IP4 0.0.0.0',
+  'a=ice-ufrag:fkTP',
+  'a=ice-pwd:xaXoUaI4AZ7j1Lt5IDtQzqCE',
+  'a=fingerprint:sha-256 5F:EA:59:ED:03:33:30:CB:54:EE:49:16:CF:46:47:30:C2:7B:53:3E:91:41:EE:C5:C8:7F:53:B5:F2:76:AA:68',
+  'a=setup:actpass',
+  'a=mid:0',
+  'a=sctp-port:5000',
+  'm=audio 9 UDP/TLS/RTP/SAVPF 111 102 110',
+  'c=IN IP4 0.0.0.0',
+  'a=ice-ufrag:fkTP',
+  'a=ice-pwd:xaXoUaI4AZ7j1Lt5IDtQzqCE',
+  'a=fingerprint:sha-256 5F:EA:59:ED:03:33:30:CB:54:EE:49:16:CF:46:47:30:C2:7B:53:3E:91:41:EE:C5:C8:7F:53:B5:F2:76:AA:68',
+  'a=setup:actpass',
+  'a=mid:1',
+  `a=extmap:1 ${AUDIO_LEVEL}`,
+  `a=extmap:2 ${ABS_SEND_TIME}`,
+  `a=extmap:3 ${TRANSPORT_CC}`,
+  `a=extmap:4 ${MID}`,
+  'a=sendrecv',
+  'a=msid:stream track',
+  'a=rtcp-mux',
+  'a=rtpmap:111 opus/48000/2',
+  'a=fmtp:111 minptime=10;useinbandfec=1',
+  'a=rtpmap:102 ILBC/8000',
+  'a=rtpmap:110 telephone-event/48000',
+  'a=ssrc:376786940 cname:aoaZRrNbuSZ89VSd',
+  '',
+].join('\r\n');
+
 describe('consumeCapabilities', () => {
-  it('assumes the router capabilities (sending directions) before the client has shown any', () => {
-    const caps = consumeCapabilities(ROUTER_RTP_CAPABILITIES, none, new BundleRegistry());
-    expect(caps.codecs).toEqual(ROUTER_RTP_CAPABILITIES.codecs);
+  it("assumes the router's capabilities of the kind (sending directions) before the client has shown any", () => {
+    const caps = consumeCapabilities(ROUTER_RTP_CAPABILITIES, 'video', none, new BundleRegistry());
+    expect(caps.codecs).toEqual(ROUTER_RTP_CAPABILITIES.codecs?.filter((c) => c.kind === 'video'));
     expect(
       caps.headerExtensions?.every((e) => e.direction === 'sendrecv' || e.direction === 'sendonly'),
     ).toBe(true);
     expect(caps.headerExtensions?.map((e) => e.uri)).not.toContain(
       'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id',
     );
+    // Only the kind's extensions: mediasoup would give an audio consumer a video-only one that
+    // shares an id and URI with it (it matches extensions by id and URI alone).
+    const audio = consumeCapabilities(ROUTER_RTP_CAPABILITIES, 'audio', none, new BundleRegistry());
+    expect(audio.headerExtensions?.every((e) => e.kind === 'audio')).toBe(true);
+    expect(audio.codecs?.map((c) => c.mimeType)).toEqual(['audio/opus']);
   });
 
   it('keeps only codecs and extensions the client has shown, and none that clash with its numbers', () => {
@@ -30,26 +85,79 @@ describe('consumeCapabilities', () => {
     };
     const client = {
       codecs: new Map<MediaKind, SdpCodec[]>([['video', [vp8]]]),
-      extensionUris: new Map<MediaKind, Set<string>>([
-        ['video', new Set(['urn:ietf:params:rtp-hdrext:sdes:mid'])],
-      ]),
+      extensionUris: new Map<MediaKind, Set<string>>([['video', new Set([MID])]]),
     };
     const registry = new BundleRegistry();
     registry.registerExtension(10, 'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id');
-    const caps = consumeCapabilities(ROUTER_RTP_CAPABILITIES, client, registry);
-    // Video: VP8 only (no RTX: the client showed none); audio: the router's (unknown yet).
-    expect(caps.codecs?.filter((c) => c.kind === 'video').map((c) => c.mimeType)).toEqual([
-      'video/VP8',
-    ]);
-    expect(caps.codecs?.filter((c) => c.kind === 'audio').map((c) => c.mimeType)).toEqual([
-      'audio/opus',
-    ]);
-    expect(caps.headerExtensions?.filter((e) => e.kind === 'video').map((e) => e.uri)).toEqual([
-      'urn:ietf:params:rtp-hdrext:sdes:mid',
-    ]);
-    // Audio level (router id 10) clashes with the client's id 10 (rid) and is left out.
-    expect(caps.headerExtensions?.map((e) => e.uri)).not.toContain(
-      'urn:ietf:params:rtp-hdrext:ssrc-audio-level',
-    );
+    const video = consumeCapabilities(ROUTER_RTP_CAPABILITIES, 'video', client, registry);
+    // Video: VP8 only (no RTX: the client showed none).
+    expect(video.codecs?.map((c) => c.mimeType)).toEqual(['video/VP8']);
+    expect(video.headerExtensions?.map((e) => e.uri)).toEqual([MID]);
+    // Audio: the router's (unknown yet), but audio level (router id 10) clashes with the
+    // session's id 10 (rid) and is left out.
+    const audio = consumeCapabilities(ROUTER_RTP_CAPABILITIES, 'audio', client, registry);
+    expect(audio.codecs?.map((c) => c.mimeType)).toEqual(['audio/opus']);
+    expect(audio.headerExtensions?.map((e) => e.uri)).not.toContain(AUDIO_LEVEL);
+  });
+
+  it("leaves out every router number the client's own descriptions give another meaning", () => {
+    const registry = new BundleRegistry();
+    const offer = parseClientDescription('offer', CHROME_MIC_OFFER, 65536);
+    registry.learnClient(offer);
+    // Chrome: 1 audio level, 2 abs-send-time, 3 transport-cc, 4 mid; the router: 1 mid,
+    // 4 abs-send-time, 10 audio level (each clashes by id or URI), 13 and 14 (free).
+    const audio = consumeCapabilities(ROUTER_RTP_CAPABILITIES, 'audio', none, registry);
+    expect(audio.headerExtensions?.map((e) => e.preferredId)).toEqual([13, 14]);
+    expect(audio.codecs?.map((c) => c.preferredPayloadType)).toEqual([111]);
+    // The client did not list 13 and 14 for audio either.
+    const knowledge = new ClientKnowledge();
+    knowledge.learn(offer);
+    expect(
+      consumeCapabilities(ROUTER_RTP_CAPABILITIES, 'audio', knowledge, registry).headerExtensions,
+    ).toEqual([]);
+    // Video (not described yet): the router's, without mid and abs-send-time (ids the client
+    // uses), transport-cc (a URI it numbers 3), and RTX 102 for H.264 (its ILBC).
+    const video = consumeCapabilities(ROUTER_RTP_CAPABILITIES, 'video', none, registry);
+    expect(video.headerExtensions?.map((e) => e.preferredId)).toEqual([11, 12, 13, 14]);
+    expect(video.codecs?.map((c) => c.preferredPayloadType)).toEqual([96, 100, 98, 101, 109]);
+  });
+});
+
+describe('consumerFits', () => {
+  const opus: ms.RtpCodecParameters = {
+    mimeType: 'audio/opus',
+    payloadType: 111,
+    clockRate: 48000,
+    channels: 2,
+    parameters: { minptime: 10, useinbandfec: 1 },
+    rtcpFeedback: [],
+  };
+  // What a consumer made before the client described any audio section carries.
+  const early: ms.RtpParameters = {
+    codecs: [opus],
+    headerExtensions: [
+      { uri: MID, id: 1 },
+      { uri: ABS_SEND_TIME, id: 4 },
+      { uri: AUDIO_LEVEL, id: 10 },
+    ],
+  };
+
+  it("fits until the client's numbering gives one of its numbers another meaning", () => {
+    const registry = new BundleRegistry();
+    expect(consumerFits(early, registry)).toBe(true);
+    registry.learnClient(parseClientDescription('offer', CHROME_MIC_OFFER, 65536));
+    expect(consumerFits(early, registry)).toBe(false);
+    expect(consumerFits({ codecs: [opus], headerExtensions: [] }, registry)).toBe(true);
+    // A payload type the client uses for another codec clashes too.
+    const onIlbc = { ...early, codecs: [{ ...opus, payloadType: 102 }], headerExtensions: [] };
+    expect(consumerFits(onIlbc, registry)).toBe(false);
+  });
+
+  it('fits what the server already described with the same meaning', () => {
+    const registry = new BundleRegistry();
+    early.headerExtensions?.forEach((e) => registry.registerExtension(e.id, e.uri));
+    expect(consumerFits(early, registry)).toBe(true);
+    const renumbered = { ...early, headerExtensions: [{ uri: MID, id: 9 }] };
+    expect(consumerFits(renumbered, registry)).toBe(false);
   });
 });

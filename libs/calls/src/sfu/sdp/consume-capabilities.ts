@@ -10,30 +10,36 @@ export interface ClientMediaKnowledge {
   readonly extensionUris: ReadonlyMap<MediaKind, ReadonlySet<string>>;
 }
 
+function asSdpCodec(c: ms.RtpCodecCapability | ms.RtpCodecParameters): SdpCodec {
+  return {
+    payloadType: 'preferredPayloadType' in c ? c.preferredPayloadType : c.payloadType,
+    mimeType: c.mimeType,
+    clockRate: c.clockRate,
+    channels: c.channels,
+    parameters: (c.parameters ?? {}) as Record<string, string | number>,
+    rtcpFeedback: c.rtcpFeedback ?? [],
+  };
+}
+
 /**
- * The RTP capabilities to consume with for one client: the router's codecs and header
- * extensions (consumers always use the router's payload types and ids), minus what the client
- * has shown it lacks and minus what would clash with numbers its BUNDLE already uses. Before a
- * client has described any section of a kind, the router's list is assumed (WebRTC's mandatory
- * codecs, Opus and VP8, are always in it).
+ * The RTP capabilities to consume a producer of `kind` with, for one client: the router's codecs
+ * and header extensions of that kind (consumers always use the router's payload types and ids),
+ * minus what the client has shown it lacks and minus every number that would clash with one its
+ * BUNDLE already uses for something else (see {@link BundleRegistry}). Before a client has
+ * described any section of a kind, the router's list is assumed (WebRTC's mandatory codecs, Opus
+ * and VP8, are always in it). Only the kind's extensions are listed: mediasoup matches a
+ * consumer's extensions by id and URI alone, so another kind's entry would let them through.
  */
 export function consumeCapabilities(
   routerCaps: ms.RtpCapabilities,
+  kind: MediaKind,
   client: ClientMediaKnowledge,
   registry: BundleRegistry,
 ): ms.RtpCapabilities {
-  const all = routerCaps.codecs ?? [];
+  const all = (routerCaps.codecs ?? []).filter((c) => c.kind === kind);
+  const known = client.codecs.get(kind);
   const usable = (c: ms.RtpCodecCapability): boolean => {
-    const sdp: SdpCodec = {
-      payloadType: c.preferredPayloadType,
-      mimeType: c.mimeType,
-      clockRate: c.clockRate,
-      channels: c.channels,
-      parameters: (c.parameters ?? {}) as Record<string, string | number>,
-      rtcpFeedback: c.rtcpFeedback ?? [],
-    };
-    if (!registry.payloadTypeAllowed(sdp)) return false;
-    const known = client.codecs.get(c.kind);
+    if (!registry.consumerPayloadTypeAllowed(asSdpCodec(c))) return false;
     if (!known) return true;
     if (isRtx(c)) return known.some(isRtx);
     return known.some((k) => sameCodec(k, c));
@@ -44,11 +50,25 @@ export function consumeCapabilities(
       ? usable(c) && media.some((m) => m.preferredPayloadType === Number(c.parameters?.apt))
       : media.includes(c),
   );
-  const headerExtensions = (routerCaps.headerExtensions ?? []).filter((e) => {
-    if (e.direction !== 'sendrecv' && e.direction !== 'sendonly') return false;
-    if (!registry.extensionAllowed(e.preferredId, e.uri)) return false;
-    const known = client.extensionUris.get(e.kind);
-    return !known || known.has(e.uri);
-  });
+  const knownUris = client.extensionUris.get(kind);
+  const headerExtensions = (routerCaps.headerExtensions ?? []).filter(
+    (e) =>
+      e.kind === kind &&
+      (e.direction === 'sendrecv' || e.direction === 'sendonly') &&
+      registry.consumerExtensionAllowed(e.preferredId, e.uri) &&
+      (!knownUris || knownUris.has(e.uri)),
+  );
   return { codecs, headerExtensions };
+}
+
+/**
+ * Whether a consumer's payload types and extension ids still agree with every number the
+ * session uses. One that no longer does (the client took one of the router's numbers for
+ * something else) has to be made again: mediasoup cannot renumber what a consumer writes.
+ */
+export function consumerFits(parameters: ms.RtpParameters, registry: BundleRegistry): boolean {
+  return (
+    parameters.codecs.every((c) => registry.consumerPayloadTypeAllowed(asSdpCodec(c))) &&
+    (parameters.headerExtensions ?? []).every((e) => registry.consumerExtensionAllowed(e.id, e.uri))
+  );
 }
