@@ -168,7 +168,7 @@ export class WrtcTestPeer {
    * Sends synthetic I420 video (a moving gradient) as a screen-share-like track.
    * @returns the sender and the MediaStream id (what Mattermost's `screen_on` carries)
    */
-  addVideo(options: { width?: number; height?: number; fps?: number } = {}): {
+  addVideo(options: { width?: number; height?: number; fps?: number; simulcast?: boolean } = {}): {
     sender: WrtcSender;
     streamId: string;
   } {
@@ -186,7 +186,18 @@ export class WrtcTestPeer {
     this.timers.push(timer);
     this.localTracks.push(track);
     const stream = new this.wrtc.MediaStream([track]);
-    const transceiver = this.pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+    // Mattermost's simulcast screen encodings: rids l (low) and h (high).
+    const sendEncodings = options.simulcast
+      ? [
+          { rid: 'l', maxBitrate: 500_000, scaleResolutionDownBy: 2 },
+          { rid: 'h', maxBitrate: 2_500_000, scaleResolutionDownBy: 1 },
+        ]
+      : undefined;
+    const transceiver = this.pc.addTransceiver(track, {
+      direction: 'sendonly',
+      streams: [stream],
+      ...(sendEncodings ? { sendEncodings } : {}),
+    });
     return { sender: transceiver.sender, streamId: stream.id };
   }
 

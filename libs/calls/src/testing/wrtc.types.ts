@@ -79,7 +79,11 @@ export interface WrtcPeerConnection {
   addTrack(track: WrtcTrack, ...streams: WrtcStream[]): WrtcSender;
   addTransceiver(
     trackOrKind: WrtcTrack | 'audio' | 'video',
-    init?: { direction?: string; streams?: WrtcStream[] },
+    init?: {
+      direction?: string;
+      streams?: WrtcStream[];
+      sendEncodings?: { rid?: string; maxBitrate?: number; scaleResolutionDownBy?: number }[];
+    },
   ): WrtcTransceiver;
   removeTrack(sender: WrtcSender): void;
   getTransceivers(): WrtcTransceiver[];
