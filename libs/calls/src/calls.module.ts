@@ -16,6 +16,7 @@ import { CallsMetrics } from './metrics/calls-metrics.service';
 import { WsMetricsInterceptor } from './signaling/ws-metrics.interceptor';
 import { CallsIdCodec } from './identity/id-codec.interface';
 import { SfuService } from './sfu/sfu.service';
+import { MediaPipeService } from './sfu/pipe/media-pipe.service';
 import { CallMembershipService } from './signaling/call-membership.service';
 import { CallsBroadcaster } from './signaling/calls-broadcaster';
 import { HostControlsService } from './signaling/host-controls.service';
@@ -74,6 +75,7 @@ import { ChannelSettingsStore } from './state/channel-settings.store';
     InstanceRegistry,
     DrainService,
     SessionControlService,
+    MediaPipeService,
   ],
   exports: [
     CALLS_OPTIONS,

@@ -28,12 +28,15 @@ export interface InstanceInfo {
  * Instance registry in Redis: every instance refreshes `<prefix>instance:<id>` (JSON, with a TTL)
  * and is listed in the set `<prefix>instances`. An instance whose key expired is dead: one
  * surviving instance (by a short Redis lock) removes its sessions from every call, with `user_left`
- * events, and every instance tells its listeners (the media plane closes pipes to it).
+ * events. Every instance tells its listeners once about each instance it saw alive that is gone
+ * (dead, or shut down), whichever instance reaped it (the media plane closes pipes to it).
  */
 @Injectable()
 export class InstanceRegistry implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(InstanceRegistry.name);
   private readonly listeners = new Set<(instanceId: string) => void>();
+  /** Other instances seen alive and not reported gone since. */
+  private readonly known = new Set<string>();
   private readonly startedAt = Date.now();
   private timer: NodeJS.Timeout | undefined;
   private address = '';
@@ -67,7 +70,10 @@ export class InstanceRegistry implements OnModuleInit, OnApplicationShutdown {
     void this.heartbeat();
   }
 
-  /** Calls `listener(instanceId)` when another instance is found dead. Returns an unsubscribe. */
+  /**
+   * Calls `listener(instanceId)` once when another instance this one saw alive is gone (its
+   * heartbeat expired, or it shut down). Returns an unsubscribe.
+   */
   onInstanceDead(listener: (instanceId: string) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -141,8 +147,15 @@ export class InstanceRegistry implements OnModuleInit, OnApplicationShutdown {
       const ids = (await client.smembers(this.setKey)).filter(
         (id) => id !== this.options.instanceId,
       );
-      if (ids.length === 0) return;
-      const alive = await client.mget(ids.map((id) => this.key(id)));
+      const alive = ids.length > 0 ? await client.mget(ids.map((id) => this.key(id))) : [];
+      const aliveNow = new Set(ids.filter((_, i) => alive[i] !== null));
+      // Gone: seen alive before, not now (another instance may have reaped it already).
+      for (const id of [...this.known]) {
+        if (aliveNow.has(id)) continue;
+        this.known.delete(id);
+        this.notifyGone(id);
+      }
+      for (const id of aliveNow) this.known.add(id);
       for (const [i, id] of ids.entries()) if (alive[i] === null) await this.reap(id);
     } catch (err) {
       this.logger.debug(`instance sweep failed: ${(err as Error).message}`);
@@ -151,9 +164,18 @@ export class InstanceRegistry implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
+  private notifyGone(instanceId: string): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(instanceId);
+      } catch (err) {
+        this.logger.error(`instance-gone listener threw: ${(err as Error).message}`);
+      }
+    }
+  }
+
   private async reap(deadId: string): Promise<void> {
     const client = this.redis.client!;
-    for (const listener of this.listeners) listener(deadId);
     const lock = await client.set(
       `${this.options.redisKeyPrefix}reap:${deadId}`,
       this.options.instanceId,

@@ -91,6 +91,10 @@ export const CALLS_ENV: EnvTable = {
     name: 'RUSTCHAT_CALLS_ICE_HOST_OVERRIDE',
     parser: matching(/^[A-Za-z0-9.:-]{1,253}$/, 'an IP address or a host name'),
   },
+  pipeAddress: {
+    name: 'RUSTCHAT_CALLS_PIPE_ADDRESS',
+    parser: matching(/^[A-Za-z0-9.:-]{1,253}$/, 'an IP address or a host name'),
+  },
   rtcMinPort: { name: 'RUSTCHAT_CALLS_RTC_MIN_PORT', parser: integer(1024, 65535) },
   rtcMaxPort: { name: 'RUSTCHAT_CALLS_RTC_MAX_PORT', parser: integer(1024, 65535) },
   udpPort: { name: 'RUSTCHAT_CALLS_UDP_PORT', parser: integer(0, 65535) },

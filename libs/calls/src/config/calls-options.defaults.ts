@@ -61,6 +61,7 @@ function resolveMediaOptions(options: CallsModuleOptions) {
     rtcWorkers: options.rtcWorkers ?? availableParallelism(),
     rtcListenIp: options.rtcListenIp ?? '0.0.0.0',
     iceHostOverride: options.iceHostOverride ?? '',
+    pipeAddress: options.pipeAddress ?? '',
     rtcMinPort: options.rtcMinPort ?? 40000,
     rtcMaxPort: options.rtcMaxPort ?? 49999,
     udpPort: options.udpPort ?? 0,

@@ -171,14 +171,24 @@ export interface CallsModuleOptions {
    */
   iceHostOverride?: string;
   /**
-   * Lowest port of the per-session RTC sockets (used when `udpPort` is 0).
-   * Env: `RUSTCHAT_CALLS_RTC_MIN_PORT`.
+   * Address (IP or host name) other instances send this instance's piped media to. A call with
+   * participants on several instances forwards each participant's media to the other instances
+   * through mediasoup PipeTransports (UDP, SRTP, ports from `rtcMinPort`–`rtcMaxPort`); the
+   * address must be the one this instance's packets come from as the others see them (a host
+   * name is resolved by the receiving instance). Empty: the ICE announced address (see
+   * `iceHostOverride`), else the listen IP. Env: `RUSTCHAT_CALLS_PIPE_ADDRESS`.
+   * @default ''
+   */
+  pipeAddress?: string;
+  /**
+   * Lowest port of the per-session RTC sockets (used when `udpPort` is 0) and of the pipes
+   * between instances (always). Env: `RUSTCHAT_CALLS_RTC_MIN_PORT`.
    * @default 40000
    */
   rtcMinPort?: number;
   /**
-   * Highest port of the per-session RTC sockets (used when `udpPort` is 0).
-   * Env: `RUSTCHAT_CALLS_RTC_MAX_PORT`.
+   * Highest port of the per-session RTC sockets (used when `udpPort` is 0) and of the pipes
+   * between instances (always). Env: `RUSTCHAT_CALLS_RTC_MAX_PORT`.
    * @default 49999
    */
   rtcMaxPort?: number;

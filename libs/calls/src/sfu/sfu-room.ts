@@ -5,6 +5,7 @@ import type { IceRestartSettings } from './ice-restart.policy';
 import { MAX_SCTP_MESSAGE_SIZE } from './peer-description.builder';
 import { ROUTER_MEDIA_CODECS } from './media-codecs';
 import type { SfuProducerAppData } from './peer-producers';
+import type { PipedRoom, RoomPipes, RoomPipesFactory } from './pipe/room-pipes';
 import { type PeerContext, SfuPeer } from './sfu-peer';
 import { type SfuNetworkSettings, transportListenInfos } from './sfu-network';
 import type { SfuSessionCloseReason, SfuSessionRef, SfuSignal } from './sfu.types';
@@ -23,18 +24,23 @@ export interface RoomContext {
   readonly voice: (ref: SfuSessionRef, speaking: boolean) => void;
   /** A session closed itself; the service forgets it and reports `session-closed`. */
   readonly sessionClosed: (ref: SfuSessionRef, reason: SfuSessionCloseReason) => void;
+  /** Media pipes to the other instances serving the call (none with one instance). */
+  readonly pipes: RoomPipesFactory | null;
 }
 
 /** How long a call waits for a replacement worker when none is running. */
 const REPLACEMENT_WAIT_MS = 10_000;
 
 /**
- * One call's media: a router on the least loaded worker, its audio level observer and data
- * channel relay, and one {@link SfuPeer} per session. Every peer consumes every other peer's
- * producers. When the router's worker dies, the room moves to a new router and every session
- * renegotiates (new transport, server offer with new ICE and DTLS parameters).
+ * One call's media on this instance: a router on the least loaded worker, its audio level observer
+ * and data channel relay, and one {@link SfuPeer} per session served here. Every peer consumes
+ * every other peer's producers, and the producers imported from the other instances serving the
+ * call ({@link RoomPipes}; their voice activity is reported by the instance that serves their
+ * session). When the router's worker dies, the room moves to a new router, every session
+ * renegotiates (new transport, server offer with new ICE and DTLS parameters) and the pipes are
+ * set up again.
  */
-export class SfuRoom {
+export class SfuRoom implements PipedRoom {
   private readonly logger = new Logger(SfuRoom.name);
   private readonly peers = new Map<string, SfuPeer>();
   private router!: ms.Router;
@@ -42,6 +48,7 @@ export class SfuRoom {
   private relay!: DataChannelRelay;
   private voiceMonitor!: VoiceActivityMonitor;
   private recovering: Promise<void> | null = null;
+  private pipes: RoomPipes | null = null;
   private closed = false;
   /** `openSession` calls between finding the room and adding the peer. */
   pendingJoins = 0;
@@ -56,6 +63,8 @@ export class SfuRoom {
     const room = new SfuRoom(callId, ctx);
     await room.setUpRouter();
     room.logger.log(`room created [callId=${callId}, workerPid=${room.worker.worker.pid}]`);
+    room.pipes = ctx.pipes?.attach(room) ?? null;
+    room.pipes?.start();
     return room;
   }
 
@@ -72,6 +81,39 @@ export class SfuRoom {
   /** Whether the room's router is open (false while it moves after a worker death). */
   get hasRouter(): boolean {
     return !this.router.closed;
+  }
+
+  /** The room's current router (it changes when the room moves after a worker death). */
+  get activeRouter(): ms.Router {
+    return this.router;
+  }
+
+  /** Pipe transports to and from other instances open now. */
+  get pipeCount(): number {
+    return this.pipes?.transportCount ?? 0;
+  }
+
+  /** Producers imported from other instances. */
+  get importedProducers(): ms.Producer[] {
+    return this.pipes?.importedProducers ?? [];
+  }
+
+  /** Producers of the sessions served here. */
+  localProducers(): ms.Producer[] {
+    return this.sessions.flatMap((p) => p.producers);
+  }
+
+  /** A producer imported from another instance: every ready peer consumes it. */
+  imported(producer: ms.Producer): void {
+    for (const peer of this.peers.values()) {
+      if (!peer.isReady || peer.isClosed) continue;
+      peer.consume(producer).catch((err: Error) => this.consumeFailed(peer, err));
+    }
+  }
+
+  /** A peer's producers were relabelled (screen share): other instances update their copies. */
+  producersChanged(peer: SfuPeer): void {
+    for (const producer of peer.producers) this.pipes?.producerChanged(producer);
   }
 
   /** PID of the worker that runs the room's router. */
@@ -113,6 +155,7 @@ export class SfuRoom {
     if (this.closed) return;
     this.closed = true;
     for (const sessionId of [...this.peers.keys()]) this.removePeer(sessionId);
+    this.pipes?.close();
     this.voiceMonitor.close();
     this.relay.close();
     if (!this.router.closed) this.router.close();
@@ -192,6 +235,7 @@ export class SfuRoom {
       if (other === peer || !other.isReady || other.isClosed) continue;
       other.consume(producer).catch((err: Error) => this.consumeFailed(other, err));
     }
+    this.pipes?.producerStarted(producer);
   }
 
   private onReady(peer: SfuPeer): void {
@@ -200,6 +244,9 @@ export class SfuRoom {
       for (const producer of other.producers) {
         peer.consume(producer).catch((err: Error) => this.consumeFailed(peer, err));
       }
+    }
+    for (const producer of this.importedProducers) {
+      peer.consume(producer).catch((err: Error) => this.consumeFailed(peer, err));
     }
   }
 
@@ -262,6 +309,8 @@ export class SfuRoom {
       }
     }
     for (const peer of moved) if (peer.isReady) peer.requestOffer();
+    // The pipes died with the old router: set them up again (imports arrive as they come).
+    void this.pipes?.reset();
     this.logger.log(
       `call moved to a new router [callId=${this.callId}, workerPid=${this.worker.worker.pid}, sessions=${moved.length}, ms=${Date.now() - started}]`,
     );

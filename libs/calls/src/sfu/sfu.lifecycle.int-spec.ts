@@ -33,6 +33,7 @@ describe('SfuService lifecycle', () => {
       transports: 2,
       producers: 2,
       consumers: 2,
+      pipes: 0,
     });
     await h.close(); // onApplicationShutdown
     expect(pids.map(alive)).toEqual([false, false]);
@@ -42,6 +43,7 @@ describe('SfuService lifecycle', () => {
       transports: 0,
       producers: 0,
       consumers: 0,
+      pipes: 0,
     });
   });
 

@@ -13,6 +13,7 @@ import { SfuUnavailableError } from '../errors/sfu-unavailable.error';
 import { SfuEventEmitter } from './sfu-events';
 import { sfuNetworkSettings, type SfuNetworkSettings } from './sfu-network';
 import type { SfuPeer } from './sfu-peer';
+import type { RoomPipesFactory } from './pipe/room-pipes';
 import { RoomRegistry } from './room-registry';
 import { type RoomContext, SfuRoom } from './sfu-room';
 import type {
@@ -42,6 +43,7 @@ export class SfuService implements OnModuleInit, OnApplicationShutdown {
   private pool: WorkerPool | null = null;
   private readonly rooms = new RoomRegistry<SfuRoom>();
   private readonly sessions = new Map<string, { room: SfuRoom; peer: SfuPeer }>();
+  private pipes: RoomPipesFactory | null = null;
   private shuttingDown = false;
 
   constructor(@Inject(CALLS_OPTIONS) private readonly options: ResolvedCallsOptions) {
@@ -137,7 +139,9 @@ export class SfuService implements OnModuleInit, OnApplicationShutdown {
    * @throws SfuSessionNotFoundError
    */
   setScreenStream(sessionId: string, streamId: string | null): void {
-    this.peer(sessionId).setScreenStream(streamId);
+    const { room, peer } = this.entry(sessionId);
+    peer.setScreenStream(streamId);
+    room.producersChanged(peer);
   }
 
   /**
@@ -168,7 +172,10 @@ export class SfuService implements OnModuleInit, OnApplicationShutdown {
     return this.sessions.has(sessionId);
   }
 
-  /** Counts of live workers, routers, transports, producers and consumers. */
+  /**
+   * Counts of live workers, routers, session transports, producers and consumers of the sessions
+   * served here, and pipe transports to and from other instances.
+   */
   stats(): SfuStats {
     const rooms = this.rooms.all();
     const peers = rooms.flatMap((r) => r.sessions);
@@ -178,7 +185,16 @@ export class SfuService implements OnModuleInit, OnApplicationShutdown {
       transports: peers.filter((p) => p.hasTransport).length,
       producers: peers.reduce((n, p) => n + p.producers.length, 0),
       consumers: peers.reduce((n, p) => n + p.consumers.length, 0),
+      pipes: rooms.reduce((n, r) => n + r.pipeCount, 0),
     };
+  }
+
+  /**
+   * Connects rooms to the other instances serving their calls (`MediaPipeService` calls it at
+   * init when the state is shared). Without it every instance's rooms are on their own.
+   */
+  usePipes(pipes: RoomPipesFactory): void {
+    this.pipes = pipes;
   }
 
   /**
@@ -227,9 +243,13 @@ export class SfuService implements OnModuleInit, OnApplicationShutdown {
   }
 
   private peer(sessionId: string): SfuPeer {
+    return this.entry(sessionId).peer;
+  }
+
+  private entry(sessionId: string): { room: SfuRoom; peer: SfuPeer } {
     const entry = this.sessions.get(sessionId);
     if (!entry) throw new SfuSessionNotFoundError(sessionId);
-    return entry.peer;
+    return entry;
   }
 
   /** The call's room, created once even when several sessions open at the same time. */
@@ -261,6 +281,7 @@ export class SfuService implements OnModuleInit, OnApplicationShutdown {
       },
       signal: (ref, signal) => this.events.safeEmit('signal', ref, signal),
       voice: (ref, speaking) => this.events.safeEmit('voice', ref, speaking),
+      pipes: this.pipes,
       sessionClosed: (ref, reason) => {
         const entry = this.sessions.get(ref.sessionId);
         if (entry) {

@@ -46,6 +46,8 @@ export interface SfuStats {
   transports: number;
   producers: number;
   consumers: number;
+  /** Pipe transports to and from other instances (media of calls served by several). */
+  pipes: number;
 }
 
 /** What a session's media is, as Mattermost labels tracks. */
