@@ -9,7 +9,6 @@ import {
   UseFilters,
   UseGuards,
   UsePipes,
-  ValidationPipe,
 } from '@nestjs/common';
 import { CALLS_OPTIONS } from '../calls.constants';
 import type { ResolvedCallsOptions } from '../config/calls-options.interface';
@@ -21,6 +20,7 @@ import { MattermostWire, type MattermostCallState } from '../signaling/mattermos
 import { MATTERMOST_PROTOCOL_VERSION } from '../signaling/signaling.gateway';
 import { CallStateRepository, InjectCallStateRepository } from '../state/call-state.repository';
 import { ChannelSettingsStore } from '../state/channel-settings.store';
+import { DepthLimitedValidationPipe } from '../signaling/depth-limited-validation.pipe';
 import { CallsAuthGuard } from './calls-auth.guard';
 import { CallsHttpExceptionFilter } from './calls-http-exception.filter';
 import { CALLS_ROUTE_PREFIXES } from './calls-routes';
@@ -42,7 +42,7 @@ interface ChannelEntry {
 @Controller(CALLS_ROUTE_PREFIXES)
 @UseGuards(CallsAuthGuard)
 @UseFilters(CallsHttpExceptionFilter)
-@UsePipes(new ValidationPipe({ whitelist: true, transform: true }))
+@UsePipes(new DepthLimitedValidationPipe({ whitelist: true, transform: true }))
 export class CallsController {
   private readonly wire: MattermostWire;
 

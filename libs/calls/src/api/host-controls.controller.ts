@@ -7,10 +7,10 @@ import {
   UseFilters,
   UseGuards,
   UsePipes,
-  ValidationPipe,
 } from '@nestjs/common';
 import type { CallsPrincipal } from '../identity/calls-identity.interface';
 import { HostControlsService } from '../signaling/host-controls.service';
+import { DepthLimitedValidationPipe } from '../signaling/depth-limited-validation.pipe';
 import { CallsAuthGuard } from './calls-auth.guard';
 import { CallsHttpExceptionFilter } from './calls-http-exception.filter';
 import { CALLS_ROUTE_PREFIXES } from './calls-routes';
@@ -27,7 +27,7 @@ import { SUCCESS } from './http-errors';
 @Controller(CALLS_ROUTE_PREFIXES.map((p) => `${p}/calls/:channel_id`))
 @UseGuards(CallsAuthGuard)
 @UseFilters(CallsHttpExceptionFilter)
-@UsePipes(new ValidationPipe({ whitelist: true, transform: true }))
+@UsePipes(new DepthLimitedValidationPipe({ whitelist: true, transform: true }))
 export class HostControlsController {
   constructor(private readonly host: HostControlsService) {}
 

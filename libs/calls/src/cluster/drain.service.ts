@@ -3,15 +3,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CALLS_OPTIONS } from '../calls.constants';
 import type { ResolvedCallsOptions } from '../config/calls-options.interface';
 import { CallsBroadcaster } from '../signaling/calls-broadcaster';
-import { SessionBindings } from '../signaling/session-bindings';
+import { CallMembershipService } from '../signaling/call-membership.service';
+import { type SessionBinding, SessionBindings } from '../signaling/session-bindings';
 import { DrainState } from './drain-state';
 import { InstanceRegistry } from './instance-registry.service';
 
 /**
  * Graceful drain on shutdown (SIGTERM with `enableShutdownHooks()`): stop accepting joins, tell
  * this instance's participants to move (`server_draining` event: connect to another instance,
- * join there, then leave here), wait until they have moved (bounded by `drainTimeoutMs`), then let
- * the shutdown close what is left. Without another live instance there is nowhere to move: no wait.
+ * join there, then leave here), wait until they have moved (bounded by `drainTimeoutMs`), then
+ * remove the sessions still here. Without another live instance there is nowhere to move: no wait.
  */
 @Injectable()
 export class DrainService implements BeforeApplicationShutdown {
@@ -23,6 +24,7 @@ export class DrainService implements BeforeApplicationShutdown {
     private readonly bindings: SessionBindings,
     private readonly broadcaster: CallsBroadcaster,
     private readonly state: DrainState,
+    private readonly membership: CallMembershipService,
   ) {}
 
   async beforeApplicationShutdown(signal?: string): Promise<void> {
@@ -36,7 +38,16 @@ export class DrainService implements BeforeApplicationShutdown {
     this.logger.log(
       `draining [signal=${signal ?? '-'}, sessions=${sessions.length}, otherInstances=${others.length}]`,
     );
-    if (sessions.length === 0 || others.length === 0) return;
+    if (sessions.length > 0 && others.length > 0) await this.waitForMoves(sessions);
+    this.logger.log(`drained [remaining=${this.bindings.size}, tookMs=${Date.now() - started}]`);
+    // Whoever is left is removed now, while Redis and the SFU are still up (the modules'
+    // onApplicationShutdown hooks run in parallel and would close them under the removals).
+    await Promise.all(
+      this.bindings.all().map((b) => this.membership.removeSession(b.sessionId, 'shutdown')),
+    );
+  }
+
+  private async waitForMoves(sessions: SessionBinding[]): Promise<void> {
     for (const b of sessions) {
       this.broadcaster.toSession(
         b.sessionId,
@@ -47,6 +58,5 @@ export class DrainService implements BeforeApplicationShutdown {
     }
     const deadline = Date.now() + this.options.drainTimeoutMs;
     while (this.bindings.size > 0 && Date.now() < deadline) await sleep(100);
-    this.logger.log(`drained [remaining=${this.bindings.size}, tookMs=${Date.now() - started}]`);
   }
 }

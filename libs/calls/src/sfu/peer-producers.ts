@@ -1,4 +1,5 @@
 import type { types as ms } from 'mediasoup';
+import { InvalidSdpError } from '../errors/invalid-sdp.error';
 import type { AcceptedSendSection } from './sdp/send-section.acceptor';
 import type { SfuMediaType, SfuSessionRef } from './sfu.types';
 
@@ -35,22 +36,31 @@ export interface ProducerSpec {
   readonly muted: boolean;
 }
 
-/** Creates the producer of a client stream on the session's transport. */
-export function produce(
+/**
+ * Creates the producer of a client stream on the session's transport. mediasoup refusing the
+ * parameters the client's SDP gave (e.g. an SSRC another section already uses) is the client's
+ * error: it becomes an InvalidSdpError, not an internal one.
+ */
+export async function produce(
   transport: ms.WebRtcTransport,
   spec: ProducerSpec,
 ): Promise<ms.Producer<SfuProducerAppData>> {
   const type = mediaType(spec.kind, spec.streamId, spec.screenStreamId);
-  return transport.produce<SfuProducerAppData>({
-    kind: spec.kind,
-    rtpParameters: spec.accepted.rtpParameters,
-    paused: type === 'voice' && spec.muted,
-    appData: {
-      sessionId: spec.ref.sessionId,
-      userId: spec.ref.userId,
-      mid: spec.mid,
-      streamId: spec.streamId,
-      type,
-    },
-  });
+  return transport
+    .produce<SfuProducerAppData>({
+      kind: spec.kind,
+      rtpParameters: spec.accepted.rtpParameters,
+      paused: type === 'voice' && spec.muted,
+      appData: {
+        sessionId: spec.ref.sessionId,
+        userId: spec.ref.userId,
+        mid: spec.mid,
+        streamId: spec.streamId,
+        type,
+      },
+    })
+    .catch((err: unknown) => {
+      if (transport.closed) throw err;
+      throw new InvalidSdpError(`cannot receive section ${spec.mid}: ${(err as Error).message}`);
+    });
 }

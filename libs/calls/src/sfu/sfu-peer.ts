@@ -505,7 +505,12 @@ export class SfuPeer {
   }
 
   private async resumeConsumer(consumer: ms.Consumer | null): Promise<void> {
-    if (consumer && consumer.paused && !consumer.closed) await consumer.resume();
+    if (!consumer || !consumer.paused || consumer.closed) return;
+    // The producer may close meanwhile (its owner left): the worker then no longer knows the
+    // consumer, and the 'producerclose' event frees the slot; nothing to resume.
+    await consumer.resume().catch((err: unknown) => {
+      if (!consumer.closed && !/not found/i.test((err as Error).message)) throw err;
+    });
   }
 
   // ------------------------------------------------------------------ consumers

@@ -19,6 +19,10 @@ import { MattermostWire } from './mattermost-wire';
 import { type SessionBinding, SessionBindings } from './session-bindings';
 import { principalOf, type CallsSocket } from './socket-context';
 
+/** A failed state removal is retried every second for five minutes. */
+const REMOVAL_RETRY_MS = 1000;
+const REMOVAL_RETRIES = 300;
+
 /** What `join` needs. */
 export interface JoinRequest {
   readonly channelId: string;
@@ -42,6 +46,9 @@ export interface ReconnectRequest {
 export class CallMembershipService implements OnApplicationShutdown {
   private readonly logger = new Logger(CallMembershipService.name);
   private readonly wire: MattermostWire;
+  /** Pending state removals of sessions that are gone here (see {@link retryRemoval}). */
+  private readonly retries = new Set<NodeJS.Timeout>();
+  private closing = false;
 
   constructor(
     @Inject(CALLS_OPTIONS) private readonly options: ResolvedCallsOptions,
@@ -135,6 +142,9 @@ export class CallMembershipService implements OnApplicationShutdown {
     if (!session || session.userId !== userId) {
       throw new SessionNotFoundError(call.id, request.originalConnId);
     }
+    // A socket serves one session: taking another over would orphan the one it serves.
+    const current = socket.data.sessionId;
+    if (current && current !== session.sessionId) throw new AlreadyInCallError(current);
     const binding = this.bindings.get(session.sessionId);
     if (!binding) throw new SessionNotFoundError(call.id, session.sessionId);
     if (binding.graceTimer) clearTimeout(binding.graceTimer);
@@ -165,7 +175,7 @@ export class CallMembershipService implements OnApplicationShutdown {
     if (!binding || binding.socket !== socket) return;
     binding.socket = null;
     binding.graceTimer = setTimeout(() => {
-      void this.removeSession(sessionId, 'reconnect grace expired');
+      this.removeSessionInBackground(sessionId, 'reconnect grace expired');
     }, this.options.reconnectGraceMs);
     binding.graceTimer.unref();
   }
@@ -182,7 +192,26 @@ export class CallMembershipService implements OnApplicationShutdown {
     await this.media.closeSession(sessionId).catch((err: unknown) => {
       this.logger.warn(`closing media failed [sessionId=${sessionId}]: ${(err as Error).message}`);
     });
-    await this.removeFromState(binding.callId, binding.channelId, sessionId, reason);
+    try {
+      await this.removeFromState(binding.callId, binding.channelId, sessionId, reason);
+    } catch (err) {
+      // Gone here already (socket, media): keep removing it from the shared state until the
+      // backend answers again, or it would stay in the call as a ghost once Redis is back.
+      this.retryRemoval(binding, reason, REMOVAL_RETRIES);
+      throw err;
+    }
+  }
+
+  /**
+   * {@link removeSession} from a timer or an SFU event: a failure (the state backend is away) is
+   * logged and retried, never left as an unhandled rejection (which would end the process).
+   */
+  removeSessionInBackground(sessionId: string, reason: string): void {
+    this.removeSession(sessionId, reason).catch((err: unknown) => {
+      this.logger.warn(
+        `removing session failed, retrying [sessionId=${sessionId}, reason=${reason}]: ${(err as Error).message}`,
+      );
+    });
   }
 
   /**
@@ -228,9 +257,38 @@ export class CallMembershipService implements OnApplicationShutdown {
     });
   }
 
-  /** Removes every session this instance serves (shutdown). */
+  /** Removes every session this instance serves (shutdown); a failure does not stop the shutdown. */
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all(this.bindings.all().map((b) => this.removeSession(b.sessionId, 'shutdown')));
+    this.closing = true;
+    this.retries.forEach((t) => clearTimeout(t));
+    this.retries.clear();
+    const results = await Promise.allSettled(
+      this.bindings.all().map((b) => this.removeSession(b.sessionId, 'shutdown')),
+    );
+    const failed = results.filter((r) => r.status === 'rejected').length;
+    if (failed > 0)
+      this.logger.warn(`sessions not removed from the call state at shutdown [count=${failed}]`);
+  }
+
+  /** Tries the state removal of a session again later, `left` more times. */
+  private retryRemoval(binding: SessionBinding, reason: string, left: number): void {
+    if (this.closing || left <= 0) return;
+    const timer = setTimeout(() => {
+      this.retries.delete(timer);
+      const { callId, channelId, sessionId } = binding;
+      // Joined again meanwhile (same socket, same session id): the new session owns its state.
+      if (this.bindings.get(sessionId)) return;
+      this.removeFromState(callId, channelId, sessionId, reason).catch((err: unknown) => {
+        if (left === 1) {
+          this.logger.error(
+            `gave up removing a session from the call state [sessionId=${sessionId}]: ${(err as Error).message}`,
+          );
+        }
+        this.retryRemoval(binding, reason, left - 1);
+      });
+    }, REMOVAL_RETRY_MS);
+    timer.unref();
+    this.retries.add(timer);
   }
 
   private bind(

@@ -44,7 +44,8 @@ export class MediaEventsBridge implements OnModuleInit, OnModuleDestroy {
     this.unsubscribe = this.media.subscribe({
       signal: (ref, signal) => this.signal(ref, signal),
       voice: (ref, speaking) => void this.voice(ref, speaking),
-      sessionClosed: (ref, reason) => void this.membership.removeSession(ref.sessionId, reason),
+      sessionClosed: (ref, reason) =>
+        this.membership.removeSessionInBackground(ref.sessionId, reason),
     });
   }
 

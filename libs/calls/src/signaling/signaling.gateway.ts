@@ -1,4 +1,4 @@
-import { Inject, Logger, UseFilters, UseGuards, UseInterceptors, UsePipes } from '@nestjs/common';
+import { Inject, Logger, UseFilters, UseInterceptors, UsePipes } from '@nestjs/common';
 import {
   ConnectedSocket,
   MessageBody,
@@ -11,7 +11,6 @@ import {
 import type { Namespace } from 'socket.io';
 import { CALLS_OPTIONS } from '../calls.constants';
 import type { ResolvedCallsOptions } from '../config/calls-options.interface';
-import { InvalidMessageError } from '../errors/invalid-message.error';
 import { DenyAllIdentity } from '../identity/deny-all.identity';
 import { CallStateRepository, InjectCallStateRepository } from '../state/call-state.repository';
 import { ForbiddenError } from '../errors/forbidden.error';
@@ -35,10 +34,9 @@ import { decodeSessionDescription } from './sdp-payload';
 import { sessionOf, type CallsSocket } from './socket-context';
 import { TokenBucket } from './token-bucket';
 import type { WsAck } from './ws-ack';
-import { errorAck } from './ws-ack';
 import { CallsWsExceptionFilter } from './ws-exception.filter';
 import { WsMetricsInterceptor } from './ws-metrics.interceptor';
-import { WsRateLimitGuard } from './ws-rate-limit.guard';
+import { wsAdmission } from './ws-admission';
 import { wsValidationPipe } from './ws-validation.pipe';
 
 /** Version reported to clients: ≥ 0.21.0 (multi-session) and < 1.7.0 (no data-channel locking). */
@@ -58,7 +56,6 @@ const OK: WsAck = { ok: true };
   maxHttpBufferSize: 256 * 1024,
 })
 @UseFilters(CallsWsExceptionFilter)
-@UseGuards(WsRateLimitGuard)
 @UseInterceptors(WsMetricsInterceptor)
 @UsePipes(wsValidationPipe)
 export class SignalingGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
@@ -103,15 +100,7 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayConnection, OnG
     }
     socket.data.connectionId = newConnectionId();
     socket.data.limiter = new TokenBucket(this.options.wsMessageRate, this.options.wsMessageBurst);
-    socket.onAny((event: string, ...args: unknown[]) => {
-      if (KNOWN_ACTIONS.has(event)) return;
-      const ack = args[args.length - 1];
-      if (typeof ack === 'function') {
-        (ack as (r: WsAck) => void)(
-          errorAck(new InvalidMessageError('event', `unknown action ${event.slice(0, 80)}`)),
-        );
-      }
-    });
+    socket.use(wsAdmission(socket, KNOWN_ACTIONS, this.options.wsMessageRate));
     await socket.join(CallsRooms.user(principal.userId));
     const channels =
       (await this.options.permissions.channelsForUser?.(principal.userId).catch(() => [])) ?? [];

@@ -1,5 +1,6 @@
-import { ValidationPipe, type ValidationError } from '@nestjs/common';
+import type { ValidationError } from '@nestjs/common';
 import { InvalidMessageError } from '../errors/invalid-message.error';
+import { DepthLimitedValidationPipe } from './depth-limited-validation.pipe';
 
 function describe(errors: ValidationError[], parent = ''): string[] {
   return errors.flatMap((e) => {
@@ -10,7 +11,7 @@ function describe(errors: ValidationError[], parent = ''): string[] {
 }
 
 /** Validates action data against its DTO; a bad message becomes one InvalidMessageError. */
-export const wsValidationPipe = new ValidationPipe({
+export const wsValidationPipe = new DepthLimitedValidationPipe({
   transform: true,
   whitelist: true,
   forbidUnknownValues: true,

@@ -113,14 +113,13 @@ function dtlsParameters(
 ): ClientDescription['dtls'] {
   const fingerprint = m.fingerprint ?? session.fingerprint;
   if (!fingerprint) throw new InvalidSdpError('missing a=fingerprint');
-  const algorithm = fingerprint.type.toLowerCase();
+  const algorithm = String(fingerprint.type).toLowerCase();
   if (!FINGERPRINT_ALGORITHMS.has(algorithm) || !FINGERPRINT_VALUE.test(fingerprint.hash)) {
     throw new InvalidSdpError(`unsupported or malformed a=fingerprint:${fingerprint.type}`);
   }
-  const rawSetup = (
-    m.setup ??
-    session.setup ??
-    (type === 'offer' ? 'actpass' : 'active')
+  // sdp-transform turns a numeric value (a=setup:7) into a number.
+  const rawSetup = String(
+    m.setup ?? session.setup ?? (type === 'offer' ? 'actpass' : 'active'),
   ).toLowerCase();
   if (rawSetup !== 'actpass' && rawSetup !== 'active' && rawSetup !== 'passive') {
     throw new InvalidSdpError(`unsupported a=setup:${rawSetup}`);
