@@ -133,6 +133,36 @@ describe('SfuService media with real WebRTC peers (@roamhq/wrtc)', () => {
     [sharer, v1, v2].forEach(({ peer }) => peer.close());
   });
 
+  it("screen share to a viewer that numbered its microphone first (Chrome's ids: 4 = mid)", async () => {
+    const callId = `call-${randomUUID()}`;
+    const sharer = await h.join(callId, { name: 'sharer' });
+    const viewer = await h.join(callId, { name: 'viewer' });
+    await Promise.all([sharer, viewer].map(({ peer }) => peer.waitConnected()));
+    // The viewer's microphone is a new section numbered by the browser (ssrc-audio-level 1,
+    // abs-send-time 2, transport-cc 3, mid 4) before the server offers anything.
+    viewer.peer.addTone(440);
+    await waitHearing(sharer, [440]);
+    // mediasoup writes abs-send-time under 4 into every video packet it forwards: the answer
+    // leaves the client's MID out (Chrome would drop each packet for its unknown "MID").
+    const micAnswer = h.descriptions(viewer, 'answer').at(-1) ?? '';
+    const mic = sdpTransform.parse(micAnswer).media.find((m) => m.type === 'audio');
+    expect(mic?.ext?.map((e) => `${e.value} ${e.uri}`)).toEqual([
+      '1 urn:ietf:params:rtp-hdrext:ssrc-audio-level',
+      '2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time',
+      '3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
+    ]);
+    const { streamId } = sharer.peer.addVideo({ width: 320, height: 240, fps: 15 });
+    h.sfu.setScreenStream(sharer.ref.sessionId, streamId);
+    await viewer.peer.waitFor(
+      () => viewer.peer.videoFrames().some((v) => v.frames >= 20),
+      20_000,
+      'decoded screen frames',
+    );
+    expect(viewer.peer.errors).toEqual([]);
+    await h.sfu.closeCall(callId);
+    [sharer, viewer].forEach(({ peer }) => peer.close());
+  });
+
   it('simulcast screen share (rids l/h): the server accepts both rids and the viewer decodes video', async () => {
     const callId = `call-${randomUUID()}`;
     const sharer = await h.join(callId, { name: 'simulcaster' });

@@ -38,6 +38,22 @@ describe('acceptSendSection', () => {
     expect(v.codecs[0].rtcpFeedback).toContainEqual({ type: 'nack', parameter: 'pli' });
   });
 
+  it("leaves out a MID under an id the router writes for something else (Chrome's 4)", () => {
+    const mid = 'urn:ietf:params:rtp-hdrext:sdes:mid';
+    // mediasoup writes abs-send-time under 4 into every video packet it forwards.
+    const [audio, video] = sections(CHROME_OFFER);
+    for (const section of [audio, video]) {
+      expect(section.headerExtensions).toContainEqual({ id: 4, uri: mid });
+      const accepted = acceptSendSection(section, ROUTER_RTP_CAPABILITIES, new BundleRegistry());
+      expect(accepted.headerExtensions.map((e) => e.uri)).not.toContain(mid);
+      expect(accepted.rtpParameters.headerExtensions?.map((e) => e.uri)).not.toContain(mid);
+    }
+    // Under an id the router leaves free (9, a video-first Chrome) it stays.
+    const [simulcast] = sections(CHROME_SIMULCAST_OFFER);
+    const v = acceptSendSection(simulcast, ROUTER_RTP_CAPABILITIES, new BundleRegistry());
+    expect(v.headerExtensions).toContainEqual({ id: 9, uri: mid });
+  });
+
   it('takes simulcast rids as encodings', () => {
     const [video] = sections(CHROME_SIMULCAST_OFFER);
     const v = acceptSendSection(video, ROUTER_RTP_CAPABILITIES, new BundleRegistry());

@@ -34,6 +34,25 @@ function routerExtension(
 }
 
 /**
+ * Whether the client's MID extension must be left out: mediasoup writes the router's ids into
+ * every packet it forwards, whatever a consumer negotiated (abs-send-time 4 on video, …). A MID
+ * under an id the router uses for something else makes the client read that value as an unknown
+ * MID and drop the packet (BUNDLE demuxing: Chrome numbers a first microphone section mid 4).
+ * Without it, streams are told apart by SSRC or rid, so it is kept only when nothing else names them.
+ */
+function midClashesWithRouter(
+  e: SdpHeaderExtension,
+  caps: ms.RtpCapabilities,
+  section: ClientSection,
+): boolean {
+  return (
+    e.uri === MID_URI &&
+    (section.encodings.length > 0 || section.simulcast) &&
+    (caps.headerExtensions ?? []).some((r) => r.preferredId === e.id && r.uri !== MID_URI)
+  );
+}
+
+/**
  * Chooses what the server receives from a section the client sends in: the client's first media
  * codec the router supports (and its RTX), the header extensions the router understands, and the
  * streams (SSRCs with their RTX SSRCs, or simulcast rids). Payload types and extension ids stay
@@ -83,7 +102,8 @@ export function acceptSendSection(
   const headerExtensions = section.headerExtensions.filter(
     (e) =>
       routerExtension(routerCaps, kind, e.uri) !== undefined &&
-      registry.extensionAllowed(e.id, e.uri),
+      registry.extensionAllowed(e.id, e.uri) &&
+      !midClashesWithRouter(e, routerCaps, section),
   );
   const hasExtension = (uri: string) => headerExtensions.some((e) => e.uri === uri);
 
