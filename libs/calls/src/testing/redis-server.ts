@@ -13,11 +13,20 @@ export class TestRedisServer {
 
   private constructor(readonly port: number) {}
 
-  /** Starts a server on a free port (or the given one) and waits until it answers PING. */
+  /**
+   * Starts a server on a free port (or the given one) and waits until it answers. Another process
+   * may grab a free port first: then it tries the next free port (when none was given).
+   */
   static async start(port?: number): Promise<TestRedisServer> {
-    const server = new TestRedisServer(port ?? (await freePort()));
-    await server.launch();
-    return server;
+    for (let attempt = 1; ; attempt++) {
+      const server = new TestRedisServer(port ?? (await freePort()));
+      try {
+        await server.launch();
+        return server;
+      } catch (err) {
+        if (port !== undefined || attempt >= 5) throw err;
+      }
+    }
   }
 
   /** `redis://127.0.0.1:<port>` */
@@ -68,7 +77,8 @@ export class TestRedisServer {
       if (this.process === child) this.process = null;
     });
     for (let i = 0; i < 200; i++) {
-      if (await this.ping()) return;
+      // Only our own process counts: a server someone else started on this port does not.
+      if ((await this.serverPid()) === child.pid) return;
       if (!this.process) throw new Error(`redis-server exited at start [port=${this.port}]`);
       await sleep(25);
     }
@@ -84,19 +94,26 @@ export class TestRedisServer {
     this.process = null;
   }
 
-  private ping(): Promise<boolean> {
+  /** The process id of the server answering on the port (INFO server), or null. */
+  private serverPid(): Promise<number | null> {
     return new Promise((resolve) => {
       const socket = createConnection({ port: this.port, host: '127.0.0.1' });
+      let reply = '';
       socket.setTimeout(500);
-      socket.once('connect', () => socket.write('PING\r\n'));
-      socket.once('data', (d) => {
-        socket.destroy();
-        resolve(d.toString().startsWith('+PONG'));
+      socket.once('connect', () => socket.write('INFO server\r\n'));
+      socket.on('data', (d) => {
+        reply += d.toString();
+        const match = /process_id:(\d+)/.exec(reply);
+        if (match) {
+          socket.destroy();
+          resolve(Number(match[1]));
+        }
       });
-      socket.once('error', () => resolve(false));
+      socket.once('error', () => resolve(null));
+      socket.once('close', () => resolve(null));
       socket.once('timeout', () => {
         socket.destroy();
-        resolve(false);
+        resolve(null);
       });
     });
   }
