@@ -1,14 +1,18 @@
 /**
  * Runs every benchmark and prints one Markdown table each (copy them into bench/RESULTS.md).
- * Usage: npm run bench [-- <name> ...]   names: state, fanout
+ * Usage: npm run bench [-- <name> ...]   names: state, fanout, join, forwarding
  */
 import { cpus } from 'node:os';
 import { fanoutBench } from './fanout.bench';
+import { forwardingBench } from './forwarding.bench';
+import { joinBench } from './join.bench';
 import { stateStoreBench } from './state-store.bench';
 
 const BENCHES: Record<string, () => Promise<void>> = {
   state: stateStoreBench,
   fanout: fanoutBench,
+  join: joinBench,
+  forwarding: forwardingBench,
 };
 
 async function main(): Promise<void> {

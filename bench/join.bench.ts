@@ -1,0 +1,289 @@
+/**
+ * Join latency: N participants (werift peers in a separate load process) join one call at once
+ * over socket.io against the real host app. Per participant, from sending `join`: the SDP answer
+ * to its first offer, DTLS connected, the first RTP packet from another participant. Baselines
+ * from the same run: the round trip of an acknowledged no-op action with the same N sockets at
+ * once, and N concurrent raw mediasoup WebRTC transport creations.
+ *
+ * Senders offer the data channel and a sendonly audio transceiver and send pre-encoded Opus
+ * (20 ms packets, the answer's payload type) once connected. The others offer the data channel
+ * only, like a Mattermost client before its first unmute (JOIN_LISTENER_AUDIO=idle gives them a
+ * sendonly transceiver too, sending nothing: N × (N − 1) consumers). Every participant sending
+ * is only feasible at small N on one worker: 200 senders would be 39,800 forwarded streams.
+ *
+ * Env: JOIN_SIZES (10,50,200), JOIN_SENDERS (2; `0` = all), JOIN_LISTENER_AUDIO (none | idle),
+ * JOIN_TIMEOUT_MS (60000), JOIN_ACK_ROUNDS (3).
+ */
+import { randomBytes } from 'node:crypto';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { ROUTER_MEDIA_CODECS } from '../libs/calls/src/sfu/media-codecs';
+import { SfuService } from '../libs/calls/src/sfu/sfu.service';
+import type { TestHostApp } from '../test/support/host-app';
+import { envNumber, envNumbers } from './lib/env';
+import { LoadProcess } from './lib/load-process';
+import { loginMany, rawWorker, startMediaHost } from './lib/media-host';
+import { percentile, printTable, type Row } from './lib/measure';
+import type { AudioRole, StageTimes } from './lib/werift-participant';
+
+const TARGETS_AT_200: Partial<Record<keyof StageTimes, string>> = {
+  answer: 'p50 ≤ 15, p99 ≤ 100',
+  firstMedia: 'p50 ≤ 500',
+};
+
+const STAGES: [keyof StageTimes | 'offerToAnswer', string][] = [
+  ['ack', 'join ack'],
+  ['answer', '(a) join → SDP answer'],
+  ['offerToAnswer', '    offer sent → answer (server SDP work)'],
+  ['connected', '(b) join → DTLS connected'],
+  ['firstMedia', '(c) join → first RTP from another'],
+];
+
+/** Server-side timestamps of a session (epoch ms, comparable with the load process's). */
+interface ServerTimes {
+  openStart?: number;
+  openEnd?: number;
+  offerIn?: number;
+  answerOut?: number;
+  firstServerOffer?: number;
+  dtlsConnected?: number;
+}
+
+const epochNow = () => performance.timeOrigin + performance.now();
+
+/**
+ * Records, per session, when the SFU opened its media (`openSession`, during `join`), received
+ * its first offer and emitted the answer: what the server spends, apart from the client and
+ * the socket path.
+ */
+function probeServer(host: TestHostApp): Map<string, ServerTimes> {
+  const sessions = new Map<string, ServerTimes>();
+  const of = (id: string) => sessions.get(id) ?? sessions.set(id, {}).get(id)!;
+  const sfu = host.app.get(SfuService);
+  const open = sfu.openSession.bind(sfu);
+  const describe = sfu.handleDescription.bind(sfu);
+  sfu.openSession = async (ref) => {
+    of(ref.sessionId).openStart = epochNow();
+    await open(ref);
+    of(ref.sessionId).openEnd = epochNow();
+  };
+  sfu.handleDescription = (sessionId, description) => {
+    if (description.type === 'offer') of(sessionId).offerIn ??= epochNow();
+    return describe(sessionId, description);
+  };
+  sfu.events.on('signal', (ref, signal) => {
+    if (signal.type === 'answer') of(ref.sessionId).answerOut ??= epochNow();
+    if (signal.type === 'offer') of(ref.sessionId).firstServerOffer ??= epochNow();
+    if (signal.type === 'connection-state' && signal.state === 'connected') {
+      of(ref.sessionId).dtlsConnected ??= epochNow();
+    }
+  });
+  return sessions;
+}
+
+/** N concurrent `createWebRtcTransport` on a bare worker and router (module's options). */
+async function rawTransportTimes(n: number): Promise<number[]> {
+  const worker = await rawWorker();
+  try {
+    const router = await worker.createRouter({ mediaCodecs: ROUTER_MEDIA_CODECS });
+    return await Promise.all(
+      Array.from({ length: n }, async () => {
+        const t0 = performance.now();
+        await router.createWebRtcTransport({
+          listenInfos: [
+            { protocol: 'udp', ip: '127.0.0.1', portRange: { min: 40000, max: 49999 } },
+          ],
+          enableUdp: true,
+          enableTcp: false,
+          enableSctp: true,
+          numSctpStreams: { OS: 1024, MIS: 1024 },
+        });
+        return performance.now() - t0;
+      }),
+    );
+  } finally {
+    worker.close();
+  }
+}
+
+function stageValues(times: StageTimes[], stage: keyof StageTimes | 'offerToAnswer'): number[] {
+  if (stage === 'offerToAnswer') {
+    return times
+      .filter((t) => t.answer !== undefined && t.offerSent !== undefined)
+      .map((t) => t.answer! - t.offerSent!);
+  }
+  return times.map((t) => t[stage]).filter((v): v is number => v !== undefined);
+}
+
+export async function joinBench(): Promise<void> {
+  const listenerRole: AudioRole = process.env.JOIN_LISTENER_AUDIO === 'idle' ? 'idle' : 'none';
+  const sizes = envNumbers('JOIN_SIZES', [10, 50, 200]);
+  const timeoutMs = envNumber('JOIN_TIMEOUT_MS', 60_000);
+  const ackRounds = envNumber('JOIN_ACK_ROUNDS', 3);
+  const load = LoadProcess.start();
+  const rows: Row[] = [];
+  try {
+    for (const n of sizes) {
+      const sendersEnv = envNumber('JOIN_SENDERS', 2);
+      const senders = sendersEnv === 0 ? n : Math.min(n, sendersEnv);
+      const host = await startMediaHost();
+      const group = `join-${n}`;
+      let times: StageTimes[] = [];
+      let acks: number[] = [];
+      let server: number[][] = [[], [], [], [], []];
+      let generatorCpu = NaN;
+      const serverLoad = { mainCpu: NaN, workerCpu: NaN, lagP50: NaN, lagP99: NaN };
+      try {
+        const probe = probeServer(host);
+        // Warm-up (JIT, first router): two participants join and leave another call.
+        const warmTokens = await loginMany(host, 2, `warm-${n}-`);
+        await load.call('weriftAdd', {
+          group: `${group}-warm`,
+          url: host.url,
+          tokens: warmTokens,
+          roles: ['speaker', 'speaker'],
+        });
+        await load.call('weriftAcks', { group: `${group}-warm`, rounds: 5 });
+        await load.call('weriftJoin', {
+          group: `${group}-warm`,
+          channel: `join-warm-${randomBytes(4).toString('hex')}`,
+          unmuteSpeakers: false,
+          timeoutMs,
+        });
+        await load.call('weriftClose', { group: `${group}-warm` });
+
+        const tokens = await loginMany(host, n, `joiner-${n}-`);
+        const roles: AudioRole[] = tokens.map((_, i) => (i < senders ? 'speaker' : listenerRole));
+        await load.call('weriftAdd', { group, url: host.url, tokens, roles });
+        acks = await load.call('weriftAcks', { group, rounds: ackRounds });
+        // What the server spends over the whole join: its event loop and its media worker.
+        const sfu = host.app.get(SfuService);
+        const workerCpu = async () =>
+          (await sfu.workerUsage()).reduce((sum, w) => sum + w.cpuSeconds, 0);
+        const lag = monitorEventLoopDelay({ resolution: 10 });
+        const [worker0, cpu0, t0] = [await workerCpu(), process.cpuUsage(), performance.now()];
+        lag.enable();
+        const result = await load.call('weriftJoin', {
+          group,
+          channel: `join-bench-${randomBytes(4).toString('hex')}`,
+          unmuteSpeakers: false,
+          timeoutMs,
+        });
+        lag.disable();
+        const wallS = (performance.now() - t0) / 1000;
+        const cpu = process.cpuUsage(cpu0);
+        serverLoad.mainCpu = (cpu.user + cpu.system) / 1e6 / wallS;
+        serverLoad.workerCpu = ((await workerCpu()) - worker0) / wallS;
+        serverLoad.lagP50 = lag.percentile(50) / 1e6;
+        serverLoad.lagP99 = lag.percentile(99) / 1e6;
+        times = result.times;
+        generatorCpu = result.generatorCpu;
+        const serverTimes = result.sessionIds.map((id) => probe.get(id) ?? {});
+        const diff = (a?: number, b?: number) =>
+          a !== undefined && b !== undefined ? [b - a] : [];
+        server = [
+          serverTimes.flatMap((t) => diff(t.openStart, t.openEnd)),
+          serverTimes.flatMap((t) => diff(t.offerIn, t.answerOut)),
+          serverTimes.flatMap((t, i) => diff(result.joinSentAt[i], t.answerOut)),
+          serverTimes.flatMap((t, i) => diff(result.joinSentAt[i], t.firstServerOffer)),
+          serverTimes.flatMap((t, i) => diff(result.joinSentAt[i], t.dtlsConnected)),
+        ];
+        if (result.failures.length > 0 || result.errors.length > 0) {
+          console.warn(
+            `join ${n}: ${result.failures.length} failed joins; first errors: ${[...result.failures, ...result.errors].slice(0, 3).join(' | ')}`,
+          );
+        }
+      } finally {
+        await load.call('weriftClose', { group });
+        await host.close();
+      }
+      const raw = await rawTransportTimes(n);
+
+      const label = `${n} (${senders} send)`;
+      for (const [stage, name] of STAGES) {
+        const values = stageValues(times, stage);
+        rows.push({
+          participants: label,
+          stage: name,
+          'p50 ms': percentile(values, 50),
+          'p99 ms': percentile(values, 99),
+          reached: `${values.length}/${n}`,
+          'target (at 200)':
+            (n === 200 && stage !== 'offerToAnswer' && TARGETS_AT_200[stage]) || '',
+        });
+      }
+      const serverRows: [string, number[]][] = [
+        ['    server: openSession in join (transport)', server[0]],
+        ['    server: offer in → answer emitted (SfuService)', server[1]],
+        ['    join sent → server emits answer', server[2]],
+        ['    join sent → server emits its first offer (consumers)', server[3]],
+        ['    join sent → server transport DTLS connected', server[4]],
+      ];
+      for (const [name, values] of serverRows) {
+        rows.push({
+          participants: label,
+          stage: name,
+          'p50 ms': percentile(values, 50),
+          'p99 ms': percentile(values, 99),
+          reached: `${values.length}/${n}`,
+          'target (at 200)': '',
+        });
+      }
+      rows.push(
+        {
+          participants: label,
+          stage: `baseline: socket.io ack RTT, ${n} at once`,
+          'p50 ms': percentile(acks, 50),
+          'p99 ms': percentile(acks, 99),
+          reached: `${acks.length}/${n * ackRounds}`,
+          'target (at 200)': '',
+        },
+        {
+          participants: label,
+          stage: `baseline: raw mediasoup createWebRtcTransport, ${n} at once`,
+          'p50 ms': percentile(raw, 50),
+          'p99 ms': percentile(raw, 99),
+          reached: `${raw.length}/${n}`,
+          'target (at 200)': '',
+        },
+        {
+          participants: label,
+          stage: 'server event-loop delay during the join (ms)',
+          'p50 ms': serverLoad.lagP50,
+          'p99 ms': serverLoad.lagP99,
+          reached: '',
+          'target (at 200)': '',
+        },
+        {
+          participants: label,
+          stage: 'CPU % over the whole join: server process / media worker',
+          'p50 ms': `${(serverLoad.mainCpu * 100).toFixed(1)} / ${(serverLoad.workerCpu * 100).toFixed(1)}`,
+          'p99 ms': '',
+          reached: '',
+          'target (at 200)': '',
+        },
+        {
+          participants: label,
+          stage: 'load generator CPU % (werift process, whole join)',
+          'p50 ms': Number((generatorCpu * 100).toFixed(1)),
+          'p99 ms': '',
+          reached: '',
+          'target (at 200)': '',
+        },
+        {
+          participants: label,
+          stage: 'ratio p50: join → answer / ack RTT',
+          'p50 ms': percentile(stageValues(times, 'answer'), 50) / percentile(acks, 50),
+          'p99 ms': '',
+          reached: '',
+          'target (at 200)': '',
+        },
+      );
+    }
+  } finally {
+    await load.close();
+  }
+  printTable(
+    `Join latency: N werift peers join one call at once over socket.io (host app, memory state, 1 media worker, loopback; non-senders offer ${listenerRole === 'none' ? 'the data channel only' : 'an idle sendonly audio transceiver'})`,
+    rows,
+  );
+}

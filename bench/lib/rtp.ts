@@ -1,0 +1,121 @@
+/** Pre-encoded RTP for load generators, and loss counting from sequence numbers. */
+
+/** One Opus frame of 20 ms of silence (TOC 0xF8: CELT fullband 20 ms, one frame). */
+export const OPUS_SILENCE = Buffer.from([0xf8, 0xff, 0xfe]);
+
+/** RTP clock ticks per 20 ms Opus packet (48 kHz). */
+export const OPUS_TICKS_PER_PACKET = 960;
+
+/** Packet interval of the generators (ms). */
+export const PACKET_INTERVAL_MS = 20;
+
+/** SRTP suites the generator can send (mediasoup names). */
+export type GeneratorSrtpSuite = 'AEAD_AES_128_GCM' | 'AES_CM_128_HMAC_SHA1_80';
+
+/** Bytes of master key plus salt of a suite (what `keyBase64` carries). */
+export const SRTP_KEY_BYTES: Record<GeneratorSrtpSuite, number> = {
+  AEAD_AES_128_GCM: 28,
+  AES_CM_128_HMAC_SHA1_80: 30,
+};
+
+/** A 12-byte RTP header (version 2, no extensions) followed by `payload`. */
+export function rtpPacket(
+  payloadType: number,
+  sequenceNumber: number,
+  timestamp: number,
+  ssrc: number,
+  payload: Buffer = OPUS_SILENCE,
+): Buffer {
+  const packet = Buffer.allocUnsafe(12 + payload.length);
+  packet[0] = 0x80;
+  packet[1] = payloadType & 0x7f;
+  packet.writeUInt16BE(sequenceNumber & 0xffff, 2);
+  packet.writeUInt32BE(timestamp >>> 0, 4);
+  packet.writeUInt32BE(ssrc >>> 0, 8);
+  payload.copy(packet, 12);
+  return packet;
+}
+
+/** Whether a datagram looks like RTP rather than RTCP (RFC 5761 demultiplexing). */
+export function isRtp(packet: Buffer): boolean {
+  if (packet.length < 12 || packet[0] >> 6 !== 2) return false;
+  const pt = packet[1] & 0x7f;
+  return pt < 64 || pt > 95;
+}
+
+interface StreamWindow {
+  received: number;
+  /** Extended (unwrapped) sequence numbers seen first and last in the window. */
+  first: number;
+  highest: number;
+}
+
+/**
+ * Counts received RTP per SSRC within a window. Loss of a stream is
+ * `1 - received / (highest - first + 1)` over its sequence numbers, which does not depend on
+ * when the window opened relative to packets in flight; streams that delivered nothing in the
+ * window are counted separately.
+ */
+export class StreamCounter {
+  private streams = new Map<number, StreamWindow>();
+  /** Packets counted since the counter was made (not reset by windows). */
+  total = 0;
+
+  /** Records one packet of `ssrc` with 16-bit sequence number `seq`. */
+  add(ssrc: number, seq: number): void {
+    this.total++;
+    const s = this.streams.get(ssrc);
+    if (!s) {
+      this.streams.set(ssrc, { received: 1, first: seq, highest: seq });
+      return;
+    }
+    s.received++;
+    // Unwrap to the extended number closest to the highest seen.
+    let extended = s.highest - (s.highest & 0xffff) + seq;
+    if (extended - s.highest > 0x8000) extended -= 0x10000;
+    else if (s.highest - extended > 0x8000) extended += 0x10000;
+    if (extended > s.highest) s.highest = extended;
+    if (extended < s.first) s.first = extended;
+  }
+
+  /** Records a raw RTP datagram. */
+  addPacket(packet: Buffer): void {
+    if (!isRtp(packet)) return;
+    this.add(packet.readUInt32BE(8), packet.readUInt16BE(2));
+  }
+
+  /** Starts a new window. */
+  reset(): void {
+    this.streams = new Map();
+  }
+
+  /** What the window saw: streams, packets received, packets expected from sequence numbers. */
+  snapshot(): WindowCounts {
+    let received = 0;
+    let expected = 0;
+    for (const s of this.streams.values()) {
+      received += s.received;
+      expected += s.highest - s.first + 1;
+    }
+    return { streams: this.streams.size, received, expected };
+  }
+}
+
+/** Counts of a window. */
+export interface WindowCounts {
+  readonly streams: number;
+  readonly received: number;
+  readonly expected: number;
+}
+
+/** Adds window counts. */
+export function sumCounts(counts: WindowCounts[]): WindowCounts {
+  return counts.reduce(
+    (a, c) => ({
+      streams: a.streams + c.streams,
+      received: a.received + c.received,
+      expected: a.expected + c.expected,
+    }),
+    { streams: 0, received: 0, expected: 0 },
+  );
+}

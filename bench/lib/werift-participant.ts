@@ -1,0 +1,221 @@
+import { deflateSync } from 'node:zlib';
+import { io, type Socket } from 'socket.io-client';
+import { MediaStreamTrack, RTCPeerConnection, type RTCDataChannel } from 'werift';
+import { OPUS_TICKS_PER_PACKET, rtpPacket, StreamCounter } from './rtp';
+
+/**
+ * What a participant does with audio: `speaker` offers a sendonly audio transceiver and sends
+ * pre-encoded Opus; `idle` offers the sendonly transceiver but sends nothing; `none` offers only
+ * the data channel (a Mattermost client before its first unmute). (A werift recvonly audio
+ * transceiver is not offered: werift 0.24.4 then fails on the server's next offer with
+ * "Transceiver with mid=0 not found".)
+ */
+export type AudioRole = 'speaker' | 'idle' | 'none';
+
+/** Milliseconds from sending `join` to each stage (absent: not reached). */
+export interface StageTimes {
+  ack?: number;
+  offerSent?: number;
+  answer?: number;
+  connected?: number;
+  firstMedia?: number;
+}
+
+type ServerSignal =
+  | { type: 'offer' | 'answer'; sdp: string }
+  | { type: 'candidate'; candidate: { candidate: string; sdpMid?: string; sdpMLineIndex?: number } }
+  | { type: string };
+
+interface SignalEnvelope {
+  data: { connID?: string; data?: string };
+}
+
+const EVENT = (short: string) => `custom_com.mattermost.calls_${short}`;
+
+/**
+ * A cheap real WebRTC participant for load tests: a werift peer connection (ICE, DTLS, SRTP,
+ * SCTP in TypeScript, no codecs) signaling through the calls gateway over socket.io exactly like
+ * a Mattermost client: `join`, then the first offer (data channel, plus one sendonly audio
+ * transceiver unless the role is `none`) as zlib JSON bytes in `sdp`, trickled `ice`, and the
+ * server's `signal` events for its connection (answers; server offers it answers as the polite
+ * peer). Received RTP is counted per SSRC.
+ */
+export class WeriftParticipant {
+  readonly times: StageTimes = {};
+  readonly received = new StreamCounter();
+  readonly errors: string[] = [];
+  sent = 0;
+  /** Packets skipped because the timer fell behind by more than a burst. */
+  skipped = 0;
+  private socket!: Socket;
+  private connectionId = '';
+  private pc!: RTCPeerConnection;
+  private track: MediaStreamTrack | null = null;
+  private offerSdp = '';
+  private joined = false;
+  private readonly pendingCandidates: string[] = [];
+  private chain: Promise<void> = Promise.resolve();
+  private joinStart = 0;
+  /** When `join` was sent, in epoch ms with sub-ms precision (comparable across processes). */
+  joinSentAt = 0;
+  private payloadType = 111;
+  private seq = Math.floor(Math.random() * 0xffff);
+  private timestamp = Math.floor(Math.random() * 0xffffffff);
+  private sendStart = 0;
+  private dataChannel: RTCDataChannel | null = null;
+
+  constructor(
+    private readonly url: string,
+    private readonly token: string,
+    readonly role: AudioRole,
+  ) {}
+
+  /** The gateway's connection id (the session id once joined). */
+  get sessionId(): string {
+    return this.connectionId;
+  }
+
+  /** Whether the peer connection is connected (ICE + DTLS). */
+  get isConnected(): boolean {
+    return this.pc.connectionState === 'connected';
+  }
+
+  /** Connects the socket (resolves on `hello`). */
+  async connect(): Promise<void> {
+    this.socket = io(`${this.url}/calls`, {
+      transports: ['websocket'],
+      auth: { token: this.token },
+      reconnection: false,
+      forceNew: true,
+    });
+    await new Promise<void>((resolve, reject) => {
+      this.socket.once('connect_error', reject);
+      this.socket.once('hello', (payload: { data: { connection_id: string } }) => {
+        this.connectionId = payload.data.connection_id;
+        resolve();
+      });
+    });
+    this.socket.on(EVENT('signal'), (envelope: SignalEnvelope) => {
+      if (envelope.data.connID !== this.connectionId || !envelope.data.data) return;
+      const signal = JSON.parse(envelope.data.data) as ServerSignal;
+      this.serial(() => this.onSignal(signal));
+    });
+  }
+
+  /** Makes the peer connection and its first offer (before joining: client work is not timed). */
+  async prepare(): Promise<void> {
+    // No ICE servers: loopback only (werift's default names a public STUN server).
+    this.pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle' });
+    this.pc.onIceCandidate.subscribe((c) => {
+      if (!c?.candidate) return;
+      const json = JSON.stringify({
+        candidate: c.candidate,
+        sdpMid: c.sdpMid,
+        sdpMLineIndex: c.sdpMLineIndex,
+      });
+      if (this.joined) void this.sendCandidate(json);
+      else this.pendingCandidates.push(json);
+    });
+    this.pc.connectionStateChange.subscribe((state) => {
+      if (state === 'connected') this.times.connected ??= this.elapsed();
+    });
+    this.pc.onTrack.subscribe((track) => {
+      track.onReceiveRtp.subscribe((rtp) => {
+        this.times.firstMedia ??= this.elapsed();
+        this.received.add(rtp.header.ssrc, rtp.header.sequenceNumber);
+      });
+    });
+    this.dataChannel = this.pc.createDataChannel('calls-dc');
+    if (this.role !== 'none') {
+      this.track = new MediaStreamTrack({ kind: 'audio' });
+      this.pc.addTransceiver(this.track, { direction: 'sendonly' });
+    }
+    await this.pc.setLocalDescription(await this.pc.createOffer());
+    this.offerSdp = this.pc.localDescription?.sdp ?? '';
+  }
+
+  /** Round trip of an acknowledged no-op action (`metric`) through the gateway, in ms. */
+  async ackRoundTrip(): Promise<number> {
+    const t0 = performance.now();
+    await this.socket.timeout(30_000).emitWithAck(EVENT('metric'), { metric_name: 'bench_ping' });
+    return performance.now() - t0;
+  }
+
+  /** Sends `join`, then the prepared offer and candidates; stage times count from here. */
+  async join(channelId: string, options: { unmute?: boolean } = {}): Promise<void> {
+    this.joinStart = performance.now();
+    this.joinSentAt = performance.timeOrigin + this.joinStart;
+    const ack = (await this.socket
+      .timeout(60_000)
+      .emitWithAck(EVENT('join'), { channelID: channelId })) as { ok: boolean };
+    if (!ack.ok) throw new Error(`join refused: ${JSON.stringify(ack)}`);
+    this.times.ack = this.elapsed();
+    this.times.offerSent = this.elapsed();
+    await this.sendDescription({ type: 'offer', sdp: this.offerSdp });
+    this.joined = true;
+    for (const c of this.pendingCandidates.splice(0)) await this.sendCandidate(c);
+    if (options.unmute) await this.socket.timeout(30_000).emitWithAck(EVENT('unmute'));
+  }
+
+  /**
+   * Sends the packets due since sending started (20 ms each, at most `maxBurst` at once, so a
+   * late timer catches up without flooding). Speakers only, once connected.
+   */
+  sendDue(now: number, maxBurst = 3): void {
+    if (this.role !== 'speaker' || !this.track || !this.isConnected) return;
+    if (this.sendStart === 0) this.sendStart = now;
+    const due = Math.floor((now - this.sendStart) / 20) + 1 - this.sent - this.skipped;
+    for (let i = 0; i < Math.min(due, maxBurst); i++) {
+      this.seq = (this.seq + 1) & 0xffff;
+      this.timestamp = (this.timestamp + OPUS_TICKS_PER_PACKET) >>> 0;
+      this.track.writeRtp(rtpPacket(this.payloadType, this.seq, this.timestamp, 0));
+      this.sent++;
+    }
+    if (due > maxBurst) this.skipped += due - maxBurst; // not sent: seq-based loss ignores it
+  }
+
+  async close(): Promise<void> {
+    this.socket?.disconnect();
+    this.dataChannel?.close();
+    await this.pc?.close().catch(() => undefined);
+  }
+
+  private elapsed(): number {
+    return performance.now() - this.joinStart;
+  }
+
+  private async onSignal(signal: ServerSignal): Promise<void> {
+    if (signal.type === 'candidate' && 'candidate' in signal) {
+      await this.pc.addIceCandidate(signal.candidate).catch(() => undefined);
+      return;
+    }
+    if ((signal.type !== 'offer' && signal.type !== 'answer') || !('sdp' in signal)) return;
+    if (signal.type === 'answer') {
+      this.times.answer ??= this.elapsed();
+      const pt = /a=rtpmap:(\d+) opus\/48000/i.exec(signal.sdp);
+      if (pt) this.payloadType = Number(pt[1]);
+      await this.pc.setRemoteDescription({ type: 'answer', sdp: signal.sdp });
+      return;
+    }
+    await this.pc.setRemoteDescription({ type: 'offer', sdp: signal.sdp });
+    await this.pc.setLocalDescription(await this.pc.createAnswer());
+    await this.sendDescription({ type: 'answer', sdp: this.pc.localDescription?.sdp ?? '' });
+  }
+
+  private async sendDescription(description: { type: string; sdp: string }): Promise<void> {
+    const ack = (await this.socket.timeout(60_000).emitWithAck(EVENT('sdp'), {
+      data: deflateSync(Buffer.from(JSON.stringify(description))),
+    })) as { ok: boolean };
+    if (!ack.ok) throw new Error(`sdp refused: ${JSON.stringify(ack)}`);
+  }
+
+  private async sendCandidate(json: string): Promise<void> {
+    await this.socket.timeout(60_000).emitWithAck(EVENT('ice'), { data: json });
+  }
+
+  private serial(step: () => Promise<void>): void {
+    this.chain = this.chain.then(step).catch((err: Error) => {
+      this.errors.push(err.message);
+    });
+  }
+}
