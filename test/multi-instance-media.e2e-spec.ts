@@ -146,15 +146,6 @@ describe('many instances, one call: media', () => {
     expect({ instance: host.name, ...last }).toMatchObject({ instance: host.name, ...expected });
   }
 
-  async function sessionsSeenBy(host: HostProcess, ch: string): Promise<string[]> {
-    const { token } = await host.login('Observer');
-    const res = await host.http
-      .get(`/plugins/com.mattermost.calls/${ch}`)
-      .set('Authorization', `Bearer ${token}`);
-    const call = res.body.call as { sessions: { session_id: string }[] } | undefined;
-    return (call?.sessions ?? []).map((s) => s.session_id).sort();
-  }
-
   it('2 + 2 + 2 participants on three instances: each hears the other five, one call state, signals only to their session', async () => {
     const ch = channel();
     const people: Participant[] = [];
@@ -170,7 +161,7 @@ describe('many instances, one call: media', () => {
 
     // One call state everywhere; events of later joiners reached everyone, whatever instance.
     const sessionIds = people.map((p) => p.client.connectionId).sort();
-    for (const host of hosts) expect(await sessionsSeenBy(host, ch)).toEqual(sessionIds);
+    for (const host of hosts) expect(await host.sessionIds(ch)).toEqual(sessionIds);
     for (const [i, p] of people.entries()) {
       for (const later of people.slice(i + 1)) {
         await p.client.waitFor(
@@ -332,7 +323,7 @@ describe('many instances, one call: media', () => {
     }
     const leftMs = Date.now() - killedAt;
     expect(leftMs).toBeLessThan(10_000);
-    expect(await sessionsSeenBy(hosts[0], ch)).toEqual(
+    expect(await hosts[0].sessionIds(ch)).toEqual(
       survivors.map((p) => p.client.connectionId).sort(),
     );
     // The dead instance's tracks are removed (its pipes closed); the survivors hear each other.

@@ -49,15 +49,6 @@ describe('many instances, one call', () => {
     return client;
   }
 
-  async function sessionsSeenBy(host: HostProcess, ch: string): Promise<string[]> {
-    const { token } = await host.login('Observer');
-    const res = await host.http
-      .get(`/plugins/com.mattermost.calls/${ch}`)
-      .set('Authorization', `Bearer ${token}`);
-    const call = res.body.call as { sessions: { session_id: string }[] } | undefined;
-    return (call?.sessions ?? []).map((s) => s.session_id).sort();
-  }
-
   it('participants spread over three instances (2 + 2 + 2): one call state everywhere, events reach everyone', async () => {
     const ch = channel();
     const people: TestClient[] = [];
@@ -65,7 +56,7 @@ describe('many instances, one call', () => {
       people.push(await join(host, `P${i}a`, ch), await join(host, `P${i}b`, ch));
     }
     const sessionIds = people.map((p) => p.connectionId).sort();
-    for (const host of hosts) expect(await sessionsSeenBy(host, ch)).toEqual(sessionIds);
+    for (const host of hosts) expect(await host.sessionIds(ch)).toEqual(sessionIds);
     // Everyone saw everyone who joined after them, whatever instance they are on.
     for (const [i, p] of people.entries()) {
       for (const later of people.slice(i + 1)) {
@@ -90,7 +81,7 @@ describe('many instances, one call', () => {
     expect(acks.filter((a) => !a.ok)).toEqual([]);
     const expected = sockets.map((s) => s.connectionId).sort();
     expect(new Set(expected).size).toBe(300);
-    for (const host of hosts) expect(await sessionsSeenBy(host, ch)).toEqual(expected);
+    for (const host of hosts) expect(await host.sessionIds(ch)).toEqual(expected);
     const r = new Redis(redis.url);
     const callIds = await r.smembers('rustchat:calls:active');
     const forChannel = [];
@@ -126,7 +117,7 @@ describe('many instances, one call', () => {
     await movedAll;
     await stopped;
     const expected = [...stay, ...moved].map((c) => c.connectionId).sort();
-    expect(await sessionsSeenBy(hosts[0], ch)).toEqual(expected);
+    expect(await hosts[0].sessionIds(ch)).toEqual(expected);
     expect(stay.every((c) => c.received('call_end').length === 0)).toBe(true);
     const drained = hosts[1].output.find((l) => l.includes('drained')) ?? '';
     console.log(drained);
@@ -144,7 +135,7 @@ describe('many instances, one call', () => {
     }
     const tookMs = Date.now() - killedAt;
     expect(tookMs).toBeLessThan(10_000);
-    expect(await sessionsSeenBy(hosts[0], ch)).toEqual(survivors.map((c) => c.connectionId).sort());
+    expect(await hosts[0].sessionIds(ch)).toEqual(survivors.map((c) => c.connectionId).sort());
     // The killed instance's participants rejoin through a surviving instance.
     const back = await join(hosts[0], 'Doomed1', ch);
     await survivors[1].waitFor('user_joined', (e) => e.data.session_id === back.connectionId);

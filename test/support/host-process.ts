@@ -82,6 +82,16 @@ export class HostProcess {
     return client;
   }
 
+  /** Session ids of the channel's call as this instance reports it over REST, sorted. */
+  async sessionIds(channelId: string): Promise<string[]> {
+    const { token } = await this.login('Observer');
+    const res = await this.http
+      .get(`/plugins/com.mattermost.calls/${channelId}`)
+      .set('Authorization', `Bearer ${token}`);
+    const call = res.body.call as { sessions: { session_id: string }[] } | undefined;
+    return (call?.sessions ?? []).map((s) => s.session_id).sort();
+  }
+
   /** Sends a signal and waits for the process to exit (bounded). */
   async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 30_000): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
