@@ -57,12 +57,16 @@ const consumer = {
 } as unknown as ms.Consumer;
 
 describe('describeSlot', () => {
-  /** A session whose client numbered its microphone section like Chrome (1 = audio level). */
+  /**
+   * A session whose client numbered its microphone section like Chrome (1 = audio level), with
+   * abs-capture-time under the router's id.
+   */
   function session(): BundleRegistry {
     const registry = new BundleRegistry();
     const mic = section('1', [
       [1, AUDIO_LEVEL],
       [4, MID],
+      [13, ABS_CAPTURE_TIME],
     ]);
     const offer: ClientDescription = {
       type: 'offer',
@@ -79,14 +83,12 @@ describe('describeSlot', () => {
     return registry;
   }
 
-  it('leaves out of a consumer section every id the session gives another meaning', () => {
+  it('offers in a consumer section only ids the client numbered the same way', () => {
     const slot = { ...newSlot('s1', 'audio', 'server'), consumer };
     const offered = describeSlot(slot, session()) as LocalRtpSection;
     expect(offered.direction).toBe('sendonly');
-    expect(offered.headerExtensions).toEqual([
-      { id: 13, uri: ABS_CAPTURE_TIME },
-      { id: 14, uri: PLAYOUT_DELAY },
-    ]);
+    // 1 is the client's audio level; 14 it never numbered (a crossing offer may take it).
+    expect(offered.headerExtensions).toEqual([{ id: 13, uri: ABS_CAPTURE_TIME }]);
   });
 
   it('answers only with ids the client offered in the section, never with clashing ones', () => {

@@ -59,6 +59,8 @@ interface PendingOffer {
 }
 
 const MAX_QUEUED_CANDIDATES = 64;
+/** How long a reclaimed mid waits for the client's next offer before the server offers it. */
+const RECLAIM_OFFER_DELAY_MS = 1000;
 
 /**
  * One session's media: a WebRTC transport (BUNDLE, ICE-lite, DTLS/SRTP, SCTP), a producer for
@@ -79,6 +81,8 @@ export class SfuPeer {
   private slots: PeerSlot[] = [];
   /** Server slots with a consumer that no offer has carried yet. */
   private floating: PeerSlot[] = [];
+  /** Floating slots without a consumer that are offered all the same (see reclaimRolledBackMids). */
+  private readonly reclaimed = new Set<PeerSlot>();
   private serverMids = 0;
   private originVersion = 1;
   private signalingState: 'stable' | 'have-local-offer' = 'stable';
@@ -632,7 +636,9 @@ export class SfuPeer {
     await this.refitConsumers();
     if (this.closed) return;
     const registryBefore = this.registry.clone();
-    const added = this.floating.filter((s) => s.consumer && !s.consumer.closed);
+    const added = this.floating.filter(
+      (s) => (s.consumer && !s.consumer.closed) || this.reclaimed.has(s),
+    );
     this.floating = this.floating.filter((s) => !added.includes(s));
     this.slots.push(...added);
     const included = new Map<PeerSlot, ms.Consumer | null>();
@@ -680,6 +686,7 @@ export class SfuPeer {
     clearTimeout(pending.timer);
     this.pending = null;
     this.signalingState = 'stable';
+    pending.added.forEach((s) => this.reclaimed.delete(s));
     this.registry.learnClient(answer);
     this.remoteIce = answer.ice;
     this.hasRemoteDescription = true;
@@ -715,6 +722,7 @@ export class SfuPeer {
       parked.originVersion < answer.originVersion
     ) {
       this.logger.log(`deferred client offer was rolled back by the client [${this.context}]`);
+      this.reclaimRolledBackMids(parked);
       return;
     }
     try {
@@ -722,6 +730,44 @@ export class SfuPeer {
     } catch (err) {
       this.logger.warn(`deferred client offer failed [${this.context}]: ${(err as Error).message}`);
     }
+  }
+
+  /**
+   * Chrome keeps the header extension ids of every mid its local offers named, also after it
+   * rolls such an offer back, and reads incoming packets with them. Its microphone offer numbers
+   * the MID extension 4, the id under which mediasoup writes abs-send-time into forwarded
+   * video: every video packet would then carry an unknown MID and be dropped, and no later
+   * description could give 4 another meaning. The mids of a rolled-back offer are never used
+   * again by the client, so the server takes them as its own (idle) sections, without
+   * extensions: Chrome replaces the stale numbering, and the next consumer of that kind reuses
+   * the section.
+   *
+   * They are offered after the client's next offer (it offers again what it rolled back): an
+   * offer sent at once would cross that one too, and so on.
+   */
+  private reclaimRolledBackMids(parked: ClientDescription): void {
+    const taken = new Set([...this.slots, ...this.floating].map((s) => s.mid));
+    for (const section of parked.sections) {
+      if (taken.has(section.mid) || section.rejected) continue;
+      if (section.kind !== 'audio' && section.kind !== 'video') continue;
+      const codecs = commonCodecs(section, this.ctx.router.rtpCapabilities, this.registry);
+      if (codecs.length === 0) continue;
+      const slot = newSlot(section.mid, section.kind, 'server');
+      slot.lastCodecs = codecs;
+      slot.lastExtensions = [];
+      this.floating.push(slot);
+      this.reclaimed.add(slot);
+      this.logger.log(
+        `rolled-back mid taken as a server section [${this.context}, mid=${slot.mid}]`,
+      );
+    }
+    // A client that does not offer again gets them anyway.
+    const timer = setTimeout(() => {
+      if (!this.closed && [...this.reclaimed].some((s) => this.floating.includes(s))) {
+        this.markDirty();
+      }
+    }, RECLAIM_OFFER_DELAY_MS);
+    timer.unref?.();
   }
 
   /**

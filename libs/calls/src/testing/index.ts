@@ -18,7 +18,7 @@ export {
   TONE_SAMPLE_RATE,
 } from './tone';
 export type * from './wrtc.types';
-export { SfuHarness, type HarnessPeer } from './sfu-harness';
+export { SfuHarness, type HarnessPeer, type SignalSink } from './sfu-harness';
 export {
   browserLikeWebRtc,
   loadStockRTCPeer,

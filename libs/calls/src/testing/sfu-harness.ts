@@ -7,6 +7,12 @@ import { SfuService } from '../sfu/sfu.service';
 import type { SfuSessionCloseReason, SfuSessionRef, SfuSignal } from '../sfu/sfu.types';
 import { WrtcTestPeer, type WrtcTestPeerOptions } from './wrtc-test-peer';
 
+/** Whatever receives a session's signals (a wrtc test peer, a browser page, …). */
+export interface SignalSink {
+  handleSignal(signal: SfuSignal): Promise<void> | void;
+  close(): void;
+}
+
 /** A test peer with its session. */
 export interface HarnessPeer {
   readonly ref: SfuSessionRef;
@@ -23,7 +29,7 @@ export class SfuHarness {
   readonly signals: { ref: SfuSessionRef; signal: SfuSignal }[] = [];
   readonly voice: { ref: SfuSessionRef; speaking: boolean; at: number }[] = [];
   readonly closed: { ref: SfuSessionRef; reason: SfuSessionCloseReason }[] = [];
-  private readonly peers = new Map<string, WrtcTestPeer>();
+  private readonly peers = new Map<string, SignalSink>();
   private readonly held = new Map<string, SfuSignal[]>();
 
   private constructor(
@@ -88,20 +94,41 @@ export class SfuHarness {
     return { ref, peer };
   }
 
+  /**
+   * Opens a session in `callId` for a client made by `connect` (its signals go to the client,
+   * the client sends its descriptions and candidates to the service itself).
+   */
+  async open<T extends SignalSink>(
+    callId: string,
+    name: string,
+    connect: (ref: SfuSessionRef) => Promise<T>,
+  ): Promise<{ ref: SfuSessionRef; client: T }> {
+    const ref: SfuSessionRef = {
+      callId,
+      sessionId: `${name}-${randomUUID().slice(0, 8)}`,
+      userId: name,
+    };
+    await this.sfu.openSession(ref);
+    const client = await connect(ref);
+    this.peers.set(ref.sessionId, client);
+    return { ref, client };
+  }
+
   /** Holds back the session's signals (e.g. to make a server offer cross a client offer). */
-  hold({ ref }: HarnessPeer): void {
+  hold({ ref }: { ref: SfuSessionRef }): void {
     if (!this.held.has(ref.sessionId)) this.held.set(ref.sessionId, []);
   }
 
   /** Delivers the held signals in order and stops holding. */
-  async release({ ref, peer }: HarnessPeer): Promise<void> {
+  async release({ ref }: { ref: SfuSessionRef }): Promise<void> {
     const held = this.held.get(ref.sessionId) ?? [];
     this.held.delete(ref.sessionId);
-    for (const signal of held) await peer.handleSignal(signal);
+    const client = this.peers.get(ref.sessionId);
+    for (const signal of held) await client?.handleSignal(signal);
   }
 
   /** Server offers and answers sent to a session so far. */
-  descriptions({ ref }: HarnessPeer, type?: 'offer' | 'answer'): string[] {
+  descriptions({ ref }: { ref: SfuSessionRef }, type?: 'offer' | 'answer'): string[] {
     return this.signals.flatMap(({ ref: r, signal }) =>
       r.sessionId === ref.sessionId &&
       (signal.type === 'offer' || signal.type === 'answer') &&
@@ -112,9 +139,9 @@ export class SfuHarness {
   }
 
   /** Closes a peer and its session. */
-  async leave({ ref, peer }: HarnessPeer): Promise<void> {
+  async leave({ ref }: { ref: SfuSessionRef }): Promise<void> {
+    this.peers.get(ref.sessionId)?.close();
     this.peers.delete(ref.sessionId);
-    peer.close();
     await this.sfu.closeSession(ref.sessionId);
   }
 

@@ -106,12 +106,15 @@ describe('BundleRegistry (client numbering)', () => {
     expect(r.extensionAllowed(1, MID)).toBe(true);
     expect(r.consumerExtensionAllowed(1, MID)).toBe(false); // id 1 is audio level
     expect(r.consumerExtensionAllowed(10, AUDIO_LEVEL)).toBe(false); // audio level is id 1
-    expect(r.consumerExtensionAllowed(4, MID)).toBe(true);
-    expect(r.consumerExtensionAllowed(5, 'urn:ietf:params:rtp-hdrext:toffset')).toBe(true);
+    expect(r.consumerExtensionAllowed(4, MID)).toBe(true); // the client's own number for it
+    // A number the client has not used yet: a crossing client offer may take it (glare).
+    expect(r.consumerExtensionAllowed(5, 'urn:ietf:params:rtp-hdrext:toffset')).toBe(false);
     expect(r.consumerPayloadTypeAllowed(codec(111, 'audio/opus'))).toBe(true);
     expect(r.consumerPayloadTypeAllowed(codec(102, 'video/rtx', { apt: 109 }))).toBe(false);
     expect(r.consumerPayloadTypeAllowed(codec(100, 'video/rtx', { apt: 96 }))).toBe(true);
     // What the server described counts too.
+    r.learnClient(description(section('3', [[14, 'urn:ietf:params:rtp-hdrext:toffset']], [])));
+    expect(r.consumerExtensionAllowed(14, 'urn:ietf:params:rtp-hdrext:toffset')).toBe(true);
     r.registerExtension(14, 'http://www.webrtc.org/experiments/rtp-hdrext/playout-delay');
     expect(r.consumerExtensionAllowed(14, 'urn:ietf:params:rtp-hdrext:toffset')).toBe(false);
   });
@@ -123,8 +126,9 @@ describe('BundleRegistry (client numbering)', () => {
     r.registerExtension(4, MID);
     r.learnClient(description(section('1', [[2, MID]], [])));
     expect(r.extensionAllowed(2, MID)).toBe(false);
+    expect(r.consumerExtensionAllowed(2, MID)).toBe(false); // the server gave MID id 4
     expect(before.extensionAllowed(2, MID)).toBe(true);
-    expect(before.consumerExtensionAllowed(4, MID)).toBe(true);
+    expect(before.consumerExtensionAllowed(2, MID)).toBe(false); // the client never said so
     expect(before.extensionAllowed(1, MID)).toBe(false);
   });
 });

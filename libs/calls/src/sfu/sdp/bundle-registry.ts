@@ -92,12 +92,17 @@ export class BundleRegistry {
   }
 
   /**
-   * Whether a consumer may carry the extension under the router's id: neither the server's
-   * descriptions nor the client's give the id another URI or the URI another id.
+   * Whether a consumer may carry the extension under the router's id: the client has already
+   * numbered the URI with that very id, and neither side gives the id another URI or the URI
+   * another id. A server offer never introduces a number of its own: the client may be making
+   * an offer at the same moment (glare) that numbers its new sections freely, and Chrome refuses
+   * a remote offer whose id means something else in its pending local offer ("RTP extension ID
+   * reassignment"), which leaves its peer connection unusable.
    */
   consumerExtensionAllowed(id: number, uri: string): boolean {
     return (
       this.extensionAllowed(id, uri) &&
+      (this.clientExtensionUris.get(id)?.has(uri) ?? false) &&
       onlyMeans(this.clientExtensionUris, id, uri) &&
       onlyMeans(this.clientExtensionIds, uri, id)
     );

@@ -4,7 +4,7 @@ import { ClientKnowledge } from '../client-knowledge';
 import { BundleRegistry } from './bundle-registry';
 import { parseClientDescription } from './client-description.parser';
 import { consumeCapabilities, consumerFits } from './consume-capabilities';
-import type { MediaKind, SdpCodec } from './sdp.types';
+import type { ClientDescription, MediaKind, SdpCodec } from './sdp.types';
 
 const none = {
   codecs: new Map<MediaKind, SdpCodec[]>(),
@@ -17,6 +17,36 @@ const ABS_SEND_TIME: ms.RtpHeaderExtensionUri =
   'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time';
 const TRANSPORT_CC: ms.RtpHeaderExtensionUri =
   'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
+
+/** A client description of one section of `kind` numbering the given extensions. */
+function numbering(kind: MediaKind, extensions: [number, string][]): ClientDescription {
+  return {
+    type: 'offer',
+    originSessionId: '1',
+    originVersion: 2,
+    ice: { usernameFragment: 'u', password: 'p' },
+    dtls: { fingerprints: [], setup: 'actpass' },
+    bundleMids: ['m'],
+    extmapAllowMixed: true,
+    sections: [
+      {
+        index: 0,
+        mid: 'm',
+        kind,
+        mediaType: kind,
+        protocol: 'UDP/TLS/RTP/SAVPF',
+        rejected: false,
+        direction: 'sendrecv',
+        codecs: [],
+        headerExtensions: extensions.map(([id, uri]) => ({ id, uri })),
+        encodings: [],
+        simulcast: false,
+        rtcpReducedSize: true,
+        legacySctp: false,
+      },
+    ],
+  };
+}
 
 /**
  * A client offer adding a microphone as a new section, numbered as Chrome numbers a session's
@@ -59,20 +89,37 @@ const CHROME_MIC_OFFER = [
 ].join('\r\n');
 
 describe('consumeCapabilities', () => {
-  it("assumes the router's capabilities of the kind (sending directions) before the client has shown any", () => {
+  it("assumes the router's codecs of the kind, and no extension, before the client has shown any", () => {
     const caps = consumeCapabilities(ROUTER_RTP_CAPABILITIES, 'video', none, new BundleRegistry());
     expect(caps.codecs).toEqual(ROUTER_RTP_CAPABILITIES.codecs?.filter((c) => c.kind === 'video'));
-    expect(
-      caps.headerExtensions?.every((e) => e.direction === 'sendrecv' || e.direction === 'sendonly'),
-    ).toBe(true);
-    expect(caps.headerExtensions?.map((e) => e.uri)).not.toContain(
-      'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id',
+    // No number the client has not used: its next offer may give it another meaning (glare).
+    expect(caps.headerExtensions).toEqual([]);
+    const audio = consumeCapabilities(ROUTER_RTP_CAPABILITIES, 'audio', none, new BundleRegistry());
+    expect(audio.codecs?.map((c) => c.mimeType)).toEqual(['audio/opus']);
+    expect(audio.headerExtensions).toEqual([]);
+  });
+
+  it("keeps the router's extensions the client numbered the same way, of the kind and sending directions", () => {
+    const registry = new BundleRegistry();
+    registry.learnClient(
+      numbering('video', [
+        [1, MID],
+        [4, ABS_SEND_TIME],
+        [2, 'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id'],
+        [5, TRANSPORT_CC],
+      ]),
     );
+    const video = consumeCapabilities(ROUTER_RTP_CAPABILITIES, 'video', none, registry);
+    // rtp-stream-id is a receive-only router extension; the rest are the router's ids.
+    expect(video.headerExtensions?.map((e) => [e.preferredId, e.uri])).toEqual([
+      [1, MID],
+      [4, ABS_SEND_TIME],
+      [5, TRANSPORT_CC],
+    ]);
     // Only the kind's extensions: mediasoup would give an audio consumer a video-only one that
     // shares an id and URI with it (it matches extensions by id and URI alone).
-    const audio = consumeCapabilities(ROUTER_RTP_CAPABILITIES, 'audio', none, new BundleRegistry());
+    const audio = consumeCapabilities(ROUTER_RTP_CAPABILITIES, 'audio', none, registry);
     expect(audio.headerExtensions?.every((e) => e.kind === 'audio')).toBe(true);
-    expect(audio.codecs?.map((c) => c.mimeType)).toEqual(['audio/opus']);
   });
 
   it('keeps only codecs and extensions the client has shown, and none that clash with its numbers', () => {
@@ -88,16 +135,19 @@ describe('consumeCapabilities', () => {
       extensionUris: new Map<MediaKind, Set<string>>([['video', new Set([MID])]]),
     };
     const registry = new BundleRegistry();
-    registry.registerExtension(10, 'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id');
+    registry.learnClient(numbering('video', [[1, MID]]));
+    registry.learnClient(numbering('audio', [[10, AUDIO_LEVEL]]));
     const video = consumeCapabilities(ROUTER_RTP_CAPABILITIES, 'video', client, registry);
     // Video: VP8 only (no RTX: the client showed none).
     expect(video.codecs?.map((c) => c.mimeType)).toEqual(['video/VP8']);
     expect(video.headerExtensions?.map((e) => e.uri)).toEqual([MID]);
-    // Audio: the router's (unknown yet), but audio level (router id 10) clashes with the
-    // session's id 10 (rid) and is left out.
-    const audio = consumeCapabilities(ROUTER_RTP_CAPABILITIES, 'audio', client, registry);
-    expect(audio.codecs?.map((c) => c.mimeType)).toEqual(['audio/opus']);
-    expect(audio.headerExtensions?.map((e) => e.uri)).not.toContain(AUDIO_LEVEL);
+    // Audio: the router's codecs (unknown yet); audio level (router id 10) as the client
+    // numbered it, until the session gives 10 another meaning.
+    const audio = () => consumeCapabilities(ROUTER_RTP_CAPABILITIES, 'audio', client, registry);
+    expect(audio().codecs?.map((c) => c.mimeType)).toEqual(['audio/opus']);
+    expect(audio().headerExtensions?.map((e) => e.uri)).toEqual([MID, AUDIO_LEVEL]);
+    registry.registerExtension(10, 'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id');
+    expect(audio().headerExtensions?.map((e) => e.uri)).toEqual([MID]);
   });
 
   it("leaves out every router number the client's own descriptions give another meaning", () => {
@@ -105,20 +155,16 @@ describe('consumeCapabilities', () => {
     const offer = parseClientDescription('offer', CHROME_MIC_OFFER, 65536);
     registry.learnClient(offer);
     // Chrome: 1 audio level, 2 abs-send-time, 3 transport-cc, 4 mid; the router: 1 mid,
-    // 4 abs-send-time, 10 audio level (each clashes by id or URI), 13 and 14 (free).
-    const audio = consumeCapabilities(ROUTER_RTP_CAPABILITIES, 'audio', none, registry);
-    expect(audio.headerExtensions?.map((e) => e.preferredId)).toEqual([13, 14]);
-    expect(audio.codecs?.map((c) => c.preferredPayloadType)).toEqual([111]);
-    // The client did not list 13 and 14 for audio either.
+    // 4 abs-send-time, 10 audio level: each clashes by id or URI, and the client never numbered
+    // the router's others (13, 14).
     const knowledge = new ClientKnowledge();
     knowledge.learn(offer);
-    expect(
-      consumeCapabilities(ROUTER_RTP_CAPABILITIES, 'audio', knowledge, registry).headerExtensions,
-    ).toEqual([]);
-    // Video (not described yet): the router's, without mid and abs-send-time (ids the client
-    // uses), transport-cc (a URI it numbers 3), and RTX 102 for H.264 (its ILBC).
+    const audio = consumeCapabilities(ROUTER_RTP_CAPABILITIES, 'audio', knowledge, registry);
+    expect(audio.headerExtensions).toEqual([]);
+    expect(audio.codecs?.map((c) => c.preferredPayloadType)).toEqual([111]);
+    // Video (not described yet): the router's codecs without RTX 102 for H.264 (its ILBC).
     const video = consumeCapabilities(ROUTER_RTP_CAPABILITIES, 'video', none, registry);
-    expect(video.headerExtensions?.map((e) => e.preferredId)).toEqual([11, 12, 13, 14]);
+    expect(video.headerExtensions).toEqual([]);
     expect(video.codecs?.map((c) => c.preferredPayloadType)).toEqual([96, 100, 98, 101, 109]);
   });
 });
@@ -142,8 +188,16 @@ describe('consumerFits', () => {
     ],
   };
 
-  it("fits until the client's numbering gives one of its numbers another meaning", () => {
+  it('fits while the client numbers its extensions the same way, until it gives one another meaning', () => {
     const registry = new BundleRegistry();
+    // Router numbers the client never used: a crossing client offer may take them.
+    expect(consumerFits(early, registry)).toBe(false);
+    registry.learnClient(
+      numbering(
+        'audio',
+        (early.headerExtensions ?? []).map((e) => [e.id, e.uri]),
+      ),
+    );
     expect(consumerFits(early, registry)).toBe(true);
     registry.learnClient(parseClientDescription('offer', CHROME_MIC_OFFER, 65536));
     expect(consumerFits(early, registry)).toBe(false);
@@ -156,6 +210,12 @@ describe('consumerFits', () => {
   it('fits what the server already described with the same meaning', () => {
     const registry = new BundleRegistry();
     early.headerExtensions?.forEach((e) => registry.registerExtension(e.id, e.uri));
+    registry.learnClient(
+      numbering(
+        'audio',
+        (early.headerExtensions ?? []).map((e) => [e.id, e.uri]),
+      ),
+    );
     expect(consumerFits(early, registry)).toBe(true);
     const renumbered = { ...early, headerExtensions: [{ uri: MID, id: 9 }] };
     expect(consumerFits(renumbered, registry)).toBe(false);

@@ -25,9 +25,11 @@ function asSdpCodec(c: ms.RtpCodecCapability | ms.RtpCodecParameters): SdpCodec 
  * The RTP capabilities to consume a producer of `kind` with, for one client: the router's codecs
  * and header extensions of that kind (consumers always use the router's payload types and ids),
  * minus what the client has shown it lacks and minus every number that would clash with one its
- * BUNDLE already uses for something else (see {@link BundleRegistry}). Before a client has
- * described any section of a kind, the router's list is assumed (WebRTC's mandatory codecs, Opus
- * and VP8, are always in it). Only the kind's extensions are listed: mediasoup matches a
+ * BUNDLE already uses for something else (see {@link BundleRegistry}). Extensions are kept only
+ * where the client itself already uses the router's id for the same URI: a server offer never
+ * introduces an id (a crossing client offer may number it otherwise). Before a client has
+ * described any section of a kind, the router's codecs are assumed (WebRTC's mandatory codecs,
+ * Opus and VP8, are always in it). Only the kind's extensions are listed: mediasoup matches a
  * consumer's extensions by id and URI alone, so another kind's entry would let them through.
  */
 export function consumeCapabilities(

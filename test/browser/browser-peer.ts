@@ -1,0 +1,170 @@
+import { join, resolve } from 'node:path';
+import { build } from 'esbuild';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { SignalSink } from '@app/calls/testing';
+import type { SfuService } from '@app/calls/sfu/sfu.service';
+import type { SfuSessionRef, SfuSignal } from '@app/calls/sfu/sfu.types';
+import type { RtpStat } from './calls-browser';
+
+const CLIENT_DIR = resolve(__dirname, '..', '..', 'src', 'web', 'client');
+/** Any loopback origin is a secure context (getUserMedia works); nothing listens there. */
+const PAGE_URL = 'http://127.0.0.1:9/peer.html';
+
+/** What the bundled script puts on the page. */
+interface PeerPage {
+  __peer: {
+    signal(signal: unknown): void;
+    setMicrophone(on: boolean): Promise<void>;
+    close(): void;
+    pc: {
+      signalingState: string;
+      getStats(): Promise<{ forEach(f: (s: Record<string, unknown>) => void): void }>;
+    };
+  };
+  __problems: string[];
+  __remoteTracks: number;
+}
+
+/**
+ * The calls page's own `CallsPeer` (src/web/client/calls-peer.ts: the browser side of the
+ * Mattermost RTCPeer protocol), bundled for a bare page. Built once per test file.
+ */
+export async function bundleCallsPeer(): Promise<string> {
+  const result = await build({
+    stdin: {
+      contents: `import { CallsPeer } from './calls-peer';
+        const g = globalThis as any;
+        g.__problems = [];
+        g.__remoteTracks = 0;
+        g.__startPeer = () => {
+          g.__peer = new CallsPeer([], {
+            description: (d) => g.__toServer('description', d),
+            candidate: (c) => g.__toServer('candidate', c),
+          }, {
+            state: () => undefined,
+            remoteTrack: () => { g.__remoteTracks++; },
+            remoteTrackGone: () => { g.__remoteTracks--; },
+            roundTrip: () => undefined,
+            screenEnded: () => undefined,
+            problem: (message, err) => { g.__problems.push(message + ': ' + String(err)); },
+          });
+        };
+        g.__shareScreen = async () => {
+          const stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+          g.__peer.startScreen(stream);
+        };`,
+      resolveDir: CLIENT_DIR,
+      loader: 'ts',
+    },
+    bundle: true,
+    write: false,
+    format: 'iife',
+    target: ['chrome110'],
+    tsconfig: join(CLIENT_DIR, 'tsconfig.json'),
+    logLevel: 'warning',
+  });
+  return result.outputFiles[0].text;
+}
+
+/**
+ * A Chromium page with one `CallsPeer`, wired straight to `SfuService` (no gateway): its
+ * descriptions and candidates go to the service, the service's signals come in through
+ * {@link handleSignal} (an `SfuHarness` sink).
+ */
+export class BrowserPeer implements SignalSink {
+  readonly logs: string[] = [];
+
+  private constructor(
+    readonly ref: SfuSessionRef,
+    private readonly context: BrowserContext,
+    readonly page: Page,
+  ) {
+    page.on('console', (m) => this.logs.push(`[${m.type()}] ${m.text()}`));
+    page.on('pageerror', (e) => this.logs.push(`[pageerror] ${e.message}`));
+  }
+
+  /** Opens a page, starts its peer (its data channel makes it offer at once). */
+  static async open(
+    browser: Browser,
+    script: string,
+    sfu: SfuService,
+    ref: SfuSessionRef,
+  ): Promise<BrowserPeer> {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const peer = new BrowserPeer(ref, context, page);
+    await page.route(PAGE_URL, (route) =>
+      route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>peer</title>' }),
+    );
+    await page.exposeFunction('__toServer', async (kind: string, payload: unknown) => {
+      if (kind === 'description') {
+        await sfu.handleDescription(ref.sessionId, payload as { type: 'offer'; sdp: string });
+      } else {
+        await sfu.addIceCandidate(ref.sessionId, payload as { candidate: string });
+      }
+    });
+    await page.goto(PAGE_URL);
+    await page.addScriptTag({ content: script });
+    await page.evaluate(() => (globalThis as unknown as { __startPeer(): void }).__startPeer());
+    return peer;
+  }
+
+  handleSignal(signal: SfuSignal): Promise<void> {
+    if (signal.type !== 'offer' && signal.type !== 'answer' && signal.type !== 'candidate') {
+      return Promise.resolve();
+    }
+    return this.page
+      .evaluate((s) => (globalThis as unknown as PeerPage).__peer.signal(s), signal)
+      .catch(() => undefined); // the page is closing
+  }
+
+  /** Turns the fake microphone on (the first time: adds the track, which renegotiates). */
+  unmute(): Promise<void> {
+    return this.page.evaluate(() => (globalThis as unknown as PeerPage).__peer.setMicrophone(true));
+  }
+
+  /** Shares the (fake) screen: a new send-only video section, which renegotiates. */
+  shareScreen(): Promise<void> {
+    return this.page.evaluate(() =>
+      (globalThis as unknown as { __shareScreen(): Promise<void> }).__shareScreen(),
+    );
+  }
+
+  /** The page's signaling state. */
+  signalingState(): Promise<string> {
+    return this.page.evaluate(() => (globalThis as unknown as PeerPage).__peer.pc.signalingState);
+  }
+
+  /** Negotiation failures the peer reported. */
+  problems(): Promise<string[]> {
+    return this.page.evaluate(() => [...(globalThis as unknown as PeerPage).__problems]);
+  }
+
+  /** Inbound and outbound RTP counters. */
+  rtp(): Promise<RtpStat[]> {
+    return this.page.evaluate(async () => {
+      const out: RtpStat[] = [];
+      const report = await (globalThis as unknown as PeerPage).__peer.pc.getStats();
+      report.forEach((s: Record<string, unknown>) => {
+        if (s.type !== 'inbound-rtp' && s.type !== 'outbound-rtp') return;
+        out.push({
+          type: s.type,
+          kind: String(s.kind),
+          ssrc: Number(s.ssrc),
+          packetsReceived: Number(s.packetsReceived ?? 0),
+          packetsSent: Number(s.packetsSent ?? 0),
+          framesDecoded: Number(s.framesDecoded ?? 0),
+          framesEncoded: Number(s.framesEncoded ?? 0),
+          keyFramesDecoded: Number(s.keyFramesDecoded ?? 0),
+          pliCount: Number(s.pliCount ?? 0),
+          nackCount: Number(s.nackCount ?? 0),
+        });
+      });
+      return out;
+    });
+  }
+
+  close(): void {
+    void this.context.close().catch(() => undefined);
+  }
+}
