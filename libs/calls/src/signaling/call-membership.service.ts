@@ -105,8 +105,17 @@ export class CallMembershipService implements OnApplicationShutdown {
     this.bind(socket, { sessionId, callId: call.id, channelId, userId });
     this.logger.log(`session joined [callId=${call.id}, sessionId=${sessionId}, userId=${userId}]`);
 
-    if (created) this.broadcaster.toChannel(channelId, 'call_start', this.wire.callStart(call));
     this.broadcaster.toSession(sessionId, 'join', { connID: sessionId }, channelId);
+    // The fan-out (one write per socket in the channel, a call state that grows with the call)
+    // runs after the pending I/O callbacks: in a burst of joins each joiner's acknowledgement,
+    // offer and answer are not queued behind everyone else's broadcasts. Events keep their order.
+    setImmediate(() => this.announceJoin(call, created, userId, sessionId));
+    return call;
+  }
+
+  private announceJoin(call: CallState, created: boolean, userId: string, sessionId: string): void {
+    const { channelId } = call;
+    if (created) this.broadcaster.toChannel(channelId, 'call_start', this.wire.callStart(call));
     this.broadcaster.toChannel(
       channelId,
       'user_joined',
@@ -122,7 +131,6 @@ export class CallMembershipService implements OnApplicationShutdown {
       },
       channelId,
     );
-    return call;
   }
 
   /**
