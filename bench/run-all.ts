@@ -1,10 +1,11 @@
 /**
  * Runs every benchmark and prints one Markdown table each (copy them into bench/RESULTS.md).
- * Usage: npm run bench [-- <name> ...]   names: state, fanout, join, forwarding
+ * Usage: npm run bench [-- <name> ...]   names: state, fanout, join, join3, forwarding
  */
 import { cpus } from 'node:os';
 import { fanoutBench } from './fanout.bench';
 import { forwardingBench } from './forwarding.bench';
+import { joinInstancesBench } from './join-instances.bench';
 import { joinBench } from './join.bench';
 import { stateStoreBench } from './state-store.bench';
 
@@ -12,6 +13,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   state: stateStoreBench,
   fanout: fanoutBench,
   join: joinBench,
+  join3: joinInstancesBench,
   forwarding: forwardingBench,
 };
 

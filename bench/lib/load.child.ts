@@ -126,8 +126,15 @@ setInterval(() => {
 
 const COMMANDS = {
   /** Makes participants (socket connected, first offer ready), not yet joined. */
-  async weriftAdd(a: { group: string; url: string; tokens: string[]; roles: AudioRole[] }) {
-    const list = a.tokens.map((t, i) => new WeriftParticipant(a.url, t, a.roles[i]));
+  async weriftAdd(a: {
+    group: string;
+    /** The host app's URL, or one per participant (`urls[i]`: participants spread over instances). */
+    url: string | string[];
+    tokens: string[];
+    roles: AudioRole[];
+  }) {
+    const urlOf = (i: number) => (typeof a.url === 'string' ? a.url : a.url[i]);
+    const list = a.tokens.map((t, i) => new WeriftParticipant(urlOf(i), t, a.roles[i]));
     groups.set(a.group, list);
     await inBatches(list, 20, async (p) => {
       await p.connect();
