@@ -235,7 +235,9 @@ export class SfuPeer {
         );
         return;
       }
-      let slot = reusableSlot([...this.slots, ...this.floating], producer.kind, sourceKey);
+      // A reclaimed mid may still go back to the client (releaseReclaimedMids): not before offered.
+      const candidates = [...this.slots, ...this.floating.filter((s) => !this.reclaimed.has(s))];
+      let slot = reusableSlot(candidates, producer.kind, sourceKey);
       if (!slot) {
         // Server mids ("s1", …) never collide with the numeric ones browsers generate.
         slot = newSlot(`s${++this.serverMids}`, producer.kind, 'server');
@@ -384,6 +386,7 @@ export class SfuPeer {
   }
 
   private async answer(offer: ClientDescription): Promise<void> {
+    this.releaseReclaimedMids(offer);
     const plan = planClientOffer(
       {
         sessionId: this.ref.sessionId,
@@ -747,6 +750,7 @@ export class SfuPeer {
    */
   private reclaimRolledBackMids(parked: ClientDescription): void {
     const taken = new Set([...this.slots, ...this.floating].map((s) => s.mid));
+    const before = this.reclaimed.size;
     for (const section of parked.sections) {
       if (taken.has(section.mid) || section.rejected) continue;
       if (section.kind !== 'audio' && section.kind !== 'video') continue;
@@ -761,6 +765,7 @@ export class SfuPeer {
         `rolled-back mid taken as a server section [${this.context}, mid=${slot.mid}]`,
       );
     }
+    if (this.reclaimed.size === before) return;
     // A client that does not offer again gets them anyway.
     const timer = setTimeout(() => {
       if (!this.closed && [...this.reclaimed].some((s) => this.floating.includes(s))) {
@@ -768,6 +773,20 @@ export class SfuPeer {
       }
     }, RECLAIM_OFFER_DELAY_MS);
     timer.unref?.();
+  }
+
+  /**
+   * A client that names a reclaimed mid again in a new offer (one that reuses the mids of what
+   * it rolled back) replaces that mid's numbering itself: the mid is the client's again.
+   */
+  private releaseReclaimedMids(offer: ClientDescription): void {
+    for (const slot of [...this.reclaimed]) {
+      if (!this.floating.includes(slot) || !offer.sections.some((s) => s.mid === slot.mid)) {
+        continue;
+      }
+      this.reclaimed.delete(slot);
+      this.floating = this.floating.filter((s) => s !== slot);
+    }
   }
 
   /**
