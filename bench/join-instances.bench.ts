@@ -14,6 +14,7 @@ import { TestRedisServer } from '../libs/calls/src/testing/redis-server';
 import { HostProcess } from '../test/support/host-process';
 import { envNumber, envNumbers } from './lib/env';
 import { LoadProcess } from './lib/load-process';
+import { MEDIA_BENCH_ENV } from './lib/media-host';
 import { percentile, printTable, type Row } from './lib/measure';
 import type { AudioRole, StageTimes } from './lib/werift-participant';
 
@@ -32,14 +33,7 @@ function hostEnv(redisUrl: string, instance: string): Record<string, string> {
     RUSTCHAT_CALLS_STATE_BACKEND: 'redis',
     RUSTCHAT_REDIS_URL: redisUrl,
     RUSTCHAT_CALLS_INSTANCE_ID: instance,
-    RUSTCHAT_CALLS_WORKERS: '1',
-    RUSTCHAT_CALLS_LISTEN_IP: '127.0.0.1',
-    RUSTCHAT_CALLS_ENABLE_TCP: 'false',
-    RUSTCHAT_CALLS_MAX_PARTICIPANTS: '0',
-    RUSTCHAT_CALLS_WS_RATE: '100000',
-    RUSTCHAT_CALLS_WS_BURST: '100000',
-    RUSTCHAT_CALLS_HTTP_RATE: '100000',
-    RUSTCHAT_CALLS_HTTP_BURST: '100000',
+    ...MEDIA_BENCH_ENV,
     DEMO_AUTH_SECRET: AUTH_SECRET,
   };
 }

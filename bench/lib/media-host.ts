@@ -7,18 +7,20 @@ import { TestHostApp } from '../../test/support/host-app';
  * core" is one process), UDP on loopback only, rate limits out of the way of a load test.
  */
 export function startMediaHost(): Promise<TestHostApp> {
-  return TestHostApp.start({
-    RUSTCHAT_CALLS_STATE_BACKEND: 'memory',
-    RUSTCHAT_CALLS_WORKERS: '1',
-    RUSTCHAT_CALLS_LISTEN_IP: '127.0.0.1',
-    RUSTCHAT_CALLS_ENABLE_TCP: 'false',
-    RUSTCHAT_CALLS_MAX_PARTICIPANTS: '0',
-    RUSTCHAT_CALLS_WS_RATE: '100000',
-    RUSTCHAT_CALLS_WS_BURST: '100000',
-    RUSTCHAT_CALLS_HTTP_RATE: '100000',
-    RUSTCHAT_CALLS_HTTP_BURST: '100000',
-  });
+  return TestHostApp.start({ RUSTCHAT_CALLS_STATE_BACKEND: 'memory', ...MEDIA_BENCH_ENV });
 }
+
+/** One media worker, UDP on loopback, no participant cap, rate limits out of a load test's way. */
+export const MEDIA_BENCH_ENV: Readonly<Record<string, string>> = {
+  RUSTCHAT_CALLS_WORKERS: '1',
+  RUSTCHAT_CALLS_LISTEN_IP: '127.0.0.1',
+  RUSTCHAT_CALLS_ENABLE_TCP: 'false',
+  RUSTCHAT_CALLS_MAX_PARTICIPANTS: '0',
+  RUSTCHAT_CALLS_WS_RATE: '100000',
+  RUSTCHAT_CALLS_WS_BURST: '100000',
+  RUSTCHAT_CALLS_HTTP_RATE: '100000',
+  RUSTCHAT_CALLS_HTTP_BURST: '100000',
+};
 
 /** Signs in `count` demo users (10 at a time); returns their tokens. */
 export async function loginMany(host: TestHostApp, count: number, prefix: string) {

@@ -4,7 +4,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { SignalSink } from '@app/calls/testing';
 import type { SfuService } from '@app/calls/sfu/sfu.service';
 import type { SfuSessionRef, SfuSignal } from '@app/calls/sfu/sfu.types';
-import type { RtpStat } from './calls-browser';
+import { pageRtp, type RtpStat } from './calls-browser';
 
 const CLIENT_DIR = resolve(__dirname, '..', '..', 'src', 'web', 'client');
 /** Any loopback origin is a secure context (getUserMedia works); nothing listens there. */
@@ -16,10 +16,7 @@ interface PeerPage {
     signal(signal: unknown): void;
     setMicrophone(on: boolean): Promise<void>;
     close(): void;
-    pc: {
-      signalingState: string;
-      getStats(): Promise<{ forEach(f: (s: Record<string, unknown>) => void): void }>;
-    };
+    pc: { signalingState: string };
   };
   __problems: string[];
 }
@@ -140,26 +137,7 @@ export class BrowserPeer implements SignalSink {
 
   /** Inbound and outbound RTP counters. */
   rtp(): Promise<RtpStat[]> {
-    return this.page.evaluate(async () => {
-      const out: RtpStat[] = [];
-      const report = await (globalThis as unknown as PeerPage).__peer.pc.getStats();
-      report.forEach((s: Record<string, unknown>) => {
-        if (s.type !== 'inbound-rtp' && s.type !== 'outbound-rtp') return;
-        out.push({
-          type: s.type,
-          kind: String(s.kind),
-          ssrc: Number(s.ssrc),
-          packetsReceived: Number(s.packetsReceived ?? 0),
-          packetsSent: Number(s.packetsSent ?? 0),
-          framesDecoded: Number(s.framesDecoded ?? 0),
-          framesEncoded: Number(s.framesEncoded ?? 0),
-          keyFramesDecoded: Number(s.keyFramesDecoded ?? 0),
-          pliCount: Number(s.pliCount ?? 0),
-          nackCount: Number(s.nackCount ?? 0),
-        });
-      });
-      return out;
-    });
+    return pageRtp(this.page, '__peer');
   }
 
   close(): void {

@@ -77,6 +77,34 @@ type PageGlobal = {
 
 // The functions given to page.evaluate run in the page: they may use nothing from this module.
 
+/** Something on the page's global object with its peer connection (`__calls`, `__peer`, …). */
+type PeerOwner = { pc?: { getStats(): Promise<Map<string, Record<string, unknown>>> } | null };
+
+/** The RTP streams of the peer connection at `globalThis[owner].pc` in `page`. */
+export function pageRtp(page: Page, owner: string): Promise<RtpStat[]> {
+  return page.evaluate(async (name) => {
+    const out: RtpStat[] = [];
+    const pc = (globalThis as unknown as Record<string, PeerOwner | undefined>)[name]?.pc;
+    const report = await pc?.getStats();
+    report?.forEach((s) => {
+      if (s.type !== 'inbound-rtp' && s.type !== 'outbound-rtp') return;
+      out.push({
+        type: s.type,
+        kind: String(s.kind),
+        ssrc: Number(s.ssrc),
+        packetsReceived: Number(s.packetsReceived ?? 0),
+        packetsSent: Number(s.packetsSent ?? 0),
+        framesDecoded: Number(s.framesDecoded ?? 0),
+        framesEncoded: Number(s.framesEncoded ?? 0),
+        keyFramesDecoded: Number(s.keyFramesDecoded ?? 0),
+        pliCount: Number(s.pliCount ?? 0),
+        nackCount: Number(s.nackCount ?? 0),
+      });
+    });
+    return out;
+  }, owner);
+}
+
 /** One person with the calls page open in their own browser context. */
 export class CallsPage {
   readonly logs: string[] = [];
@@ -144,26 +172,7 @@ export class CallsPage {
 
   /** The RTP streams of the page's peer connection. */
   rtp(): Promise<RtpStat[]> {
-    return this.page.evaluate(async () => {
-      const out: RtpStat[] = [];
-      const report = await (globalThis as unknown as PageGlobal).__calls.pc?.getStats();
-      report?.forEach((s) => {
-        if (s.type !== 'inbound-rtp' && s.type !== 'outbound-rtp') return;
-        out.push({
-          type: s.type,
-          kind: String(s.kind),
-          ssrc: Number(s.ssrc),
-          packetsReceived: Number(s.packetsReceived ?? 0),
-          packetsSent: Number(s.packetsSent ?? 0),
-          framesDecoded: Number(s.framesDecoded ?? 0),
-          framesEncoded: Number(s.framesEncoded ?? 0),
-          keyFramesDecoded: Number(s.keyFramesDecoded ?? 0),
-          pliCount: Number(s.pliCount ?? 0),
-          nackCount: Number(s.nackCount ?? 0),
-        });
-      });
-      return out;
-    });
+    return pageRtp(this.page, '__calls');
   }
 
   /** The peer connection's transceivers (mid, directions, receiver track state). */
