@@ -1,7 +1,7 @@
 import { CorruptCallStateError } from '../errors/corrupt-call-state.error';
 import { InvalidCallStateInputError } from '../errors/invalid-call-state-input.error';
 import { assertValidId, parseCallState, serializeCallState } from './call-state.codec';
-import { addSession, createCallState } from './call-state.mutations';
+import { addSession, createCallState, patchSession } from './call-state.mutations';
 
 describe('call state codec', () => {
   const call = addSession(createCallState({ callId: 'c1', channelId: 'ch', ownerId: 'u1' }, 5), {
@@ -18,6 +18,29 @@ describe('call state codec', () => {
     const text = serializeCallState({ ...call, version: 42 });
     expect(text.startsWith('{"version":42,')).toBe(true);
     expect(parseCallState('k', text)).toEqual({ ...call, version: 42 });
+  });
+
+  it('writes exactly what JSON.stringify writes, also for sessions reused after a mutation', () => {
+    const plain = (c: object) => {
+      const { version, ...rest } = c as { version: number };
+      return JSON.stringify({ version, ...rest });
+    };
+    const bigger = addSession(
+      { ...call, title: 'quote " and \\ é\u2028' },
+      {
+        ...call.sessions.s1,
+        sessionId: 's"2',
+        userId: 'u2',
+      },
+    );
+    expect(serializeCallState(bigger)).toBe(plain(bigger));
+    const patched = patchSession(bigger, 's1', { unmuted: false });
+    expect(patched.sessions['s"2']).toBe(bigger.sessions['s"2']);
+    expect(serializeCallState(patched)).toBe(plain(patched));
+    // Fields this version does not know (written by a newer instance) are kept.
+    const extended = { ...patched, future: { a: [1] }, gone: undefined } as unknown as typeof call;
+    expect(serializeCallState(extended)).toBe(plain(extended));
+    expect(JSON.parse(serializeCallState(extended))).toEqual(JSON.parse(plain(extended)));
   });
 
   it.each([

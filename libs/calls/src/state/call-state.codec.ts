@@ -22,13 +22,37 @@ export function assertValidId(field: string, value: unknown): asserts value is s
   }
 }
 
+/** JSON of each session object already written: states are immutable, so it never goes stale. */
+const sessionJson = new WeakMap<CallSessionState, string>();
+
+function serializeSessions(sessions: CallState['sessions']): string {
+  let out = '';
+  for (const id in sessions) {
+    const session = sessions[id];
+    let json = sessionJson.get(session);
+    if (json === undefined) {
+      json = JSON.stringify(session);
+      sessionJson.set(session, json);
+    }
+    out += `${out === '' ? '' : ','}${JSON.stringify(id)}:${json}`;
+  }
+  return `{${out}}`;
+}
+
 /**
- * Serialises a call state. `version` is written first so the Redis CAS script can read it
- * without decoding the whole document.
+ * Serialises a call state: the same text as `JSON.stringify`, with `version` written first so the
+ * Redis CAS script can read it without decoding the whole document. Sessions a mutation did not
+ * touch are the same objects as before, and their JSON is reused instead of written again.
  */
 export function serializeCallState(call: CallState): string {
-  const { version, ...rest } = call;
-  return JSON.stringify({ version, ...rest });
+  let out = `{"version":${JSON.stringify(call.version)}`;
+  for (const key in call) {
+    const value: unknown = call[key as keyof CallState];
+    if (key === 'version' || value === undefined) continue;
+    const json = key === 'sessions' ? serializeSessions(call.sessions) : JSON.stringify(value);
+    out += `,${JSON.stringify(key)}:${json}`;
+  }
+  return `${out}}`;
 }
 
 const isString = (v: unknown): v is string => typeof v === 'string';

@@ -102,12 +102,16 @@ export function patchSession(
 ): CallState {
   const current = call.sessions[sessionId];
   if (!current) throw new SessionNotFoundError(call.id, sessionId);
-  const keys = Object.keys(patch) as (keyof CallSessionPatch)[];
-  if (keys.every((k) => patch[k] === undefined || patch[k] === current[k])) return call;
-  const defined = Object.fromEntries(
-    keys.filter((k) => patch[k] !== undefined).map((k) => [k, patch[k]]),
-  );
-  return { ...call, sessions: { ...call.sessions, [sessionId]: { ...current, ...defined } } };
+  let next: Record<string, unknown> | null = null;
+  for (const key in patch) {
+    const value = patch[key as keyof CallSessionPatch];
+    if (value === undefined || value === current[key as keyof CallSessionPatch]) continue;
+    next ??= { ...current };
+    next[key] = value;
+  }
+  if (!next) return call;
+  const session = next as unknown as CallSessionState;
+  return { ...call, sessions: { ...call.sessions, [sessionId]: session } };
 }
 
 /**

@@ -148,6 +148,18 @@ export class RedisCallStateStore implements CallStateStore {
     return Promise.resolve();
   }
 
+  /**
+   * Holds the commands issued in this tick in the socket and sends them with one write at the end
+   * of the tick. Under concurrency the replies that arrive together free their callers in the same
+   * tick, so their next commands leave together too: one system call instead of one per command.
+   */
+  private coalesceWrites(): void {
+    const stream = this.redis.stream;
+    if (!stream || stream.writableCorked > 0) return;
+    stream.cork();
+    process.nextTick(() => stream.uncork());
+  }
+
   private remember(call: CallState): CallState {
     if (this.cache.size >= CACHE_LIMIT && !this.cache.has(call.id)) this.cache.clear();
     this.cache.set(call.id, call);
@@ -155,6 +167,7 @@ export class RedisCallStateStore implements CallStateStore {
   }
 
   private async run<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    this.coalesceWrites();
     try {
       return await fn();
     } catch (err) {
