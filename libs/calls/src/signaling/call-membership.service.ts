@@ -48,6 +48,8 @@ export class CallMembershipService implements OnApplicationShutdown {
   private readonly wire: MattermostWire;
   /** Pending state removals of sessions that are gone here (see {@link retryRemoval}). */
   private readonly retries = new Set<NodeJS.Timeout>();
+  /** Join fan-outs waiting for the next turn of the event loop (see {@link announce}). */
+  private readonly announcements: (() => void)[] = [];
   private closing = false;
 
   constructor(
@@ -106,11 +108,29 @@ export class CallMembershipService implements OnApplicationShutdown {
     this.logger.log(`session joined [callId=${call.id}, sessionId=${sessionId}, userId=${userId}]`);
 
     this.broadcaster.toSession(sessionId, 'join', { connID: sessionId }, channelId);
-    // The fan-out (one write per socket in the channel, a call state that grows with the call)
-    // runs after the pending I/O callbacks: in a burst of joins each joiner's acknowledgement,
-    // offer and answer are not queued behind everyone else's broadcasts. Events keep their order.
-    setImmediate(() => this.announceJoin(call, created, userId, sessionId));
+    this.announce(() => this.announceJoin(call, created, userId, sessionId));
     return call;
+  }
+
+  /**
+   * Queues a join's fan-out (one frame per socket in the channel, a call state that grows with the
+   * call) for the check phase of this turn of the event loop, after the pending I/O callbacks: in
+   * a burst of joins each joiner's acknowledgement, offer and answer are not held behind everyone
+   * else's broadcasts, and the frames a socket gets from the whole burst leave together (see
+   * `coalesceWebSocketWrites`). All of it runs within this turn, before any later message of the
+   * joiner can be handled, so events keep their order.
+   */
+  private announce(fanOut: () => void): void {
+    if (this.announcements.push(fanOut) > 1) return;
+    setImmediate(() => {
+      for (const next of this.announcements.splice(0)) {
+        try {
+          next();
+        } catch (err) {
+          this.logger.warn(`join fan-out failed: ${(err as Error).message}`);
+        }
+      }
+    });
   }
 
   private announceJoin(call: CallState, created: boolean, userId: string, sessionId: string): void {

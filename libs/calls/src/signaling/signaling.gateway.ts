@@ -38,6 +38,7 @@ import { CallsWsExceptionFilter } from './ws-exception.filter';
 import { WsMetricsInterceptor } from './ws-metrics.interceptor';
 import { wsAdmission } from './ws-admission';
 import { wsValidationPipe } from './ws-validation.pipe';
+import { coalesceWebSocketWrites } from './ws-write-coalescing';
 
 /** Version reported to clients: ≥ 0.21.0 (multi-session) and < 1.7.0 (no data-channel locking). */
 export const MATTERMOST_PROTOCOL_VERSION = '1.6.0';
@@ -75,6 +76,7 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayConnection, OnG
 
   afterInit(server: Namespace): void {
     this.broadcaster.attach(server);
+    coalesceWebSocketWrites(server.server.engine);
     if (this.options.identity instanceof DenyAllIdentity) {
       this.logger.warn('no identity given to CallsModule: every socket and request is refused');
     }
