@@ -208,92 +208,56 @@ export async function joinBench(): Promise<void> {
       const raw = await rawTransportTimes(n);
 
       const label = `${n} (${senders} send)`;
+      const row = (
+        stage: string,
+        p50: string | number,
+        p99: string | number = '',
+        reached = '',
+        target = '',
+      ) =>
+        rows.push({
+          participants: label,
+          stage,
+          'p50 ms': p50,
+          'p99 ms': p99,
+          reached,
+          'target (at 200)': target,
+        });
+      const sampled = (stage: string, values: number[], of: number, target = '') =>
+        row(
+          stage,
+          percentile(values, 50),
+          percentile(values, 99),
+          `${values.length}/${of}`,
+          target,
+        );
       for (const [stage, name] of STAGES) {
-        const values = stageValues(times, stage);
-        rows.push({
-          participants: label,
-          stage: name,
-          'p50 ms': percentile(values, 50),
-          'p99 ms': percentile(values, 99),
-          reached: `${values.length}/${n}`,
-          'target (at 200)':
-            (n === 200 && stage !== 'offerToAnswer' && TARGETS_AT_200[stage]) || '',
-        });
+        const target = n === 200 && stage !== 'offerToAnswer' ? TARGETS_AT_200[stage] : undefined;
+        sampled(name, stageValues(times, stage), n, target ?? '');
       }
-      const serverRows: [string, number[]][] = [
-        ['    server: openSession in join (transport)', server[0]],
-        ['    server: offer in → answer emitted (SfuService)', server[1]],
-        ['    join sent → server emits answer', server[2]],
-        ['    join sent → server emits its first offer (consumers)', server[3]],
-        ['    join sent → server transport DTLS connected', server[4]],
-      ];
-      for (const [name, values] of serverRows) {
-        rows.push({
-          participants: label,
-          stage: name,
-          'p50 ms': percentile(values, 50),
-          'p99 ms': percentile(values, 99),
-          reached: `${values.length}/${n}`,
-          'target (at 200)': '',
-        });
-      }
-      rows.push(
-        {
-          participants: label,
-          stage: `baseline: socket.io ack RTT, ${n} at once`,
-          'p50 ms': percentile(acks, 50),
-          'p99 ms': percentile(acks, 99),
-          reached: `${acks.length}/${n * ackRounds}`,
-          'target (at 200)': '',
-        },
-        {
-          participants: label,
-          stage: `baseline: raw mediasoup createWebRtcTransport, ${n} at once`,
-          'p50 ms': percentile(raw, 50),
-          'p99 ms': percentile(raw, 99),
-          reached: `${raw.length}/${n}`,
-          'target (at 200)': '',
-        },
-        {
-          participants: label,
-          stage: 'server event-loop delay during the join (ms)',
-          'p50 ms': serverLoad.lagP50,
-          'p99 ms': serverLoad.lagP99,
-          reached: '',
-          'target (at 200)': '',
-        },
-        {
-          participants: label,
-          stage: 'CPU % over the whole join: server process / media worker',
-          'p50 ms': `${(serverLoad.mainCpu * 100).toFixed(1)} / ${(serverLoad.workerCpu * 100).toFixed(1)}`,
-          'p99 ms': '',
-          reached: '',
-          'target (at 200)': '',
-        },
-        {
-          participants: label,
-          stage: 'CPU ms per participant over the whole join: server process / media worker',
-          'p50 ms': `${(serverLoad.mainCpuMs / n).toFixed(2)} / ${(serverLoad.workerCpuMs / n).toFixed(2)}`,
-          'p99 ms': '',
-          reached: '',
-          'target (at 200)': '',
-        },
-        {
-          participants: label,
-          stage: 'load generator CPU % (werift process, whole join)',
-          'p50 ms': Number((generatorCpu * 100).toFixed(1)),
-          'p99 ms': '',
-          reached: '',
-          'target (at 200)': '',
-        },
-        {
-          participants: label,
-          stage: 'ratio p50: join → answer / ack RTT',
-          'p50 ms': percentile(stageValues(times, 'answer'), 50) / percentile(acks, 50),
-          'p99 ms': '',
-          reached: '',
-          'target (at 200)': '',
-        },
+      sampled('    server: openSession in join (transport)', server[0], n);
+      sampled('    server: offer in → answer emitted (SfuService)', server[1], n);
+      sampled('    join sent → server emits answer', server[2], n);
+      sampled('    join sent → server emits its first offer (consumers)', server[3], n);
+      sampled('    join sent → server transport DTLS connected', server[4], n);
+      sampled(`baseline: socket.io ack RTT, ${n} at once`, acks, n * ackRounds);
+      sampled(`baseline: raw mediasoup createWebRtcTransport, ${n} at once`, raw, n);
+      row('server event-loop delay during the join (ms)', serverLoad.lagP50, serverLoad.lagP99);
+      row(
+        'CPU % over the whole join: server process / media worker',
+        `${(serverLoad.mainCpu * 100).toFixed(1)} / ${(serverLoad.workerCpu * 100).toFixed(1)}`,
+      );
+      row(
+        'CPU ms per participant over the whole join: server process / media worker',
+        `${(serverLoad.mainCpuMs / n).toFixed(2)} / ${(serverLoad.workerCpuMs / n).toFixed(2)}`,
+      );
+      row(
+        'load generator CPU % (werift process, whole join)',
+        Number((generatorCpu * 100).toFixed(1)),
+      );
+      row(
+        'ratio p50: join → answer / ack RTT',
+        percentile(stageValues(times, 'answer'), 50) / percentile(acks, 50),
       );
     }
   } finally {
