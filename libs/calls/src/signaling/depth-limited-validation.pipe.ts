@@ -1,4 +1,4 @@
-import { type ArgumentMetadata, ValidationPipe, type ValidationPipeOptions } from '@nestjs/common';
+import { type ArgumentMetadata, ValidationPipe } from '@nestjs/common';
 import { InvalidMessageError } from '../errors/invalid-message.error';
 
 /** Deepest nesting of objects and arrays accepted in client data (Mattermost's is 2–3 levels). */
@@ -25,10 +25,6 @@ export function nestsDeeperThan(value: unknown, maxDepth: number): boolean {
  * the stack and turn a bad message into an internal error with a logged stack trace.
  */
 export class DepthLimitedValidationPipe extends ValidationPipe {
-  constructor(options?: ValidationPipeOptions) {
-    super(options);
-  }
-
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     // Only what the pipe validates (a DTO); never the socket, which Nest also passes through pipes.
     if (this.toValidate(metadata) && nestsDeeperThan(value, MAX_PAYLOAD_DEPTH)) {

@@ -1,17 +1,12 @@
 import type { Event } from 'socket.io';
 import { InvalidMessageError } from '../errors/invalid-message.error';
 import { RateLimitedError } from '../errors/rate-limited.error';
+import { engineWebSocket } from './engine-websocket';
 import type { CallsSocket } from './socket-context';
 import { errorAck, type WsAck } from './ws-ack';
 
 /** The same refusal for every message over the rate (no error object per message). */
 const RATE_LIMITED: WsAck = errorAck(new RateLimitedError());
-
-/** The `ws` WebSocket under engine.io's websocket transport (pause/resume are its public API). */
-interface PausableWebSocket {
-  pause(): void;
-  resume(): void;
-}
 
 /** Longest a flooding connection is left unread at a time (well under socket.io's ping timeout). */
 const MAX_HOLD_MS = 2000;
@@ -32,7 +27,7 @@ class ReadHold {
   ) {}
 
   extend(): void {
-    const ws = this.webSocket();
+    const ws = engineWebSocket(this.socket.conn);
     if (!ws) return;
     const now = Date.now();
     this.until = Math.min(Math.max(this.until, now) + this.tokenMs, now + MAX_HOLD_MS);
@@ -48,14 +43,6 @@ class ReadHold {
       ws.resume();
     };
     this.timer = setTimeout(release, this.until - now).unref();
-  }
-
-  private webSocket(): PausableWebSocket | undefined {
-    const transport = this.socket.conn.transport as unknown as {
-      name: string;
-      socket?: PausableWebSocket;
-    };
-    return transport.name === 'websocket' ? transport.socket : undefined;
   }
 }
 

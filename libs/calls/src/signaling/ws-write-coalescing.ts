@@ -1,19 +1,4 @@
-/** The part of a TCP socket that write coalescing uses. */
-interface CorkableSocket {
-  readonly destroyed: boolean;
-  readonly writableCorked: number;
-  cork(): void;
-  uncork(): void;
-}
-
-/** An engine.io connection as seen in its server's `flush` event. */
-interface EngineConnection {
-  readonly transport?: {
-    readonly name?: string;
-    /** The `ws` WebSocket of a websocket transport; `ws` keeps its TCP socket in `_socket`. */
-    readonly socket?: { readonly _socket?: CorkableSocket };
-  };
-}
+import { type EngineConnection, engineWebSocket } from './engine-websocket';
 
 /** The engine.io server (socket.io's `io.engine`). */
 export interface FlushingEngine {
@@ -30,8 +15,7 @@ export interface FlushingEngine {
  */
 export function coalesceWebSocketWrites(engine: FlushingEngine): void {
   engine.on('flush', (connection) => {
-    const transport = connection.transport;
-    const socket = transport?.name === 'websocket' ? transport.socket?._socket : undefined;
+    const socket = engineWebSocket(connection)?._socket;
     if (!socket || socket.destroyed || socket.writableCorked > 0) return;
     socket.cork();
     process.nextTick(() => socket.uncork());
