@@ -22,19 +22,35 @@ export function assertValidId(field: string, value: unknown): asserts value is s
   }
 }
 
-/** JSON of each session object already written: states are immutable, so it never goes stale. */
-const sessionJson = new WeakMap<CallSessionState, string>();
+/**
+ * `"<session id>":<session JSON>` of each session object already written: states are immutable,
+ * so it never goes stale.
+ */
+const sessionEntries = new WeakMap<CallSessionState, string>();
+/** `"<field>":` of each top-level field name seen (a handful; bounded against odd documents). */
+const fieldPrefixes = new Map<string, string>();
+const MAX_FIELD_PREFIXES = 64;
+
+function fieldPrefix(key: string): string {
+  let prefix = fieldPrefixes.get(key);
+  if (prefix === undefined) {
+    prefix = `${JSON.stringify(key)}:`;
+    if (fieldPrefixes.size < MAX_FIELD_PREFIXES) fieldPrefixes.set(key, prefix);
+  }
+  return prefix;
+}
 
 function serializeSessions(sessions: CallState['sessions']): string {
   let out = '';
   for (const id in sessions) {
     const session = sessions[id];
-    let json = sessionJson.get(session);
-    if (json === undefined) {
-      json = JSON.stringify(session);
-      sessionJson.set(session, json);
+    let entry = sessionEntries.get(session);
+    if (entry === undefined) {
+      entry = `${JSON.stringify(id)}:${JSON.stringify(session)}`;
+      // A session object is stored under its own id; another key would need its own entry.
+      if (session.sessionId === id) sessionEntries.set(session, entry);
     }
-    out += `${out === '' ? '' : ','}${JSON.stringify(id)}:${json}`;
+    out = out === '' ? entry : `${out},${entry}`;
   }
   return `{${out}}`;
 }
@@ -50,7 +66,7 @@ export function serializeCallState(call: CallState): string {
     const value: unknown = call[key as keyof CallState];
     if (key === 'version' || value === undefined) continue;
     const json = key === 'sessions' ? serializeSessions(call.sessions) : JSON.stringify(value);
-    out += `,${JSON.stringify(key)}:${json}`;
+    out += `,${fieldPrefix(key)}${json}`;
   }
   return `${out}}`;
 }
