@@ -22,8 +22,12 @@
  * nominal) by that CPU fraction, an extrapolation to a full core: on a shared machine neither
  * the worker nor the generator gets a full core, so saturation is not reached reliably.
  *
+ * Each step is measured over FORWARD_WINDOWS windows back to back and reported by its median
+ * window (CPU per flowing stream): at a few percent of a core, one 5 s window swings by ±20 %.
+ *
  * Env: FORWARD_PATHS (raw,raw-srtp,module), FORWARD_STEP (calls added per step, 5),
- * FORWARD_MAX_CALLS (raw paths, 150), FORWARD_MODULE_MAX_CALLS (10), FORWARD_WINDOW_S (5),
+ * FORWARD_MAX_CALLS (raw paths, 150), FORWARD_MODULE_MAX_CALLS (20), FORWARD_WINDOW_S (5),
+ * FORWARD_WINDOWS (3),
  * FORWARD_SETTLE_S (2), FORWARD_LOSS_LIMIT (0.01), FORWARD_CPU_LIMIT (0.95 core),
  * FORWARD_GEN_CPU_LIMIT (0.9: stop when the load process itself saturates),
  * FORWARD_SRTP_SUITE (AEAD_AES_128_GCM or AES_CM_128_HMAC_SHA1_80, for `raw-srtp`).
@@ -241,6 +245,7 @@ async function ramp(path: ForwardingPath, load: LoadProcess, maxCalls: number): 
   const stepCalls = envNumber('FORWARD_STEP', 5);
   const windowS = envNumber('FORWARD_WINDOW_S', 5);
   const settleS = envNumber('FORWARD_SETTLE_S', 2);
+  const windows = Math.max(1, envNumber('FORWARD_WINDOWS', 3));
   const lossLimit = envNumber('FORWARD_LOSS_LIMIT', 0.01);
   const cpuLimit = envNumber('FORWARD_CPU_LIMIT', 0.95);
   const generatorLimit = envNumber('FORWARD_GEN_CPU_LIMIT', 0.9);
@@ -250,7 +255,11 @@ async function ramp(path: ForwardingPath, load: LoadProcess, maxCalls: number): 
     const target = Math.min(maxCalls, calls + stepCalls);
     for (; calls < target; calls++) await path.addCall(calls);
     await sleep(settleS * 1000);
-    const step = await measure(path, load, calls, windowS);
+    const measured: Step[] = [];
+    for (let w = 0; w < windows; w++) measured.push(await measure(path, load, calls, windowS));
+    const cpuPerStream = (m: Step) => m.workerCpu / m.effectiveStreams;
+    measured.sort((a, b) => cpuPerStream(a) - cpuPerStream(b));
+    const step = measured[Math.floor(measured.length / 2)];
     steps.push(step);
     console.log(
       `[forwarding] ${step.path} calls=${calls} streams=${step.streams} seen=${step.streamsSeen} loss=${(step.loss * 100).toFixed(2)}% worker=${(step.workerCpu * 100).toFixed(1)}% generator=${(step.generatorCpu * 100).toFixed(1)}% drops=${step.workerDrops}/${step.generatorDrops} load=${loadavg()[0].toFixed(2)}`,
@@ -282,7 +291,7 @@ export async function forwardingBench(): Promise<void> {
       if (!path) throw new Error(`unknown forwarding path ${name}; known: raw, raw-srtp, module`);
       const max = envNumber(
         name === 'module' ? 'FORWARD_MODULE_MAX_CALLS' : 'FORWARD_MAX_CALLS',
-        name === 'module' ? 10 : 150,
+        name === 'module' ? 20 : 150,
       );
       try {
         results.set(name, await ramp(path, load, max));
