@@ -76,6 +76,8 @@ interface Step {
   streamsSeen: number;
   sentPps: number;
   receivedPps: number;
+  /** Packets received again (retransmissions), per second: not counted as forwarded. */
+  duplicatePps: number;
   loss: number;
   workerCpu: number;
   generatorCpu: number;
@@ -232,6 +234,7 @@ async function measure(
     streamsSeen: w.streams,
     sentPps: w.sent / w.seconds,
     receivedPps: w.received / w.seconds,
+    duplicatePps: w.duplicates / w.seconds,
     loss: w.expected > 0 ? 1 - w.received / w.expected : 1,
     workerCpu: (cpu1 - cpu0) / seconds,
     generatorCpu: w.generatorCpu,
@@ -312,6 +315,7 @@ export async function forwardingBench(): Promise<void> {
       'streams (seen)': `${s.streams} (${s.streamsSeen})`,
       'sent pps': Math.round(s.sentPps),
       'forwarded pps': Math.round(s.receivedPps),
+      'duplicate pps': Math.round(s.duplicatePps),
       'loss %': pct(s.loss),
       'send rate % of nominal': pct(s.sentPps / ((s.calls * SPEAKERS * 1000) / PACKET_INTERVAL_MS)),
       'worker CPU %': pct(s.workerCpu),

@@ -43,18 +43,32 @@ export function isRtp(packet: Buffer): boolean {
   return pt < 64 || pt > 95;
 }
 
+/** Sequence numbers remembered per stream to recognise a packet received twice. */
+const DUPLICATE_WINDOW = 1024;
+
 interface StreamWindow {
   received: number;
+  /** Packets whose sequence number was already received (retransmissions): not in `received`. */
+  duplicates: number;
   /** Extended (unwrapped) sequence numbers seen first and last in the window. */
   first: number;
   highest: number;
+  /** The extended sequence number last received in each slot (`extended % DUPLICATE_WINDOW`). */
+  recent: Float64Array;
+}
+
+function streamWindow(seq: number): StreamWindow {
+  const recent = new Float64Array(DUPLICATE_WINDOW).fill(NaN);
+  recent[seq % DUPLICATE_WINDOW] = seq;
+  return { received: 1, duplicates: 0, first: seq, highest: seq, recent };
 }
 
 /**
  * Counts received RTP per SSRC within a window. Loss of a stream is
  * `1 - received / (highest - first + 1)` over its sequence numbers, which does not depend on
  * when the window opened relative to packets in flight; streams that delivered nothing in the
- * window are counted separately.
+ * window are counted separately. A sequence number received again (a retransmission answering a
+ * NACK) counts as a duplicate, not as another packet received.
  */
 export class StreamCounter {
   private streams = new Map<number, StreamWindow>();
@@ -66,14 +80,20 @@ export class StreamCounter {
     this.total++;
     const s = this.streams.get(ssrc);
     if (!s) {
-      this.streams.set(ssrc, { received: 1, first: seq, highest: seq });
+      this.streams.set(ssrc, streamWindow(seq));
       return;
     }
-    s.received++;
     // Unwrap to the extended number closest to the highest seen.
     let extended = s.highest - (s.highest & 0xffff) + seq;
     if (extended - s.highest > 0x8000) extended -= 0x10000;
     else if (s.highest - extended > 0x8000) extended += 0x10000;
+    const slot = ((extended % DUPLICATE_WINDOW) + DUPLICATE_WINDOW) % DUPLICATE_WINDOW;
+    if (s.recent[slot] === extended) {
+      s.duplicates++;
+      return;
+    }
+    s.recent[slot] = extended;
+    s.received++;
     if (extended > s.highest) s.highest = extended;
     if (extended < s.first) s.first = extended;
   }
@@ -89,15 +109,20 @@ export class StreamCounter {
     this.streams = new Map();
   }
 
-  /** What the window saw: streams, packets received, packets expected from sequence numbers. */
+  /**
+   * What the window saw: streams, packets received, packets expected from sequence numbers,
+   * duplicates.
+   */
   snapshot(): WindowCounts {
     let received = 0;
     let expected = 0;
+    let duplicates = 0;
     for (const s of this.streams.values()) {
       received += s.received;
       expected += s.highest - s.first + 1;
+      duplicates += s.duplicates;
     }
-    return { streams: this.streams.size, received, expected };
+    return { streams: this.streams.size, received, expected, duplicates };
   }
 }
 
@@ -106,6 +131,7 @@ export interface WindowCounts {
   readonly streams: number;
   readonly received: number;
   readonly expected: number;
+  readonly duplicates: number;
 }
 
 /** Adds window counts. */
@@ -115,7 +141,8 @@ export function sumCounts(counts: WindowCounts[]): WindowCounts {
       streams: a.streams + c.streams,
       received: a.received + c.received,
       expected: a.expected + c.expected,
+      duplicates: a.duplicates + c.duplicates,
     }),
-    { streams: 0, received: 0, expected: 0 },
+    { streams: 0, received: 0, expected: 0, duplicates: 0 },
   );
 }
