@@ -76,7 +76,7 @@ interface Step {
   streamsSeen: number;
   sentPps: number;
   receivedPps: number;
-  /** Packets received again (retransmissions), per second: not counted as forwarded. */
+  /** Packets received again (e.g. retransmissions), per second: not counted as forwarded. */
   duplicatePps: number;
   loss: number;
   workerCpu: number;

@@ -48,7 +48,7 @@ const DUPLICATE_WINDOW = 1024;
 
 interface StreamWindow {
   received: number;
-  /** Packets whose sequence number was already received (retransmissions): not in `received`. */
+  /** Packets whose sequence number was already received (e.g. retransmissions): not in `received`. */
   duplicates: number;
   /** Extended (unwrapped) sequence numbers seen first and last in the window. */
   first: number;
