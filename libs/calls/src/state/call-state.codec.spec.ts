@@ -43,6 +43,12 @@ describe('call state codec', () => {
     expect(JSON.parse(serializeCallState(extended))).toEqual(JSON.parse(plain(extended)));
   });
 
+  it('writes a session object under the key it is found at, also after it was cached', () => {
+    serializeCallState(call); // keeps the entry of s1
+    const moved = { ...call, sessions: { other: call.sessions.s1 } };
+    expect(JSON.parse(serializeCallState(moved)).sessions).toEqual({ other: call.sessions.s1 });
+  });
+
   it.each([
     ['not json', 'not JSON'],
     ['[1,2]', 'not a JSON object'],

@@ -44,11 +44,12 @@ function serializeSessions(sessions: CallState['sessions']): string {
   let out = '';
   for (const id in sessions) {
     const session = sessions[id];
-    let entry = sessionEntries.get(session);
+    // A session is stored under its own id; the entry of one under another key is not kept.
+    const cacheable = session.sessionId === id;
+    let entry = cacheable ? sessionEntries.get(session) : undefined;
     if (entry === undefined) {
       entry = `${JSON.stringify(id)}:${JSON.stringify(session)}`;
-      // A session object is stored under its own id; another key would need its own entry.
-      if (session.sessionId === id) sessionEntries.set(session, entry);
+      if (cacheable) sessionEntries.set(session, entry);
     }
     out = out === '' ? entry : `${out},${entry}`;
   }
