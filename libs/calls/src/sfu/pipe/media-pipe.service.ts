@@ -24,13 +24,17 @@ import {
 
 /** How long a pipe request waits for the other instance (ms). */
 const PIPE_REQUEST_TIMEOUT_MS = 3000;
+/** How often every room's pipes are reconciled with the other instances' producers (ms). */
+export const PIPE_RECONCILE_INTERVAL_MS = 15_000;
 
 /**
  * The distributed media plane: a call whose participants are served by several instances gets
  * mediasoup PipeTransports between those instances' rooms (UDP, SRTP), so every participant
  * receives every other one's media. Pipe parameters and producer announcements go through the
  * {@link InstanceBus}; which instances serve a call comes from the shared call state. Pipes to an
- * instance that died are closed ({@link InstanceRegistry.onInstanceDead}).
+ * instance that died are closed ({@link InstanceRegistry.onInstanceDead}). Every
+ * {@link PIPE_RECONCILE_INTERVAL_MS} each room's imports are checked against what the other
+ * instances list, which repairs what lost bus messages left behind (e.g. while Redis was down).
  *
  * Inactive with the memory backend (one instance) and without media workers; nothing happens for
  * a call that only one instance serves.
@@ -41,6 +45,7 @@ export class MediaPipeService implements OnModuleInit, OnModuleDestroy, RoomPipe
   private readonly rooms = new Map<string, RoomPipes>();
   private readonly cluster: PipeCluster;
   private unsubscribe: (() => void) | null = null;
+  private reconcileTimer: NodeJS.Timeout | null = null;
 
   constructor(
     @Inject(CALLS_OPTIONS) private readonly options: ResolvedCallsOptions,
@@ -81,6 +86,8 @@ export class MediaPipeService implements OnModuleInit, OnModuleDestroy, RoomPipe
         );
       }
     });
+    this.reconcileTimer = setInterval(() => this.reconcileAll(), PIPE_RECONCILE_INTERVAL_MS);
+    this.reconcileTimer.unref();
     this.logger.log(
       `media pipes between instances enabled [address=${this.settings.address}, listenIp=${this.settings.listenIp}, ports=${this.settings.portRange.min}-${this.settings.portRange.max}]`,
     );
@@ -89,6 +96,8 @@ export class MediaPipeService implements OnModuleInit, OnModuleDestroy, RoomPipe
   onModuleDestroy(): void {
     this.unsubscribe?.();
     this.unsubscribe = null;
+    if (this.reconcileTimer) clearInterval(this.reconcileTimer);
+    this.reconcileTimer = null;
   }
 
   /** Opens the pipes of a new room (the latest room of a call is the one other instances reach). */
@@ -96,6 +105,22 @@ export class MediaPipeService implements OnModuleInit, OnModuleDestroy, RoomPipe
     const pipes = new RoomPipes(room, this.cluster);
     this.rooms.set(room.callId, pipes);
     return pipes;
+  }
+
+  private reconcileAll(): void {
+    for (const pipes of this.rooms.values()) {
+      if (pipes.isClosed) continue;
+      pipes.reconcile().then(
+        ({ imported, closed }) => {
+          if (imported + closed === 0) return;
+          this.logger.warn(
+            `pipes repaired by reconciliation [callId=${pipes.callId}, imported=${imported}, closed=${closed}]`,
+          );
+        },
+        (err: Error) =>
+          this.logger.warn(`pipe reconciliation failed [callId=${pipes.callId}]: ${err.message}`),
+      );
+    }
   }
 
   private answer(type: PipeMessageType, payload: unknown, from: string): Promise<unknown> {

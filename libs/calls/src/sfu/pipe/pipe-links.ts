@@ -106,6 +106,8 @@ export class ExportLink {
 
 interface Imported {
   producer: ms.Producer | null;
+  /** When the copy was made (`performance.now()`); 0 while the import is under way. */
+  importedAt: number;
   /** Closed (or its link closed) while the import was under way. */
   cancelled: boolean;
   /** The latest change (pause state and labels) of the original. */
@@ -162,6 +164,27 @@ export class ImportLink {
     );
   }
 
+  /** Whether the producer is imported or being imported. */
+  has(producerId: string): boolean {
+    return this.imports.has(producerId);
+  }
+
+  /**
+   * Closes the copies of producers the other instance no longer lists (their
+   * `pipe.producer-closed` never arrived). Only copies made before the list was asked for
+   * (`listedAt`, `performance.now()`) are judged: a newer one may be missing from the list.
+   * @returns how many were closed
+   */
+  pruneUnlisted(listed: ReadonlySet<string>, listedAt: number): number {
+    let closed = 0;
+    for (const [producerId, entry] of this.imports) {
+      if (listed.has(producerId) || !entry.producer || entry.importedAt > listedAt) continue;
+      this.closeProducer(producerId);
+      closed++;
+    }
+    return closed;
+  }
+
   /**
    * Imports a producer of the other instance (once; repeated calls while it is imported do
    * nothing).
@@ -169,7 +192,7 @@ export class ImportLink {
    */
   async import(producerId: string): Promise<void> {
     if (this.closed || this.imports.has(producerId)) return;
-    const entry: Imported = { producer: null, cancelled: false };
+    const entry: Imported = { producer: null, importedAt: 0, cancelled: false };
     this.imports.set(producerId, entry);
     try {
       const transport = await this.ready;
@@ -189,6 +212,7 @@ export class ImportLink {
         return;
       }
       entry.producer = producer;
+      entry.importedAt = performance.now();
       producer.observer.once('close', () => {
         if (this.imports.get(producerId) === entry) this.imports.delete(producerId);
       });

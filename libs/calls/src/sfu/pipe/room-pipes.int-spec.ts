@@ -51,6 +51,8 @@ class Side implements PipedRoom {
 class Network {
   readonly sides = new Map<string, Side>();
   readonly requests: { from: string; to: string; type: PipeMessageType }[] = [];
+  /** Message types the bus loses (like while Redis is down). */
+  readonly lost = new Set<PipeMessageType>();
 
   cluster(side: Side): PipeCluster {
     return {
@@ -64,6 +66,7 @@ class Network {
         this.requests.push({ from: side.id, to, type });
         const target = this.sides.get(to);
         if (!target || target.pipes.isClosed) throw new Error(`${to} unreachable`);
+        if (this.lost.has(type)) throw new Error(`${type} lost`);
         const answer = await target.pipes.answer(
           type,
           JSON.parse(JSON.stringify(payload)),
@@ -169,6 +172,42 @@ describe('RoomPipes', () => {
     original.close();
     await until(() => copy.closed, 'the copy closed');
     expect(b.pipes.importedProducers).toEqual([]);
+  });
+
+  it('reconciliation repairs a lost producer announcement and a lost producer close', async () => {
+    await a.produce(1111);
+    b.pipes.start();
+    await until(() => b.imports.length === 1, 'import');
+    expect(await b.pipes.reconcile()).toEqual({ imported: 0, closed: 0 });
+
+    network.lost.add('pipe.producer');
+    const unheard = await a.produce(2222);
+    a.pipes.producerStarted(unheard);
+    await sleep(300);
+    expect(b.imports).toHaveLength(1);
+    network.lost.clear();
+    expect(await b.pipes.reconcile()).toEqual({ imported: 1, closed: 0 });
+    await until(() => b.imports.length === 2, 'the lost producer imported');
+    expect(b.imports[1].id).toBe(unheard.id);
+
+    network.lost.add('pipe.producer-closed');
+    unheard.close();
+    await sleep(300);
+    expect(b.imports[1].closed).toBe(false);
+    network.lost.clear();
+    expect(await b.pipes.reconcile()).toEqual({ imported: 0, closed: 1 });
+    expect(b.imports[1].closed).toBe(true);
+    expect(b.pipes.importedProducers.map((p) => p.id)).toEqual([b.imports[0].id]);
+  });
+
+  it('reconciliation leaves an instance that does not answer for the next round', async () => {
+    await a.produce(1111);
+    network.lost.add('pipe.list');
+    expect(await b.pipes.reconcile()).toEqual({ imported: 0, closed: 0 });
+    expect(b.pipes.transportCount).toBe(0);
+    network.lost.clear();
+    expect(await b.pipes.reconcile()).toEqual({ imported: 1, closed: 0 });
+    await until(() => b.imports.length === 1, 'import on the next round');
   });
 
   it('closing a room closes its pipes and the other instance closes its ends', async () => {

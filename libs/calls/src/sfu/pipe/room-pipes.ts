@@ -110,7 +110,45 @@ export class RoomPipes {
 
   /** Imports the producers every other instance serving the call has now (a new room). */
   start(): void {
-    void this.discover();
+    void this.reconcile();
+  }
+
+  /**
+   * Brings the imports in line with what the other instances serving the call list now: imports
+   * what is missing (a new room, or a `pipe.producer` that was lost, e.g. while Redis was down;
+   * a failed pipe is set up again) and closes the copies of producers no longer listed (a lost
+   * `pipe.producer-closed`). An instance that does not answer is left for the next round.
+   * @returns how many imports were started and copies closed
+   */
+  async reconcile(): Promise<{ imported: number; closed: number }> {
+    const counts = { imported: 0, closed: 0 };
+    const remotes = await this.instances();
+    await Promise.all(
+      remotes.map(async (remote) => {
+        const listedAt = performance.now();
+        let listed: string[];
+        try {
+          listed = parseProducerIds(
+            await this.cluster.request(remote, PipeMessage.list, this.payload()),
+          );
+        } catch (err) {
+          this.logger.warn(
+            `cannot list the producers of an instance [callId=${this.callId}, instanceId=${remote}]: ${(err as Error).message}`,
+          );
+          return;
+        }
+        if (this.closed) return;
+        const link = this.imports.get(remote);
+        const current = link?.usable ? link : undefined;
+        for (const id of listed) {
+          if (current?.has(id)) continue;
+          this.importProducer(remote, id);
+          counts.imported++;
+        }
+        counts.closed += current?.pruneUnlisted(new Set(listed), listedAt) ?? 0;
+      }),
+    );
+    return counts;
   }
 
   /** A local producer started: every other instance serving the call is told to import it. */
@@ -141,7 +179,7 @@ export class RoomPipes {
     this.logger.log(
       `pipes reset after a router move [callId=${this.callId}, instances=${remotes.length}]`,
     );
-    await this.discover();
+    await this.reconcile();
     for (const producer of this.room.localProducers()) this.producerStarted(producer);
   }
 
@@ -272,26 +310,6 @@ export class RoomPipes {
   }
 
   // ------------------------------------------------------------------ internals
-
-  private async discover(): Promise<void> {
-    const remotes = await this.instances();
-    await Promise.all(
-      remotes.map(async (remote) => {
-        let ids: string[];
-        try {
-          ids = parseProducerIds(
-            await this.cluster.request(remote, PipeMessage.list, this.payload()),
-          );
-        } catch (err) {
-          this.logger.warn(
-            `cannot list the producers of an instance [callId=${this.callId}, instanceId=${remote}]: ${(err as Error).message}`,
-          );
-          return;
-        }
-        for (const id of ids) this.importProducer(remote, id);
-      }),
-    );
-  }
 
   private importLink(remote: string): ImportLink {
     const existing = this.imports.get(remote);
