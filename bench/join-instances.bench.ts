@@ -69,7 +69,7 @@ async function burst(
     const result = await load.call('weriftJoin', {
       group,
       channel: `bench-${group}`,
-      unmuteSpeakers: false,
+      unmuteSpeakers: true,
       timeoutMs,
     });
     return { times: result.times, failures: [...result.failures, ...result.errors] };

@@ -5,7 +5,8 @@
  * from the same run: the round trip of an acknowledged no-op action with the same N sockets at
  * once, and N concurrent raw mediasoup WebRTC transport creations.
  *
- * Senders offer the data channel and a sendonly audio transceiver and send pre-encoded Opus
+ * Senders offer the data channel and a sendonly audio transceiver, unmute right after their offer
+ * (sessions join muted; a muted session's voice is not forwarded) and send pre-encoded Opus
  * (20 ms packets, the answer's payload type) once connected. The others offer the data channel
  * only, like a Mattermost client before its first unmute (JOIN_LISTENER_AUDIO=idle gives them a
  * sendonly transceiver too, sending nothing: N × (N − 1) consumers). Every participant sending
@@ -61,9 +62,9 @@ function probeServer(host: TestHostApp): Map<string, ServerTimes> {
   const sfu = host.app.get(SfuService);
   const open = sfu.openSession.bind(sfu);
   const describe = sfu.handleDescription.bind(sfu);
-  sfu.openSession = async (ref) => {
+  sfu.openSession = async (ref, options) => {
     of(ref.sessionId).openStart = epochNow();
-    await open(ref);
+    await open(ref, options);
     of(ref.sessionId).openEnd = epochNow();
   };
   sfu.handleDescription = (sessionId, description) => {
@@ -153,7 +154,7 @@ export async function joinBench(): Promise<void> {
         await load.call('weriftJoin', {
           group: `${group}-warm`,
           channel: `join-warm-${randomBytes(4).toString('hex')}`,
-          unmuteSpeakers: false,
+          unmuteSpeakers: true,
           timeoutMs,
         });
         await load.call('weriftClose', { group: `${group}-warm` });
@@ -172,7 +173,7 @@ export async function joinBench(): Promise<void> {
         const result = await load.call('weriftJoin', {
           group,
           channel: `join-bench-${randomBytes(4).toString('hex')}`,
-          unmuteSpeakers: false,
+          unmuteSpeakers: true,
           timeoutMs,
         });
         lag.disable();

@@ -7,6 +7,7 @@ import {
   type StockRTCPeer,
   type WrtcTestPeer,
 } from '@app/calls/testing';
+import { SfuService } from '@app/calls';
 import { gatewayPeer } from './support/gateway-peer';
 import { TestHostApp, type TestClient } from './support/host-app';
 
@@ -85,6 +86,32 @@ describe('real media through the gateway', () => {
       expect(ann).toEqual([]);
       expect(heard.some((h) => h.share > 0.8 && h.power > 0.001)).toBe(true);
     }
+  }, 60_000);
+
+  it('voice sent before the first unmute is not forwarded; the unmute turns it on', async () => {
+    const ch = `premute-${randomBytes(4).toString('hex')}`;
+    const ann = await participant('Ann', ch);
+    // A client that offers its microphone while the session is still muted (sessions join muted).
+    ann.peer.addTone(440);
+    const ben = await participant('Ben', ch);
+    await Promise.all([ann.peer.waitConnected(), ben.peer.waitConnected()]);
+    const sfu = host.app.get(SfuService);
+    await ben.peer.waitFor(
+      () => sfu.stats().producers >= 1 && sfu.stats().consumers >= 1,
+      15_000,
+      "Ann's voice producer and Ben's consumer of it",
+    );
+    await sleep(500);
+    ben.peer.resetAudio();
+    await sleep(1500);
+    expect(ben.peer.heardTones([440], 0.5).filter((h) => h.power > 0.001)).toEqual([]);
+
+    await ann.client.send('unmute');
+    await ben.peer.waitFor(
+      () => ben.peer.heardTones([440], 0.5).some((h) => h.share > 0.8),
+      15_000,
+      'Ben hearing Ann after her unmute',
+    );
   }, 60_000);
 
   it('delivers a signal for one session only to that session, even of the same user', async () => {

@@ -43,6 +43,7 @@ export {
   MediaPlane,
   type MediaSignal,
   type MediaSessionRef,
+  type MediaSessionOptions,
 } from './signaling/media-plane.interface';
 export { ClientAction, CALLS_EVENT_PREFIX } from './signaling/calls-events';
 export type { MattermostEnvelope } from './signaling/calls-broadcaster';
@@ -65,6 +66,7 @@ export { InstanceUnreachableError } from './errors/instance-unreachable.error';
 export type {
   SfuSignal,
   SfuSessionRef,
+  SfuSessionOptions,
   ClientIceCandidate,
   SfuEvents,
   SfuListener,

@@ -24,6 +24,7 @@ import { serverCandidateSignals } from './server-candidates';
 import type {
   ClientIceCandidate,
   SfuSessionCloseReason,
+  SfuSessionOptions,
   SfuSessionRef,
   SfuSignal,
 } from './sfu.types';
@@ -123,8 +124,13 @@ export class SfuPeer {
   }
 
   /** Creates the peer and its transport. */
-  static async create(ref: SfuSessionRef, ctx: PeerContext): Promise<SfuPeer> {
+  static async create(
+    ref: SfuSessionRef,
+    ctx: PeerContext,
+    options: SfuSessionOptions = {},
+  ): Promise<SfuPeer> {
     const peer = new SfuPeer(ref, ctx);
+    peer.muted = options.muted ?? false;
     peer.useTransport(await ctx.createTransport(ref));
     return peer;
   }

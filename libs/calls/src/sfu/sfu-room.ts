@@ -8,7 +8,12 @@ import type { SfuProducerAppData } from './peer-producers';
 import type { PipedRoom, RoomPipes, RoomPipesFactory } from './pipe/room-pipes';
 import { type PeerContext, SfuPeer } from './sfu-peer';
 import { type SfuNetworkSettings, transportListenInfos } from './sfu-network';
-import type { SfuSessionCloseReason, SfuSessionRef, SfuSignal } from './sfu.types';
+import type {
+  SfuSessionCloseReason,
+  SfuSessionOptions,
+  SfuSessionRef,
+  SfuSignal,
+} from './sfu.types';
 import { VoiceActivityMonitor } from './voice-activity.monitor';
 import type { PooledWorker, WorkerPool } from './worker-pool';
 
@@ -127,9 +132,9 @@ export class SfuRoom implements PipedRoom {
   }
 
   /** Adds a session: a peer with its transport on the room's router. */
-  async addPeer(ref: SfuSessionRef): Promise<SfuPeer> {
+  async addPeer(ref: SfuSessionRef, options: SfuSessionOptions = {}): Promise<SfuPeer> {
     if (this.recovering) await this.recovering;
-    const peer = await SfuPeer.create(ref, this.peerContext());
+    const peer = await SfuPeer.create(ref, this.peerContext(), options);
     if (this.closed) {
       peer.close();
       throw new Error(`room closed while the session joined [callId=${this.callId}]`);

@@ -20,6 +20,7 @@ import type {
   ClientIceCandidate,
   SfuListener,
   SfuSessionCloseReason,
+  SfuSessionOptions,
   SfuSessionRef,
   SfuStats,
 } from './sfu.types';
@@ -81,11 +82,12 @@ export class SfuService implements OnModuleInit, OnApplicationShutdown {
   /**
    * Opens a session's media: the call's room (a router on the least loaded worker; created once
    * per call even under concurrent calls) and a peer with one WebRTC transport. The client's
-   * first offer follows through {@link handleDescription}.
+   * first offer follows through {@link handleDescription}. With `muted`, the voice the session
+   * sends is not forwarded until {@link setAudioMuted}(sessionId, false).
    * @throws SfuUnavailableError when no worker runs
    * @throws SfuSessionExistsError when the session is already open
    */
-  async openSession(ref: SfuSessionRef): Promise<void> {
+  async openSession(ref: SfuSessionRef, options: SfuSessionOptions = {}): Promise<void> {
     if (this.sessions.has(ref.sessionId))
       throw new SfuSessionExistsError(ref.sessionId, ref.callId);
     const room = await this.room(ref.callId);
@@ -93,7 +95,7 @@ export class SfuService implements OnModuleInit, OnApplicationShutdown {
     try {
       if (this.sessions.has(ref.sessionId))
         throw new SfuSessionExistsError(ref.sessionId, ref.callId);
-      const peer = await room.addPeer({ ...ref });
+      const peer = await room.addPeer({ ...ref }, options);
       this.sessions.set(ref.sessionId, { room, peer });
     } finally {
       room.pendingJoins--;

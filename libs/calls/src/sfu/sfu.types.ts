@@ -27,6 +27,12 @@ export interface SfuSessionRef {
   userId: string;
 }
 
+/** How a session's media starts. */
+export interface SfuSessionOptions {
+  /** Voice producers start paused (forwarding nothing) until `setAudioMuted(false)`. */
+  muted?: boolean;
+}
+
 /** An ICE candidate as a browser sends it (`RTCIceCandidateInit`). */
 export interface ClientIceCandidate {
   candidate: string;

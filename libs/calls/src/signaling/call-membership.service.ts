@@ -99,7 +99,8 @@ export class CallMembershipService implements OnApplicationShutdown {
       { maxSessions: this.options.maxCallParticipants },
     );
     try {
-      await this.media.openSession({ callId: call.id, sessionId, userId });
+      // The session joined muted (unmuted: false): its voice waits for its unmute.
+      await this.media.openSession({ callId: call.id, sessionId, userId }, { muted: true });
     } catch (err) {
       await this.state.removeSession(call.id, sessionId);
       throw err;

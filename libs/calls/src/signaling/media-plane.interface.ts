@@ -23,6 +23,15 @@ export interface MediaSessionRef {
   readonly userId: string;
 }
 
+/** How a session's media starts. */
+export interface MediaSessionOptions {
+  /**
+   * The session starts muted (a Mattermost session joins muted): voice it sends is not forwarded
+   * until `setAudioMuted(sessionId, false)`. Default `false`.
+   */
+  readonly muted?: boolean;
+}
+
 /** An ICE candidate as a browser sends it. */
 export interface MediaIceCandidate {
   readonly candidate: string;
@@ -46,7 +55,8 @@ export interface MediaPlaneListener {
  * implements it; a unit test may give a fake.
  */
 export interface MediaPlane {
-  openSession(ref: MediaSessionRef): Promise<void>;
+  /** Opens a session's media; with `muted`, its voice is not forwarded until unmuted. */
+  openSession(ref: MediaSessionRef, options?: MediaSessionOptions): Promise<void>;
   handleDescription(
     sessionId: string,
     description: { type: 'offer' | 'answer'; sdp: string },
