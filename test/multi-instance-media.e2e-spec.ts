@@ -4,6 +4,7 @@ import { TestRedisServer, type WrtcTestPeer } from '@app/calls/testing';
 import { gatewayPeer } from './support/gateway-peer';
 import type { TestClient } from './support/host-app';
 import { HostProcess } from './support/host-process';
+import { TcpProxy } from './support/tcp-proxy';
 
 /** One tone per participant, far enough apart for per-track detection. */
 const TONES = [330, 440, 550, 660, 770, 880];
@@ -296,6 +297,41 @@ describe('many instances, one call: media', () => {
       `worker death on one instance: call moved and pipes reset after ${pipesResetMs} ms, everyone hears everyone (fresh audio, after a 1.5 s guard) ${recoveredMs} ms after the kill`,
     );
   }, 150_000);
+
+  it('a producer announcement lost while an instance was cut off from Redis is repaired by pipe reconciliation', async () => {
+    // A fourth instance that reaches Redis through a proxy that can cut it off (a partition); its
+    // instance key outlives the cut, so the others do not take it for dead.
+    const proxy = await TcpProxy.start(redis.port);
+    const cutOff = await HostProcess.start('media-4', {
+      ...env(4),
+      RUSTCHAT_REDIS_URL: proxy.url,
+      RUSTCHAT_CALLS_INSTANCE_TTL_MS: '20000',
+    });
+    try {
+      const ch = channel();
+      const ann = await participant(hosts[0], 'Ann', ch, TONES[0]);
+      const ben = await participant(cutOff, 'Ben', ch, TONES[1]);
+      await allHearEachOther([ann, ben], 60_000);
+
+      proxy.cut();
+      // Cat starts speaking on Ann's instance; its `pipe.producer` to the cut-off one is lost.
+      const cat = await participant(hosts[0], 'Cat', ch, TONES[2]);
+      await hears(ann, [TONES[1], TONES[2]]);
+      proxy.restore();
+
+      const tookMs = await hears(ben, [TONES[0], TONES[2]], 45_000);
+      expect(cutOff.output.some((l) => l.includes('pipes repaired by reconciliation'))).toBe(true);
+      expect(cat.peer.errors).toEqual([]);
+      console.log(
+        `lost producer announcement repaired: Ben hears Cat ${tookMs} ms after Redis came back`,
+      );
+      // Leave before the instance stops, so that no session of it waits for its key to expire.
+      expect(await ben.client.send('leave')).toMatchObject({ ok: true });
+    } finally {
+      await cutOff.stop('SIGKILL');
+      await proxy.close();
+    }
+  }, 120_000);
 
   it('SIGKILL of an instance: its sessions leave within 10 s, the others still hear each other, its participants rejoin elsewhere and are heard again', async () => {
     const ch = channel();
