@@ -2,7 +2,7 @@ import {
   callIdOf,
   parseEndpoint,
   parseProducerChange,
-  parseProducerIds,
+  parseProducerList,
   parseProducerParameters,
   producerIdOf,
 } from './pipe.messages';
@@ -41,8 +41,13 @@ describe('pipe messages', () => {
   });
 
   it('reads producer lists, parameters and changes', () => {
-    expect(parseProducerIds({ producerIds: ['a', 'b'] })).toEqual(['a', 'b']);
-    expect(() => parseProducerIds({ producerIds: [1] })).toThrow();
+    expect(parseProducerList({ producerIds: ['a', 'b'] })).toEqual({
+      producerIds: ['a', 'b'],
+      exporting: undefined,
+    });
+    expect(parseProducerList({ producerIds: [], exporting: true }).exporting).toBe(true);
+    expect(() => parseProducerList({ producerIds: [1] })).toThrow();
+    expect(() => parseProducerList({ producerIds: [], exporting: 'yes' })).toThrow();
     const rtpParameters = { codecs: [], encodings: [] };
     expect(
       parseProducerParameters({ kind: 'audio', rtpParameters, paused: true, appData: { a: 1 } }),

@@ -88,13 +88,28 @@ export function parseEndpoint(value: unknown): PipeEndpoint {
   };
 }
 
-/** The producer ids of a {@link PipeMessage.list} response. */
-export function parseProducerIds(value: unknown): string[] {
-  const ids = object(value, 'response').producerIds;
+/** A {@link PipeMessage.list} response. */
+export interface PipeProducerList {
+  /** The exporter's local producers in the call. */
+  readonly producerIds: string[];
+  /**
+   * Whether the exporter has an open pipe end for the asking importer (absent: not said, as from
+   * an older instance).
+   */
+  readonly exporting?: boolean;
+}
+
+/** Parses a {@link PipeMessage.list} response. */
+export function parseProducerList(value: unknown): PipeProducerList {
+  const o = object(value, 'response');
+  const ids = o.producerIds;
   if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string')) {
     throw new Error('producerIds is not a list of strings');
   }
-  return ids as string[];
+  if (o.exporting !== undefined && typeof o.exporting !== 'boolean') {
+    throw new Error('exporting is not a boolean');
+  }
+  return { producerIds: ids as string[], exporting: o.exporting };
 }
 
 /** A {@link PipedProducerParameters} from a {@link PipeMessage.consume} response. */

@@ -200,6 +200,20 @@ describe('RoomPipes', () => {
     expect(b.pipes.importedProducers.map((p) => p.id)).toEqual([b.imports[0].id]);
   });
 
+  it('reconciliation replaces a pipe whose other end is gone', async () => {
+    await a.produce(1111);
+    b.pipes.start();
+    await until(() => b.imports.length === 1, 'import');
+    // A drops its ends without telling B (as after taking B for dead): B's pipe carries nothing.
+    a.pipes.drop('B');
+    expect(b.pipes.transportCount).toBe(1);
+    expect(await b.pipes.reconcile()).toEqual({ imported: 1, closed: 1 });
+    expect(b.imports[0].closed).toBe(true);
+    await until(() => b.imports.length === 2 && !b.imports[1].closed, 'imported again');
+    expect([a.pipes.transportCount, b.pipes.transportCount]).toEqual([1, 1]);
+    expect(await b.pipes.reconcile()).toEqual({ imported: 0, closed: 0 });
+  });
+
   it('reconciliation leaves an instance that does not answer for the next round', async () => {
     await a.produce(1111);
     network.lost.add('pipe.list');

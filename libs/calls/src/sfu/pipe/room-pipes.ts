@@ -4,10 +4,11 @@ import { ExportLink, ImportLink, connectPipe, endpointOf } from './pipe-links';
 import {
   parseEndpoint,
   parseProducerChange,
-  parseProducerIds,
+  parseProducerList,
   PipeMessage,
   producerIdOf,
   type PipeEndpoint,
+  type PipeProducerList,
   type PipedProducerChange,
   type PipedProducerParameters,
   type PipeMessageType,
@@ -117,7 +118,9 @@ export class RoomPipes {
    * Brings the imports in line with what the other instances serving the call list now: imports
    * what is missing (a new room, or a `pipe.producer` that was lost, e.g. while Redis was down;
    * a failed pipe is set up again) and closes the copies of producers no longer listed (a lost
-   * `pipe.producer-closed`). An instance that does not answer is left for the next round.
+   * `pipe.producer-closed`). A pipe whose other end is gone (that instance dropped it, e.g. after
+   * taking this one for dead) is replaced. An instance that does not answer is left for the next
+   * round.
    * @returns how many imports were started and copies closed
    */
   async reconcile(): Promise<{ imported: number; closed: number }> {
@@ -126,9 +129,9 @@ export class RoomPipes {
     await Promise.all(
       remotes.map(async (remote) => {
         const listedAt = performance.now();
-        let listed: string[];
+        let list: PipeProducerList;
         try {
-          listed = parseProducerIds(
+          list = parseProducerList(
             await this.cluster.request(remote, PipeMessage.list, this.payload()),
           );
         } catch (err) {
@@ -138,14 +141,24 @@ export class RoomPipes {
           return;
         }
         if (this.closed) return;
+        const stale = this.imports.get(remote);
+        if (stale?.isOpen && list.exporting === false) {
+          // Connected here, but the other end is gone: nothing arrives through this pipe.
+          counts.closed += stale.producers.length;
+          this.imports.delete(remote);
+          stale.close();
+          this.logger.warn(
+            `pipe from an instance lost its other end, set up again [callId=${this.callId}, instanceId=${remote}]`,
+          );
+        }
         const link = this.imports.get(remote);
         const current = link?.usable ? link : undefined;
-        for (const id of listed) {
+        for (const id of list.producerIds) {
           if (current?.has(id)) continue;
           this.importProducer(remote, id);
           counts.imported++;
         }
-        counts.closed += current?.pruneUnlisted(new Set(listed), listedAt) ?? 0;
+        counts.closed += current?.pruneUnlisted(new Set(list.producerIds), listedAt) ?? 0;
       }),
     );
     return counts;
@@ -199,7 +212,7 @@ export class RoomPipes {
   async answer(type: PipeMessageType, payload: unknown, from: string): Promise<unknown> {
     switch (type) {
       case PipeMessage.list:
-        return this.list();
+        return this.list(from);
       case PipeMessage.connect:
         return this.connect(from, parseEndpoint(payload));
       case PipeMessage.consume:
@@ -220,9 +233,12 @@ export class RoomPipes {
     }
   }
 
-  /** `pipe.list`: the ids of the local producers. */
-  list(): { producerIds: string[] } {
-    return { producerIds: this.room.localProducers().map((p) => p.id) };
+  /** `pipe.list`: the ids of the local producers, and whether `remote`'s pipe has its end here. */
+  list(remote: string): PipeProducerList {
+    return {
+      producerIds: this.room.localProducers().map((p) => p.id),
+      exporting: this.exports.get(remote)?.isOpen ?? false,
+    };
   }
 
   /** `pipe.connect`: creates and connects this end of the importer's pipe; returns its endpoint. */
