@@ -45,6 +45,7 @@ describe('host app /health', () => {
       'calls_state_fallbacks',
       'calls_sfu_objects{kind="workers"} 1',
       'calls_sfu_worker_cpu_seconds',
+      'calls_ice_restarts_total',
     ]) {
       expect(metrics.text).toContain(name);
     }

@@ -38,7 +38,8 @@ export class CallsMetrics {
   });
   readonly iceRestarts = new Counter({
     name: 'calls_ice_restarts_total',
-    help: 'ICE restarts started by the server',
+    help: 'ICE restarts of sessions on this instance, by who started them (server: the path was lost)',
+    labelNames: ['initiator'] as const,
     registers: [this.registry],
   });
 
@@ -48,6 +49,7 @@ export class CallsMetrics {
     sfu: SfuService,
   ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'calls_process_' });
+    sfu.events.on('ice-restart', (_ref, initiator) => this.iceRestarts.inc({ initiator }));
     const registers = [this.registry];
     new Gauge({
       name: 'calls_active_calls',

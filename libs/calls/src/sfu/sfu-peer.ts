@@ -44,6 +44,8 @@ export interface PeerContext {
   readonly onReady: (peer: SfuPeer) => void;
   /** The peer closed itself (ICE/DTLS failure, restarts exhausted, …). */
   readonly onSelfClose: (peer: SfuPeer, reason: SfuSessionCloseReason) => void;
+  /** The peer's ICE was restarted (new server credentials). */
+  readonly iceRestarted: (ref: SfuSessionRef, initiator: 'server' | 'client') => void;
 }
 
 /** A server offer waiting for the client's answer. */
@@ -351,6 +353,7 @@ export class SfuPeer {
         this.logger.log(`restarting ICE [${this.context}, attempt=${attempt}]`);
         await this.transport.restartIce();
         this.iceGeneration++;
+        this.ctx.iceRestarted(this.ref, 'server');
         this.markDirty();
       })
       .catch((err: Error) =>
@@ -420,6 +423,7 @@ export class SfuPeer {
       this.logger.log(`client restarted ICE [${this.context}]`);
       await this.transport.restartIce();
       this.iceGeneration++;
+      this.ctx.iceRestarted(this.ref, 'client');
     }
     this.remoteIce = offer.ice;
     if (!this.connected) {

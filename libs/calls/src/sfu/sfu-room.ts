@@ -29,6 +29,8 @@ export interface RoomContext {
   readonly voice: (ref: SfuSessionRef, speaking: boolean) => void;
   /** A session closed itself; the service forgets it and reports `session-closed`. */
   readonly sessionClosed: (ref: SfuSessionRef, reason: SfuSessionCloseReason) => void;
+  /** A session's ICE was restarted. */
+  readonly iceRestarted: (ref: SfuSessionRef, initiator: 'server' | 'client') => void;
   /** Media pipes to the other instances serving the call (none with one instance). */
   readonly pipes: RoomPipesFactory | null;
 }
@@ -211,6 +213,7 @@ export class SfuRoom implements PipedRoom {
       onProducer: (peer, producer) => this.onProducer(peer, producer),
       onReady: (peer) => this.onReady(peer),
       onSelfClose: (peer, reason) => this.onSelfClose(peer, reason),
+      iceRestarted: this.ctx.iceRestarted,
     };
   }
 

@@ -64,6 +64,10 @@ describe('SfuService ICE restart after the client network path is cut', () => {
 
   it('restarts ICE from the server while the path is down; media resumes when it is back', async () => {
     const callId = `call-${randomUUID()}`;
+    const restarts: string[] = [];
+    h.sfu.events.on('ice-restart', (ref, initiator) =>
+      restarts.push(`${ref.sessionId}:${initiator}`),
+    );
     const cut = await joinThroughRelay(callId, 'cut', 440);
     const other = await h.join(callId, { name: 'other' }, (p) => p.addTone(660));
     await other.peer.waitFor(() => hears(other, 440), 15_000, 'hearing the cut peer');
@@ -94,6 +98,7 @@ describe('SfuService ICE restart after the client network path is cut', () => {
     const restartAfter = Date.now() - cutAt;
     const restartOffer = h.descriptions(cut, 'offer').at(-1) ?? '';
     expect(ufrag(restartOffer)).not.toEqual(ufragBefore);
+    expect(restarts).toContain(`${cut.ref.sessionId}:server`);
     await new Promise((r) => setTimeout(r, 800));
     relay.blocked = false;
     const restoredAt = Date.now();

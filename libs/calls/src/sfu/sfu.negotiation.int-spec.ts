@@ -142,6 +142,10 @@ describe('SfuService negotiation with real WebRTC peers', () => {
     await waitHearing(b, [440]);
     const answers = h.descriptions(a, 'answer').length;
     const before = ufrag(h.descriptions(a).at(-1) ?? '');
+    const restarts: string[] = [];
+    h.sfu.events.on('ice-restart', (ref, initiator) =>
+      restarts.push(`${ref.sessionId}:${initiator}`),
+    );
     const started = Date.now();
     a.peer.pc.restartIce();
     await a.peer.waitFor(
@@ -152,6 +156,7 @@ describe('SfuService negotiation with real WebRTC peers', () => {
     const after = ufrag(h.descriptions(a, 'answer').at(-1) ?? '');
     expect(after).toBeDefined();
     expect(after).not.toEqual(before);
+    expect(restarts).toEqual([`${a.ref.sessionId}:client`]);
     a.peer.resetAudio();
     b.peer.resetAudio();
     await waitHearing(a, [660]);

@@ -283,6 +283,7 @@ export class SfuService implements OnModuleInit, OnApplicationShutdown {
       },
       signal: (ref, signal) => this.events.safeEmit('signal', ref, signal),
       voice: (ref, speaking) => this.events.safeEmit('voice', ref, speaking),
+      iceRestarted: (ref, initiator) => this.events.safeEmit('ice-restart', ref, initiator),
       pipes: this.pipes,
       sessionClosed: (ref, reason) => {
         const entry = this.sessions.get(ref.sessionId);

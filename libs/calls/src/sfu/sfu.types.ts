@@ -67,6 +67,8 @@ export interface SfuEvents {
   voice: [ref: SfuSessionRef, speaking: boolean];
   /** The SFU closed the session by itself (not after `closeSession`/`closeCall`). */
   'session-closed': [ref: SfuSessionRef, reason: SfuSessionCloseReason];
+  /** The session's ICE was restarted, by the server (path lost) or by its client. */
+  'ice-restart': [ref: SfuSessionRef, initiator: 'server' | 'client'];
 }
 
 /** Listener object for {@link SfuService.subscribe} (the signaling layer's `MediaPlaneListener`). */
