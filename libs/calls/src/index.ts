@@ -67,6 +67,7 @@ export type {
   SfuSignal,
   SfuSessionRef,
   SfuSessionOptions,
+  IceRestartInitiator,
   ClientIceCandidate,
   SfuEvents,
   SfuListener,

@@ -23,6 +23,7 @@ import { type AcceptedSendSection, commonCodecs } from './sdp/send-section.accep
 import { serverCandidateSignals } from './server-candidates';
 import type {
   ClientIceCandidate,
+  IceRestartInitiator,
   SfuSessionCloseReason,
   SfuSessionOptions,
   SfuSessionRef,
@@ -45,7 +46,7 @@ export interface PeerContext {
   /** The peer closed itself (ICE/DTLS failure, restarts exhausted, …). */
   readonly onSelfClose: (peer: SfuPeer, reason: SfuSessionCloseReason) => void;
   /** The peer's ICE was restarted (new server credentials). */
-  readonly iceRestarted: (ref: SfuSessionRef, initiator: 'server' | 'client') => void;
+  readonly iceRestarted: (ref: SfuSessionRef, initiator: IceRestartInitiator) => void;
 }
 
 /** A server offer waiting for the client's answer. */

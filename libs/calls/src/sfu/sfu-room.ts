@@ -9,6 +9,7 @@ import type { PipedRoom, RoomPipes, RoomPipesFactory } from './pipe/room-pipes';
 import { type PeerContext, SfuPeer } from './sfu-peer';
 import { type SfuNetworkSettings, transportListenInfos } from './sfu-network';
 import type {
+  IceRestartInitiator,
   SfuSessionCloseReason,
   SfuSessionOptions,
   SfuSessionRef,
@@ -30,7 +31,7 @@ export interface RoomContext {
   /** A session closed itself; the service forgets it and reports `session-closed`. */
   readonly sessionClosed: (ref: SfuSessionRef, reason: SfuSessionCloseReason) => void;
   /** A session's ICE was restarted. */
-  readonly iceRestarted: (ref: SfuSessionRef, initiator: 'server' | 'client') => void;
+  readonly iceRestarted: (ref: SfuSessionRef, initiator: IceRestartInitiator) => void;
   /** Media pipes to the other instances serving the call (none with one instance). */
   readonly pipes: RoomPipesFactory | null;
 }

@@ -27,6 +27,9 @@ export interface SfuSessionRef {
   userId: string;
 }
 
+/** Who restarted a session's ICE: the server (it lost the path) or the client. */
+export type IceRestartInitiator = 'server' | 'client';
+
 /** How a session's media starts. */
 export interface SfuSessionOptions {
   /** Voice producers start paused (forwarding nothing) until `setAudioMuted(false)`. */
@@ -68,7 +71,7 @@ export interface SfuEvents {
   /** The SFU closed the session by itself (not after `closeSession`/`closeCall`). */
   'session-closed': [ref: SfuSessionRef, reason: SfuSessionCloseReason];
   /** The session's ICE was restarted, by the server (path lost) or by its client. */
-  'ice-restart': [ref: SfuSessionRef, initiator: 'server' | 'client'];
+  'ice-restart': [ref: SfuSessionRef, initiator: IceRestartInitiator];
 }
 
 /** Listener object for {@link SfuService.subscribe} (the signaling layer's `MediaPlaneListener`). */
