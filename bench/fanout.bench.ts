@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { io as connect, type Socket } from 'socket.io-client';
 import { Server } from 'socket.io';
-import { CallsBroadcaster } from '../libs/calls/src/signaling/calls-broadcaster';
+import { CallsBroadcaster } from '../libs/calls/src/gateway/calls-broadcaster';
 import { TestHostApp } from '../test/support/host-app';
 import { percentile, printTable, type Row } from './lib/measure';
 

@@ -36,7 +36,7 @@ import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { types as ms } from 'mediasoup';
-import { ROUTER_MEDIA_CODECS } from '../libs/calls/src/sfu/media-codecs';
+import { ROUTER_MEDIA_CODECS } from '../libs/calls/src/sfu/workers/media-codecs';
 import { SfuService } from '../libs/calls/src/sfu/sfu.service';
 import type { TestHostApp } from '../test/support/host-app';
 import { envNumber } from './lib/env';

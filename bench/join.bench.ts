@@ -17,7 +17,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { ROUTER_MEDIA_CODECS } from '../libs/calls/src/sfu/media-codecs';
+import { ROUTER_MEDIA_CODECS } from '../libs/calls/src/sfu/workers/media-codecs';
 import { SfuService } from '../libs/calls/src/sfu/sfu.service';
 import type { TestHostApp } from '../test/support/host-app';
 import { envNumber, envNumbers } from './lib/env';

@@ -6,25 +6,25 @@ import { CALLS_OPTIONS } from './calls.constants';
 import { CALLS_MODULE_OPTIONS, ConfigurableCallsModule } from './calls.module-definition';
 import type { CallsModuleOptions, ResolvedCallsOptions } from './config/calls-options.interface';
 import { resolveCallsOptions } from './config/calls-options.defaults';
-import { DrainState } from './cluster/drain-state';
+import { DrainState } from './calls/drain-state';
 import { DrainService } from './cluster/drain.service';
 import { InstanceBus } from './cluster/instance-bus';
 import { InstanceRegistry } from './cluster/instance-registry.service';
 import { SessionControlService } from './cluster/session-control.service';
 import { CallsHealthIndicator } from './health/calls-health.indicator';
 import { CallsMetrics } from './metrics/calls-metrics.service';
-import { WsMetricsInterceptor } from './signaling/ws-metrics.interceptor';
+import { WsMetricsInterceptor } from './gateway/ws-metrics.interceptor';
 import { CallsIdCodec } from './identity/id-codec.interface';
 import { SfuService } from './sfu/sfu.service';
-import { MediaPipeService } from './sfu/pipe/media-pipe.service';
-import { CallMembershipService } from './signaling/call-membership.service';
-import { CallsBroadcaster } from './signaling/calls-broadcaster';
-import { HostControlsService } from './signaling/host-controls.service';
-import { MediaEventsBridge } from './signaling/media-events.bridge';
-import { MediaPlane } from './signaling/media-plane.interface';
-import { ParticipantActionsService } from './signaling/participant-actions.service';
-import { SessionBindings } from './signaling/session-bindings';
-import { SignalingGateway } from './signaling/signaling.gateway';
+import { MediaPipeService } from './cluster/media-pipe.service';
+import { CallMembershipService } from './calls/call-membership.service';
+import { CallsBroadcaster } from './gateway/calls-broadcaster';
+import { HostControlsService } from './calls/host-controls.service';
+import { MediaEventsBridge } from './calls/media-events.bridge';
+import { MediaPlane } from './media/media-plane.interface';
+import { ParticipantActionsService } from './calls/participant-actions.service';
+import { SessionBindings } from './calls/session-bindings';
+import { SignalingGateway } from './gateway/signaling.gateway';
 import {
   callStateRepositoryProvider,
   callsRedisClientProvider,

@@ -17,7 +17,7 @@ export {
   type StateBackendMode,
   type StateBackendStatus,
   type StateBackendCurrentMode,
-} from './state/state-backend-mode';
+} from './config/state-backend-mode';
 export { DEFAULT_KEY_PREFIX } from './state/call-state.keys';
 export { CallsHealthIndicator } from './health/calls-health.indicator';
 export { CallsError } from './errors/calls.error';
@@ -44,10 +44,10 @@ export {
   type MediaSignal,
   type MediaSessionRef,
   type MediaSessionOptions,
-} from './signaling/media-plane.interface';
-export { ClientAction, CALLS_EVENT_PREFIX } from './signaling/calls-events';
-export type { MattermostEnvelope } from './signaling/calls-broadcaster';
-export type { MattermostCallState, MattermostSession } from './signaling/mattermost-wire';
+} from './media/media-plane.interface';
+export { ClientAction, CALLS_EVENT_PREFIX } from './protocol/mattermost/calls-events';
+export type { MattermostEnvelope } from './gateway/calls-broadcaster';
+export type { MattermostCallState, MattermostSession } from './protocol/mattermost/mattermost-wire';
 export { ForbiddenError } from './errors/forbidden.error';
 export { UnauthenticatedError } from './errors/unauthenticated.error';
 export { CallFullError } from './errors/call-full.error';

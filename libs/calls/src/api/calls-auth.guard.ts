@@ -6,7 +6,7 @@ import type { ResolvedCallsOptions } from '../config/calls-options.interface';
 import { RateLimitedError } from '../errors/rate-limited.error';
 import { UnauthenticatedError } from '../errors/unauthenticated.error';
 import type { CallsPrincipal } from '../identity/calls-identity.interface';
-import { TokenBucket } from '../signaling/token-bucket';
+import { TokenBucket } from '../gateway/token-bucket';
 import { PRINCIPAL_KEY, PUBLIC_ROUTE } from './current-principal.decorator';
 
 const SWEEP_EVERY = 1000;

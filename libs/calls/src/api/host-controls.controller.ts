@@ -9,8 +9,8 @@ import {
   UsePipes,
 } from '@nestjs/common';
 import type { CallsPrincipal } from '../identity/calls-identity.interface';
-import { HostControlsService } from '../signaling/host-controls.service';
-import { DepthLimitedValidationPipe } from '../signaling/depth-limited-validation.pipe';
+import { HostControlsService } from '../calls/host-controls.service';
+import { DepthLimitedValidationPipe } from '../gateway/depth-limited-validation.pipe';
 import { CallsAuthGuard } from './calls-auth.guard';
 import { CallsHttpExceptionFilter } from './calls-http-exception.filter';
 import { CALLS_ROUTE_PREFIXES } from './calls-routes';

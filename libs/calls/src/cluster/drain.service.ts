@@ -2,10 +2,10 @@ import { type BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nes
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CALLS_OPTIONS } from '../calls.constants';
 import type { ResolvedCallsOptions } from '../config/calls-options.interface';
-import { CallsBroadcaster } from '../signaling/calls-broadcaster';
-import { CallMembershipService } from '../signaling/call-membership.service';
-import { type SessionBinding, SessionBindings } from '../signaling/session-bindings';
-import { DrainState } from './drain-state';
+import { CallsBroadcaster } from '../gateway/calls-broadcaster';
+import { CallMembershipService } from '../calls/call-membership.service';
+import { type SessionBinding, SessionBindings } from '../calls/session-bindings';
+import { DrainState } from '../calls/drain-state';
 import { InstanceRegistry } from './instance-registry.service';
 
 /**

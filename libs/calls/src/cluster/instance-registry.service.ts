@@ -7,8 +7,8 @@ import {
 } from '@nestjs/common';
 import { CALLS_OPTIONS } from '../calls.constants';
 import type { ResolvedCallsOptions } from '../config/calls-options.interface';
-import { CallMembershipService } from '../signaling/call-membership.service';
-import { SessionBindings } from '../signaling/session-bindings';
+import { CallMembershipService } from '../calls/call-membership.service';
+import { SessionBindings } from '../calls/session-bindings';
 import { CallStateRepository, InjectCallStateRepository } from '../state/call-state.repository';
 import { CallsRedisClient } from '../state/calls-redis.client';
 

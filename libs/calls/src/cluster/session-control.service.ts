@@ -1,7 +1,7 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { CallMembershipService } from '../signaling/call-membership.service';
-import { InjectMediaPlane, type MediaPlane } from '../signaling/media-plane.interface';
-import { SessionBindings } from '../signaling/session-bindings';
+import { CallMembershipService } from '../calls/call-membership.service';
+import { InjectMediaPlane, type MediaPlane } from '../media/media-plane.interface';
+import { SessionBindings } from '../calls/session-bindings';
 import { CallStateRepository, InjectCallStateRepository } from '../state/call-state.repository';
 import { InstanceBus } from './instance-bus';
 

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { registerAs } from '@nestjs/config';
 import { InvalidCallsConfigError } from '../errors/invalid-calls-config.error';
-import { STATE_BACKEND_MODES } from '../state/state-backend-mode';
+import { STATE_BACKEND_MODES } from './state-backend-mode';
 import type { CallsModuleOptions } from './calls-options.interface';
 import {
   boolean,

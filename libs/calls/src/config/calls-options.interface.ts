@@ -1,7 +1,7 @@
 import type { CallsIdentity } from '../identity/calls-identity.interface';
 import type { CallsPermissions } from '../identity/calls-permissions.interface';
 import type { CallsIdCodec } from '../identity/id-codec.interface';
-import type { StateBackendMode } from '../state/state-backend-mode';
+import type { StateBackendMode } from './state-backend-mode';
 
 /** Options of {@link CallsModule}. Every field is optional; defaults are given per field. */
 export interface CallsModuleOptions {

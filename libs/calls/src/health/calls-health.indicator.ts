@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { CALLS_OPTIONS } from '../calls.constants';
-import { DrainState } from '../cluster/drain-state';
+import { DrainState } from '../calls/drain-state';
 import type { ResolvedCallsOptions } from '../config/calls-options.interface';
 import { SfuService } from '../sfu/sfu.service';
 import { CallStateRepository, InjectCallStateRepository } from '../state/call-state.repository';

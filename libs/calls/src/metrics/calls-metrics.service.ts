@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { SfuService } from '../sfu/sfu.service';
-import { SessionBindings } from '../signaling/session-bindings';
+import { SessionBindings } from '../calls/session-bindings';
 import { CallStateRepository, InjectCallStateRepository } from '../state/call-state.repository';
 
 /**

@@ -11,11 +11,11 @@ import { SfuSessionExistsError } from '../errors/sfu-session-exists.error';
 import { SfuSessionNotFoundError } from '../errors/sfu-session-not-found.error';
 import { SfuUnavailableError } from '../errors/sfu-unavailable.error';
 import { SfuEventEmitter } from './sfu-events';
-import { sfuNetworkSettings, type SfuNetworkSettings } from './sfu-network';
-import type { SfuPeer } from './sfu-peer';
+import { sfuNetworkSettings, type SfuNetworkSettings } from './workers/sfu-network';
+import type { SfuPeer } from './peer/sfu-peer';
 import type { RoomPipesFactory } from './pipe/room-pipes';
-import { RoomRegistry } from './room-registry';
-import { type RoomContext, SfuRoom } from './sfu-room';
+import { RoomRegistry } from './room/room-registry';
+import { type RoomContext, SfuRoom } from './room/sfu-room';
 import type {
   ClientIceCandidate,
   SfuListener,
@@ -24,7 +24,7 @@ import type {
   SfuSessionRef,
   SfuStats,
 } from './sfu.types';
-import { WorkerPool } from './worker-pool';
+import { WorkerPool } from './workers/worker-pool';
 
 /**
  * The SFU: real media through mediasoup for every call on this instance, with SDP offer/answer

@@ -7,7 +7,7 @@ import { CallsModule } from '../calls.module';
 import { CallStateUnavailableError } from '../errors/call-state-unavailable.error';
 import { TestRedisServer } from '../testing/redis-server';
 import { CallStateRepository } from './call-state.repository';
-import type { StateBackendMode } from './state-backend-mode';
+import type { StateBackendMode } from '../config/state-backend-mode';
 
 const PREFIX = 'rustchat:calls:';
 

@@ -8,7 +8,7 @@ import { CallsRedisClient } from './calls-redis.client';
 import { FallbackCallStateStore } from './fallback-call-state.store';
 import { MemoryCallStateStore } from './memory-call-state.store';
 import { RedisCallStateStore } from './redis-call-state.store';
-import type { StateBackendStatus } from './state-backend-mode';
+import type { StateBackendStatus } from '../config/state-backend-mode';
 import { VersionedCallStateRepository } from './versioned-call-state.repository';
 import { UnknownStateBackendError } from '../errors/unknown-state-backend.error';
 

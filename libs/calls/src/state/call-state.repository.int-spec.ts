@@ -9,7 +9,7 @@ import { SessionNotFoundError } from '../errors/session-not-found.error';
 import { testRedisUrl } from '../testing/test-redis-url';
 import { CallStateRepository } from './call-state.repository';
 import type { CallSessionState } from './call-state.types';
-import type { StateBackendMode } from './state-backend-mode';
+import type { StateBackendMode } from '../config/state-backend-mode';
 
 const session = (sessionId: string, userId: string, joinAt = Date.now()): CallSessionState => ({
   sessionId,

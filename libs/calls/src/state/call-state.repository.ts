@@ -1,5 +1,5 @@
 import { Inject } from '@nestjs/common';
-import type { StateBackendStatus } from './state-backend-mode';
+import type { StateBackendStatus } from '../config/state-backend-mode';
 import type {
   CallSessionPatch,
   CallSessionState,

@@ -17,7 +17,7 @@ import type {
   StartCallResult,
 } from './call-state.types';
 import type { CallStateStore } from './call-state-store.interface';
-import type { StateBackendStatus } from './state-backend-mode';
+import type { StateBackendStatus } from '../config/state-backend-mode';
 
 /** Tuning of the repository. */
 export interface RepositoryOptions {

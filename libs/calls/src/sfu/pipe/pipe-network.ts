@@ -1,7 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { types as ms } from 'mediasoup';
-import type { SfuNetworkSettings } from '../sfu-network';
+import type { SfuNetworkSettings } from '../workers/sfu-network';
 
 /** Where the pipes between instances listen and the address other instances send to. */
 export interface PipeNetworkSettings {

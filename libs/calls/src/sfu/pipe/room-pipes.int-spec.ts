@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as mediasoup from 'mediasoup';
 import type { types as ms } from 'mediasoup';
-import { ROUTER_MEDIA_CODECS } from '../media-codecs';
+import { ROUTER_MEDIA_CODECS } from '../workers/media-codecs';
 import type { PipeMessageType } from './pipe.messages';
 import { type PipeCluster, type PipedRoom, RoomPipes } from './room-pipes';
 

@@ -1,6 +1,6 @@
 import type { types as ms } from 'mediasoup';
 import { ROUTER_RTP_CAPABILITIES } from '../../../../../test/fixtures/sfu/router-rtp-capabilities';
-import { ClientKnowledge } from '../client-knowledge';
+import { ClientKnowledge } from '../peer/client-knowledge';
 import { BundleRegistry } from './bundle-registry';
 import { parseClientDescription } from './client-description.parser';
 import { consumeCapabilities, consumerFits } from './consume-capabilities';

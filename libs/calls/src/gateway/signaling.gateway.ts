@@ -1,0 +1,286 @@
+import { Inject, Logger, UseFilters, UseInterceptors, UsePipes } from '@nestjs/common';
+import {
+  ConnectedSocket,
+  MessageBody,
+  type OnGatewayConnection,
+  type OnGatewayDisconnect,
+  type OnGatewayInit,
+  SubscribeMessage,
+  WebSocketGateway,
+} from '@nestjs/websockets';
+import type { Namespace } from 'socket.io';
+import { CALLS_OPTIONS } from '../calls.constants';
+import type { ResolvedCallsOptions } from '../config/calls-options.interface';
+import { DenyAllIdentity } from '../identity/deny-all.identity';
+import { CallStateRepository, InjectCallStateRepository } from '../state/call-state.repository';
+import { ForbiddenError } from '../errors/forbidden.error';
+import { CallMembershipService } from '../calls/call-membership.service';
+import { CallsBroadcaster } from './calls-broadcaster';
+import { ClientAction, HELLO_EVENT } from '../protocol/mattermost/calls-events';
+import { CallsRooms } from './calls-rooms';
+import { newConnectionId } from './connection-id';
+import { ChannelDto } from './dto/channel.dto';
+import { IceDto } from './dto/ice.dto';
+import { JoinDto } from './dto/join.dto';
+import { JsonDataDto } from './dto/json-data.dto';
+import { MetricDto } from './dto/metric.dto';
+import { ReconnectDto } from './dto/reconnect.dto';
+import { SdpDto } from './dto/sdp.dto';
+import { parseIceCandidate } from '../protocol/mattermost/ice-candidate.parser';
+import { parseEmoji, parseStreamId } from '../protocol/mattermost/json-payloads';
+import { MattermostWire } from '../protocol/mattermost/mattermost-wire';
+import { ParticipantActionsService } from '../calls/participant-actions.service';
+import { decodeSessionDescription } from '../protocol/mattermost/sdp-payload';
+import { sessionOf, type CallsSocket } from './socket-context';
+import { TokenBucket } from './token-bucket';
+import type { WsAck } from './ws-ack';
+import { CallsWsExceptionFilter } from './ws-exception.filter';
+import { WsMetricsInterceptor } from './ws-metrics.interceptor';
+import { wsAdmission } from './ws-admission';
+import { wsValidationPipe } from './ws-validation.pipe';
+import { coalesceWebSocketWrites } from './ws-write-coalescing';
+
+/** Version reported to clients: ≥ 0.21.0 (multi-session) and < 1.7.0 (no data-channel locking). */
+export const MATTERMOST_PROTOCOL_VERSION = '1.6.0';
+
+const KNOWN_ACTIONS = new Set<string>(Object.values(ClientAction));
+const OK: WsAck = { ok: true };
+
+/**
+ * The Mattermost calls protocol over socket.io (namespace `/calls`). Thin: authenticate the
+ * handshake, validate each message, call a service, acknowledge. Actions of one socket are handled
+ * one at a time, in order.
+ */
+@WebSocketGateway({
+  namespace: '/calls',
+  cors: { origin: true, credentials: true },
+  maxHttpBufferSize: 256 * 1024,
+})
+@UseFilters(CallsWsExceptionFilter)
+@UseInterceptors(WsMetricsInterceptor)
+@UsePipes(wsValidationPipe)
+export class SignalingGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
+  private readonly logger = new Logger(SignalingGateway.name);
+  private readonly wire: MattermostWire;
+  private readonly queues = new WeakMap<CallsSocket, Promise<unknown>>();
+
+  constructor(
+    @Inject(CALLS_OPTIONS) private readonly options: ResolvedCallsOptions,
+    @InjectCallStateRepository() private readonly state: CallStateRepository,
+    private readonly broadcaster: CallsBroadcaster,
+    private readonly membership: CallMembershipService,
+    private readonly actions: ParticipantActionsService,
+  ) {
+    this.wire = new MattermostWire(options.idCodec);
+  }
+
+  afterInit(server: Namespace): void {
+    this.broadcaster.attach(server);
+    coalesceWebSocketWrites(server.server.engine);
+    if (this.options.identity instanceof DenyAllIdentity) {
+      this.logger.warn('no identity given to CallsModule: every socket and request is refused');
+    }
+    // Unauthenticated sockets never connect: they get a connect_error and nothing else.
+    server.use((socket, next) => {
+      const { headers, auth, query } = socket.handshake;
+      this.options.identity
+        .authenticateSocket({ headers, auth: auth, query: query })
+        .then((principal) => {
+          if (!principal) return next(new Error('unauthorized'));
+          (socket as CallsSocket).data.principal = principal;
+          next();
+        })
+        .catch(() => next(new Error('unauthorized')));
+    });
+  }
+
+  async handleConnection(socket: CallsSocket): Promise<void> {
+    const principal = socket.data.principal;
+    if (!principal) {
+      socket.disconnect(true);
+      return;
+    }
+    socket.data.connectionId = newConnectionId();
+    socket.data.limiter = new TokenBucket(this.options.wsMessageRate, this.options.wsMessageBurst);
+    socket.use(wsAdmission(socket, KNOWN_ACTIONS, this.options.wsMessageRate));
+    await socket.join(CallsRooms.user(principal.userId));
+    const channels =
+      (await this.options.permissions.channelsForUser?.(principal.userId).catch(() => [])) ?? [];
+    if (channels.length > 0) await socket.join(channels.map((c) => CallsRooms.channel(c)));
+    this.broadcaster.toSocket(
+      socket,
+      HELLO_EVENT,
+      { connection_id: socket.data.connectionId, server_version: MATTERMOST_PROTOCOL_VERSION },
+      { user_id: this.wire.id(principal.userId), connection_id: socket.data.connectionId },
+    );
+  }
+
+  handleDisconnect(socket: CallsSocket): void {
+    this.membership.disconnected(socket);
+  }
+
+  @SubscribeMessage(ClientAction.join)
+  join(@ConnectedSocket() socket: CallsSocket, @MessageBody() dto: JoinDto): Promise<WsAck> {
+    return this.serial(socket, async () => {
+      const call = await this.membership.join(socket, {
+        channelId: this.membership.channelFromWire(dto.channelID),
+        title: dto.title,
+        threadId: dto.threadID
+          ? (this.options.idCodec.fromWire(dto.threadID) ?? undefined)
+          : undefined,
+      });
+      return { ok: true, connID: socket.data.sessionId, callID: this.wire.id(call.id) };
+    });
+  }
+
+  @SubscribeMessage(ClientAction.reconnect)
+  reconnect(
+    @ConnectedSocket() socket: CallsSocket,
+    @MessageBody() dto: ReconnectDto,
+  ): Promise<WsAck> {
+    return this.serial(socket, async () => {
+      await this.membership.reconnect(socket, {
+        channelId: this.membership.channelFromWire(dto.channelID),
+        originalConnId: dto.originalConnID,
+        prevConnId: dto.prevConnID,
+      });
+      return { ok: true, connID: socket.data.sessionId };
+    });
+  }
+
+  @SubscribeMessage(ClientAction.leave)
+  leave(@ConnectedSocket() socket: CallsSocket): Promise<WsAck> {
+    return this.serial(socket, async () => {
+      await this.membership.leave(socket);
+      return OK;
+    });
+  }
+
+  @SubscribeMessage(ClientAction.sdp)
+  sdp(@ConnectedSocket() socket: CallsSocket, @MessageBody() dto: SdpDto): Promise<WsAck> {
+    return this.act(socket, (s) =>
+      this.actions.description(s, decodeSessionDescription(dto.data, this.options.maxSdpBytes)),
+    );
+  }
+
+  @SubscribeMessage(ClientAction.ice)
+  ice(@ConnectedSocket() socket: CallsSocket, @MessageBody() dto: IceDto): Promise<WsAck> {
+    return this.act(socket, async (s) => {
+      const candidate = parseIceCandidate({
+        candidate: dto.data ?? dto.candidate,
+        sdpMid: dto.sdpMid,
+        sdpMLineIndex: dto.sdpMLineIndex,
+      });
+      if (candidate) await this.actions.iceCandidate(s, candidate);
+    });
+  }
+
+  @SubscribeMessage(ClientAction.mute)
+  mute(@ConnectedSocket() socket: CallsSocket): Promise<WsAck> {
+    return this.act(socket, (s) => this.actions.setMuted(s, true));
+  }
+
+  @SubscribeMessage(ClientAction.unmute)
+  unmute(@ConnectedSocket() socket: CallsSocket): Promise<WsAck> {
+    return this.act(socket, (s) => this.actions.setMuted(s, false));
+  }
+
+  @SubscribeMessage(ClientAction.raiseHand)
+  raiseHand(@ConnectedSocket() socket: CallsSocket): Promise<WsAck> {
+    return this.act(socket, (s) => this.actions.setHand(s, true));
+  }
+
+  @SubscribeMessage(ClientAction.unraiseHand)
+  unraiseHand(@ConnectedSocket() socket: CallsSocket): Promise<WsAck> {
+    return this.act(socket, (s) => this.actions.setHand(s, false));
+  }
+
+  @SubscribeMessage(ClientAction.react)
+  react(@ConnectedSocket() socket: CallsSocket, @MessageBody() dto: JsonDataDto): Promise<WsAck> {
+    return this.act(socket, (s) => this.actions.react(s, parseEmoji(dto.data)));
+  }
+
+  @SubscribeMessage(ClientAction.screenOn)
+  screenOn(
+    @ConnectedSocket() socket: CallsSocket,
+    @MessageBody() dto: JsonDataDto,
+  ): Promise<WsAck> {
+    return this.act(socket, (s) =>
+      this.actions.screenOn(s, parseStreamId(dto.data, 'screenStreamID')),
+    );
+  }
+
+  @SubscribeMessage(ClientAction.screenOff)
+  screenOff(@ConnectedSocket() socket: CallsSocket): Promise<WsAck> {
+    return this.act(socket, (s) => this.actions.screenOff(s));
+  }
+
+  @SubscribeMessage(ClientAction.videoOn)
+  videoOn(@ConnectedSocket() socket: CallsSocket, @MessageBody() dto: JsonDataDto): Promise<WsAck> {
+    return this.act(socket, async (s) => {
+      parseStreamId(dto.data, 'videoStreamID');
+      await this.actions.setVideo(s, true);
+    });
+  }
+
+  @SubscribeMessage(ClientAction.videoOff)
+  videoOff(@ConnectedSocket() socket: CallsSocket): Promise<WsAck> {
+    return this.act(socket, (s) => this.actions.setVideo(s, false));
+  }
+
+  /** Replies `call_state` to this connection (and follows the channel's events from now on). */
+  @SubscribeMessage(ClientAction.callState)
+  callState(
+    @ConnectedSocket() socket: CallsSocket,
+    @MessageBody() dto: ChannelDto,
+  ): Promise<WsAck> {
+    return this.serial(socket, async () => {
+      const channelId = this.membership.channelFromWire(dto.channelID);
+      const userId = socket.data.principal!.userId;
+      if (!(await this.options.permissions.canJoinChannel(userId, channelId))) {
+        throw new ForbiddenError('forbidden to read this channel');
+      }
+      await socket.join(CallsRooms.channel(channelId));
+      const call = await this.state.getCallByChannel(channelId);
+      const payload = {
+        channel_id: this.wire.id(channelId),
+        channel_id_raw: channelId,
+        call: call ? JSON.stringify(this.wire.callState(call, userId)) : '',
+      };
+      this.broadcaster.toSocket(socket, 'call_state', payload, {
+        channel_id: payload.channel_id,
+        connection_id: socket.data.connectionId,
+      });
+      return { ok: true, call: payload.call };
+    });
+  }
+
+  @SubscribeMessage(ClientAction.metric)
+  metric(@ConnectedSocket() socket: CallsSocket, @MessageBody() dto: MetricDto): WsAck {
+    this.logger.debug(
+      `client metric [sessionId=${socket.data.sessionId ?? '-'}, name=${dto.metric_name}]`,
+    );
+    return OK;
+  }
+
+  /** Runs an action of the socket's session, after the socket's earlier actions. */
+  private act(
+    socket: CallsSocket,
+    fn: (s: ReturnType<typeof sessionOf>) => Promise<void>,
+  ): Promise<WsAck> {
+    return this.serial(socket, async () => {
+      await fn(sessionOf(socket));
+      return OK;
+    });
+  }
+
+  private serial(socket: CallsSocket, fn: () => Promise<WsAck>): Promise<WsAck> {
+    const previous = this.queues.get(socket) ?? Promise.resolve();
+    const next = previous.then(fn, fn);
+    this.queues.set(
+      socket,
+      next.catch(() => undefined),
+    );
+    return next;
+  }
+}

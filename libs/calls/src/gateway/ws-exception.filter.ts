@@ -1,0 +1,40 @@
+import { type ArgumentsHost, Catch, Logger, type WsExceptionFilter } from '@nestjs/common';
+import { CallsError } from '../errors/calls.error';
+import { mattermostEnvelope } from './calls-broadcaster';
+import { ClientAction } from '../protocol/mattermost/calls-events';
+import type { CallsSocket } from './socket-context';
+import { errorAck } from './ws-ack';
+
+/**
+ * Every failed action gets an error acknowledgement (when the client asked for one) and changes
+ * nothing. A failed `join` also gets Mattermost's `error` event on that connection (the only
+ * action Mattermost answers with `error`: clients treat it as fatal for the call).
+ */
+@Catch()
+export class CallsWsExceptionFilter implements WsExceptionFilter {
+  private readonly logger = new Logger('CallsWsExceptionFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const socket = host.getArgByIndex<CallsSocket>(0);
+    const ack = host.getArgByIndex<unknown>(2);
+    const pattern = host.getArgByIndex<unknown>(3);
+    if (exception instanceof CallsError) {
+      this.logger.debug(
+        `action refused [event=${String(pattern)}, code=${exception.code}]: ${exception.message}`,
+      );
+    } else {
+      this.logger.error(`action failed [event=${String(pattern)}]`, (exception as Error)?.stack);
+    }
+    const reply = errorAck(exception);
+    if (typeof ack === 'function') (ack as (r: unknown) => void)(reply);
+    if (pattern === ClientAction.join && !reply.ok) {
+      const connID = socket.data.connectionId ?? '';
+      const envelope = mattermostEnvelope(
+        'error',
+        { data: reply.error.message, connID, code: reply.error.code },
+        { connection_id: connID },
+      );
+      socket.emit(envelope.event, envelope);
+    }
+  }
+}
