@@ -6,7 +6,11 @@ import { CallStateRepository, InjectCallStateRepository } from '../state/call-st
 import type { CallState } from '../state/call-state.types';
 import { CallsBroadcaster } from '../gateway/calls-broadcaster';
 import type { ServerEvent } from '../protocol/mattermost/calls-events';
-import { InjectMediaPlane, type MediaIceCandidate, type MediaPlane } from '../media/media-plane.interface';
+import {
+  InjectMediaPlane,
+  type MediaIceCandidate,
+  type MediaPlane,
+} from '../media/media-plane.interface';
 import { MattermostWire } from '../protocol/mattermost/mattermost-wire';
 import type { ClientSessionDescription } from '../protocol/mattermost/sdp-payload';
 
