@@ -1,13 +1,13 @@
 /**
  * Event fan-out: one channel event to 1,000 connected sockets through the calls module
- * (CallsBroadcaster: Mattermost envelope, channel room, socket.io) next to a bare socket.io server
+ * (the core's CallDelivery: Mattermost event and envelope, channel room, socket.io) next to a bare socket.io server
  * emitting the same payload to a room of 1,000 sockets, in the same run.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { io as connect, type Socket } from 'socket.io-client';
 import { Server } from 'socket.io';
-import { CallsBroadcaster } from '../libs/calls/src/gateway/calls-broadcaster';
+import { CallDelivery } from '../libs/calls/src/calls/call-delivery.interface';
 import { TestHostApp } from '../test/support/host-app';
 import { percentile, printTable, type Row } from './lib/measure';
 
@@ -68,6 +68,7 @@ export async function fanoutBench(): Promise<void> {
   const channelId = 'fanout-bench';
   const payload = {
     user_id: 'u-bench',
+    user_id_raw: 'u-bench',
     session_id: 's-bench',
     emoji: { name: 'tada', literal: '🎉' },
     timestamp: 0,
@@ -85,10 +86,15 @@ export async function fanoutBench(): Promise<void> {
       .timeout(10_000)
       .emitWithAck('custom_com.mattermost.calls_call_state', { channelID: channelId });
   });
-  const broadcaster = host.app.get(CallsBroadcaster);
-  const moduleTimes = await rounds(moduleSockets, () =>
-    broadcaster.toChannel(channelId, 'user_reacted', payload),
-  );
+  const delivery = host.app.get<CallDelivery>(CallDelivery);
+  const event = {
+    type: 'reacted',
+    userId: 'u-bench',
+    sessionId: 's-bench',
+    emoji: payload.emoji,
+    timestamp: 0,
+  } as const;
+  const moduleTimes = await rounds(moduleSockets, () => delivery.toChannel(channelId, event));
   moduleSockets.forEach((s) => s.disconnect());
   await host.close();
 

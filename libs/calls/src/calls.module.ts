@@ -2,35 +2,61 @@ import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { CallsController } from './api/calls.controller';
 import { HostControlsController } from './api/host-controls.controller';
+import { CallAccessPolicy } from './calls/call-access.policy';
+import { CallDelivery } from './calls/call-delivery.interface';
+import { CallMembershipService } from './calls/call-membership.service';
+import { CallQueriesService } from './calls/call-queries.service';
+import { DrainState } from './calls/drain-state';
+import { HostControlsService } from './calls/host-controls.service';
+import { LocalSessions } from './calls/local-sessions';
+import { MediaEventsBridge } from './calls/media-events.bridge';
+import { ParticipantActionsService } from './calls/participant-actions.service';
+import { SessionControl } from './calls/session-control.interface';
 import { CALLS_OPTIONS } from './calls.constants';
 import { CALLS_MODULE_OPTIONS, ConfigurableCallsModule } from './calls.module-definition';
 import type { CallsModuleOptions, ResolvedCallsOptions } from './config/calls-options.interface';
 import { resolveCallsOptions } from './config/calls-options.defaults';
-import { DrainState } from './calls/drain-state';
 import { DrainService } from './cluster/drain.service';
 import { InstanceBus } from './cluster/instance-bus';
 import { InstanceRegistry } from './cluster/instance-registry.service';
-import { SessionControlService } from './cluster/session-control.service';
-import { CallsHealthIndicator } from './health/calls-health.indicator';
-import { CallsMetrics } from './metrics/calls-metrics.service';
-import { WsMetricsInterceptor } from './gateway/ws-metrics.interceptor';
-import { CallsIdCodec } from './identity/id-codec.interface';
-import { SfuService } from './sfu/sfu.service';
 import { MediaPipeService } from './cluster/media-pipe.service';
-import { CallMembershipService } from './calls/call-membership.service';
-import { CallsBroadcaster } from './gateway/calls-broadcaster';
-import { HostControlsService } from './calls/host-controls.service';
-import { MediaEventsBridge } from './calls/media-events.bridge';
-import { MediaPlane } from './media/media-plane.interface';
-import { ParticipantActionsService } from './calls/participant-actions.service';
-import { SessionBindings } from './calls/session-bindings';
+import { SessionControlService } from './cluster/session-control.service';
 import { SignalingGateway } from './gateway/signaling.gateway';
+import { SocketIoDelivery } from './gateway/socket-io.delivery';
+import { WsMetricsInterceptor } from './gateway/ws-metrics.interceptor';
+import { CallsHealthIndicator } from './health/calls-health.indicator';
+import { CallsIdentity } from './identity/calls-identity.interface';
+import { CallsPermissions } from './identity/calls-permissions.interface';
+import { CallsIdCodec } from './identity/id-codec.interface';
+import { MediaPlane } from './media/media-plane.interface';
+import { CallsMetrics } from './metrics/calls-metrics.service';
+import { MattermostWire } from './protocol/mattermost/mattermost-wire';
+import { SfuService } from './sfu/sfu.service';
 import {
   callStateRepositoryProvider,
   callsRedisClientProvider,
 } from './state/call-state.providers';
 import { CallStateRepository } from './state/call-state.repository';
 import { ChannelSettingsStore } from './state/channel-settings.store';
+
+/** The host app's seams, provided from the options (so `@InjectCallsPermissions()` works). */
+const seamProviders = [
+  {
+    provide: CallsIdentity,
+    inject: [CALLS_OPTIONS],
+    useFactory: (o: ResolvedCallsOptions): CallsIdentity => o.identity,
+  },
+  {
+    provide: CallsPermissions,
+    inject: [CALLS_OPTIONS],
+    useFactory: (o: ResolvedCallsOptions): CallsPermissions => o.permissions,
+  },
+  {
+    provide: CallsIdCodec,
+    inject: [CALLS_OPTIONS],
+    useFactory: (o: ResolvedCallsOptions): CallsIdCodec => o.idCodec,
+  },
+];
 
 /**
  * Group calls for a NestJS chat server, wire-compatible with Mattermost Calls clients.
@@ -50,31 +76,32 @@ import { ChannelSettingsStore } from './state/channel-settings.store';
       inject: [CALLS_MODULE_OPTIONS],
       useFactory: (options: CallsModuleOptions) => resolveCallsOptions(options),
     },
-    {
-      provide: CallsIdCodec,
-      inject: [CALLS_OPTIONS],
-      useFactory: (options: ResolvedCallsOptions) => options.idCodec,
-    },
+    ...seamProviders,
     callsRedisClientProvider,
     callStateRepositoryProvider,
     ChannelSettingsStore,
     CallsHealthIndicator,
     SfuService,
     { provide: MediaPlane, useExisting: SfuService },
-    CallsBroadcaster,
-    SessionBindings,
+    CallsMetrics,
+    MattermostWire,
+    SocketIoDelivery,
+    { provide: CallDelivery, useExisting: SocketIoDelivery },
+    CallAccessPolicy,
+    DrainState,
+    LocalSessions,
     CallMembershipService,
     ParticipantActionsService,
     HostControlsService,
+    CallQueriesService,
     MediaEventsBridge,
     SignalingGateway,
-    CallsMetrics,
     WsMetricsInterceptor,
-    DrainState,
     InstanceBus,
     InstanceRegistry,
     DrainService,
     SessionControlService,
+    { provide: SessionControl, useExisting: SessionControlService },
     MediaPipeService,
   ],
   exports: [
@@ -83,6 +110,8 @@ import { ChannelSettingsStore } from './state/channel-settings.store';
     CallsHealthIndicator,
     CallsMetrics,
     SfuService,
+    CallsIdentity,
+    CallsPermissions,
     CallsIdCodec,
     InstanceRegistry,
     DrainState,

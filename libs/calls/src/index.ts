@@ -45,8 +45,12 @@ export {
   type MediaSessionRef,
   type MediaSessionOptions,
 } from './media/media-plane.interface';
+export { CallDelivery, InjectCallDelivery } from './calls/call-delivery.interface';
+export type { CallEvent, CallEventType, EmojiData, SessionSubject } from './calls/call-events';
+export type { SessionConnection, SessionPlace } from './calls/local-sessions';
+export { CallAccessPolicy } from './calls/call-access.policy';
 export { ClientAction, CALLS_EVENT_PREFIX } from './protocol/mattermost/calls-events';
-export type { MattermostEnvelope } from './gateway/calls-broadcaster';
+export type { MattermostEnvelope } from './protocol/mattermost/mattermost-envelope';
 export type { MattermostCallState, MattermostSession } from './protocol/mattermost/mattermost-wire';
 export { ForbiddenError } from './errors/forbidden.error';
 export { UnauthenticatedError } from './errors/unauthenticated.error';

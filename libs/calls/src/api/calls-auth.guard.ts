@@ -5,8 +5,12 @@ import { CALLS_OPTIONS } from '../calls.constants';
 import type { ResolvedCallsOptions } from '../config/calls-options.interface';
 import { RateLimitedError } from '../errors/rate-limited.error';
 import { UnauthenticatedError } from '../errors/unauthenticated.error';
-import type { CallsPrincipal } from '../identity/calls-identity.interface';
-import { TokenBucket } from '../gateway/token-bucket';
+import {
+  CallsIdentity,
+  type CallsPrincipal,
+  InjectCallsIdentity,
+} from '../identity/calls-identity.interface';
+import { TokenBucket } from '../calls/token-bucket';
 import { PRINCIPAL_KEY, PUBLIC_ROUTE } from './current-principal.decorator';
 
 const SWEEP_EVERY = 1000;
@@ -21,7 +25,9 @@ export class CallsAuthGuard implements CanActivate {
   private requests = 0;
 
   constructor(
-    @Inject(CALLS_OPTIONS) private readonly options: ResolvedCallsOptions,
+    @Inject(CALLS_OPTIONS)
+    private readonly options: Pick<ResolvedCallsOptions, 'httpRequestRate' | 'httpRequestBurst'>,
+    @InjectCallsIdentity() private readonly identity: CallsIdentity,
     private readonly reflector: Reflector,
   ) {}
 
@@ -30,7 +36,7 @@ export class CallsAuthGuard implements CanActivate {
     const request = context
       .switchToHttp()
       .getRequest<Request & { [PRINCIPAL_KEY]?: CallsPrincipal }>();
-    const principal = await this.options.identity
+    const principal = await this.identity
       .authenticateRequest({ headers: request.headers })
       .catch(() => null);
     if (!principal) throw new UnauthenticatedError();

@@ -10,17 +10,14 @@ import {
   UseGuards,
   UsePipes,
 } from '@nestjs/common';
+import { CallQueriesService, type ChannelCalls } from '../calls/call-queries.service';
 import { CALLS_OPTIONS } from '../calls.constants';
 import type { ResolvedCallsOptions } from '../config/calls-options.interface';
-import { CallNotFoundError } from '../errors/call-not-found.error';
 import { ForbiddenError } from '../errors/forbidden.error';
 import type { CallsPrincipal } from '../identity/calls-identity.interface';
-import { CallsBroadcaster } from '../gateway/calls-broadcaster';
 import { MattermostWire, type MattermostCallState } from '../protocol/mattermost/mattermost-wire';
-import { MATTERMOST_PROTOCOL_VERSION } from '../gateway/signaling.gateway';
-import { CallStateRepository, InjectCallStateRepository } from '../state/call-state.repository';
-import { ChannelSettingsStore } from '../state/channel-settings.store';
-import { DepthLimitedValidationPipe } from '../gateway/depth-limited-validation.pipe';
+import { MATTERMOST_PROTOCOL_VERSION } from '../protocol/mattermost/version';
+import { DepthLimitedValidationPipe } from '../protocol/mattermost/depth-limited-validation.pipe';
 import { CallsAuthGuard } from './calls-auth.guard';
 import { CallsHttpExceptionFilter } from './calls-http-exception.filter';
 import { CALLS_ROUTE_PREFIXES } from './calls-routes';
@@ -44,16 +41,11 @@ interface ChannelEntry {
 @UseFilters(CallsHttpExceptionFilter)
 @UsePipes(new DepthLimitedValidationPipe({ whitelist: true, transform: true }))
 export class CallsController {
-  private readonly wire: MattermostWire;
-
   constructor(
     @Inject(CALLS_OPTIONS) private readonly options: ResolvedCallsOptions,
-    @InjectCallStateRepository() private readonly state: CallStateRepository,
-    private readonly channels: ChannelSettingsStore,
-    private readonly broadcaster: CallsBroadcaster,
-  ) {
-    this.wire = new MattermostWire(options.idCodec);
-  }
+    private readonly queries: CallQueriesService,
+    private readonly wire: MattermostWire,
+  ) {}
 
   /** Plugin version: ≥ 0.21.0 (multi-session clients), < 1.7.0 (no data-channel signaling locks). */
   @Get('version')
@@ -110,19 +102,8 @@ export class CallsController {
   /** Every active call in a channel the user may join. */
   @Get('channels')
   async list(@CurrentPrincipal() principal: CallsPrincipal): Promise<ChannelEntry[]> {
-    const calls = await this.state.listActiveCalls();
-    const entries: ChannelEntry[] = [];
-    for (const call of calls) {
-      if (!(await this.options.permissions.canJoinChannel(principal.userId, call.channelId)))
-        continue;
-      entries.push({
-        channel_id: this.wire.id(call.channelId),
-        channel_id_raw: call.channelId,
-        enabled: await this.channels.isEnabled(call.channelId),
-        call: this.wire.callState(call, principal.userId),
-      });
-    }
-    return entries;
+    const calls = await this.queries.activeCalls(principal.userId);
+    return calls.map((c) => this.entry(c, principal.userId));
   }
 
   @Get('calls/:channel_id/active')
@@ -130,8 +111,7 @@ export class CallsController {
     @CurrentPrincipal() principal: CallsPrincipal,
     @Param('channel_id', ChannelIdPipe) channelId: string,
   ): Promise<{ active: boolean }> {
-    await this.assertMember(principal, channelId);
-    return { active: (await this.state.getCallByChannel(channelId)) !== null };
+    return { active: (await this.queries.callOfChannel(principal.userId, channelId)) !== null };
   }
 
   /** Hides the incoming-call notification for this user; tells only this user. */
@@ -141,16 +121,7 @@ export class CallsController {
     @CurrentPrincipal() principal: CallsPrincipal,
     @Param('channel_id', ChannelIdPipe) channelId: string,
   ): Promise<typeof SUCCESS> {
-    await this.assertMember(principal, channelId);
-    const call = await this.state.getCallByChannel(channelId);
-    if (!call) throw new CallNotFoundError(`channel:${channelId}`);
-    await this.state.dismissNotification(call.id, principal.userId);
-    this.broadcaster.toUser(
-      principal.userId,
-      'user_dismissed_notification',
-      { userID: this.wire.id(principal.userId), callID: this.wire.id(call.id) },
-      channelId,
-    );
+    await this.queries.dismissNotification(principal.userId, channelId);
     return SUCCESS;
   }
 
@@ -159,15 +130,7 @@ export class CallsController {
     @CurrentPrincipal() principal: CallsPrincipal,
     @Param('channel_id', ChannelIdPipe) channelId: string,
   ): Promise<ChannelEntry> {
-    await this.assertMember(principal, channelId);
-    const call = await this.state.getCallByChannel(channelId);
-    const entry: ChannelEntry = {
-      channel_id: this.wire.id(channelId),
-      channel_id_raw: channelId,
-      enabled: await this.channels.isEnabled(channelId),
-    };
-    if (call) entry.call = this.wire.callState(call, principal.userId);
-    return entry;
+    return this.entry(await this.queries.channel(principal.userId, channelId), principal.userId);
   }
 
   /** Enables or disables calls in a channel (admins only). */
@@ -178,20 +141,17 @@ export class CallsController {
     @Param('channel_id', ChannelIdPipe) channelId: string,
     @Body() body: ChannelSettingsDto,
   ): Promise<ChannelEntry> {
-    const admin =
-      principal.isAdmin === true || (await this.options.permissions.isAdmin(principal.userId));
-    if (!admin) throw new ForbiddenError('Forbidden');
-    await this.channels.setEnabled(channelId, body.enabled);
-    return {
-      channel_id: this.wire.id(channelId),
-      channel_id_raw: channelId,
-      enabled: body.enabled,
-    };
+    await this.queries.setChannelEnabled(principal, channelId, body.enabled);
+    return this.entry({ channelId, enabled: body.enabled, call: null }, principal.userId);
   }
 
-  private async assertMember(principal: CallsPrincipal, channelId: string): Promise<void> {
-    if (!(await this.options.permissions.canJoinChannel(principal.userId, channelId))) {
-      throw new ForbiddenError('Forbidden');
-    }
+  private entry({ channelId, enabled, call }: ChannelCalls, userId: string): ChannelEntry {
+    const entry: ChannelEntry = {
+      channel_id: this.wire.id(channelId),
+      channel_id_raw: channelId,
+      enabled,
+    };
+    if (call) entry.call = this.wire.callState(call, userId);
+    return entry;
   }
 }

@@ -10,7 +10,8 @@ import {
 } from '@nestjs/common';
 import type { CallsPrincipal } from '../identity/calls-identity.interface';
 import { HostControlsService } from '../calls/host-controls.service';
-import { DepthLimitedValidationPipe } from '../gateway/depth-limited-validation.pipe';
+import { MattermostWire } from '../protocol/mattermost/mattermost-wire';
+import { DepthLimitedValidationPipe } from '../protocol/mattermost/depth-limited-validation.pipe';
 import { CallsAuthGuard } from './calls-auth.guard';
 import { CallsHttpExceptionFilter } from './calls-http-exception.filter';
 import { CALLS_ROUTE_PREFIXES } from './calls-routes';
@@ -29,7 +30,10 @@ import { SUCCESS } from './http-errors';
 @UseFilters(CallsHttpExceptionFilter)
 @UsePipes(new DepthLimitedValidationPipe({ whitelist: true, transform: true }))
 export class HostControlsController {
-  constructor(private readonly host: HostControlsService) {}
+  constructor(
+    private readonly host: HostControlsService,
+    private readonly wire: MattermostWire,
+  ) {}
 
   @Post('host/make')
   @HttpCode(200)
@@ -38,7 +42,11 @@ export class HostControlsController {
     @Param('channel_id', ChannelIdPipe) channelId: string,
     @Body() body: MakeHostDto,
   ): Promise<typeof SUCCESS> {
-    await this.host.makeHost(p, channelId, body.new_host_id);
+    await this.host.makeHost(
+      p,
+      channelId,
+      this.wire.optionalId(body.new_host_id) ?? body.new_host_id,
+    );
     return SUCCESS;
   }
 

@@ -1,51 +1,64 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { CALLS_OPTIONS } from '../calls.constants';
 import type { ResolvedCallsOptions } from '../config/calls-options.interface';
-import { DrainState } from './drain-state';
-import { CallsMetrics } from '../metrics/calls-metrics.service';
 import { AlreadyInCallError } from '../errors/already-in-call.error';
+import { CallNotFoundError } from '../errors/call-not-found.error';
 import { DrainingError } from '../errors/draining.error';
 import { ForbiddenError } from '../errors/forbidden.error';
-import { InvalidMessageError } from '../errors/invalid-message.error';
 import { SessionNotFoundError } from '../errors/session-not-found.error';
-import { CallNotFoundError } from '../errors/call-not-found.error';
-import { CallStateRepository, InjectCallStateRepository } from '../state/call-state.repository';
-import { ChannelSettingsStore } from '../state/channel-settings.store';
-import type { CallState } from '../state/call-state.types';
-import { CallsBroadcaster } from '../gateway/calls-broadcaster';
-import { CallsRooms } from '../gateway/calls-rooms';
 import { InjectMediaPlane, type MediaPlane } from '../media/media-plane.interface';
-import { MattermostWire } from '../protocol/mattermost/mattermost-wire';
-import { type SessionBinding, SessionBindings } from './session-bindings';
-import { principalOf, type CallsSocket } from '../gateway/socket-context';
+import { CallsMetrics } from '../metrics/calls-metrics.service';
+import { CallStateRepository, InjectCallStateRepository } from '../state/call-state.repository';
+import type { CallState } from '../state/call-state.types';
+import { ChannelSettingsStore } from '../state/channel-settings.store';
+import { CallAccessPolicy } from './call-access.policy';
+import { CallDelivery, InjectCallDelivery } from './call-delivery.interface';
+import { DrainState } from './drain-state';
+import { type LocalSession, LocalSessions, type SessionConnection } from './local-sessions';
 
 /** A failed state removal is retried every second for five minutes. */
 const REMOVAL_RETRY_MS = 1000;
 const REMOVAL_RETRIES = 300;
 
+/** The options this service reads. */
+export type MembershipOptions = Pick<
+  ResolvedCallsOptions,
+  'instanceId' | 'maxCallParticipants' | 'reconnectGraceMs'
+>;
+
 /** What `join` needs. */
 export interface JoinRequest {
+  readonly userId: string;
+  /** The new session's id (Mattermost: the connection id the client got in `hello`). */
+  readonly sessionId: string;
   readonly channelId: string;
   readonly title?: string;
   readonly threadId?: string;
+  /** The connection that will serve the session. */
+  readonly connection: SessionConnection;
 }
 
 /** What `reconnect` needs. */
 export interface ReconnectRequest {
+  readonly userId: string;
   readonly channelId: string;
+  /** The session's id (the connection id at its join). */
   readonly originalConnId: string;
+  /** The connection id before this reconnect, when it differs. */
   readonly prevConnId?: string;
+  /** The new connection that takes the session over. */
+  readonly connection: SessionConnection;
 }
 
 /**
- * Joining, leaving and reconnecting: the session lifecycle, with Mattermost's events and rules
- * (session id = the connection id at join; first joiner is host; the last leave ends the call
- * without `call_end`; a vanished socket keeps its session for the reconnect grace period).
+ * Joining, leaving and reconnecting: the session lifecycle, with Mattermost's rules (the first
+ * joiner is host; the last leave ends the call without `call-ended`; a session whose connection
+ * vanished keeps its place for the reconnect grace period). Knows no transport: a session is
+ * reached through {@link CallDelivery}, its connection is a {@link SessionConnection}.
  */
 @Injectable()
 export class CallMembershipService implements OnApplicationShutdown {
   private readonly logger = new Logger(CallMembershipService.name);
-  private readonly wire: MattermostWire;
   /** Pending state removals of sessions that are gone here (see {@link retryRemoval}). */
   private readonly retries = new Set<NodeJS.Timeout>();
   /** Join fan-outs waiting for the next turn of the event loop (see {@link announce}). */
@@ -53,38 +66,30 @@ export class CallMembershipService implements OnApplicationShutdown {
   private closing = false;
 
   constructor(
-    @Inject(CALLS_OPTIONS) private readonly options: ResolvedCallsOptions,
+    @Inject(CALLS_OPTIONS) private readonly options: MembershipOptions,
     @InjectCallStateRepository() private readonly state: CallStateRepository,
     @InjectMediaPlane() private readonly media: MediaPlane,
-    private readonly broadcaster: CallsBroadcaster,
-    private readonly bindings: SessionBindings,
+    @InjectCallDelivery() private readonly delivery: CallDelivery,
+    private readonly sessions: LocalSessions,
+    private readonly access: CallAccessPolicy,
     private readonly channels: ChannelSettingsStore,
     private readonly drain: DrainState,
     private readonly metrics: CallsMetrics,
-  ) {
-    this.wire = new MattermostWire(options.idCodec);
-  }
+  ) {}
 
-  /** Converts a wire channel id to the internal form. @throws InvalidMessageError */
-  channelFromWire(wireId: string): string {
-    const id = this.options.idCodec.fromWire(wireId);
-    if (!id) throw new InvalidMessageError('channelID', 'is not a channel id');
-    return id;
-  }
-
-  /** Joins the socket's user to the channel's call (starting it if needed). */
-  async join(socket: CallsSocket, request: JoinRequest): Promise<CallState> {
-    const { userId } = principalOf(socket);
-    if (socket.data.sessionId) throw new AlreadyInCallError(socket.data.sessionId);
+  /**
+   * Joins the user to the channel's call (starting it if needed), as a new session served by the
+   * request's connection.
+   * @throws AlreadyInCallError, DrainingError, ForbiddenError, CallFullError
+   */
+  async join(request: JoinRequest): Promise<CallState> {
+    const { userId, sessionId, channelId, connection } = request;
+    if (connection.sessionId) throw new AlreadyInCallError(connection.sessionId);
     if (this.drain.draining) throw new DrainingError();
-    const { channelId } = request;
-    if (!(await this.options.permissions.canJoinChannel(userId, channelId))) {
-      throw new ForbiddenError('forbidden to join this channel');
-    }
+    await this.access.assertCanJoin(userId, channelId);
     if (!(await this.channels.isEnabled(channelId))) {
       throw new ForbiddenError('calls are disabled in this channel');
     }
-    const sessionId = socket.data.connectionId!;
     const { call, created } = await this.state.joinCall(
       { channelId, ownerId: userId, title: request.title, threadId: request.threadId },
       {
@@ -105,21 +110,21 @@ export class CallMembershipService implements OnApplicationShutdown {
       await this.state.removeSession(call.id, sessionId);
       throw err;
     }
-    this.bind(socket, { sessionId, callId: call.id, channelId, userId });
+    this.attach(connection, { sessionId, callId: call.id, channelId, userId });
     this.logger.log(`session joined [callId=${call.id}, sessionId=${sessionId}, userId=${userId}]`);
 
-    this.broadcaster.toSession(sessionId, 'join', { connID: sessionId }, channelId);
+    this.delivery.toSession(sessionId, channelId, { type: 'joined', sessionId });
     this.announce(() => this.announceJoin(call, created, userId, sessionId));
     return call;
   }
 
   /**
-   * Queues a join's fan-out (one frame per socket in the channel, a call state that grows with the
-   * call) for the check phase of this turn of the event loop, after the pending I/O callbacks: in
-   * a burst of joins each joiner's acknowledgement, offer and answer are not held behind everyone
-   * else's broadcasts, and the frames a socket gets from the whole burst leave together (see
-   * `coalesceWebSocketWrites`). All of it runs within this turn, before any later message of the
-   * joiner can be handled, so events keep their order.
+   * Queues a join's fan-out (one frame per connection following the channel, a call state that
+   * grows with the call) for the check phase of this turn of the event loop, after the pending I/O
+   * callbacks: in a burst of joins each joiner's acknowledgement, offer and answer are not held
+   * behind everyone else's broadcasts, and the frames a connection gets from the whole burst leave
+   * together. All of it runs within this turn, before any later message of the joiner can be
+   * handled, so events keep their order.
    */
   private announce(fanOut: () => void): void {
     if (this.announcements.push(fanOut) > 1) return;
@@ -136,33 +141,20 @@ export class CallMembershipService implements OnApplicationShutdown {
 
   private announceJoin(call: CallState, created: boolean, userId: string, sessionId: string): void {
     const { channelId } = call;
-    if (created) this.broadcaster.toChannel(channelId, 'call_start', this.wire.callStart(call));
-    this.broadcaster.toChannel(
-      channelId,
-      'user_joined',
-      this.wire.userAndSession(userId, sessionId),
-    );
+    if (created) this.delivery.toChannel(channelId, { type: 'call-started', call });
+    this.delivery.toChannel(channelId, { type: 'session-joined', userId, sessionId });
     if (created) this.hostChanged(call);
-    this.broadcaster.toUser(
-      userId,
-      'call_state',
-      {
-        channel_id: this.wire.id(channelId),
-        call: JSON.stringify(this.wire.callState(call, userId)),
-      },
-      channelId,
-    );
+    this.delivery.toUser(userId, { type: 'call-state', call, forUserId: userId }, channelId);
   }
 
   /**
-   * Re-binds a session to a new socket after the client reconnected (within the grace period):
-   * the session keeps its id and media; no `join` is sent again.
+   * Hands a session to a new connection after its client reconnected (within the grace period):
+   * the session keeps its id and media; no `joined` is sent again.
+   * @throws ForbiddenError, CallNotFoundError, SessionNotFoundError, AlreadyInCallError
    */
-  async reconnect(socket: CallsSocket, request: ReconnectRequest): Promise<CallState> {
-    const { userId } = principalOf(socket);
-    if (!(await this.options.permissions.canJoinChannel(userId, request.channelId))) {
-      throw new ForbiddenError('forbidden to join this channel');
-    }
+  async reconnect(request: ReconnectRequest): Promise<CallState> {
+    const { userId, connection } = request;
+    await this.access.assertCanJoin(userId, request.channelId);
     const call = await this.state.getCallByChannel(request.channelId);
     if (!call) throw new CallNotFoundError(`channel:${request.channelId}`);
     const session =
@@ -171,68 +163,65 @@ export class CallMembershipService implements OnApplicationShutdown {
     if (!session || session.userId !== userId) {
       throw new SessionNotFoundError(call.id, request.originalConnId);
     }
-    // A socket serves one session: taking another over would orphan the one it serves.
-    const current = socket.data.sessionId;
+    // A connection serves one session: taking another over would orphan the one it serves.
+    const current = connection.sessionId;
     if (current && current !== session.sessionId) throw new AlreadyInCallError(current);
-    const binding = this.bindings.get(session.sessionId);
-    if (!binding) throw new SessionNotFoundError(call.id, session.sessionId);
-    if (binding.graceTimer) clearTimeout(binding.graceTimer);
-    binding.graceTimer = undefined;
-    const previous = binding.socket;
-    if (previous && previous.id !== socket.id) {
-      // The old socket is stale; it must not end the session when it finally closes.
-      this.unbindSocket(previous);
-    }
-    this.bind(socket, binding);
+    const local = this.sessions.get(session.sessionId);
+    if (!local) throw new SessionNotFoundError(call.id, session.sessionId);
+    if (local.graceTimer) clearTimeout(local.graceTimer);
+    local.graceTimer = undefined;
+    // The old connection is stale; it must not end the session when it finally closes.
+    if (local.connection && local.connection !== connection) local.connection.detach();
+    this.attach(connection, local);
     this.logger.log(`session reconnected [callId=${call.id}, sessionId=${session.sessionId}]`);
     return call;
   }
 
-  /** The socket's session leaves its call. */
-  async leave(socket: CallsSocket): Promise<void> {
-    const sessionId = socket.data.sessionId;
+  /** The connection's session leaves its call. */
+  async leave(connection: SessionConnection): Promise<void> {
+    const sessionId = connection.sessionId;
     if (!sessionId) return;
-    this.unbindSocket(socket);
+    connection.detach();
     await this.removeSession(sessionId, 'left');
   }
 
-  /** The socket closed: its session waits for a reconnect, then is removed. */
-  disconnected(socket: CallsSocket): void {
-    const sessionId = socket.data.sessionId;
+  /** The connection closed: its session waits for a reconnect, then is removed. */
+  connectionLost(connection: SessionConnection): void {
+    const sessionId = connection.sessionId;
     if (!sessionId) return;
-    const binding = this.bindings.get(sessionId);
-    if (!binding || binding.socket !== socket) return;
-    binding.socket = null;
-    binding.graceTimer = setTimeout(() => {
+    const local = this.sessions.get(sessionId);
+    if (!local || local.connection !== connection) return;
+    local.connection = null;
+    local.graceTimer = setTimeout(() => {
       this.removeSessionInBackground(sessionId, 'reconnect grace expired');
     }, this.options.reconnectGraceMs);
-    binding.graceTimer.unref();
+    local.graceTimer.unref();
   }
 
   /**
-   * Removes a session from its call, with Mattermost's events: `user_screen_off` if it shared,
-   * `user_video_off` if its camera was on, `user_left`, `call_host_changed` if the host changed.
-   * When it was the last session the call ends (no `call_end`: clients infer it).
+   * Removes a session served here from its call: media closed, `screen` off if it shared, `video`
+   * off if its camera was on, `session-left`, `host-changed` if the host changed. When it was the
+   * last session the call ends (no `call-ended`: clients infer it).
    */
   async removeSession(sessionId: string, reason: string): Promise<void> {
-    const binding = this.bindings.delete(sessionId);
-    if (!binding) return;
-    if (binding.socket) this.unbindSocket(binding.socket);
+    const local = this.sessions.delete(sessionId);
+    if (!local) return;
+    local.connection?.detach();
     await this.media.closeSession(sessionId).catch((err: unknown) => {
       this.logger.warn(`closing media failed [sessionId=${sessionId}]: ${(err as Error).message}`);
     });
     try {
-      await this.removeFromState(binding.callId, binding.channelId, sessionId, reason);
+      await this.removeFromState(local.callId, sessionId, reason);
     } catch (err) {
-      // Gone here already (socket, media): keep removing it from the shared state until the
+      // Gone here already (connection, media): keep removing it from the shared state until the
       // backend answers again, or it would stay in the call as a ghost once Redis is back.
-      this.retryRemoval(binding, reason, REMOVAL_RETRIES);
+      this.retryRemoval(local, reason, REMOVAL_RETRIES);
       throw err;
     }
   }
 
   /**
-   * {@link removeSession} from a timer or an SFU event: a failure (the state backend is away) is
+   * {@link removeSession} from a timer or a media event: a failure (the state backend is away) is
    * logged and retried, never left as an unhandled rejection (which would end the process).
    */
   removeSessionInBackground(sessionId: string, reason: string): void {
@@ -247,27 +236,17 @@ export class CallMembershipService implements OnApplicationShutdown {
    * Removes a session from the shared state with the usual events, without touching media (its
    * instance is gone, or it is served here and already closed). Also used when an instance died.
    */
-  async removeFromState(
-    callId: string,
-    channelId: string,
-    sessionId: string,
-    reason: string,
-  ): Promise<void> {
+  async removeFromState(callId: string, sessionId: string, reason: string): Promise<void> {
     const { call, previous, removed } = await this.state.removeSession(callId, sessionId);
     if (!previous || !removed) return;
     this.metrics.leaves.inc({ reason });
     this.logger.log(`session left [callId=${callId}, sessionId=${sessionId}, reason=${reason}]`);
-    const userIds = Object.values(previous.sessions).map((s) => s.userId);
-    const who = this.wire.userIdAndSession(removed.userId, sessionId);
+    const who = { userId: removed.userId, sessionId };
     if (previous.screenSharingSessionId === sessionId) {
-      this.broadcaster.toParticipants(channelId, userIds, 'user_screen_off', who);
+      this.delivery.toParticipants(previous, { type: 'screen', on: false, ...who });
     }
-    if (removed.video) this.broadcaster.toParticipants(channelId, userIds, 'user_video_off', who);
-    this.broadcaster.toChannel(
-      channelId,
-      'user_left',
-      this.wire.userAndSession(removed.userId, sessionId),
-    );
+    if (removed.video) this.delivery.toParticipants(previous, { type: 'video', on: false, ...who });
+    this.delivery.toChannel(previous.channelId, { type: 'session-left', ...who });
     if (call && call.hostId !== previous.hostId) this.hostChanged(call);
     if (!call) {
       this.logger.log(`call ended [callId=${callId}]`);
@@ -275,15 +254,9 @@ export class CallMembershipService implements OnApplicationShutdown {
     }
   }
 
-  /** Emits `call_host_changed` to the participants. */
+  /** Tells the participants who the host is now. */
   hostChanged(call: CallState): void {
-    const userIds = Object.values(call.sessions).map((s) => s.userId);
-    this.broadcaster.toParticipants(call.channelId, userIds, 'call_host_changed', {
-      hostID: this.wire.id(call.hostId),
-      host_id_raw: call.hostId,
-      call_id: this.wire.id(call.id),
-      call_id_raw: call.id,
-    });
+    this.delivery.toParticipants(call, { type: 'host-changed', call });
   }
 
   /** Removes every session this instance serves (shutdown); a failure does not stop the shutdown. */
@@ -292,7 +265,7 @@ export class CallMembershipService implements OnApplicationShutdown {
     this.retries.forEach((t) => clearTimeout(t));
     this.retries.clear();
     const results = await Promise.allSettled(
-      this.bindings.all().map((b) => this.removeSession(b.sessionId, 'shutdown')),
+      this.sessions.all().map((s) => this.removeSession(s.sessionId, 'shutdown')),
     );
     const failed = results.filter((r) => r.status === 'rejected').length;
     if (failed > 0)
@@ -300,45 +273,34 @@ export class CallMembershipService implements OnApplicationShutdown {
   }
 
   /** Tries the state removal of a session again later, `left` more times. */
-  private retryRemoval(binding: SessionBinding, reason: string, left: number): void {
+  private retryRemoval(local: LocalSession, reason: string, left: number): void {
     if (this.closing || left <= 0) return;
     const timer = setTimeout(() => {
       this.retries.delete(timer);
-      const { callId, channelId, sessionId } = binding;
-      // Joined again meanwhile (same socket, same session id): the new session owns its state.
-      if (this.bindings.get(sessionId)) return;
-      this.removeFromState(callId, channelId, sessionId, reason).catch((err: unknown) => {
+      const { callId, sessionId } = local;
+      // Joined again meanwhile (same connection, same session id): the new session owns its state.
+      if (this.sessions.get(sessionId)) return;
+      this.removeFromState(callId, sessionId, reason).catch((err: unknown) => {
         if (left === 1) {
           this.logger.error(
             `gave up removing a session from the call state [sessionId=${sessionId}]: ${(err as Error).message}`,
           );
         }
-        this.retryRemoval(binding, reason, left - 1);
+        this.retryRemoval(local, reason, left - 1);
       });
     }, REMOVAL_RETRY_MS);
     timer.unref();
     this.retries.add(timer);
   }
 
-  private bind(
-    socket: CallsSocket,
-    binding: Pick<SessionBinding, 'sessionId' | 'callId' | 'channelId' | 'userId'>,
+  /** Makes the connection serve the session (a new local session, or one taken over). */
+  private attach(
+    connection: SessionConnection,
+    place: Pick<LocalSession, 'sessionId' | 'callId' | 'channelId' | 'userId'>,
   ): void {
-    socket.data.sessionId = binding.sessionId;
-    socket.data.callId = binding.callId;
-    socket.data.channelId = binding.channelId;
-    void socket.join([
-      CallsRooms.session(binding.sessionId),
-      CallsRooms.channel(binding.channelId),
-    ]);
-    const existing = this.bindings.get(binding.sessionId);
-    if (existing) existing.socket = socket;
-    else this.bindings.add({ ...binding, socket });
-  }
-
-  private unbindSocket(socket: CallsSocket): void {
-    if (socket.data.sessionId) void socket.leave(CallsRooms.session(socket.data.sessionId));
-    socket.data.sessionId = undefined;
-    socket.data.callId = undefined;
+    connection.attach(place);
+    const existing = this.sessions.get(place.sessionId);
+    if (existing) existing.connection = connection;
+    else this.sessions.add({ ...place, connection });
   }
 }

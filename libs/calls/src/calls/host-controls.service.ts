@@ -1,16 +1,13 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { CALLS_OPTIONS } from '../calls.constants';
-import { SessionControlService } from '../cluster/session-control.service';
-import type { ResolvedCallsOptions } from '../config/calls-options.interface';
+import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { CallNotFoundError } from '../errors/call-not-found.error';
-import { ForbiddenError } from '../errors/forbidden.error';
 import { SessionNotFoundError } from '../errors/session-not-found.error';
 import type { CallsPrincipal } from '../identity/calls-identity.interface';
 import { CallStateRepository, InjectCallStateRepository } from '../state/call-state.repository';
 import type { CallSessionState, CallState } from '../state/call-state.types';
+import { CallAccessPolicy } from './call-access.policy';
+import { CallDelivery, InjectCallDelivery } from './call-delivery.interface';
 import { CallMembershipService } from './call-membership.service';
-import { CallsBroadcaster } from '../gateway/calls-broadcaster';
-import { MattermostWire } from '../protocol/mattermost/mattermost-wire';
+import { InjectSessionControl, SessionControl } from './session-control.interface';
 
 /** Time a removed session / an ended call gets to leave by itself before it is closed (ms). */
 const REMOVE_GRACE_MS = 3000;
@@ -25,48 +22,41 @@ const END_GRACE_MS = 5000;
 @Injectable()
 export class HostControlsService implements OnApplicationShutdown {
   private readonly logger = new Logger(HostControlsService.name);
-  private readonly wire: MattermostWire;
   private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(
-    @Inject(CALLS_OPTIONS) private readonly options: ResolvedCallsOptions,
     @InjectCallStateRepository() private readonly state: CallStateRepository,
-    private readonly broadcaster: CallsBroadcaster,
+    @InjectCallDelivery() private readonly delivery: CallDelivery,
+    @InjectSessionControl() private readonly sessions: SessionControl,
+    private readonly access: CallAccessPolicy,
     private readonly membership: CallMembershipService,
-    private readonly sessions: SessionControlService,
-  ) {
-    this.wire = new MattermostWire(options.idCodec);
-  }
+  ) {}
 
   /** The channel's call, if the requester is its host or an admin. @throws CallNotFoundError, ForbiddenError */
   async authorize(principal: CallsPrincipal, channelId: string): Promise<CallState> {
     const call = await this.state.getCallByChannel(channelId);
     if (!call) throw new CallNotFoundError(`channel:${channelId}`);
-    if (call.hostId === principal.userId) return call;
-    const admin =
-      principal.isAdmin === true || (await this.options.permissions.isAdmin(principal.userId));
-    if (!admin) throw new ForbiddenError('no permissions');
+    await this.access.assertHostOrAdmin(principal, call);
     return call;
   }
 
   /** Makes another participant host (and host-locked). */
   async makeHost(principal: CallsPrincipal, channelId: string, newHostId: string): Promise<void> {
     const call = await this.authorize(principal, channelId);
-    const userId = this.options.idCodec.fromWire(newHostId) ?? newHostId;
     const updated = await this.state
-      .setHost(call.id, userId, { lock: true })
+      .setHost(call.id, newHostId, { lock: true })
       .catch((err: unknown) => {
-        throw err instanceof CallNotFoundError ? err : new SessionNotFoundError(call.id, userId);
+        throw err instanceof CallNotFoundError ? err : new SessionNotFoundError(call.id, newHostId);
       });
     if (updated.hostId !== call.hostId || updated.hostLockedUserId !== call.hostLockedUserId) {
       this.membership.hostChanged(updated);
     }
   }
 
-  /** Mutes one session (advisory `host_mute` to its user, and enforced). */
+  /** Mutes one session (advisory `host-muted` to its user, and enforced). */
   async mute(principal: CallsPrincipal, channelId: string, sessionId: string): Promise<void> {
     const call = await this.authorize(principal, channelId);
-    await this.muteSession(call, this.sessionIn(call, sessionId));
+    await this.muteSession(call, sessionIn(call, sessionId));
   }
 
   /** Mutes every unmuted session except the requester's own. */
@@ -81,71 +71,61 @@ export class HostControlsService implements OnApplicationShutdown {
   /** Stops a session's screen share. */
   async screenOff(principal: CallsPrincipal, channelId: string, sessionId: string): Promise<void> {
     const call = await this.authorize(principal, channelId);
-    const target = this.sessionIn(call, sessionId);
+    const target = sessionIn(call, sessionId);
     if (call.screenSharingSessionId !== sessionId) return;
-    this.broadcaster.toUser(
+    this.delivery.toUser(
       target.userId,
-      'host_screen_off',
-      { channel_id: this.wire.id(call.channelId), session_id: sessionId },
+      { type: 'host-stopped-screen', channelId: call.channelId, sessionId },
       call.channelId,
     );
-    const updated = await this.state.update(call.id, (c) =>
-      c.screenSharingSessionId === sessionId
-        ? { ...c, screenSharingSessionId: '', screenStartAt: 0 }
-        : c,
-    );
+    const { call: updated, stopped } = await this.state.clearScreenSharer(call.id, sessionId);
     await this.sessions.screenOff(target.instanceId, sessionId);
-    if (updated)
-      this.toParticipants(
-        updated,
-        'user_screen_off',
-        this.wire.userIdAndSession(target.userId, sessionId),
-      );
+    if (stopped) {
+      this.delivery.toParticipants(updated, {
+        type: 'screen',
+        on: false,
+        userId: target.userId,
+        sessionId,
+      });
+    }
   }
 
   /** Lowers a session's raised hand. */
   async lowerHand(principal: CallsPrincipal, channelId: string, sessionId: string): Promise<void> {
     const call = await this.authorize(principal, channelId);
-    const target = this.sessionIn(call, sessionId);
+    const target = sessionIn(call, sessionId);
     if (!target.raisedHand) return;
-    this.broadcaster.toUser(
+    this.delivery.toUser(
       target.userId,
-      'host_lower_hand',
-      {
-        call_id: this.wire.id(call.id),
-        channel_id: this.wire.id(call.channelId),
-        session_id: sessionId,
-        host_id: this.wire.id(principal.userId),
-      },
+      { type: 'host-lowered-hand', call, sessionId, hostId: principal.userId },
       call.channelId,
     );
     const updated = await this.state.setRaisedHand(call.id, sessionId, false);
-    this.toParticipants(updated, 'user_unraise_hand', {
-      ...this.wire.userIdAndSession(target.userId, sessionId),
-      raised_hand: 0,
+    this.delivery.toParticipants(updated, {
+      type: 'hand',
+      raisedHand: 0,
+      userId: target.userId,
+      sessionId,
     });
   }
 
-  /** Removes a session: `host_removed` to the participants, closed after a short grace. */
+  /** Removes a session: `host-removed` to the participants, closed after a short grace. */
   async remove(principal: CallsPrincipal, channelId: string, sessionId: string): Promise<void> {
     const call = await this.authorize(principal, channelId);
-    const target = this.sessionIn(call, sessionId);
-    this.toParticipants(call, 'host_removed', {
-      call_id: this.wire.id(call.id),
-      channel_id: this.wire.id(call.channelId),
-      session_id: sessionId,
-      user_id: this.wire.id(target.userId),
+    const target = sessionIn(call, sessionId);
+    this.delivery.toParticipants(call, {
+      type: 'host-removed',
+      call,
+      userId: target.userId,
+      sessionId,
     });
     this.later(REMOVE_GRACE_MS, () => this.sessions.remove(call.id, sessionId, 'removed by host'));
   }
 
-  /** Ends the call for everyone: `call_end` to the channel, remaining sessions closed after a grace. */
+  /** Ends the call for everyone: `call-ended` to the channel, sessions closed after a grace. */
   async end(principal: CallsPrincipal, channelId: string): Promise<void> {
     const call = await this.authorize(principal, channelId);
-    this.broadcaster.toChannel(call.channelId, 'call_end', {
-      id: this.wire.id(call.id),
-      call_id: this.wire.id(call.id),
-    });
+    this.delivery.toChannel(call.channelId, { type: 'call-ended', call });
     this.logger.log(`call ended by host [callId=${call.id}, by=${principal.userId}]`);
     this.later(END_GRACE_MS, () => this.sessions.endCall(call.id, 'call ended by host'));
   }
@@ -157,38 +137,15 @@ export class HostControlsService implements OnApplicationShutdown {
 
   private async muteSession(call: CallState, target: CallSessionState): Promise<void> {
     if (!target.unmuted) return;
-    this.broadcaster.toUser(
-      target.userId,
-      'host_mute',
-      { channel_id: this.wire.id(call.channelId), session_id: target.sessionId },
+    const { userId, sessionId } = target;
+    this.delivery.toUser(
+      userId,
+      { type: 'host-muted', channelId: call.channelId, sessionId },
       call.channelId,
     );
-    const updated = await this.state.setMuted(call.id, target.sessionId, true);
-    await this.sessions.setAudioMuted(target.instanceId, target.sessionId, true);
-    this.toParticipants(
-      updated,
-      'user_muted',
-      this.wire.userIdAndSession(target.userId, target.sessionId),
-    );
-  }
-
-  private sessionIn(call: CallState, sessionId: string): CallSessionState {
-    const session = call.sessions[sessionId];
-    if (!session) throw new SessionNotFoundError(call.id, sessionId);
-    return session;
-  }
-
-  private toParticipants(
-    call: CallState,
-    event: Parameters<CallsBroadcaster['toParticipants']>[2],
-    data: Record<string, unknown>,
-  ): void {
-    this.broadcaster.toParticipants(
-      call.channelId,
-      Object.values(call.sessions).map((s) => s.userId),
-      event,
-      data,
-    );
+    const updated = await this.state.setMuted(call.id, sessionId, true);
+    await this.sessions.setAudioMuted(target.instanceId, sessionId, true);
+    this.delivery.toParticipants(updated, { type: 'muted', muted: true, userId, sessionId });
   }
 
   private later(ms: number, fn: () => Promise<void>): void {
@@ -201,4 +158,10 @@ export class HostControlsService implements OnApplicationShutdown {
     timer.unref();
     this.timers.add(timer);
   }
+}
+
+function sessionIn(call: CallState, sessionId: string): CallSessionState {
+  const session = call.sessions[sessionId];
+  if (!session) throw new SessionNotFoundError(call.id, sessionId);
+  return session;
 }

@@ -1,44 +1,31 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type OnModuleDestroy,
-  type OnModuleInit,
-} from '@nestjs/common';
-import { CALLS_OPTIONS } from '../calls.constants';
-import type { ResolvedCallsOptions } from '../config/calls-options.interface';
-import { CallStateRepository, InjectCallStateRepository } from '../state/call-state.repository';
-import { CallMembershipService } from './call-membership.service';
-import { CallsBroadcaster } from '../gateway/calls-broadcaster';
+import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import {
   InjectMediaPlane,
   type MediaPlane,
   type MediaSessionRef,
   type MediaSignal,
 } from '../media/media-plane.interface';
-import { MattermostWire } from '../protocol/mattermost/mattermost-wire';
-import { SessionBindings } from './session-bindings';
+import { CallStateRepository, InjectCallStateRepository } from '../state/call-state.repository';
+import { CallDelivery, InjectCallDelivery } from './call-delivery.interface';
+import { CallMembershipService } from './call-membership.service';
+import { LocalSessions } from './local-sessions';
 
 /**
- * Turns media-plane events into Mattermost events: signals to the one session they are for,
- * voice activity to the participants, and sessions the SFU closed into leaves.
+ * Turns media-plane events into call events: signals to the one session they are for, voice
+ * activity to the participants, and sessions the media plane closed into leaves.
  */
 @Injectable()
 export class MediaEventsBridge implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(MediaEventsBridge.name);
-  private readonly wire: MattermostWire;
   private unsubscribe: (() => void) | null = null;
 
   constructor(
-    @Inject(CALLS_OPTIONS) options: ResolvedCallsOptions,
     @InjectMediaPlane() private readonly media: MediaPlane,
     @InjectCallStateRepository() private readonly state: CallStateRepository,
-    private readonly broadcaster: CallsBroadcaster,
-    private readonly bindings: SessionBindings,
+    @InjectCallDelivery() private readonly delivery: CallDelivery,
+    private readonly sessions: LocalSessions,
     private readonly membership: CallMembershipService,
-  ) {
-    this.wire = new MattermostWire(options.idCodec);
-  }
+  ) {}
 
   onModuleInit(): void {
     this.unsubscribe = this.media.subscribe({
@@ -53,44 +40,29 @@ export class MediaEventsBridge implements OnModuleInit, OnModuleDestroy {
     this.unsubscribe?.();
   }
 
-  /**
-   * `signal` to exactly one session: Mattermost's `connID` + `data` (a JSON string, which stock
-   * clients act on for answer/offer/candidate) and the seed's fields with the same signal as an object.
-   */
+  /** A signal goes to exactly one session, and only to one served here. */
   private signal(ref: MediaSessionRef, signal: MediaSignal): void {
-    const channelId = this.bindings.get(ref.sessionId)?.channelId;
+    const channelId = this.sessions.get(ref.sessionId)?.channelId;
     if (!channelId) {
       this.logger.debug(
         `signal for a session not served here dropped [sessionId=${ref.sessionId}]`,
       );
       return;
     }
-    this.broadcaster.toSession(
-      ref.sessionId,
-      'signal',
-      {
-        connID: ref.sessionId,
-        data: JSON.stringify(signal),
-        channel_id: this.wire.id(channelId),
-        channel_id_raw: channelId,
-        user_id: this.wire.id(ref.userId),
-        user_id_raw: ref.userId,
-        session_id: ref.sessionId,
-        session_id_raw: ref.sessionId,
-        signal,
-      },
+    const { userId, sessionId } = ref;
+    this.delivery.toSession(sessionId, channelId, {
+      type: 'signal',
       channelId,
-    );
+      signal,
+      userId,
+      sessionId,
+    });
   }
 
   private async voice(ref: MediaSessionRef, speaking: boolean): Promise<void> {
     const call = await this.state.getCall(ref.callId).catch(() => null);
     if (!call) return;
-    this.broadcaster.toParticipants(
-      call.channelId,
-      Object.values(call.sessions).map((s) => s.userId),
-      speaking ? 'user_voice_on' : 'user_voice_off',
-      this.wire.userIdAndSession(ref.userId, ref.sessionId),
-    );
+    const { userId, sessionId } = ref;
+    this.delivery.toParticipants(call, { type: 'voice', speaking, userId, sessionId });
   }
 }

@@ -2,17 +2,14 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CALLS_OPTIONS } from '../calls.constants';
 import type { ResolvedCallsOptions } from '../config/calls-options.interface';
 import { ScreenShareUnavailableError } from '../errors/screen-share-unavailable.error';
-import { CallStateRepository, InjectCallStateRepository } from '../state/call-state.repository';
-import type { CallState } from '../state/call-state.types';
-import { CallsBroadcaster } from '../gateway/calls-broadcaster';
-import type { ServerEvent } from '../protocol/mattermost/calls-events';
 import {
   InjectMediaPlane,
   type MediaIceCandidate,
   type MediaPlane,
 } from '../media/media-plane.interface';
-import { MattermostWire } from '../protocol/mattermost/mattermost-wire';
-import type { ClientSessionDescription } from '../protocol/mattermost/sdp-payload';
+import { CallStateRepository, InjectCallStateRepository } from '../state/call-state.repository';
+import { CallDelivery, InjectCallDelivery } from './call-delivery.interface';
+import type { EmojiData } from './call-events';
 
 /** The session an action comes from. */
 export interface ActingSession {
@@ -22,30 +19,28 @@ export interface ActingSession {
   readonly userId: string;
 }
 
-/** Mattermost's `EmojiData`. */
-export interface EmojiData {
-  readonly name: string;
-  readonly unified?: string;
-  readonly skin?: string;
-  readonly literal?: string;
+/** A session description from a client. */
+export interface ClientSessionDescription {
+  readonly type: 'offer' | 'answer';
+  readonly sdp: string;
 }
+
+/** The options this service reads. */
+export type ParticipantActionsOptions = Pick<ResolvedCallsOptions, 'allowScreenSharing'>;
 
 /**
  * What a participant does in a call: media negotiation, mute, hand, reactions, screen and video.
- * State changes go through the repository; events go to the participants, as Mattermost sends them.
+ * State changes go through the repository (which owns the rules, e.g. one screen sharer per
+ * call); events go to the participants.
  */
 @Injectable()
 export class ParticipantActionsService {
-  private readonly wire: MattermostWire;
-
   constructor(
-    @Inject(CALLS_OPTIONS) private readonly options: ResolvedCallsOptions,
+    @Inject(CALLS_OPTIONS) private readonly options: ParticipantActionsOptions,
     @InjectCallStateRepository() private readonly state: CallStateRepository,
     @InjectMediaPlane() private readonly media: MediaPlane,
-    private readonly broadcaster: CallsBroadcaster,
-  ) {
-    this.wire = new MattermostWire(options.idCodec);
-  }
+    @InjectCallDelivery() private readonly delivery: CallDelivery,
+  ) {}
 
   description(s: ActingSession, description: ClientSessionDescription): Promise<void> {
     return this.media.handleDescription(s.sessionId, description);
@@ -59,81 +54,45 @@ export class ParticipantActionsService {
   async setMuted(s: ActingSession, muted: boolean): Promise<void> {
     const call = await this.state.setMuted(s.callId, s.sessionId, muted);
     await this.media.setAudioMuted(s.sessionId, muted);
-    this.toParticipants(
-      call,
-      muted ? 'user_muted' : 'user_unmuted',
-      this.wire.userIdAndSession(s.userId, s.sessionId),
-    );
+    this.delivery.toParticipants(call, { type: 'muted', muted, ...subject(s) });
   }
 
   async setHand(s: ActingSession, raised: boolean): Promise<void> {
     const call = await this.state.setRaisedHand(s.callId, s.sessionId, raised);
-    this.toParticipants(call, raised ? 'user_raise_hand' : 'user_unraise_hand', {
-      ...this.wire.userIdAndSession(s.userId, s.sessionId),
-      raised_hand: call.sessions[s.sessionId]?.raisedHand ?? 0,
-    });
+    const raisedHand = call.sessions[s.sessionId]?.raisedHand ?? 0;
+    this.delivery.toParticipants(call, { type: 'hand', raisedHand, ...subject(s) });
   }
 
   async react(s: ActingSession, emoji: EmojiData): Promise<void> {
     const call = await this.state.getCall(s.callId);
     if (!call) return;
-    this.toParticipants(call, 'user_reacted', {
-      ...this.wire.userAndSession(s.userId, s.sessionId),
-      emoji,
-      timestamp: Date.now(),
-    });
+    const event = { type: 'reacted', emoji, timestamp: Date.now(), ...subject(s) } as const;
+    this.delivery.toParticipants(call, event);
   }
 
-  /** Starts a screen share: one sharer per call. */
+  /** Starts a screen share. @throws ScreenShareUnavailableError (disabled, or another sharer) */
   async screenOn(s: ActingSession, screenStreamId: string): Promise<void> {
     if (!this.options.allowScreenSharing)
       throw new ScreenShareUnavailableError('screen sharing is not allowed');
-    const call = await this.state.update(s.callId, (c) => {
-      if (c.screenSharingSessionId && c.screenSharingSessionId !== s.sessionId) {
-        throw new ScreenShareUnavailableError('another participant is sharing their screen');
-      }
-      return c.screenSharingSessionId === s.sessionId
-        ? c
-        : { ...c, screenSharingSessionId: s.sessionId, screenStartAt: Date.now() };
-    });
+    const call = await this.state.setScreenSharer(s.callId, s.sessionId);
     this.media.setScreenStream(s.sessionId, screenStreamId);
-    if (call)
-      this.toParticipants(
-        call,
-        'user_screen_on',
-        this.wire.userIdAndSession(s.userId, s.sessionId),
-      );
+    this.delivery.toParticipants(call, { type: 'screen', on: true, ...subject(s) });
   }
 
-  /** Stops the session's screen share (only the sharer can). */
+  /** Stops the session's screen share (only the sharer's own). */
   async screenOff(s: ActingSession): Promise<void> {
-    const current = await this.state.getCall(s.callId);
-    if (!current || current.screenSharingSessionId !== s.sessionId) return;
-    const call = await this.state.update(s.callId, (c) =>
-      c.screenSharingSessionId === s.sessionId
-        ? { ...c, screenSharingSessionId: '', screenStartAt: 0 }
-        : c,
-    );
+    const { call, stopped } = await this.state.clearScreenSharer(s.callId, s.sessionId);
+    if (!stopped) return;
     this.media.setScreenStream(s.sessionId, null);
-    if (call)
-      this.toParticipants(
-        call,
-        'user_screen_off',
-        this.wire.userIdAndSession(s.userId, s.sessionId),
-      );
+    this.delivery.toParticipants(call, { type: 'screen', on: false, ...subject(s) });
   }
 
   async setVideo(s: ActingSession, on: boolean): Promise<void> {
     const call = await this.state.updateSession(s.callId, s.sessionId, { video: on });
-    this.toParticipants(
-      call,
-      on ? 'user_video_on' : 'user_video_off',
-      this.wire.userIdAndSession(s.userId, s.sessionId),
-    );
+    this.delivery.toParticipants(call, { type: 'video', on, ...subject(s) });
   }
+}
 
-  private toParticipants(call: CallState, event: ServerEvent, data: Record<string, unknown>): void {
-    const userIds = Object.values(call.sessions).map((x) => x.userId);
-    this.broadcaster.toParticipants(call.channelId, userIds, event, data);
-  }
+function subject(s: ActingSession): { userId: string; sessionId: string } {
+  return { userId: s.userId, sessionId: s.sessionId };
 }

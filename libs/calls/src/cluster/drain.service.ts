@@ -2,10 +2,10 @@ import { type BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nes
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CALLS_OPTIONS } from '../calls.constants';
 import type { ResolvedCallsOptions } from '../config/calls-options.interface';
-import { CallsBroadcaster } from '../gateway/calls-broadcaster';
+import { CallDelivery, InjectCallDelivery } from '../calls/call-delivery.interface';
 import { CallMembershipService } from '../calls/call-membership.service';
-import { type SessionBinding, SessionBindings } from '../calls/session-bindings';
 import { DrainState } from '../calls/drain-state';
+import { type LocalSession, LocalSessions } from '../calls/local-sessions';
 import { InstanceRegistry } from './instance-registry.service';
 
 /**
@@ -21,17 +21,17 @@ export class DrainService implements BeforeApplicationShutdown {
   constructor(
     @Inject(CALLS_OPTIONS) private readonly options: ResolvedCallsOptions,
     private readonly registry: InstanceRegistry,
-    private readonly bindings: SessionBindings,
-    private readonly broadcaster: CallsBroadcaster,
-    private readonly state: DrainState,
+    private readonly sessions: LocalSessions,
+    @InjectCallDelivery() private readonly delivery: CallDelivery,
+    private readonly drain: DrainState,
     private readonly membership: CallMembershipService,
   ) {}
 
   async beforeApplicationShutdown(signal?: string): Promise<void> {
     const started = Date.now();
-    this.state.draining = true;
+    this.drain.draining = true;
     this.registry.setDraining(true);
-    const sessions = this.bindings.all();
+    const sessions = this.sessions.all();
     const others = (await this.registry.live().catch(() => [])).filter(
       (i) => i.id !== this.options.instanceId && !i.draining,
     );
@@ -39,24 +39,23 @@ export class DrainService implements BeforeApplicationShutdown {
       `draining [signal=${signal ?? '-'}, sessions=${sessions.length}, otherInstances=${others.length}]`,
     );
     if (sessions.length > 0 && others.length > 0) await this.waitForMoves(sessions);
-    this.logger.log(`drained [remaining=${this.bindings.size}, tookMs=${Date.now() - started}]`);
+    this.logger.log(`drained [remaining=${this.sessions.size}, tookMs=${Date.now() - started}]`);
     // Whoever is left is removed now, while Redis and the SFU are still up (the modules'
     // onApplicationShutdown hooks run in parallel and would close them under the removals).
     await Promise.all(
-      this.bindings.all().map((b) => this.membership.removeSession(b.sessionId, 'shutdown')),
+      this.sessions.all().map((s) => this.membership.removeSession(s.sessionId, 'shutdown')),
     );
   }
 
-  private async waitForMoves(sessions: SessionBinding[]): Promise<void> {
-    for (const b of sessions) {
-      this.broadcaster.toSession(
-        b.sessionId,
-        'server_draining',
-        { connID: b.sessionId, reason: 'shutdown' },
-        b.channelId,
-      );
+  private async waitForMoves(sessions: LocalSession[]): Promise<void> {
+    for (const { sessionId, channelId } of sessions) {
+      this.delivery.toSession(sessionId, channelId, {
+        type: 'draining',
+        sessionId,
+        reason: 'shutdown',
+      });
     }
     const deadline = Date.now() + this.options.drainTimeoutMs;
-    while (this.bindings.size > 0 && Date.now() < deadline) await sleep(100);
+    while (this.sessions.size > 0 && Date.now() < deadline) await sleep(100);
   }
 }

@@ -8,7 +8,7 @@ import {
 import { CALLS_OPTIONS } from '../calls.constants';
 import type { ResolvedCallsOptions } from '../config/calls-options.interface';
 import { CallMembershipService } from '../calls/call-membership.service';
-import { SessionBindings } from '../calls/session-bindings';
+import { LocalSessions } from '../calls/local-sessions';
 import { CallStateRepository, InjectCallStateRepository } from '../state/call-state.repository';
 import { CallsRedisClient } from '../state/calls-redis.client';
 
@@ -48,7 +48,7 @@ export class InstanceRegistry implements OnModuleInit, OnApplicationShutdown {
     private readonly redis: CallsRedisClient,
     @InjectCallStateRepository() private readonly state: CallStateRepository,
     private readonly membership: CallMembershipService,
-    private readonly bindings: SessionBindings,
+    private readonly sessions: LocalSessions,
   ) {}
 
   private key(id: string): string {
@@ -116,7 +116,7 @@ export class InstanceRegistry implements OnModuleInit, OnApplicationShutdown {
     return {
       id: this.options.instanceId,
       address: this.address,
-      sessions: this.bindings.size,
+      sessions: this.sessions.size,
       startedAt: this.startedAt,
       draining: this.draining,
     };
@@ -190,7 +190,6 @@ export class InstanceRegistry implements OnModuleInit, OnApplicationShutdown {
         if (session.instanceId !== deadId) continue;
         await this.membership.removeFromState(
           call.id,
-          call.channelId,
           session.sessionId,
           `instance ${deadId} died`,
         );

@@ -1,7 +1,8 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { CallMembershipService } from '../calls/call-membership.service';
+import { LocalSessions } from '../calls/local-sessions';
+import type { SessionControl } from '../calls/session-control.interface';
 import { InjectMediaPlane, type MediaPlane } from '../media/media-plane.interface';
-import { SessionBindings } from '../calls/session-bindings';
 import { CallStateRepository, InjectCallStateRepository } from '../state/call-state.repository';
 import { InstanceBus } from './instance-bus';
 
@@ -16,13 +17,13 @@ const SCREEN_OFF = 'session.screen-off';
  * instance does not answer (dead), the session is removed from the shared state here.
  */
 @Injectable()
-export class SessionControlService implements OnModuleInit {
+export class SessionControlService implements SessionControl, OnModuleInit {
   private readonly logger = new Logger(SessionControlService.name);
 
   constructor(
     @InjectCallStateRepository() private readonly state: CallStateRepository,
     @InjectMediaPlane() private readonly media: MediaPlane,
-    private readonly bindings: SessionBindings,
+    private readonly sessions: LocalSessions,
     private readonly membership: CallMembershipService,
     private readonly bus: InstanceBus,
   ) {}
@@ -45,7 +46,7 @@ export class SessionControlService implements OnModuleInit {
 
   /** Removes a session (closing its socket's session and media where it is served). */
   async remove(callId: string, sessionId: string, reason: string): Promise<void> {
-    if (this.bindings.get(sessionId)) return this.membership.removeSession(sessionId, reason);
+    if (this.sessions.get(sessionId)) return this.membership.removeSession(sessionId, reason);
     const call = await this.state.getCall(callId);
     const session = call?.sessions[sessionId];
     if (!call || !session) return;
@@ -55,7 +56,7 @@ export class SessionControlService implements OnModuleInit {
       this.logger.warn(
         `serving instance did not remove the session, removing it from state [sessionId=${sessionId}]: ${(err as Error).message}`,
       );
-      await this.membership.removeFromState(callId, call.channelId, sessionId, reason);
+      await this.membership.removeFromState(callId, sessionId, reason);
     }
   }
 

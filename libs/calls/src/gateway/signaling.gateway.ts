@@ -9,14 +9,21 @@ import {
   WebSocketGateway,
 } from '@nestjs/websockets';
 import type { Namespace } from 'socket.io';
+import { CallAccessPolicy } from '../calls/call-access.policy';
+import { CallMembershipService } from '../calls/call-membership.service';
+import { CallQueriesService } from '../calls/call-queries.service';
+import { ParticipantActionsService } from '../calls/participant-actions.service';
+import { TokenBucket } from '../calls/token-bucket';
 import { CALLS_OPTIONS } from '../calls.constants';
 import type { ResolvedCallsOptions } from '../config/calls-options.interface';
+import { CallsIdentity, InjectCallsIdentity } from '../identity/calls-identity.interface';
 import { DenyAllIdentity } from '../identity/deny-all.identity';
-import { CallStateRepository, InjectCallStateRepository } from '../state/call-state.repository';
-import { ForbiddenError } from '../errors/forbidden.error';
-import { CallMembershipService } from '../calls/call-membership.service';
-import { CallsBroadcaster } from './calls-broadcaster';
 import { ClientAction, HELLO_EVENT } from '../protocol/mattermost/calls-events';
+import { parseIceCandidate } from '../protocol/mattermost/ice-candidate.parser';
+import { parseEmoji, parseStreamId } from '../protocol/mattermost/json-payloads';
+import { MattermostWire } from '../protocol/mattermost/mattermost-wire';
+import { decodeSessionDescription } from '../protocol/mattermost/sdp-payload';
+import { MATTERMOST_PROTOCOL_VERSION } from '../protocol/mattermost/version';
 import { CallsRooms } from './calls-rooms';
 import { newConnectionId } from './connection-id';
 import { ChannelDto } from './dto/channel.dto';
@@ -26,13 +33,9 @@ import { JsonDataDto } from './dto/json-data.dto';
 import { MetricDto } from './dto/metric.dto';
 import { ReconnectDto } from './dto/reconnect.dto';
 import { SdpDto } from './dto/sdp.dto';
-import { parseIceCandidate } from '../protocol/mattermost/ice-candidate.parser';
-import { parseEmoji, parseStreamId } from '../protocol/mattermost/json-payloads';
-import { MattermostWire } from '../protocol/mattermost/mattermost-wire';
-import { ParticipantActionsService } from '../calls/participant-actions.service';
-import { decodeSessionDescription } from '../protocol/mattermost/sdp-payload';
-import { sessionOf, type CallsSocket } from './socket-context';
-import { TokenBucket } from './token-bucket';
+import { connectionOf, principalOf, sessionOf, type CallsSocket } from './socket-context';
+import { SocketSessionConnection } from './socket-session.connection';
+import { SocketIoDelivery } from './socket-io.delivery';
 import type { WsAck } from './ws-ack';
 import { CallsWsExceptionFilter } from './ws-exception.filter';
 import { WsMetricsInterceptor } from './ws-metrics.interceptor';
@@ -40,8 +43,11 @@ import { wsAdmission } from './ws-admission';
 import { wsValidationPipe } from './ws-validation.pipe';
 import { coalesceWebSocketWrites } from './ws-write-coalescing';
 
-/** Version reported to clients: ≥ 0.21.0 (multi-session) and < 1.7.0 (no data-channel locking). */
-export const MATTERMOST_PROTOCOL_VERSION = '1.6.0';
+/** The options the gateway reads. */
+type GatewayOptions = Pick<
+  ResolvedCallsOptions,
+  'wsMessageRate' | 'wsMessageBurst' | 'maxSdpBytes'
+>;
 
 const KNOWN_ACTIONS = new Set<string>(Object.values(ClientAction));
 const OK: WsAck = { ok: true };
@@ -61,29 +67,29 @@ const OK: WsAck = { ok: true };
 @UsePipes(wsValidationPipe)
 export class SignalingGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
   private readonly logger = new Logger(SignalingGateway.name);
-  private readonly wire: MattermostWire;
   private readonly queues = new WeakMap<CallsSocket, Promise<unknown>>();
 
   constructor(
-    @Inject(CALLS_OPTIONS) private readonly options: ResolvedCallsOptions,
-    @InjectCallStateRepository() private readonly state: CallStateRepository,
-    private readonly broadcaster: CallsBroadcaster,
+    @Inject(CALLS_OPTIONS) private readonly options: GatewayOptions,
+    @InjectCallsIdentity() private readonly identity: CallsIdentity,
+    private readonly wire: MattermostWire,
+    private readonly delivery: SocketIoDelivery,
+    private readonly access: CallAccessPolicy,
     private readonly membership: CallMembershipService,
     private readonly actions: ParticipantActionsService,
-  ) {
-    this.wire = new MattermostWire(options.idCodec);
-  }
+    private readonly queries: CallQueriesService,
+  ) {}
 
   afterInit(server: Namespace): void {
-    this.broadcaster.attach(server);
+    this.delivery.attach(server);
     coalesceWebSocketWrites(server.server.engine);
-    if (this.options.identity instanceof DenyAllIdentity) {
+    if (this.identity instanceof DenyAllIdentity) {
       this.logger.warn('no identity given to CallsModule: every socket and request is refused');
     }
     // Unauthenticated sockets never connect: they get a connect_error and nothing else.
     server.use((socket, next) => {
       const { headers, auth, query } = socket.handshake;
-      this.options.identity
+      this.identity
         .authenticateSocket({ headers, auth: auth, query: query })
         .then((principal) => {
           if (!principal) return next(new Error('unauthorized'));
@@ -101,13 +107,13 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayConnection, OnG
       return;
     }
     socket.data.connectionId = newConnectionId();
+    socket.data.connection = new SocketSessionConnection(socket);
     socket.data.limiter = new TokenBucket(this.options.wsMessageRate, this.options.wsMessageBurst);
     socket.use(wsAdmission(socket, KNOWN_ACTIONS, this.options.wsMessageRate));
     await socket.join(CallsRooms.user(principal.userId));
-    const channels =
-      (await this.options.permissions.channelsForUser?.(principal.userId).catch(() => [])) ?? [];
+    const channels = await this.access.channelsToFollow(principal.userId);
     if (channels.length > 0) await socket.join(channels.map((c) => CallsRooms.channel(c)));
-    this.broadcaster.toSocket(
+    this.delivery.toSocket(
       socket,
       HELLO_EVENT,
       { connection_id: socket.data.connectionId, server_version: MATTERMOST_PROTOCOL_VERSION },
@@ -116,18 +122,19 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayConnection, OnG
   }
 
   handleDisconnect(socket: CallsSocket): void {
-    this.membership.disconnected(socket);
+    if (socket.data.connection) this.membership.connectionLost(socket.data.connection);
   }
 
   @SubscribeMessage(ClientAction.join)
   join(@ConnectedSocket() socket: CallsSocket, @MessageBody() dto: JoinDto): Promise<WsAck> {
     return this.serial(socket, async () => {
-      const call = await this.membership.join(socket, {
-        channelId: this.membership.channelFromWire(dto.channelID),
+      const call = await this.membership.join({
+        userId: principalOf(socket).userId,
+        sessionId: socket.data.connectionId!,
+        channelId: this.wire.internalId('channelID', dto.channelID),
         title: dto.title,
-        threadId: dto.threadID
-          ? (this.options.idCodec.fromWire(dto.threadID) ?? undefined)
-          : undefined,
+        threadId: this.wire.optionalId(dto.threadID),
+        connection: connectionOf(socket),
       });
       return { ok: true, connID: socket.data.sessionId, callID: this.wire.id(call.id) };
     });
@@ -139,8 +146,10 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayConnection, OnG
     @MessageBody() dto: ReconnectDto,
   ): Promise<WsAck> {
     return this.serial(socket, async () => {
-      await this.membership.reconnect(socket, {
-        channelId: this.membership.channelFromWire(dto.channelID),
+      await this.membership.reconnect({
+        userId: principalOf(socket).userId,
+        channelId: this.wire.internalId('channelID', dto.channelID),
+        connection: connectionOf(socket),
         originalConnId: dto.originalConnID,
         prevConnId: dto.prevConnID,
       });
@@ -151,7 +160,7 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayConnection, OnG
   @SubscribeMessage(ClientAction.leave)
   leave(@ConnectedSocket() socket: CallsSocket): Promise<WsAck> {
     return this.serial(socket, async () => {
-      await this.membership.leave(socket);
+      await this.membership.leave(connectionOf(socket));
       return OK;
     });
   }
@@ -235,19 +244,17 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayConnection, OnG
     @MessageBody() dto: ChannelDto,
   ): Promise<WsAck> {
     return this.serial(socket, async () => {
-      const channelId = this.membership.channelFromWire(dto.channelID);
-      const userId = socket.data.principal!.userId;
-      if (!(await this.options.permissions.canJoinChannel(userId, channelId))) {
-        throw new ForbiddenError('forbidden to read this channel');
-      }
-      await socket.join(CallsRooms.channel(channelId));
-      const call = await this.state.getCallByChannel(channelId);
+      const channelId = this.wire.internalId('channelID', dto.channelID);
+      const { userId } = principalOf(socket);
+      const call = await this.queries.follow(userId, channelId, () =>
+        socket.join(CallsRooms.channel(channelId)),
+      );
       const payload = {
         channel_id: this.wire.id(channelId),
         channel_id_raw: channelId,
         call: call ? JSON.stringify(this.wire.callState(call, userId)) : '',
       };
-      this.broadcaster.toSocket(socket, 'call_state', payload, {
+      this.delivery.toSocket(socket, 'call_state', payload, {
         channel_id: payload.channel_id,
         connection_id: socket.data.connectionId,
       });

@@ -2,7 +2,8 @@ import type { Socket } from 'socket.io';
 import { NotInCallError } from '../errors/not-in-call.error';
 import { UnauthenticatedError } from '../errors/unauthenticated.error';
 import type { CallsPrincipal } from '../identity/calls-identity.interface';
-import type { TokenBucket } from './token-bucket';
+import type { TokenBucket } from '../calls/token-bucket';
+import type { SocketSessionConnection } from './socket-session.connection';
 
 /** What the module keeps on each accepted socket (`socket.data`). */
 export interface CallsSocketData {
@@ -14,6 +15,8 @@ export interface CallsSocketData {
   callId?: string;
   channelId?: string;
   limiter?: TokenBucket;
+  /** The socket as the core sees it (set on connection). */
+  connection?: SocketSessionConnection;
 }
 
 /** A socket of the calls namespace. */
@@ -41,4 +44,11 @@ export function sessionOf(socket: CallsSocket): {
   const { sessionId, callId, channelId } = socket.data;
   if (!sessionId || !callId || !channelId) throw new NotInCallError();
   return { sessionId, callId, channelId, userId: principalOf(socket).userId };
+}
+
+/** The socket as the core's session connection. @throws UnauthenticatedError before it connected */
+export function connectionOf(socket: CallsSocket): SocketSessionConnection {
+  const connection = socket.data.connection;
+  if (!connection) throw new UnauthenticatedError();
+  return connection;
 }

@@ -1,6 +1,6 @@
 import { ClientAction } from '../protocol/mattermost/calls-events';
 import type { CallsSocket } from './socket-context';
-import { TokenBucket } from './token-bucket';
+import { TokenBucket } from '../calls/token-bucket';
 import { wsAdmission } from './ws-admission';
 
 describe('wsAdmission', () => {

@@ -1,6 +1,6 @@
 import { type ArgumentsHost, Catch, Logger, type WsExceptionFilter } from '@nestjs/common';
 import { CallsError } from '../errors/calls.error';
-import { mattermostEnvelope } from './calls-broadcaster';
+import { mattermostEnvelope } from '../protocol/mattermost/mattermost-envelope';
 import { ClientAction } from '../protocol/mattermost/calls-events';
 import type { CallsSocket } from './socket-context';
 import { errorAck } from './ws-ack';

@@ -1,6 +1,6 @@
 import type { ValidationError } from '@nestjs/common';
 import { InvalidMessageError } from '../errors/invalid-message.error';
-import { DepthLimitedValidationPipe } from './depth-limited-validation.pipe';
+import { DepthLimitedValidationPipe } from '../protocol/mattermost/depth-limited-validation.pipe';
 
 function describe(errors: ValidationError[], parent = ''): string[] {
   return errors.flatMap((e) => {

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { SfuService } from '../sfu/sfu.service';
-import { SessionBindings } from '../calls/session-bindings';
 import { CallStateRepository, InjectCallStateRepository } from '../state/call-state.repository';
 
 /**
@@ -36,6 +35,12 @@ export class CallsMetrics {
     labelNames: ['type', 'result'] as const,
     registers: [this.registry],
   });
+  /** Set by the core's local session registry as sessions come and go. */
+  readonly localSessions = new Gauge({
+    name: 'calls_local_sessions',
+    help: 'Sessions served by this instance',
+    registers: [this.registry],
+  });
   readonly iceRestarts = new Counter({
     name: 'calls_ice_restarts_total',
     help: 'ICE restarts of sessions on this instance, by who started them (server: the path was lost)',
@@ -43,11 +48,7 @@ export class CallsMetrics {
     registers: [this.registry],
   });
 
-  constructor(
-    @InjectCallStateRepository() state: CallStateRepository,
-    bindings: SessionBindings,
-    sfu: SfuService,
-  ) {
+  constructor(@InjectCallStateRepository() state: CallStateRepository, sfu: SfuService) {
     collectDefaultMetrics({ register: this.registry, prefix: 'calls_process_' });
     sfu.events.on('ice-restart', (_ref, initiator) => this.iceRestarts.inc({ initiator }));
     const registers = [this.registry];
@@ -66,14 +67,6 @@ export class CallsMetrics {
       async collect() {
         const calls = await state.listActiveCalls().catch(() => []);
         this.set(calls.reduce((n, c) => n + Object.keys(c.sessions).length, 0));
-      },
-    });
-    new Gauge({
-      name: 'calls_local_sessions',
-      help: 'Sessions served by this instance',
-      registers,
-      collect() {
-        this.set(bindings.size);
       },
     });
     new Gauge({

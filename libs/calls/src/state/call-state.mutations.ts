@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidCallStateInputError } from '../errors/invalid-call-state-input.error';
+import { ScreenShareUnavailableError } from '../errors/screen-share-unavailable.error';
 import { SessionNotFoundError } from '../errors/session-not-found.error';
 import type {
   CallSessionPatch,
@@ -129,14 +130,23 @@ export function setHost(call: CallState, userId: string, lock: boolean): CallSta
 }
 
 /**
- * Sets or clears (`''`) the screen-sharing session.
- * @throws SessionNotFoundError when a non-empty session id is not in the call.
+ * Makes a session the call's screen sharer: one sharer per call, so this fails while another
+ * session shares (the same object when it already shares).
+ * @throws SessionNotFoundError, ScreenShareUnavailableError
  */
 export function setScreenSharer(call: CallState, sessionId: string, now: number): CallState {
-  if (sessionId !== '' && !call.sessions[sessionId])
-    throw new SessionNotFoundError(call.id, sessionId);
+  if (!call.sessions[sessionId]) throw new SessionNotFoundError(call.id, sessionId);
   if (call.screenSharingSessionId === sessionId) return call;
-  return { ...call, screenSharingSessionId: sessionId, screenStartAt: sessionId === '' ? 0 : now };
+  if (call.screenSharingSessionId !== '') {
+    throw new ScreenShareUnavailableError('another participant is sharing their screen');
+  }
+  return { ...call, screenSharingSessionId: sessionId, screenStartAt: now };
+}
+
+/** Stops a session's screen share; the same object when that session is not the sharer. */
+export function clearScreenSharer(call: CallState, sessionId: string): CallState {
+  if (call.screenSharingSessionId !== sessionId || sessionId === '') return call;
+  return { ...call, screenSharingSessionId: '', screenStartAt: 0 };
 }
 
 /** Records that a user dismissed the incoming-call notification. */

@@ -5,6 +5,7 @@ import { CallsModule } from '../calls.module';
 import { CallNotFoundError } from '../errors/call-not-found.error';
 import { CorruptCallStateError } from '../errors/corrupt-call-state.error';
 import { InvalidCallStateInputError } from '../errors/invalid-call-state-input.error';
+import { ScreenShareUnavailableError } from '../errors/screen-share-unavailable.error';
 import { SessionNotFoundError } from '../errors/session-not-found.error';
 import { testRedisUrl } from '../testing/test-redis-url';
 import { CallStateRepository } from './call-state.repository';
@@ -99,7 +100,12 @@ describe.each<StateBackendMode>(['memory', 'redis', 'auto'])(
       );
       expect((await repo.setRaisedHand(call.id, 's2', false)).sessions.s2.raisedHand).toBe(0);
       expect((await repo.setScreenSharer(call.id, 's2')).screenSharingSessionId).toBe('s2');
-      expect((await repo.setScreenSharer(call.id, null)).screenSharingSessionId).toBe('');
+      await expect(repo.setScreenSharer(call.id, 's1')).rejects.toBeInstanceOf(
+        ScreenShareUnavailableError,
+      );
+      expect(await repo.clearScreenSharer(call.id, 's1')).toMatchObject({ stopped: false });
+      const cleared = await repo.clearScreenSharer(call.id, 's2');
+      expect(cleared).toMatchObject({ stopped: true, call: { screenSharingSessionId: '' } });
       const hosted = await repo.setHost(call.id, 'u2', { lock: true });
       expect(hosted).toMatchObject({ hostId: 'u2', hostLockedUserId: 'u2' });
       expect((await repo.dismissNotification(call.id, 'u3')).dismissedNotification).toEqual({

@@ -7,6 +7,7 @@ import type {
   CallStateMutator,
   JoinCallResult,
   RemoveSessionResult,
+  ScreenShareStop,
   StartCallInput,
 } from './call-state.types';
 
@@ -51,8 +52,13 @@ export interface CallStateRepository {
   removeSession(callId: string, sessionId: string): Promise<RemoveSessionResult>;
   /** Makes a user (who must be in the call) the host; `lock` also sets the host lock. */
   setHost(callId: string, userId: string, options?: { lock?: boolean }): Promise<CallState>;
-  /** Sets the screen-sharing session, or clears it with `null`. */
-  setScreenSharer(callId: string, sessionId: string | null): Promise<CallState>;
+  /**
+   * Makes a session the screen sharer. One sharer per call: refused while another session shares.
+   * @throws CallNotFoundError, SessionNotFoundError, ScreenShareUnavailableError
+   */
+  setScreenSharer(callId: string, sessionId: string): Promise<CallState>;
+  /** Stops a session's screen share; `stopped` is false when that session was not sharing. */
+  clearScreenSharer(callId: string, sessionId: string): Promise<ScreenShareStop>;
   /** Raises (timestamped now, unless already raised) or lowers a session's hand. */
   setRaisedHand(callId: string, sessionId: string, raised: boolean): Promise<CallState>;
   /** Mutes or unmutes a session. */

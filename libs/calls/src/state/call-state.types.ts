@@ -103,3 +103,10 @@ export type CallSessionPatch = Partial<
  * It may run more than once (after a conflict), so it must not have side effects.
  */
 export type CallStateMutator = (call: CallState) => CallState | null;
+
+/** Result of `clearScreenSharer`. */
+export interface ScreenShareStop {
+  readonly call: CallState;
+  /** Whether the session was sharing (and now no longer is). */
+  readonly stopped: boolean;
+}

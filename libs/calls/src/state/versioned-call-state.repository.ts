@@ -13,6 +13,7 @@ import type {
   CallStateMutator,
   JoinCallResult,
   RemoveSessionResult,
+  ScreenShareStop,
   StartCallInput,
   StartCallResult,
 } from './call-state.types';
@@ -145,11 +146,20 @@ export class VersionedCallStateRepository implements CallStateRepository {
     return this.mustUpdate(callId, (c) => mutations.setHost(c, userId, options.lock ?? false));
   }
 
-  setScreenSharer(callId: string, sessionId: string | null): Promise<CallState> {
-    if (sessionId !== null) assertValidId('sessionId', sessionId);
-    return this.mustUpdate(callId, (c) =>
-      mutations.setScreenSharer(c, sessionId ?? '', this.now()),
-    );
+  setScreenSharer(callId: string, sessionId: string): Promise<CallState> {
+    assertValidId('sessionId', sessionId);
+    return this.mustUpdate(callId, (c) => mutations.setScreenSharer(c, sessionId, this.now()));
+  }
+
+  async clearScreenSharer(callId: string, sessionId: string): Promise<ScreenShareStop> {
+    assertValidId('sessionId', sessionId);
+    let stopped = false;
+    const call = await this.mustUpdate(callId, (c) => {
+      const next = mutations.clearScreenSharer(c, sessionId);
+      stopped = next !== c;
+      return next;
+    });
+    return { call, stopped };
   }
 
   setRaisedHand(callId: string, sessionId: string, raised: boolean): Promise<CallState> {

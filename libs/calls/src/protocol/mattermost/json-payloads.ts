@@ -1,5 +1,5 @@
 import { InvalidMessageError } from '../../errors/invalid-message.error';
-import type { EmojiData } from '../../calls/participant-actions.service';
+import type { EmojiData } from '../../calls/call-events';
 
 function parseObject(field: string, text: string): Record<string, unknown> {
   let value: unknown;

@@ -1,4 +1,7 @@
-import type { CallsIdCodec } from '../../identity/id-codec.interface';
+import { Injectable } from '@nestjs/common';
+import { type CallsIdCodec, InjectCallsIdCodec } from '../../identity/id-codec.interface';
+import { InvalidMessageError } from '../../errors/invalid-message.error';
+import { assertValidId } from '../../state/call-state.codec';
 import type { CallSessionState, CallState } from '../../state/call-state.types';
 
 /** One session in Mattermost's `CallStateClient.sessions`. */
@@ -32,12 +35,29 @@ export interface MattermostCallState {
  * Converts call state to Mattermost's wire shapes: ids in Mattermost form with `*_raw` twins in
  * the host's form, sessions as an array ordered by join time.
  */
+@Injectable()
 export class MattermostWire {
-  constructor(private readonly ids: CallsIdCodec) {}
+  constructor(@InjectCallsIdCodec() private readonly ids: CallsIdCodec) {}
 
   /** Internal id → wire id. */
   id(internal: string): string {
     return this.ids.toWire(internal);
+  }
+
+  /**
+   * Wire id → internal id, for a field of a client message.
+   * @throws InvalidMessageError when it is not an id of the host's form
+   */
+  internalId(field: string, wireId: string): string {
+    const id = this.ids.fromWire(wireId);
+    if (!id) throw new InvalidMessageError(field, 'is not a valid id');
+    assertValidId(field, id);
+    return id;
+  }
+
+  /** An optional wire id → internal id; absent or not of the host's form: undefined. */
+  optionalId(wireId: string | undefined): string | undefined {
+    return wireId ? (this.ids.fromWire(wireId) ?? undefined) : undefined;
   }
 
   session(s: CallSessionState): MattermostSession {

@@ -1,5 +1,5 @@
 import { IsString } from 'class-validator';
-import { InvalidMessageError } from '../errors/invalid-message.error';
+import { InvalidMessageError } from '../../errors/invalid-message.error';
 import {
   DepthLimitedValidationPipe,
   MAX_PAYLOAD_DEPTH,

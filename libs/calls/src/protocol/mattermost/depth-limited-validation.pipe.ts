@@ -1,5 +1,5 @@
 import { type ArgumentMetadata, ValidationPipe } from '@nestjs/common';
-import { InvalidMessageError } from '../errors/invalid-message.error';
+import { InvalidMessageError } from '../../errors/invalid-message.error';
 
 /** Deepest nesting of objects and arrays accepted in client data (Mattermost's is 2–3 levels). */
 export const MAX_PAYLOAD_DEPTH = 32;
