@@ -7,7 +7,7 @@ import { CallsError, type CallsErrorCode } from '../errors';
  *
  * | status | codes | why |
  * |---|---|---|
- * | 400 | `invalid_message`, `invalid_call_state_input`, `invalid_ice_candidate`, `invalid_sdp`, `no_common_codec` | the input cannot be used as sent |
+ * | 400 | `invalid_message`, `invalid_call_state_input`, `invalid_sdp`, `no_common_codec` | the input cannot be used as sent |
  * | 400 | `call_not_found`, `session_not_found`, `not_in_call`, `screen_share_unavailable` | Mattermost answers these with 400; its clients expect that |
  * | 401 | `unauthenticated` | no valid credentials |
  * | 403 | `forbidden`, `call_full` | authenticated but not allowed (Mattermost: a full call is 403) |
@@ -21,7 +21,6 @@ import { CallsError, type CallsErrorCode } from '../errors';
 export const HTTP_STATUS_OF: Readonly<Record<CallsErrorCode, HttpStatus>> = {
   invalid_message: HttpStatus.BAD_REQUEST,
   invalid_call_state_input: HttpStatus.BAD_REQUEST,
-  invalid_ice_candidate: HttpStatus.BAD_REQUEST,
   invalid_sdp: HttpStatus.BAD_REQUEST,
   no_common_codec: HttpStatus.BAD_REQUEST,
   call_not_found: HttpStatus.BAD_REQUEST,

@@ -15,7 +15,6 @@ const INSTANCES: readonly CallsError[] = [
   new errors.InstanceUnreachableError('i1', 'timeout'),
   new errors.InvalidCallStateInputError('callId', 'empty'),
   new errors.InvalidCallsConfigError(['RUSTCHAT_CALLS_WORKERS: not a number']),
-  new errors.InvalidIceCandidateError('not a candidate line'),
   new errors.InvalidMessageError('data', 'is malformed'),
   new errors.InvalidSdpError('missing a=fingerprint'),
   new errors.MessageTooLargeError('sdp', 65536),

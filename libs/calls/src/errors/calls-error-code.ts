@@ -16,7 +16,6 @@ export const CALLS_ERROR_CODES = [
   'instance_unreachable',
   'invalid_call_state_input',
   'invalid_calls_config',
-  'invalid_ice_candidate',
   'invalid_message',
   'invalid_sdp',
   'message_too_large',

@@ -12,7 +12,6 @@ export { ForbiddenError } from './forbidden.error';
 export { InstanceUnreachableError } from './instance-unreachable.error';
 export { InvalidCallStateInputError } from './invalid-call-state-input.error';
 export { InvalidCallsConfigError } from './invalid-calls-config.error';
-export { InvalidIceCandidateError } from './invalid-ice-candidate.error';
 export { InvalidMessageError } from './invalid-message.error';
 export { InvalidSdpError } from './invalid-sdp.error';
 export { MessageTooLargeError } from './message-too-large.error';

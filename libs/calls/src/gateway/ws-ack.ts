@@ -27,7 +27,6 @@ export const WS_ERROR_DETAIL: Readonly<Record<CallsErrorCode, 'detailed' | 'inte
   instance_unreachable: 'detailed',
   invalid_call_state_input: 'detailed',
   invalid_calls_config: 'internal',
-  invalid_ice_candidate: 'detailed',
   invalid_message: 'detailed',
   invalid_sdp: 'detailed',
   message_too_large: 'detailed',

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import * as sdpTransform from 'sdp-transform';
-import { InvalidIceCandidateError } from '../errors/invalid-ice-candidate.error';
+import { InvalidMessageError } from '../errors/invalid-message.error';
 import { InvalidSdpError } from '../errors/invalid-sdp.error';
 import { NoCommonCodecError } from '../errors/no-common-codec.error';
 import { SdpTooLargeError } from '../errors/sdp-too-large.error';
@@ -203,7 +203,7 @@ describe('SfuService negotiation with real WebRTC peers', () => {
     await expect(send(answerLike, 'answer')).rejects.toBeInstanceOf(UnexpectedSdpAnswerError);
     await expect(
       h.sfu.addIceCandidate(ref.sessionId, { candidate: 'candidate:garbage', sdpMid: '0' }),
-    ).rejects.toBeInstanceOf(InvalidIceCandidateError);
+    ).rejects.toBeInstanceOf(InvalidMessageError);
     // Candidates before the remote description are queued; the empty one is ignored.
     await h.sfu.addIceCandidate(ref.sessionId, {
       candidate: 'candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host generation 0',

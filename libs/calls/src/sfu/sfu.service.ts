@@ -119,7 +119,7 @@ export class SfuService implements OnModuleInit, OnApplicationShutdown {
   /**
    * Takes a client ICE candidate: validated, queued until the first description, otherwise
    * nothing to do (the server is ICE-lite). Empty candidates (end of candidates) are ignored.
-   * @throws SfuSessionNotFoundError, InvalidIceCandidateError
+   * @throws SfuSessionNotFoundError, InvalidMessageError (a malformed candidate)
    */
   async addIceCandidate(sessionId: string, candidate: ClientIceCandidate): Promise<void> {
     this.peer(sessionId).addIceCandidate(candidate);
