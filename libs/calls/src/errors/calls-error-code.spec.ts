@@ -22,7 +22,6 @@ const INSTANCES: readonly CallsError[] = [
   new errors.NotInCallError(),
   new errors.RateLimitedError(),
   new errors.ScreenShareUnavailableError('someone else is sharing'),
-  new errors.SdpTooLargeError(70000, 65536),
   new errors.SessionNotFoundError('c1', 's1'),
   new errors.SfuSessionExistsError('s1', 'c1'),
   new errors.SfuSessionNotFoundError('s1'),

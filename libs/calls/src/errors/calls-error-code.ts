@@ -23,7 +23,6 @@ export const CALLS_ERROR_CODES = [
   'not_in_call',
   'rate_limited',
   'screen_share_unavailable',
-  'sdp_too_large',
   'session_not_found',
   'sfu_session_exists',
   'sfu_session_not_found',

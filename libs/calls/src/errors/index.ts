@@ -19,7 +19,6 @@ export { NoCommonCodecError } from './no-common-codec.error';
 export { NotInCallError } from './not-in-call.error';
 export { RateLimitedError } from './rate-limited.error';
 export { ScreenShareUnavailableError } from './screen-share-unavailable.error';
-export { SdpTooLargeError } from './sdp-too-large.error';
 export { SessionNotFoundError } from './session-not-found.error';
 export { SfuSessionExistsError } from './sfu-session-exists.error';
 export { SfuSessionNotFoundError } from './sfu-session-not-found.error';

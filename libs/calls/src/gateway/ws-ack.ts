@@ -34,7 +34,6 @@ export const WS_ERROR_DETAIL: Readonly<Record<CallsErrorCode, 'detailed' | 'inte
   not_in_call: 'detailed',
   rate_limited: 'detailed',
   screen_share_unavailable: 'detailed',
-  sdp_too_large: 'detailed',
   session_not_found: 'detailed',
   sfu_session_exists: 'detailed',
   sfu_session_not_found: 'detailed',

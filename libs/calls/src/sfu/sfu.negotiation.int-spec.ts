@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import * as sdpTransform from 'sdp-transform';
 import { InvalidMessageError } from '../errors/invalid-message.error';
 import { InvalidSdpError } from '../errors/invalid-sdp.error';
+import { MessageTooLargeError } from '../errors/message-too-large.error';
 import { NoCommonCodecError } from '../errors/no-common-codec.error';
-import { SdpTooLargeError } from '../errors/sdp-too-large.error';
 import { SfuSessionNotFoundError } from '../errors/sfu-session-not-found.error';
 import { UnexpectedSdpAnswerError } from '../errors/unexpected-sdp-answer.error';
 import { type HarnessPeer, SfuHarness } from '../testing/sfu-harness';
@@ -186,7 +186,7 @@ describe('SfuService negotiation with real WebRTC peers', () => {
       'at least one m= line',
     );
     await expect(send(offer + 'a=x-padding:' + 'x'.repeat(70_000) + '\r\n')).rejects.toBeInstanceOf(
-      SdpTooLargeError,
+      MessageTooLargeError,
     );
     await expect(send(offer.replace(/a=ice-ufrag:.*\r\n/g, ''))).rejects.toThrow(
       'missing a=ice-ufrag',

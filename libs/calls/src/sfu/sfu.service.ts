@@ -106,7 +106,7 @@ export class SfuService implements OnModuleInit, OnApplicationShutdown {
   /**
    * Applies a client's offer (answered with a `signal` of type `answer`) or answer (to the
    * server's pending offer).
-   * @throws SfuSessionNotFoundError, SdpTooLargeError, InvalidSdpError, NoCommonCodecError,
+   * @throws SfuSessionNotFoundError, MessageTooLargeError, InvalidSdpError, NoCommonCodecError,
    *   UnexpectedSdpAnswerError — the session and everything else stay as they were
    */
   async handleDescription(
