@@ -3,10 +3,10 @@ import {
   Catch,
   type ExceptionFilter,
   HttpException,
+  HttpStatus,
   Logger,
 } from '@nestjs/common';
 import type { Response } from 'express';
-import { CallsError } from '../errors/calls.error';
 import { httpError } from './http-errors';
 
 /** Domain errors become Mattermost error bodies with the right status; nothing internal leaks. */
@@ -32,9 +32,11 @@ export class CallsHttpExceptionFilter implements ExceptionFilter {
       });
       return;
     }
-    if (!(exception instanceof CallsError))
-      this.logger.error('request failed', (exception as Error)?.stack);
     const { status, body } = httpError(exception);
+    // A 500 shows the client no detail, so the log keeps it (domain errors included).
+    if (status === HttpStatus.INTERNAL_SERVER_ERROR) {
+      this.logger.error(`request failed [code=${body.code}]`, (exception as Error)?.stack);
+    }
     response.status(status).json(body);
   }
 }

@@ -1,9 +1,9 @@
 import { type ArgumentsHost, Catch, Logger, type WsExceptionFilter } from '@nestjs/common';
-import { CallsError } from '../errors/calls.error';
+import { CallsError } from '../errors';
 import { mattermostEnvelope } from '../protocol/mattermost/mattermost-envelope';
 import { ClientAction } from '../protocol/mattermost/calls-events';
 import type { CallsSocket } from './socket-context';
-import { errorAck } from './ws-ack';
+import { WS_ERROR_DETAIL, type WsAck, wsError } from './ws-ack';
 
 /**
  * Every failed action gets an error acknowledgement (when the client asked for one) and changes
@@ -18,20 +18,23 @@ export class CallsWsExceptionFilter implements WsExceptionFilter {
     const socket = host.getArgByIndex<CallsSocket>(0);
     const ack = host.getArgByIndex<unknown>(2);
     const pattern = host.getArgByIndex<unknown>(3);
-    if (exception instanceof CallsError) {
+    const error = wsError(exception);
+    if (exception instanceof CallsError && WS_ERROR_DETAIL[exception.code] === 'detailed') {
       this.logger.debug(
         `action refused [event=${String(pattern)}, code=${exception.code}]: ${exception.message}`,
       );
     } else {
-      this.logger.error(`action failed [event=${String(pattern)}]`, (exception as Error)?.stack);
+      this.logger.error(
+        `action failed [event=${String(pattern)}, code=${error.code}]`,
+        (exception as Error)?.stack,
+      );
     }
-    const reply = errorAck(exception);
-    if (typeof ack === 'function') (ack as (r: unknown) => void)(reply);
-    if (pattern === ClientAction.join && !reply.ok) {
+    if (typeof ack === 'function') (ack as (r: WsAck) => void)({ ok: false, error });
+    if (pattern === ClientAction.join) {
       const connID = socket.data.connectionId ?? '';
       const envelope = mattermostEnvelope(
         'error',
-        { data: reply.error.message, connID, code: reply.error.code },
+        { data: error.message, connID, code: error.code },
         { connection_id: connID },
       );
       socket.emit(envelope.event, envelope);

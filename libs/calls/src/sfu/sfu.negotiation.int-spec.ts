@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import * as sdpTransform from 'sdp-transform';
-import { InvalidIceCandidateError } from '../errors/invalid-ice-candidate.error';
+import { InvalidMessageError } from '../errors/invalid-message.error';
 import { InvalidSdpError } from '../errors/invalid-sdp.error';
+import { MessageTooLargeError } from '../errors/message-too-large.error';
 import { NoCommonCodecError } from '../errors/no-common-codec.error';
-import { SdpTooLargeError } from '../errors/sdp-too-large.error';
 import { SfuSessionNotFoundError } from '../errors/sfu-session-not-found.error';
 import { UnexpectedSdpAnswerError } from '../errors/unexpected-sdp-answer.error';
 import { type HarnessPeer, SfuHarness } from '../testing/sfu-harness';
@@ -186,7 +186,7 @@ describe('SfuService negotiation with real WebRTC peers', () => {
       'at least one m= line',
     );
     await expect(send(offer + 'a=x-padding:' + 'x'.repeat(70_000) + '\r\n')).rejects.toBeInstanceOf(
-      SdpTooLargeError,
+      MessageTooLargeError,
     );
     await expect(send(offer.replace(/a=ice-ufrag:.*\r\n/g, ''))).rejects.toThrow(
       'missing a=ice-ufrag',
@@ -203,7 +203,7 @@ describe('SfuService negotiation with real WebRTC peers', () => {
     await expect(send(answerLike, 'answer')).rejects.toBeInstanceOf(UnexpectedSdpAnswerError);
     await expect(
       h.sfu.addIceCandidate(ref.sessionId, { candidate: 'candidate:garbage', sdpMid: '0' }),
-    ).rejects.toBeInstanceOf(InvalidIceCandidateError);
+    ).rejects.toBeInstanceOf(InvalidMessageError);
     // Candidates before the remote description are queued; the empty one is ignored.
     await h.sfu.addIceCandidate(ref.sessionId, {
       candidate: 'candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host generation 0',

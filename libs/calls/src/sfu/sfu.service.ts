@@ -106,7 +106,7 @@ export class SfuService implements OnModuleInit, OnApplicationShutdown {
   /**
    * Applies a client's offer (answered with a `signal` of type `answer`) or answer (to the
    * server's pending offer).
-   * @throws SfuSessionNotFoundError, SdpTooLargeError, InvalidSdpError, NoCommonCodecError,
+   * @throws SfuSessionNotFoundError, MessageTooLargeError, InvalidSdpError, NoCommonCodecError,
    *   UnexpectedSdpAnswerError — the session and everything else stay as they were
    */
   async handleDescription(
@@ -119,7 +119,7 @@ export class SfuService implements OnModuleInit, OnApplicationShutdown {
   /**
    * Takes a client ICE candidate: validated, queued until the first description, otherwise
    * nothing to do (the server is ICE-lite). Empty candidates (end of candidates) are ignored.
-   * @throws SfuSessionNotFoundError, InvalidIceCandidateError
+   * @throws SfuSessionNotFoundError, InvalidMessageError (a malformed candidate)
    */
   async addIceCandidate(sessionId: string, candidate: ClientIceCandidate): Promise<void> {
     this.peer(sessionId).addIceCandidate(candidate);

@@ -1,10 +1,6 @@
-import { InvalidMessageError } from '../../errors/invalid-message.error';
+import { InvalidMessageError } from '../../errors';
+import { MAX_ICE_CANDIDATE_LENGTH, validateIceCandidate } from '../../media/ice-candidate.grammar';
 import type { MediaIceCandidate } from '../../media/media-plane.interface';
-
-const MAX_CANDIDATE_LENGTH = 1024;
-/** `candidate:<foundation> <component> <udp|tcp> <priority> <address> <port> typ <type> …` */
-const CANDIDATE_LINE =
-  /^candidate:[A-Za-z0-9+/]{1,32} \d{1,3} (udp|tcp|UDP|TCP) \d{1,10} [0-9A-Za-z.:%_-]{1,253} \d{1,5} typ (host|srflx|prflx|relay)( [\x21-\x7e]+ [\x21-\x7e]+)*$/;
 
 /** The fields a client may send next to a raw candidate line. */
 export interface IceCandidateInput {
@@ -14,33 +10,19 @@ export interface IceCandidateInput {
   readonly usernameFragment?: unknown;
 }
 
-function optionalString(field: string, v: unknown): string | null {
-  if (v === undefined || v === null) return null;
-  if (typeof v !== 'string' || v.length > 64)
-    throw new InvalidMessageError(field, 'must be a short string');
-  return v;
-}
-
-function optionalIndex(v: unknown): number | null {
-  if (v === undefined || v === null) return null;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535) {
-    throw new InvalidMessageError('sdpMLineIndex', 'must be an integer from 0 to 65535');
-  }
-  return v;
-}
-
 /**
- * Parses a client ICE candidate in any of the forms clients send:
+ * Parses a client ICE candidate in any of the forms Mattermost clients send:
  * - the JSON string of a browser `RTCIceCandidate` (Mattermost's `ice` action; its fields win),
  * - a raw `candidate:…` line (optionally `a=`-prefixed) with `sdpMid`/`sdpMLineIndex` given beside it,
- * - an object with those fields.
- * An empty candidate (end of candidates) gives null and is ignored, as Mattermost does.
+ * - an object with those fields (`sdp_mid`/`sdp_mline_index` accepted too).
+ * The candidate itself is checked by the one grammar ({@link validateIceCandidate}). An empty
+ * candidate (end of candidates) gives null and is ignored, as Mattermost does.
  * @throws InvalidMessageError for anything else
  */
 export function parseIceCandidate(input: IceCandidateInput): MediaIceCandidate | null {
   let fields: IceCandidateInput = input;
   if (typeof input.candidate === 'string' && input.candidate.trim().startsWith('{')) {
-    if (input.candidate.length > 4 * MAX_CANDIDATE_LENGTH) {
+    if (input.candidate.length > 4 * MAX_ICE_CANDIDATE_LENGTH) {
       throw new InvalidMessageError('candidate', 'is too long');
     }
     try {
@@ -52,23 +34,14 @@ export function parseIceCandidate(input: IceCandidateInput): MediaIceCandidate |
       throw new InvalidMessageError('candidate', 'JSON is not an object');
     }
   }
-  if (typeof fields.candidate !== 'string') {
-    throw new InvalidMessageError('candidate', 'must be a string');
-  }
-  let line = fields.candidate.trim();
-  if (line.startsWith('a=')) line = line.slice(2);
-  if (line === '') return null;
-  if (line.length > MAX_CANDIDATE_LENGTH) throw new InvalidMessageError('candidate', 'is too long');
-  if (!CANDIDATE_LINE.test(line)) {
-    throw new InvalidMessageError('candidate', 'is not an ICE candidate line');
-  }
-  const sdpMid = optionalString(
-    'sdpMid',
-    fields.sdpMid ?? (fields as { sdp_mid?: unknown }).sdp_mid,
-  );
-  const sdpMLineIndex = optionalIndex(
-    fields.sdpMLineIndex ?? (fields as { sdp_mline_index?: unknown }).sdp_mline_index,
-  );
-  const usernameFragment = optionalString('usernameFragment', fields.usernameFragment);
-  return { candidate: line, sdpMid, sdpMLineIndex, usernameFragment };
+  const valid = validateIceCandidate({
+    candidate: fields.candidate,
+    sdpMid: fields.sdpMid ?? (fields as { sdp_mid?: unknown }).sdp_mid,
+    sdpMLineIndex:
+      fields.sdpMLineIndex ?? (fields as { sdp_mline_index?: unknown }).sdp_mline_index,
+    usernameFragment: fields.usernameFragment,
+  });
+  if (!valid) return null;
+  const { candidate, sdpMid, sdpMLineIndex, usernameFragment } = valid;
+  return { candidate, sdpMid, sdpMLineIndex, usernameFragment };
 }

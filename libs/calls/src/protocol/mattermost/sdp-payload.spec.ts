@@ -1,6 +1,5 @@
 import { deflateSync } from 'node:zlib';
-import { InvalidMessageError } from '../../errors/invalid-message.error';
-import { MessageTooLargeError } from '../../errors/message-too-large.error';
+import { InvalidMessageError, MessageTooLargeError } from '../../errors';
 import { decodeSessionDescription } from './sdp-payload';
 
 const desc = { type: 'offer', sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n' };
@@ -19,12 +18,29 @@ describe('decodeSessionDescription', () => {
     expect(decodeSessionDescription(data, 65536)).toEqual(desc);
   });
 
-  it('refuses SDP larger than the limit, compressed or not, without inflating it all', () => {
-    const big = JSON.stringify({ type: 'offer', sdp: `v=0\r\n${'a=x\r\n'.repeat(20000)}` });
-    expect(() => decodeSessionDescription(big, 65536)).toThrow(MessageTooLargeError);
+  const big = (n: number) => ({ type: 'offer', sdp: `v=0\r\na=x-pad:${'a'.repeat(n)}\r\n` });
+
+  it.each([
+    ['JSON text', JSON.stringify(big(70_000))],
+    ['JSON bytes', Buffer.from(JSON.stringify(big(70_000)))],
+    ['zlib bytes, small compressed', deflateSync(Buffer.from(JSON.stringify(big(70_000))))],
+    ['the object itself', big(70_000)],
+  ])('refuses %s over the limit with message_too_large (field sdp)', (_, data) => {
+    const decode = () => decodeSessionDescription(data, 65536);
+    expect(decode).toThrow(MessageTooLargeError);
+    expect(decode).toThrow('sdp is larger than 65536 bytes');
+  });
+
+  it('stops inflating a zip bomb at the limit', () => {
     const bomb = deflateSync(Buffer.alloc(50 * 1024 * 1024, 0x20));
     expect(bomb.length).toBeLessThan(65536);
     expect(() => decodeSessionDescription(bomb, 65536)).toThrow(MessageTooLargeError);
+  });
+
+  it('accepts a description of exactly the limit', () => {
+    const sdp = `v=0\r\n${'a'.repeat(65536 - 5)}`;
+    expect(Buffer.byteLength(sdp)).toBe(65536);
+    expect(decodeSessionDescription({ type: 'offer', sdp }, 65536).sdp).toBe(sdp);
   });
 
   it.each([

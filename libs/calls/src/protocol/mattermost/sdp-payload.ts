@@ -1,6 +1,6 @@
 import { inflateSync } from 'node:zlib';
-import { InvalidMessageError } from '../../errors/invalid-message.error';
-import { MessageTooLargeError } from '../../errors/message-too-large.error';
+import { InvalidMessageError } from '../../errors';
+import { checkSdpSize, sdpTooLarge } from '../../media/sdp-size';
 
 /** A session description from a client. */
 export interface ClientSessionDescription {
@@ -26,8 +26,10 @@ function toBytes(data: unknown): Buffer | null {
 
 /**
  * Decodes the `sdp` action's payload in every form clients send: zlib-compressed JSON bytes
- * (Mattermost's), plain JSON bytes, JSON text, or the description object itself. The limit applies
- * after decompression, and decompression stops at the limit (no zip bombs).
+ * (Mattermost's), plain JSON bytes, JSON text, or the description object itself. This is where the
+ * SDP size rule ({@link checkSdpSize}, `maxBytes` = the `maxSdpBytes` option) is enforced, on
+ * every form before it is parsed: the bytes as received, the text after decompression (which
+ * stops at the limit: no zip bombs), and the description itself.
  * @throws MessageTooLargeError, InvalidMessageError
  */
 export function decodeSessionDescription(
@@ -38,14 +40,12 @@ export function decodeSessionDescription(
   let parsed: unknown = data;
   const bytes = toBytes(data);
   if (bytes) {
-    if (bytes.length > maxBytes) throw new MessageTooLargeError('sdp', maxBytes);
+    checkSdpSize(bytes.length, maxBytes);
     if (bytes[0] === 0x78) {
       try {
         text = inflateSync(bytes, { maxOutputLength: maxBytes }).toString('utf8');
       } catch (err) {
-        if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
-          throw new MessageTooLargeError('sdp', maxBytes);
-        }
+        if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw sdpTooLarge(maxBytes);
         throw new InvalidMessageError('sdp', 'compressed data is corrupt');
       }
     } else {
@@ -55,7 +55,7 @@ export function decodeSessionDescription(
     text = data;
   }
   if (text !== null) {
-    if (Buffer.byteLength(text) > maxBytes) throw new MessageTooLargeError('sdp', maxBytes);
+    checkSdpSize(Buffer.byteLength(text), maxBytes);
     try {
       parsed = JSON.parse(text);
     } catch {
@@ -72,6 +72,6 @@ export function decodeSessionDescription(
   if (typeof sdp !== 'string' || !sdp.startsWith('v=0')) {
     throw new InvalidMessageError('sdp.sdp', 'must be SDP text starting with v=0');
   }
-  if (Buffer.byteLength(sdp) > maxBytes) throw new MessageTooLargeError('sdp', maxBytes);
+  checkSdpSize(Buffer.byteLength(sdp), maxBytes);
   return { type, sdp };
 }

@@ -4,7 +4,7 @@ import {
   CHROME_SIMULCAST_OFFER,
 } from '../../../../../test/fixtures/sfu/chrome-offers';
 import { InvalidSdpError } from '../../errors/invalid-sdp.error';
-import { SdpTooLargeError } from '../../errors/sdp-too-large.error';
+import { MessageTooLargeError } from '../../errors/message-too-large.error';
 import { parseClientDescription } from './client-description.parser';
 
 const parse = (sdp: string, type: 'offer' | 'answer' = 'offer', max = 65536) =>
@@ -61,7 +61,7 @@ describe('parseClientDescription', () => {
     expect(video.encodings).toEqual([{ rid: 'l' }, { rid: 'h' }]);
   });
 
-  it('rejects what it cannot use with InvalidSdpError or SdpTooLargeError', () => {
+  it('rejects what it cannot use with InvalidSdpError, or MessageTooLargeError over the limit', () => {
     const cases: [string, string][] = [
       ['garbage', 'not a session description'],
       ['v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n', 'at least one m= line'],
@@ -86,7 +86,8 @@ describe('parseClientDescription', () => {
       expect(read).toThrow(message);
     }
     expect(() => parse(CHROME_OFFER, 'answer')).toThrow('must not use a=setup:actpass');
-    expect(() => parse(CHROME_OFFER, 'offer', 1024)).toThrow(SdpTooLargeError);
+    expect(() => parse(CHROME_OFFER, 'offer', 1024)).toThrow(MessageTooLargeError);
+    expect(() => parse(CHROME_OFFER, 'offer', 1024)).toThrow('sdp is larger than 1024 bytes');
   });
 
   it('takes a section with port 0 or an unknown kind as rejected', () => {

@@ -1,7 +1,7 @@
 import type { types as ms } from 'mediasoup';
 import * as sdpTransform from 'sdp-transform';
 import { InvalidSdpError } from '../../errors/invalid-sdp.error';
-import { SdpTooLargeError } from '../../errors/sdp-too-large.error';
+import { checkSdpSize } from '../../media/sdp-size';
 import type {
   ClientDescription,
   ClientSection,
@@ -35,7 +35,9 @@ const MAX_SECTIONS = 256;
 /**
  * Parses and checks a client's session description (unified plan, BUNDLE, rtcp-mux, ICE and
  * DTLS attributes present). Nothing here depends on the session's state.
- * @throws SdpTooLargeError when `sdp` is larger than `maxBytes`
+ * `maxBytes` is the `maxSdpBytes` option: the transport's decoder enforces it first; this is a
+ * defensive bound for callers of the media plane that skip a decoder (same rule, same error).
+ * @throws MessageTooLargeError when `sdp` is larger than `maxBytes`
  * @throws InvalidSdpError naming the first problem found
  */
 export function parseClientDescription(
@@ -43,8 +45,7 @@ export function parseClientDescription(
   sdp: string,
   maxBytes: number,
 ): ClientDescription {
-  const bytes = Buffer.byteLength(sdp, 'utf8');
-  if (bytes > maxBytes) throw new SdpTooLargeError(bytes, maxBytes);
+  checkSdpSize(Buffer.byteLength(sdp, 'utf8'), maxBytes);
   if (!/^\s*v=0\r?\n/.test(sdp) || !/\r?\nm=/.test(sdp)) {
     throw new InvalidSdpError('not a session description (expected v=0 and at least one m= line)');
   }

@@ -1,0 +1,28 @@
+/** The calls module's errors: the base class, its code union, and one class per error. */
+export { CALLS_ERROR_CODES, type CallsErrorCode } from './calls-error-code';
+export { CallsError } from './calls.error';
+export { AlreadyInCallError } from './already-in-call.error';
+export { CallFullError } from './call-full.error';
+export { CallNotFoundError } from './call-not-found.error';
+export { CallStateConflictError } from './call-state-conflict.error';
+export { CallStateUnavailableError } from './call-state-unavailable.error';
+export { CorruptCallStateError } from './corrupt-call-state.error';
+export { DrainingError } from './draining.error';
+export { ForbiddenError } from './forbidden.error';
+export { InstanceUnreachableError } from './instance-unreachable.error';
+export { InvalidCallStateInputError } from './invalid-call-state-input.error';
+export { InvalidCallsConfigError } from './invalid-calls-config.error';
+export { InvalidMessageError } from './invalid-message.error';
+export { InvalidSdpError } from './invalid-sdp.error';
+export { MessageTooLargeError } from './message-too-large.error';
+export { NoCommonCodecError } from './no-common-codec.error';
+export { NotInCallError } from './not-in-call.error';
+export { RateLimitedError } from './rate-limited.error';
+export { ScreenShareUnavailableError } from './screen-share-unavailable.error';
+export { SessionNotFoundError } from './session-not-found.error';
+export { SfuSessionExistsError } from './sfu-session-exists.error';
+export { SfuSessionNotFoundError } from './sfu-session-not-found.error';
+export { SfuUnavailableError } from './sfu-unavailable.error';
+export { UnauthenticatedError } from './unauthenticated.error';
+export { UnexpectedSdpAnswerError } from './unexpected-sdp-answer.error';
+export { UnknownStateBackendError } from './unknown-state-backend.error';
