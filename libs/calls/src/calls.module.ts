@@ -28,6 +28,7 @@ import { SignalingGateway } from './gateway/signaling.gateway';
 import {
   callStateRepositoryProvider,
   callsRedisClientProvider,
+  redisKeysProvider,
 } from './state/call-state.providers';
 import { CallStateRepository } from './state/call-state.repository';
 import { ChannelSettingsStore } from './state/channel-settings.store';
@@ -56,6 +57,7 @@ import { ChannelSettingsStore } from './state/channel-settings.store';
       useFactory: (options: ResolvedCallsOptions) => options.idCodec,
     },
     callsRedisClientProvider,
+    redisKeysProvider,
     callStateRepositoryProvider,
     ChannelSettingsStore,
     CallsHealthIndicator,

@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { CALLS_OPTIONS } from '../calls.constants';
 import type { ResolvedCallsOptions } from '../config/calls-options.interface';
 import { CallsRedisClient } from '../state/calls-redis.client';
+import { RedisKeys } from '../state/redis-keys';
 import { InstanceUnreachableError } from '../errors/instance-unreachable.error';
 
 /** A handler of requests of one type; its result is the response. */
@@ -46,11 +47,8 @@ export class InstanceBus implements OnModuleInit, OnApplicationShutdown {
   constructor(
     @Inject(CALLS_OPTIONS) private readonly options: ResolvedCallsOptions,
     private readonly redis: CallsRedisClient,
+    private readonly keys: RedisKeys,
   ) {}
-
-  private channel(instanceId: string): string {
-    return `${this.options.redisKeyPrefix}bus:${instanceId}`;
-  }
 
   /** Whether other instances can be reached at all (redis/auto backends). */
   get enabled(): boolean {
@@ -86,7 +84,7 @@ export class InstanceBus implements OnModuleInit, OnApplicationShutdown {
     });
     const message: Envelope = { id, from: this.options.instanceId, type, payload };
     try {
-      const receivers = await client.publish(this.channel(instanceId), JSON.stringify(message));
+      const receivers = await client.publish(this.keys.bus(instanceId), JSON.stringify(message));
       if (receivers === 0) throw new Error('nobody listens');
     } catch (err) {
       const pending = this.pending.get(id);
@@ -109,7 +107,7 @@ export class InstanceBus implements OnModuleInit, OnApplicationShutdown {
     );
     this.subscriber.on('message', (_channel: string, text: string) => void this.onMessage(text));
     // Resolves once subscribed; while Redis is away it stays queued and ioredis resubscribes later.
-    void this.subscriber.subscribe(this.channel(this.options.instanceId)).catch(() => undefined);
+    void this.subscriber.subscribe(this.keys.bus(this.options.instanceId)).catch(() => undefined);
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -157,7 +155,7 @@ export class InstanceBus implements OnModuleInit, OnApplicationShutdown {
       };
     }
     await this.redis.client
-      ?.publish(this.channel(message.from), JSON.stringify(reply))
+      ?.publish(this.keys.bus(message.from), JSON.stringify(reply))
       .catch(() => undefined);
   }
 }

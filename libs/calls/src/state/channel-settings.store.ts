@@ -4,6 +4,7 @@ import type { ResolvedCallsOptions } from '../config/calls-options.interface';
 import { CallStateUnavailableError } from '../errors/call-state-unavailable.error';
 import { CallsRedisClient } from './calls-redis.client';
 import { isRedisUnavailableError } from './redis-errors';
+import { RedisKeys } from './redis-keys';
 
 /**
  * Whether calls are enabled in a channel (Mattermost's `POST /{channel_id}`, admins only). Calls
@@ -19,10 +20,11 @@ export class ChannelSettingsStore {
   constructor(
     @Inject(CALLS_OPTIONS) private readonly options: ResolvedCallsOptions,
     private readonly redis: CallsRedisClient,
+    private readonly keys: RedisKeys,
   ) {}
 
   private get key(): string {
-    return `${this.options.redisKeyPrefix}channels`;
+    return this.keys.channelSettings();
   }
 
   async isEnabled(channelId: string): Promise<boolean> {

@@ -3,11 +3,11 @@ import type { Redis, Result } from 'ioredis';
 import { CallStateUnavailableError } from '../errors/call-state-unavailable.error';
 import { CorruptCallStateError } from '../errors/corrupt-call-state.error';
 import { parseCallState, serializeCallState } from './call-state.codec';
-import { CallStateKeys } from './call-state.keys';
 import type { CallState } from './call-state.types';
 import type { CallStateStore, CasResult, CreateResult } from './call-state-store.interface';
 import { isRedisUnavailableError } from './redis-errors';
 import { COMPARE_AND_SET_SCRIPT, CREATE_CALL_SCRIPT } from './redis-call-state.scripts';
+import type { RedisKeys } from './redis-keys';
 
 type ScriptReply = [number, string?];
 
@@ -49,7 +49,7 @@ export class RedisCallStateStore implements CallStateStore {
 
   constructor(
     private readonly redis: Redis,
-    private readonly keys: CallStateKeys,
+    private readonly keys: RedisKeys,
   ) {
     redis.defineCommand('callsCreate', { numberOfKeys: 3, lua: CREATE_CALL_SCRIPT });
     redis.defineCommand('callsCompareAndSet', { numberOfKeys: 3, lua: COMPARE_AND_SET_SCRIPT });
