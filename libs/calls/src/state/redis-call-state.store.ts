@@ -38,7 +38,8 @@ const MGET_CHUNK = 500;
 
 /**
  * Call state in Redis with the seed's data model: `state:<call_id>` (JSON), `channel:<channel_id>`
- * (call id) and `active` (set of call ids), all under one prefix. Writes go through Lua scripts,
+ * (call id) and `active` (set of call ids), all under one prefix; channel settings in the hash
+ * `channels` (see {@link RedisKeys}). Writes go through Lua scripts,
  * so creation is "one call per channel" and every update is a compare-and-swap on `version`.
  * A conflict-free mutation costs one round trip: the version to compare against comes from a
  * local cache of what this process last read or wrote.
@@ -136,6 +137,19 @@ export class RedisCallStateStore implements CallStateStore {
       status: 'conflict',
       current: this.remember(parseCallState(this.keys.state(callId), current ?? '')),
     };
+  }
+
+  async getChannelEnabled(channelId: string): Promise<boolean | null> {
+    const value = await this.run('getChannelEnabled', () =>
+      this.redis.hget(this.keys.channelSettings(), channelId),
+    );
+    return value === null ? null : value === '1';
+  }
+
+  async setChannelEnabled(channelId: string, enabled: boolean): Promise<void> {
+    await this.run('setChannelEnabled', () =>
+      this.redis.hset(this.keys.channelSettings(), channelId, enabled ? '1' : '0'),
+    );
   }
 
   /** Forgets cached versions (e.g. after Redis lost its data). */

@@ -11,7 +11,7 @@ export const DEFAULT_KEY_PREFIX = 'rustchat:calls:';
  * | `state:<call_id>`      | string (JSON)   | none                     | `RedisCallStateStore` (Lua scripts)          |
  * | `channel:<channel_id>` | string (id)     | none                     | `RedisCallStateStore` (Lua scripts)          |
  * | `active`               | set of call ids | none                     | `RedisCallStateStore` (Lua scripts)          |
- * | `channels`             | hash            | none                     | `ChannelSettingsStore`                       |
+ * | `channels`             | hash            | none                     | `RedisCallStateStore` (channel settings)     |
  * | `instance:<id>`        | string (JSON)   | instance TTL (heartbeat) | `InstanceRegistry`                           |
  * | `instances`            | set of ids      | none                     | `InstanceRegistry`                           |
  * | `reap:<id>`            | string (lock)   | 30 s                     | `InstanceRegistry` (`SET NX`)                |
