@@ -29,8 +29,8 @@ const MERGE_PASSES = 10;
  *   write. When Redis is back they are merged into it session by session under compare-and-swap
  *   (see {@link mergeCallState}); only then do operations return to Redis. The last merge pass
  *   holds new operations for a moment (bounded), so recovery finishes even under steady load.
- * - Channel settings follow the same switch; one set while Redis was away is not written back
- *   (Redis's value wins again when it returns).
+ * - Channel settings follow the same switch, but one changed while Redis was away is not written
+ *   back: what Redis holds wins again when it returns.
  * - One warning when Redis goes away, one log line when it is back.
  */
 export class FallbackCallStateStore implements CallStateStore {

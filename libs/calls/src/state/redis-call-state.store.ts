@@ -38,11 +38,11 @@ const MGET_CHUNK = 500;
 
 /**
  * Call state in Redis with the seed's data model: `state:<call_id>` (JSON), `channel:<channel_id>`
- * (call id) and `active` (set of call ids), all under one prefix; channel settings in the hash
- * `channels` (see {@link RedisKeys}). Writes go through Lua scripts,
- * so creation is "one call per channel" and every update is a compare-and-swap on `version`.
- * A conflict-free mutation costs one round trip: the version to compare against comes from a
- * local cache of what this process last read or wrote.
+ * (call id) and `active` (set of call ids), all under one prefix, and channel settings in the hash
+ * `channels` (see {@link RedisKeys}). Call state writes go through Lua scripts, so creation is
+ * "one call per channel" and every update is a compare-and-swap on `version`. A conflict-free
+ * mutation costs one round trip: the version to compare against comes from a local cache of what
+ * this process last read or wrote.
  */
 export class RedisCallStateStore implements CallStateStore {
   private readonly logger = new Logger(RedisCallStateStore.name);
