@@ -35,6 +35,7 @@ import { SfuService } from './sfu/sfu.service';
 import {
   callStateRepositoryProvider,
   callsRedisClientProvider,
+  redisKeysProvider,
 } from './state/call-state.providers';
 import { CallStateRepository } from './state/call-state.repository';
 import { ChannelSettingsStore } from './state/channel-settings.store';
@@ -78,6 +79,7 @@ const seamProviders = [
     },
     ...seamProviders,
     callsRedisClientProvider,
+    redisKeysProvider,
     callStateRepositoryProvider,
     ChannelSettingsStore,
     CallsHealthIndicator,

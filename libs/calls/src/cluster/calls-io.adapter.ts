@@ -7,6 +7,7 @@ import type { Server, ServerOptions } from 'socket.io';
 import { CALLS_OPTIONS } from '../calls.constants';
 import type { ResolvedCallsOptions } from '../config/calls-options.interface';
 import { redactCredentials } from '../config/calls-env';
+import { RedisKeys } from '../state/redis-keys';
 
 /**
  * socket.io across instances through Redis streams, so channel broadcasts and `signal` to one
@@ -80,7 +81,9 @@ export class CallsIoAdapter extends IoAdapter {
     const server = super.createIOServer(port, options) as Server;
     if (this.publisher) {
       server.adapter(
-        createAdapter(this.publisher, { streamName: `${this.options.redisKeyPrefix}socket.io` }),
+        createAdapter(this.publisher, {
+          streamName: new RedisKeys(this.options.redisKeyPrefix).socketIoStream(),
+        }),
       );
     }
     return server;

@@ -10,20 +10,28 @@ import { Redis } from 'ioredis';
 import { CALLS_OPTIONS } from '../calls.constants';
 import type { ResolvedCallsOptions } from '../config/calls-options.interface';
 import { CallsRedisClient } from '../state/calls-redis.client';
+import { RedisKeys } from '../state/redis-keys';
 import { InstanceUnreachableError } from '../errors/instance-unreachable.error';
+import {
+  type BusEnvelope,
+  type BusMessageType,
+  type BusReplyEnvelope,
+  type BusRequest,
+  type BusRequestEnvelope,
+  type BusResponse,
+  parseBusEnvelope,
+  parseBusRequest,
+  parseBusResponse,
+} from './instance-bus.messages';
 
 /** A handler of requests of one type; its result is the response. */
-export type BusHandler = (payload: unknown, from: string) => Promise<unknown>;
+export type BusHandler<K extends BusMessageType> = (
+  payload: BusRequest<K>,
+  from: string,
+) => Promise<BusResponse<K>>;
 
-interface Envelope {
-  readonly id: string;
-  readonly from: string;
-  readonly type?: string;
-  readonly payload?: unknown;
-  /** Set on responses: the request id answered. */
-  readonly replyTo?: string;
-  readonly error?: string;
-}
+/** A handler with its request parser applied: what the bus calls with a raw payload. */
+type RawHandler = (payload: unknown, from: string) => Promise<unknown>;
 
 interface Pending {
   resolve(value: unknown): void;
@@ -35,43 +43,54 @@ interface Pending {
  * Request/response between instances over Redis pub/sub, with timeouts: each instance listens on
  * `<prefix>bus:<instanceId>`. Used by the media plane to ask another instance for a pipe, and by
  * host controls to reach a session served elsewhere. Inactive with the memory backend.
+ *
+ * Messages are typed by `BusMessageMap` (instance-bus.messages.ts): every request payload a
+ * handler receives and every response a requester gets has been checked by its type's parser. A
+ * malformed request is answered with an error and a malformed message is dropped (logged): nothing
+ * another instance sends can throw here.
  */
 @Injectable()
 export class InstanceBus implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(InstanceBus.name);
-  private readonly handlers = new Map<string, BusHandler>();
+  private readonly handlers = new Map<string, RawHandler>();
   private readonly pending = new Map<string, Pending>();
   private subscriber: Redis | null = null;
 
   constructor(
     @Inject(CALLS_OPTIONS) private readonly options: ResolvedCallsOptions,
     private readonly redis: CallsRedisClient,
+    private readonly keys: RedisKeys,
   ) {}
-
-  private channel(instanceId: string): string {
-    return `${this.options.redisKeyPrefix}bus:${instanceId}`;
-  }
 
   /** Whether other instances can be reached at all (redis/auto backends). */
   get enabled(): boolean {
     return this.redis.client !== null;
   }
 
-  /** Registers the handler of a request type. */
-  handle(type: string, handler: BusHandler): void {
-    this.handlers.set(type, handler);
+  /** Registers the handler of a request type (its payload is parsed before it is called). */
+  handle<K extends BusMessageType>(type: K, handler: BusHandler<K>): void {
+    this.handlers.set(type, (payload, from) => {
+      let request: BusRequest<K>;
+      try {
+        request = parseBusRequest(type, payload);
+      } catch (err) {
+        throw new Error(`invalid ${type} request: ${(err as Error).message}`);
+      }
+      return handler(request, from);
+    });
   }
 
   /**
    * Sends a request to one instance and waits for its response.
-   * @throws InstanceUnreachableError on timeout, when Redis is away, or when the handler failed
+   * @throws InstanceUnreachableError on timeout, when Redis is away, when the handler failed, or
+   *   when the response is malformed
    */
-  async request<T>(
+  async request<K extends BusMessageType>(
     instanceId: string,
-    type: string,
-    payload: unknown,
+    type: K,
+    payload: BusRequest<K>,
     timeoutMs = 3000,
-  ): Promise<T> {
+  ): Promise<BusResponse<K>> {
     const client = this.redis.client;
     if (!client) throw new InstanceUnreachableError(instanceId, 'no Redis (memory backend)');
     const id = randomUUID();
@@ -84,9 +103,9 @@ export class InstanceBus implements OnModuleInit, OnApplicationShutdown {
       }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
     });
-    const message: Envelope = { id, from: this.options.instanceId, type, payload };
+    const message: BusRequestEnvelope = { id, from: this.options.instanceId, type, payload };
     try {
-      const receivers = await client.publish(this.channel(instanceId), JSON.stringify(message));
+      const receivers = await client.publish(this.keys.bus(instanceId), JSON.stringify(message));
       if (receivers === 0) throw new Error('nobody listens');
     } catch (err) {
       const pending = this.pending.get(id);
@@ -94,7 +113,15 @@ export class InstanceBus implements OnModuleInit, OnApplicationShutdown {
       this.pending.delete(id);
       throw new InstanceUnreachableError(instanceId, (err as Error).message);
     }
-    return (await response) as T;
+    const body = await response;
+    try {
+      return parseBusResponse(type, body);
+    } catch (err) {
+      throw new InstanceUnreachableError(
+        instanceId,
+        `malformed ${type} response: ${(err as Error).message}`,
+      );
+    }
   }
 
   onModuleInit(): void {
@@ -109,7 +136,7 @@ export class InstanceBus implements OnModuleInit, OnApplicationShutdown {
     );
     this.subscriber.on('message', (_channel: string, text: string) => void this.onMessage(text));
     // Resolves once subscribed; while Redis is away it stays queued and ioredis resubscribes later.
-    void this.subscriber.subscribe(this.channel(this.options.instanceId)).catch(() => undefined);
+    void this.subscriber.subscribe(this.keys.bus(this.options.instanceId)).catch(() => undefined);
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -123,23 +150,16 @@ export class InstanceBus implements OnModuleInit, OnApplicationShutdown {
   }
 
   private async onMessage(text: string): Promise<void> {
-    let message: Envelope;
+    let message: BusEnvelope;
     try {
-      message = JSON.parse(text) as Envelope;
-    } catch {
+      message = parseBusEnvelope(text);
+    } catch (err) {
+      this.logger.debug(`malformed bus message dropped: ${(err as Error).message}`);
       return;
     }
-    if (message.replyTo) {
-      const pending = this.pending.get(message.replyTo);
-      if (!pending) return;
-      this.pending.delete(message.replyTo);
-      clearTimeout(pending.timer);
-      if (message.error) pending.reject(new InstanceUnreachableError(message.from, message.error));
-      else pending.resolve(message.payload);
-      return;
-    }
-    const handler = message.type ? this.handlers.get(message.type) : undefined;
-    let reply: Envelope;
+    if (message.replyTo !== undefined) return this.onReply(message);
+    const handler = this.handlers.get(message.type);
+    let reply: BusReplyEnvelope;
     try {
       if (!handler) throw new Error(`no handler for ${message.type}`);
       reply = {
@@ -157,7 +177,17 @@ export class InstanceBus implements OnModuleInit, OnApplicationShutdown {
       };
     }
     await this.redis.client
-      ?.publish(this.channel(message.from), JSON.stringify(reply))
+      ?.publish(this.keys.bus(message.from), JSON.stringify(reply))
       .catch(() => undefined);
+  }
+
+  private onReply(message: BusReplyEnvelope): void {
+    const pending = this.pending.get(message.replyTo);
+    if (!pending) return;
+    this.pending.delete(message.replyTo);
+    clearTimeout(pending.timer);
+    if (message.error !== undefined) {
+      pending.reject(new InstanceUnreachableError(message.from, message.error));
+    } else pending.resolve(message.payload);
   }
 }

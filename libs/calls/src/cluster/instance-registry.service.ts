@@ -11,6 +11,7 @@ import { CallMembershipService } from '../calls/call-membership.service';
 import { LocalSessions } from '../calls/local-sessions';
 import { CallStateRepository, InjectCallStateRepository } from '../state/call-state.repository';
 import { CallsRedisClient } from '../state/calls-redis.client';
+import { RedisKeys } from '../state/redis-keys';
 
 /** What an instance announces about itself. */
 export interface InstanceInfo {
@@ -46,18 +47,11 @@ export class InstanceRegistry implements OnModuleInit, OnApplicationShutdown {
   constructor(
     @Inject(CALLS_OPTIONS) private readonly options: ResolvedCallsOptions,
     private readonly redis: CallsRedisClient,
+    private readonly keys: RedisKeys,
     @InjectCallStateRepository() private readonly state: CallStateRepository,
     private readonly membership: CallMembershipService,
     private readonly sessions: LocalSessions,
   ) {}
-
-  private key(id: string): string {
-    return `${this.options.redisKeyPrefix}instance:${id}`;
-  }
-
-  private get setKey(): string {
-    return `${this.options.redisKeyPrefix}instances`;
-  }
 
   /** Sets the address other instances pipe media to. */
   setAddress(address: string): void {
@@ -83,9 +77,9 @@ export class InstanceRegistry implements OnModuleInit, OnApplicationShutdown {
   async live(): Promise<InstanceInfo[]> {
     const client = this.redis.client;
     if (!client) return [this.info()];
-    const ids = await client.smembers(this.setKey);
+    const ids = await client.smembers(this.keys.instances());
     if (ids.length === 0) return [];
-    const values = await client.mget(ids.map((id) => this.key(id)));
+    const values = await client.mget(ids.map((id) => this.keys.instance(id)));
     return values.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as InstanceInfo);
   }
 
@@ -105,8 +99,8 @@ export class InstanceRegistry implements OnModuleInit, OnApplicationShutdown {
     if (client?.status === 'ready') {
       await client
         .multi()
-        .del(this.key(this.options.instanceId))
-        .srem(this.setKey, this.options.instanceId)
+        .del(this.keys.instance(this.options.instanceId))
+        .srem(this.keys.instances(), this.options.instanceId)
         .exec()
         .catch(() => undefined);
     }
@@ -128,12 +122,12 @@ export class InstanceRegistry implements OnModuleInit, OnApplicationShutdown {
     await client
       .multi()
       .set(
-        this.key(this.options.instanceId),
+        this.keys.instance(this.options.instanceId),
         JSON.stringify(this.info()),
         'PX',
         this.options.instanceTtlMs,
       )
-      .sadd(this.setKey, this.options.instanceId)
+      .sadd(this.keys.instances(), this.options.instanceId)
       .exec()
       .catch(() => undefined);
   }
@@ -144,10 +138,11 @@ export class InstanceRegistry implements OnModuleInit, OnApplicationShutdown {
     if (this.sweeping || !client || client.status !== 'ready') return;
     this.sweeping = true;
     try {
-      const ids = (await client.smembers(this.setKey)).filter(
+      const ids = (await client.smembers(this.keys.instances())).filter(
         (id) => id !== this.options.instanceId,
       );
-      const alive = ids.length > 0 ? await client.mget(ids.map((id) => this.key(id))) : [];
+      const alive =
+        ids.length > 0 ? await client.mget(ids.map((id) => this.keys.instance(id))) : [];
       const aliveNow = new Set(ids.filter((_, i) => alive[i] !== null));
       // Gone: seen alive before, not now (another instance may have reaped it already).
       for (const id of [...this.known]) {
@@ -177,7 +172,7 @@ export class InstanceRegistry implements OnModuleInit, OnApplicationShutdown {
   private async reap(deadId: string): Promise<void> {
     const client = this.redis.client!;
     const lock = await client.set(
-      `${this.options.redisKeyPrefix}reap:${deadId}`,
+      this.keys.reap(deadId),
       this.options.instanceId,
       'PX',
       30_000,
@@ -196,7 +191,7 @@ export class InstanceRegistry implements OnModuleInit, OnApplicationShutdown {
         removed++;
       }
     }
-    await client.srem(this.setKey, deadId);
+    await client.srem(this.keys.instances(), deadId);
     this.logger.warn(
       `instance dead, its sessions removed [instanceId=${deadId}, sessions=${removed}]`,
     );

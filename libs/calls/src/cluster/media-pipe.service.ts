@@ -7,12 +7,18 @@ import {
 } from '@nestjs/common';
 import { CALLS_OPTIONS } from '../calls.constants';
 import { InstanceBus } from './instance-bus';
+import {
+  type BusRequest,
+  type BusResponse,
+  parseBusRequest,
+  parseBusResponse,
+} from './instance-bus.messages';
 import { InstanceRegistry } from './instance-registry.service';
 import type { ResolvedCallsOptions } from '../config/calls-options.interface';
 import { CallStateRepository, InjectCallStateRepository } from '../state/call-state.repository';
 import { sfuNetworkSettings } from '../sfu/workers/sfu-network';
 import { SfuService } from '../sfu/sfu.service';
-import { callIdOf, PipeMessage, type PipeMessageType } from '../sfu/pipe/pipe.messages';
+import { PipeMessage, type PipeMessageType } from '../sfu/pipe/pipe.messages';
 import { pipeNetworkSettings, type PipeNetworkSettings } from '../sfu/pipe/pipe-network';
 import {
   answerWithoutRoom,
@@ -57,8 +63,9 @@ export class MediaPipeService implements OnModuleInit, OnModuleDestroy, RoomPipe
     this.cluster = {
       settings: pipeNetworkSettings(options.pipeAddress, sfuNetworkSettings(options)),
       instancesOf: (callId) => this.instancesOf(callId),
-      request: (instanceId, type, payload) =>
-        this.bus.request(instanceId, type, payload, PIPE_REQUEST_TIMEOUT_MS),
+      // The pipes build their payloads untyped: each is checked by its type's parser on the way out.
+      request: async (instanceId, type, payload) =>
+        this.bus.request(instanceId, type, parseBusRequest(type, payload), PIPE_REQUEST_TIMEOUT_MS),
       closed: (pipes) => {
         if (this.rooms.get(pipes.callId) === pipes) this.rooms.delete(pipes.callId);
       },
@@ -123,11 +130,19 @@ export class MediaPipeService implements OnModuleInit, OnModuleDestroy, RoomPipe
     }
   }
 
-  private answer(type: PipeMessageType, payload: unknown, from: string): Promise<unknown> {
-    const callId = callIdOf(payload);
+  private async answer<K extends PipeMessageType>(
+    type: K,
+    payload: BusRequest<K>,
+    from: string,
+  ): Promise<BusResponse<K>> {
+    const { callId } = payload;
     const pipes = this.rooms.get(callId);
-    if (!pipes || pipes.isClosed) return answerWithoutRoom(type, callId, this.options.instanceId);
-    return pipes.answer(type, payload, from);
+    const answer =
+      !pipes || pipes.isClosed
+        ? answerWithoutRoom(type, callId, this.options.instanceId)
+        : pipes.answer(type, payload, from);
+    // The pipes answer untyped: checked by the type's response parser before it leaves.
+    return parseBusResponse(type, await answer);
   }
 
   /** The other instances that serve sessions of the call, from the shared call state. */

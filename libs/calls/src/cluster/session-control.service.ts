@@ -5,11 +5,7 @@ import type { SessionControl } from '../calls/session-control.interface';
 import { InjectMediaPlane, type MediaPlane } from '../media/media-plane.interface';
 import { CallStateRepository, InjectCallStateRepository } from '../state/call-state.repository';
 import { InstanceBus } from './instance-bus';
-
-/** Bus request types this service answers. */
-const REMOVE = 'session.remove';
-const MUTE = 'session.mute';
-const SCREEN_OFF = 'session.screen-off';
+import { SessionMessage } from './instance-bus.messages';
 
 /**
  * Acts on a session wherever it is served: here directly, on another instance through the
@@ -29,16 +25,13 @@ export class SessionControlService implements SessionControl, OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.bus.handle(REMOVE, async (p) => {
-      const { sessionId, reason } = p as { sessionId: string; reason: string };
+    this.bus.handle(SessionMessage.remove, async ({ sessionId, reason }) => {
       await this.membership.removeSession(sessionId, reason);
     });
-    this.bus.handle(MUTE, async (p) => {
-      const { sessionId, muted } = p as { sessionId: string; muted: boolean };
+    this.bus.handle(SessionMessage.mute, async ({ sessionId, muted }) => {
       if (this.media.hasSession(sessionId)) await this.media.setAudioMuted(sessionId, muted);
     });
-    this.bus.handle(SCREEN_OFF, (p) => {
-      const { sessionId } = p as { sessionId: string };
+    this.bus.handle(SessionMessage.screenOff, ({ sessionId }) => {
       if (this.media.hasSession(sessionId)) this.media.setScreenStream(sessionId, null);
       return Promise.resolve();
     });
@@ -51,7 +44,7 @@ export class SessionControlService implements SessionControl, OnModuleInit {
     const session = call?.sessions[sessionId];
     if (!call || !session) return;
     try {
-      await this.bus.request(session.instanceId, REMOVE, { sessionId, reason });
+      await this.bus.request(session.instanceId, SessionMessage.remove, { sessionId, reason });
     } catch (err) {
       this.logger.warn(
         `serving instance did not remove the session, removing it from state [sessionId=${sessionId}]: ${(err as Error).message}`,
@@ -71,12 +64,16 @@ export class SessionControlService implements SessionControl, OnModuleInit {
   /** Pauses or resumes the forwarding of a session's voice, wherever its media is. */
   async setAudioMuted(instanceId: string, sessionId: string, muted: boolean): Promise<void> {
     if (this.media.hasSession(sessionId)) return this.media.setAudioMuted(sessionId, muted);
-    await this.bus.request(instanceId, MUTE, { sessionId, muted }).catch(() => undefined);
+    await this.bus
+      .request(instanceId, SessionMessage.mute, { sessionId, muted })
+      .catch(() => undefined);
   }
 
   /** Stops a session's screen forwarding, wherever its media is. */
   async screenOff(instanceId: string, sessionId: string): Promise<void> {
     if (this.media.hasSession(sessionId)) return this.media.setScreenStream(sessionId, null);
-    await this.bus.request(instanceId, SCREEN_OFF, { sessionId }).catch(() => undefined);
+    await this.bus
+      .request(instanceId, SessionMessage.screenOff, { sessionId })
+      .catch(() => undefined);
   }
 }

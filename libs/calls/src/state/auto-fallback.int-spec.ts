@@ -201,3 +201,67 @@ describe('redis backend: clear errors during an outage, recovery after', () => {
     expect(repo.status()).toMatchObject({ mode: 'redis', redisReachable: true });
   }, 20_000);
 });
+
+describe.each<StateBackendMode>(['auto', 'redis'])(
+  'channel settings while Redis is away [%s]',
+  (backend) => {
+    let server: TestRedisServer;
+    let moduleRef: TestingModule;
+    let repo: CallStateRepository;
+
+    beforeAll(async () => {
+      server = await TestRedisServer.start();
+      moduleRef = await boot(backend, server.url);
+      repo = moduleRef.get(CallStateRepository);
+    });
+
+    afterAll(async () => {
+      await moduleRef.close();
+      await server.stop();
+    });
+
+    it(
+      backend === 'auto'
+        ? 'serves them from memory during the outage, from Redis again when it is back'
+        : 'fails with CallStateUnavailableError during the outage, works again after',
+      async () => {
+        const [disabled, changed] = [randomUUID(), randomUUID()];
+        await repo.setChannelEnabled(disabled, false);
+
+        await server.kill();
+
+        if (backend === 'auto') {
+          expect(await repo.isChannelEnabled(disabled)).toBe(false);
+          await repo.setChannelEnabled(changed, false);
+          expect(await repo.isChannelEnabled(changed)).toBe(false);
+          expect(repo.status()).toMatchObject({ mode: 'degraded' });
+          expect(repo.status().fallbacks).toBeGreaterThan(0);
+        } else {
+          await expect(repo.isChannelEnabled(disabled)).rejects.toBeInstanceOf(
+            CallStateUnavailableError,
+          );
+          await expect(repo.setChannelEnabled(changed, false)).rejects.toBeInstanceOf(
+            CallStateUnavailableError,
+          );
+        }
+
+        // Redis comes back empty: the settings read from now on are what it holds.
+        await server.restart();
+        const redis = new Redis(server.url);
+        const written = randomUUID();
+        await redis.hset(`${PREFIX}channels`, written, '0');
+        const deadline = Date.now() + 5000;
+        let enabled: boolean | null = null;
+        while (enabled !== false && Date.now() < deadline) {
+          // The redis backend may fail a command or two until it has reconnected.
+          enabled = await repo.isChannelEnabled(written).catch(() => null);
+          if (enabled !== false) await sleep(50);
+        }
+        redis.disconnect();
+        expect(enabled).toBe(false);
+        expect(repo.status()).toMatchObject({ mode: 'redis', redisReachable: true });
+      },
+      20_000,
+    );
+  },
+);

@@ -16,8 +16,9 @@ export interface CreateResult {
 }
 
 /**
- * The storage primitives a backend provides. Every write is conditional, so the repository on top
- * gets atomic read-modify-write without locks. Internal: the public seam is CallStateRepository.
+ * The storage primitives a backend provides. Every call state write is conditional, so the
+ * repository on top gets atomic read-modify-write without locks; channel settings are plain
+ * values. Internal: the public seam is CallStateRepository.
  */
 export interface CallStateStore {
   /** Reads a call fresh from the backend. */
@@ -38,6 +39,10 @@ export interface CallStateStore {
    * its state, channel lookup and active-set entry are removed together.
    */
   compareAndSet(expected: CallState, next: CallState | null): Promise<CasResult>;
+  /** Whether calls are enabled in a channel; null when it was never set. */
+  getChannelEnabled(channelId: string): Promise<boolean | null>;
+  /** Enables or disables calls in a channel (last write wins). */
+  setChannelEnabled(channelId: string, enabled: boolean): Promise<void>;
   /** Releases connections and timers. */
   close(): Promise<void>;
 }

@@ -1,13 +1,13 @@
 import type { Provider } from '@nestjs/common';
 import { CALLS_OPTIONS } from '../calls.constants';
 import type { ResolvedCallsOptions } from '../config/calls-options.interface';
-import { CallStateKeys } from './call-state.keys';
 import { CallStateRepository } from './call-state.repository';
 import type { CallStateStore } from './call-state-store.interface';
 import { CallsRedisClient } from './calls-redis.client';
 import { FallbackCallStateStore } from './fallback-call-state.store';
 import { MemoryCallStateStore } from './memory-call-state.store';
 import { RedisCallStateStore } from './redis-call-state.store';
+import { RedisKeys } from './redis-keys';
 import type { StateBackendStatus } from '../config/state-backend-mode';
 import { VersionedCallStateRepository } from './versioned-call-state.repository';
 import { UnknownStateBackendError } from '../errors/unknown-state-backend.error';
@@ -18,7 +18,11 @@ interface Backend {
   readonly status: () => Omit<StateBackendStatus, 'casConflicts'>;
 }
 
-function createBackend(options: ResolvedCallsOptions, redis: CallsRedisClient): Backend {
+function createBackend(
+  options: ResolvedCallsOptions,
+  redis: CallsRedisClient,
+  keys: RedisKeys,
+): Backend {
   const mode = options.stateBackend;
   switch (mode) {
     case 'memory':
@@ -33,10 +37,7 @@ function createBackend(options: ResolvedCallsOptions, redis: CallsRedisClient): 
         }),
       };
     case 'redis': {
-      const store = new RedisCallStateStore(
-        redis.client!,
-        new CallStateKeys(options.redisKeyPrefix),
-      );
+      const store = new RedisCallStateStore(redis.client!, keys);
       return {
         store,
         status: () => ({
@@ -49,10 +50,7 @@ function createBackend(options: ResolvedCallsOptions, redis: CallsRedisClient): 
       };
     }
     case 'auto': {
-      const remote = new RedisCallStateStore(
-        redis.client!,
-        new CallStateKeys(options.redisKeyPrefix),
-      );
+      const remote = new RedisCallStateStore(redis.client!, keys);
       const store = new FallbackCallStateStore(remote, redis.client!, {
         instanceId: options.instanceId,
         probeIntervalMs: options.redisProbeIntervalMs,
@@ -90,9 +88,13 @@ class ManagedCallStateRepository extends VersionedCallStateRepository {
 /** The one place the state backend is chosen, from the resolved options. */
 export const callStateRepositoryProvider: Provider = {
   provide: CallStateRepository,
-  inject: [CALLS_OPTIONS, CallsRedisClient],
-  useFactory: (options: ResolvedCallsOptions, redis: CallsRedisClient): CallStateRepository =>
-    new ManagedCallStateRepository(createBackend(options, redis), options),
+  inject: [CALLS_OPTIONS, CallsRedisClient, RedisKeys],
+  useFactory: (
+    options: ResolvedCallsOptions,
+    redis: CallsRedisClient,
+    keys: RedisKeys,
+  ): CallStateRepository =>
+    new ManagedCallStateRepository(createBackend(options, redis, keys), options),
 };
 
 /** The Redis connection, created from the resolved options. */
@@ -100,4 +102,11 @@ export const callsRedisClientProvider: Provider = {
   provide: CallsRedisClient,
   inject: [CALLS_OPTIONS],
   useFactory: (options: ResolvedCallsOptions) => new CallsRedisClient(options),
+};
+
+/** The names of every Redis key and channel, under the configured prefix. */
+export const redisKeysProvider: Provider = {
+  provide: RedisKeys,
+  inject: [CALLS_OPTIONS],
+  useFactory: (options: ResolvedCallsOptions) => new RedisKeys(options.redisKeyPrefix),
 };

@@ -9,6 +9,7 @@ import { ScreenShareUnavailableError } from '../errors/screen-share-unavailable.
 import { SessionNotFoundError } from '../errors/session-not-found.error';
 import { testRedisUrl } from '../testing/test-redis-url';
 import { CallStateRepository } from './call-state.repository';
+import { ChannelSettingsStore } from './channel-settings.store';
 import type { CallSessionState } from './call-state.types';
 import type { StateBackendMode } from '../config/state-backend-mode';
 
@@ -168,7 +169,38 @@ describe.each<StateBackendMode>(['memory', 'redis', 'auto'])(
       expect((await repo.listActiveCalls()).length).toBe(before);
     });
 
+    it('keeps channel settings: calls are enabled unless disabled', async () => {
+      const [channelId, other] = [randomUUID(), randomUUID()];
+      expect(await repo.isChannelEnabled(channelId)).toBe(true);
+
+      await repo.setChannelEnabled(channelId, false);
+
+      expect(await repo.isChannelEnabled(channelId)).toBe(false);
+      expect(await repo.isChannelEnabled(other)).toBe(true);
+      expect(await moduleRef.get(ChannelSettingsStore).isEnabled(channelId)).toBe(false);
+      await moduleRef.get(ChannelSettingsStore).setEnabled(channelId, true);
+      expect(await repo.isChannelEnabled(channelId)).toBe(true);
+      await expect(repo.setChannelEnabled('bad id', false)).rejects.toBeInstanceOf(
+        InvalidCallStateInputError,
+      );
+      await expect(repo.isChannelEnabled('')).rejects.toBeInstanceOf(InvalidCallStateInputError);
+    });
+
     if (backend !== 'memory') {
+      it('keeps channel settings in the hash <prefix>channels, shared with other instances', async () => {
+        const [channelId, other] = [randomUUID(), randomUUID()];
+        await repo.setChannelEnabled(channelId, false);
+        expect(await redis.hget(`${prefix}channels`, channelId)).toBe('0');
+        await repo.setChannelEnabled(channelId, true);
+        expect(await redis.hget(`${prefix}channels`, channelId)).toBe('1');
+
+        // Written by another instance (of any version).
+        await redis.hset(`${prefix}channels`, other, '0');
+        expect(await repo.isChannelEnabled(other)).toBe(false);
+        await redis.hdel(`${prefix}channels`, other);
+        expect(await repo.isChannelEnabled(other)).toBe(true);
+      });
+
       it('uses exactly the seed data model under the prefix', async () => {
         const channelId = randomUUID();
         const { call } = await repo.joinCall({ channelId, ownerId: 'u1' }, session('s1', 'u1'));

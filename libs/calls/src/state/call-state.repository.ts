@@ -73,6 +73,10 @@ export interface CallStateRepository {
    * @throws CallNotFoundError, CallStateConflictError after the bounded retries
    */
   update(callId: string, mutator: CallStateMutator): Promise<CallState | null>;
+  /** Whether calls are enabled in a channel: they are unless disabled. */
+  isChannelEnabled(channelId: string): Promise<boolean>;
+  /** Enables or disables calls in a channel (Mattermost's `POST /{channel_id}`). */
+  setChannelEnabled(channelId: string, enabled: boolean): Promise<void>;
   /** Which backend is configured and what it is doing now. */
   status(): StateBackendStatus;
 }

@@ -29,6 +29,8 @@ const MERGE_PASSES = 10;
  *   write. When Redis is back they are merged into it session by session under compare-and-swap
  *   (see {@link mergeCallState}); only then do operations return to Redis. The last merge pass
  *   holds new operations for a moment (bounded), so recovery finishes even under steady load.
+ * - Channel settings follow the same switch, but one changed while Redis was away is not written
+ *   back: what Redis holds wins again when it returns.
  * - One warning when Redis goes away, one log line when it is back.
  */
 export class FallbackCallStateStore implements CallStateStore {
@@ -122,6 +124,22 @@ export class FallbackCallStateStore implements CallStateStore {
         else if (result.status === 'conflict') this.local.put(result.current);
         else this.local.delete(expected.id);
       },
+    );
+  }
+
+  getChannelEnabled(channelId: string): Promise<boolean | null> {
+    return this.serve(
+      () => this.remote.getChannelEnabled(channelId),
+      () => this.local.getChannelEnabled(channelId),
+      (enabled) => this.local.putChannelEnabled(channelId, enabled),
+    );
+  }
+
+  setChannelEnabled(channelId: string, enabled: boolean): Promise<void> {
+    return this.serve(
+      () => this.remote.setChannelEnabled(channelId, enabled),
+      () => this.local.setChannelEnabled(channelId, enabled),
+      () => this.local.putChannelEnabled(channelId, enabled),
     );
   }
 

@@ -8,6 +8,7 @@ import type { CallStateStore, CasResult, CreateResult } from './call-state-store
 export class MemoryCallStateStore implements CallStateStore {
   private readonly calls = new Map<string, CallState>();
   private readonly byChannel = new Map<string, string>();
+  private readonly channelEnabled = new Map<string, boolean>();
 
   get(callId: string): Promise<CallState | null> {
     return Promise.resolve(this.calls.get(callId) ?? null);
@@ -43,6 +44,21 @@ export class MemoryCallStateStore implements CallStateStore {
     return Promise.resolve({ status: 'ok' });
   }
 
+  getChannelEnabled(channelId: string): Promise<boolean | null> {
+    return Promise.resolve(this.channelEnabled.get(channelId) ?? null);
+  }
+
+  setChannelEnabled(channelId: string, enabled: boolean): Promise<void> {
+    this.putChannelEnabled(channelId, enabled);
+    return Promise.resolve();
+  }
+
+  /** Stores a channel setting unconditionally, or forgets it with `null` (mirroring Redis). */
+  putChannelEnabled(channelId: string, enabled: boolean | null): void {
+    if (enabled === null) this.channelEnabled.delete(channelId);
+    else this.channelEnabled.set(channelId, enabled);
+  }
+
   /** The stored state, synchronously. */
   peek(callId: string): CallState | null {
     return this.calls.get(callId) ?? null;
@@ -68,6 +84,7 @@ export class MemoryCallStateStore implements CallStateStore {
   close(): Promise<void> {
     this.calls.clear();
     this.byChannel.clear();
+    this.channelEnabled.clear();
     return Promise.resolve();
   }
 }

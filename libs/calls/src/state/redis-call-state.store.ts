@@ -3,11 +3,11 @@ import type { Redis, Result } from 'ioredis';
 import { CallStateUnavailableError } from '../errors/call-state-unavailable.error';
 import { CorruptCallStateError } from '../errors/corrupt-call-state.error';
 import { parseCallState, serializeCallState } from './call-state.codec';
-import { CallStateKeys } from './call-state.keys';
 import type { CallState } from './call-state.types';
 import type { CallStateStore, CasResult, CreateResult } from './call-state-store.interface';
 import { isRedisUnavailableError } from './redis-errors';
 import { COMPARE_AND_SET_SCRIPT, CREATE_CALL_SCRIPT } from './redis-call-state.scripts';
+import type { RedisKeys } from './redis-keys';
 
 type ScriptReply = [number, string?];
 
@@ -38,10 +38,11 @@ const MGET_CHUNK = 500;
 
 /**
  * Call state in Redis with the seed's data model: `state:<call_id>` (JSON), `channel:<channel_id>`
- * (call id) and `active` (set of call ids), all under one prefix. Writes go through Lua scripts,
- * so creation is "one call per channel" and every update is a compare-and-swap on `version`.
- * A conflict-free mutation costs one round trip: the version to compare against comes from a
- * local cache of what this process last read or wrote.
+ * (call id) and `active` (set of call ids), all under one prefix, and channel settings in the hash
+ * `channels` (see {@link RedisKeys}). Call state writes go through Lua scripts, so creation is
+ * "one call per channel" and every update is a compare-and-swap on `version`. A conflict-free
+ * mutation costs one round trip: the version to compare against comes from a local cache of what
+ * this process last read or wrote.
  */
 export class RedisCallStateStore implements CallStateStore {
   private readonly logger = new Logger(RedisCallStateStore.name);
@@ -49,7 +50,7 @@ export class RedisCallStateStore implements CallStateStore {
 
   constructor(
     private readonly redis: Redis,
-    private readonly keys: CallStateKeys,
+    private readonly keys: RedisKeys,
   ) {
     redis.defineCommand('callsCreate', { numberOfKeys: 3, lua: CREATE_CALL_SCRIPT });
     redis.defineCommand('callsCompareAndSet', { numberOfKeys: 3, lua: COMPARE_AND_SET_SCRIPT });
@@ -136,6 +137,19 @@ export class RedisCallStateStore implements CallStateStore {
       status: 'conflict',
       current: this.remember(parseCallState(this.keys.state(callId), current ?? '')),
     };
+  }
+
+  async getChannelEnabled(channelId: string): Promise<boolean | null> {
+    const value = await this.run('getChannelEnabled', () =>
+      this.redis.hget(this.keys.channelSettings(), channelId),
+    );
+    return value === null ? null : value === '1';
+  }
+
+  async setChannelEnabled(channelId: string, enabled: boolean): Promise<void> {
+    await this.run('setChannelEnabled', () =>
+      this.redis.hset(this.keys.channelSettings(), channelId, enabled ? '1' : '0'),
+    );
   }
 
   /** Forgets cached versions (e.g. after Redis lost its data). */

@@ -203,6 +203,16 @@ export class VersionedCallStateRepository implements CallStateRepository {
     });
   }
 
+  async isChannelEnabled(channelId: string): Promise<boolean> {
+    assertValidId('channelId', channelId);
+    return (await this.store.getChannelEnabled(channelId)) ?? true;
+  }
+
+  async setChannelEnabled(channelId: string, enabled: boolean): Promise<void> {
+    assertValidId('channelId', channelId);
+    await this.store.setChannelEnabled(channelId, enabled);
+  }
+
   status(): StateBackendStatus {
     return { ...this.statusSource(), casConflicts: this.conflicts };
   }
