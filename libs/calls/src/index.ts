@@ -18,7 +18,7 @@ export {
   type StateBackendStatus,
   type StateBackendCurrentMode,
 } from './config/state-backend-mode';
-export { DEFAULT_KEY_PREFIX } from './state/redis-keys';
+export { DEFAULT_KEY_PREFIX } from './config/redis-key-prefix';
 export { CallsHealthIndicator } from './health/calls-health.indicator';
 export * from './errors';
 export {

@@ -4,7 +4,7 @@ import { InvalidCallsConfigError } from '../errors/invalid-calls-config.error';
 import { DenyAllIdentity } from '../identity/deny-all.identity';
 import { PlainIdCodec } from '../identity/id-codec.interface';
 import { UuidMattermostIdCodec } from '../identity/uuid-mattermost-id-codec';
-import { DEFAULT_KEY_PREFIX } from '../state/redis-keys';
+import { DEFAULT_KEY_PREFIX } from './redis-key-prefix';
 import { DEFAULT_STATE_BACKEND_MODE } from './state-backend-mode';
 import type { CallsModuleOptions, ResolvedCallsOptions } from './calls-options.interface';
 import { rtcPortProblems } from './calls-env';

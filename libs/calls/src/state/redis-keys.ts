@@ -1,5 +1,6 @@
-/** Default key prefix: gives exactly the seed document's keys. */
-export const DEFAULT_KEY_PREFIX = 'rustchat:calls:';
+import { DEFAULT_KEY_PREFIX } from '../config/redis-key-prefix';
+
+export { DEFAULT_KEY_PREFIX };
 
 /**
  * Every name this module uses in Redis, all under one prefix (`RUSTCHAT_CALLS_REDIS_KEY_PREFIX`,
