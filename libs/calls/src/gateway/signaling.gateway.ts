@@ -24,7 +24,7 @@ import { parseEmoji, parseStreamId } from '../protocol/mattermost/json-payloads'
 import { MattermostWire } from '../protocol/mattermost/mattermost-wire';
 import { decodeSessionDescription } from '../protocol/mattermost/sdp-payload';
 import { MATTERMOST_PROTOCOL_VERSION } from '../protocol/mattermost/version';
-import { CallsRooms } from './calls-rooms';
+import { SocketIoRooms } from './socket-io-rooms';
 import { newConnectionId } from './connection-id';
 import { ChannelDto } from './dto/channel.dto';
 import { IceDto } from './dto/ice.dto';
@@ -110,9 +110,9 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayConnection, OnG
     socket.data.connection = new SocketSessionConnection(socket);
     socket.data.limiter = new TokenBucket(this.options.wsMessageRate, this.options.wsMessageBurst);
     socket.use(wsAdmission(socket, KNOWN_ACTIONS, this.options.wsMessageRate));
-    await socket.join(CallsRooms.user(principal.userId));
+    await socket.join(SocketIoRooms.user(principal.userId));
     const channels = await this.access.channelsToFollow(principal.userId);
-    if (channels.length > 0) await socket.join(channels.map((c) => CallsRooms.channel(c)));
+    if (channels.length > 0) await socket.join(channels.map((c) => SocketIoRooms.channel(c)));
     this.delivery.toSocket(
       socket,
       HELLO_EVENT,
@@ -247,7 +247,7 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayConnection, OnG
       const channelId = this.wire.internalId('channelID', dto.channelID);
       const { userId } = principalOf(socket);
       const call = await this.queries.follow(userId, channelId, () =>
-        socket.join(CallsRooms.channel(channelId)),
+        socket.join(SocketIoRooms.channel(channelId)),
       );
       const payload = {
         channel_id: this.wire.id(channelId),

@@ -10,7 +10,7 @@ import {
 } from '../protocol/mattermost/mattermost-envelope';
 import { mattermostEvent } from '../protocol/mattermost/mattermost-events';
 import { MattermostWire } from '../protocol/mattermost/mattermost-wire';
-import { CallsRooms } from './calls-rooms';
+import { SocketIoRooms } from './socket-io-rooms';
 
 type Data = Record<string, unknown>;
 
@@ -37,7 +37,7 @@ export class SocketIoDelivery implements CallDelivery {
     const { name, data } = mattermostEvent(this.wire, event);
     const wireChannel = this.wire.id(channelId);
     this.emit(
-      [CallsRooms.channel(channelId)],
+      [SocketIoRooms.channel(channelId)],
       name,
       { ...data, channelID: wireChannel },
       { channel_id: wireChannel },
@@ -50,7 +50,7 @@ export class SocketIoDelivery implements CallDelivery {
     const { name, data } = mattermostEvent(this.wire, event);
     const wireChannel = this.wire.id(call.channelId);
     this.emit(
-      [...userIds].map((u) => CallsRooms.user(u)),
+      [...userIds].map((u) => SocketIoRooms.user(u)),
       name,
       { ...data, channelID: wireChannel },
       { channel_id: wireChannel },
@@ -59,7 +59,7 @@ export class SocketIoDelivery implements CallDelivery {
 
   toUser(userId: string, event: CallEvent, channelId?: string): void {
     const { name, data } = mattermostEvent(this.wire, event);
-    this.emit([CallsRooms.user(userId)], name, data, {
+    this.emit([SocketIoRooms.user(userId)], name, data, {
       user_id: this.wire.id(userId),
       channel_id: channelId === undefined ? '' : this.wire.id(channelId),
     });
@@ -67,7 +67,7 @@ export class SocketIoDelivery implements CallDelivery {
 
   toSession(sessionId: string, channelId: string, event: CallEvent): void {
     const { name, data } = mattermostEvent(this.wire, event);
-    this.emit([CallsRooms.session(sessionId)], name, data, {
+    this.emit([SocketIoRooms.session(sessionId)], name, data, {
       connection_id: sessionId,
       channel_id: this.wire.id(channelId),
     });

@@ -1,5 +1,5 @@
 import type { SessionConnection, SessionPlace } from '../calls/local-sessions';
-import { CallsRooms } from './calls-rooms';
+import { SocketIoRooms } from './socket-io-rooms';
 import type { CallsSocket } from './socket-context';
 
 /**
@@ -19,14 +19,14 @@ export class SocketSessionConnection implements SessionConnection {
     data.callId = place.callId;
     data.channelId = place.channelId;
     void this.socket.join([
-      CallsRooms.session(place.sessionId),
-      CallsRooms.channel(place.channelId),
+      SocketIoRooms.session(place.sessionId),
+      SocketIoRooms.channel(place.channelId),
     ]);
   }
 
   detach(): void {
     const data = this.socket.data;
-    if (data.sessionId) void this.socket.leave(CallsRooms.session(data.sessionId));
+    if (data.sessionId) void this.socket.leave(SocketIoRooms.session(data.sessionId));
     data.sessionId = undefined;
     data.callId = undefined;
   }

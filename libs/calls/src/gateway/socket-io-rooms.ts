@@ -1,5 +1,8 @@
-/** socket.io room names. With the Redis adapter they span every instance. */
-export const CallsRooms = {
+/**
+ * socket.io room names (a socket.io room is a delivery group, not a call: see the glossary in
+ * README). With the Redis adapter they span every instance.
+ */
+export const SocketIoRooms = {
   /** Every socket of a user. */
   user: (userId: string) => `calls:user:${userId}`,
   /** The one socket currently serving a call session (re-bound on reconnect). */
