@@ -30,6 +30,7 @@ log "static checks"
 npx tsc -p tsconfig.json --noEmit
 npx tsc -p src/web/client/tsconfig.json --noEmit
 npx eslint . --max-warnings 0
+npm run --silent lint:deps
 npx prettier --check . >/dev/null || { npx prettier --check .; exit 1; }
 
 log "unit and integration tests"

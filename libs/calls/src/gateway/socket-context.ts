@@ -2,8 +2,8 @@ import type { Socket } from 'socket.io';
 import { NotInCallError } from '../errors/not-in-call.error';
 import { UnauthenticatedError } from '../errors/unauthenticated.error';
 import type { CallsPrincipal } from '../identity/calls-identity.interface';
+import type { SessionConnection } from '../calls/local-sessions';
 import type { TokenBucket } from '../calls/token-bucket';
-import type { SocketSessionConnection } from './socket-session.connection';
 
 /** What the module keeps on each accepted socket (`socket.data`). */
 export interface CallsSocketData {
@@ -16,7 +16,7 @@ export interface CallsSocketData {
   channelId?: string;
   limiter?: TokenBucket;
   /** The socket as the core sees it (set on connection). */
-  connection?: SocketSessionConnection;
+  connection?: SessionConnection;
 }
 
 /** A socket of the calls namespace. */
@@ -47,7 +47,7 @@ export function sessionOf(socket: CallsSocket): {
 }
 
 /** The socket as the core's session connection. @throws UnauthenticatedError before it connected */
-export function connectionOf(socket: CallsSocket): SocketSessionConnection {
+export function connectionOf(socket: CallsSocket): SessionConnection {
   const connection = socket.data.connection;
   if (!connection) throw new UnauthenticatedError();
   return connection;
