@@ -58,12 +58,11 @@ describe('CallQueriesService', () => {
   });
 
   it("dismisses the call's notification for the user's connections only", async () => {
-    const call = await queries
-      .dismissNotification('carol', 'channel-1')
-      .then(() =>
-        moduleRef.get<CallStateRepository>(CallStateRepository).getCallByChannel('channel-1'),
-      );
+    await queries.dismissNotification('carol', 'channel-1');
 
+    const call = await moduleRef
+      .get<CallStateRepository>(CallStateRepository)
+      .getCallByChannel('channel-1');
     expect(call?.dismissedNotification).toEqual({ carol: true });
     expect(delivery.delivered).toEqual([
       {
