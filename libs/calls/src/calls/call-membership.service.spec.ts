@@ -25,6 +25,7 @@ import {
 import { CallDelivery } from './call-delivery.interface';
 import { CallMembershipService } from './call-membership.service';
 import { DrainState } from './drain-state';
+import { HostControlsService } from './host-controls.service';
 import { LocalSessions } from './local-sessions';
 import { CallsPermissions } from '../identity/calls-permissions.interface';
 import { ParticipantActionsService } from './participant-actions.service';
@@ -128,6 +129,42 @@ describe('CallMembershipService', () => {
         `channel:${CHANNEL}:session-joined`,
         'user:bob:call-state',
       ]);
+    });
+
+    it('tells the participants when the host-locked user comes back and takes the host role again', async () => {
+      const { call } = await join('alice', 's1');
+      const bob = await join('bob', 's2');
+      await moduleRef.get(HostControlsService).makeHost({ userId: 'alice' }, CHANNEL, 'bob');
+      await membership.leave(bob.connection);
+      await afterFanOut();
+      delivery.clear();
+
+      await join('bob', 's3');
+      await afterFanOut();
+
+      expect((await state.getCall(call.id))?.hostId).toBe('bob');
+      expect(delivery.summary()).toEqual([
+        'session:s3:joined',
+        `channel:${CHANNEL}:session-joined`,
+        `participants:${call.id}:host-changed`,
+        'user:bob:call-state',
+      ]);
+      expect(delivery.ofType('host-changed')[0]?.event).toMatchObject({
+        call: { hostId: 'bob' },
+      });
+    });
+
+    it('sends no host change when the host-locked host joins with a second session', async () => {
+      await join('alice', 's1');
+      await join('bob', 's2');
+      await moduleRef.get(HostControlsService).makeHost({ userId: 'alice' }, CHANNEL, 'bob');
+      await afterFanOut();
+      delivery.clear();
+
+      await join('bob', 's3');
+      await afterFanOut();
+
+      expect(delivery.ofType('host-changed')).toEqual([]);
     });
 
     it("keeps both of a user's sessions in the call (a second device)", async () => {
