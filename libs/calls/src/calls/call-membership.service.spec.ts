@@ -6,6 +6,7 @@ import { CallStateUnavailableError } from '../errors/call-state-unavailable.erro
 import { DrainingError } from '../errors/draining.error';
 import { ForbiddenError } from '../errors/forbidden.error';
 import { SessionNotFoundError } from '../errors/session-not-found.error';
+import { CallsPermissions } from '../identity/calls-permissions.interface';
 import { MediaPlane } from '../media/media-plane.interface';
 import { CallStateRepository } from '../state/call-state.repository';
 import { ChannelSettingsStore } from '../state/channel-settings.store';
@@ -27,7 +28,6 @@ import { CallMembershipService } from './call-membership.service';
 import { DrainState } from './drain-state';
 import { HostControlsService } from './host-controls.service';
 import { LocalSessions } from './local-sessions';
-import { CallsPermissions } from '../identity/calls-permissions.interface';
 import { ParticipantActionsService } from './participant-actions.service';
 
 const CHANNEL = 'channel-1';
@@ -215,7 +215,7 @@ describe('CallMembershipService', () => {
       expect(delivery.delivered).toEqual([]);
     });
 
-    it('refuses when a failing permission check (counted as a refusal)', async () => {
+    it('refuses when the permission check fails (a failure counts as a refusal)', async () => {
       jest.spyOn(permissions, 'canJoinChannel').mockRejectedValue(new Error('host app down'));
 
       await expect(join('alice', 's1')).rejects.toThrow(ForbiddenError);
