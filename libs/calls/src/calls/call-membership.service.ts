@@ -143,7 +143,7 @@ export class CallMembershipService implements OnApplicationShutdown {
     const { channelId } = call;
     if (created) this.delivery.toChannel(channelId, { type: 'call-started', call });
     this.delivery.toChannel(channelId, { type: 'session-joined', userId, sessionId });
-    if (created) this.hostChanged(call);
+    if (created || joinMadeHost(call, userId, sessionId)) this.hostChanged(call);
     this.delivery.toUser(userId, { type: 'call-state', call, forUserId: userId }, channelId);
   }
 
@@ -303,4 +303,15 @@ export class CallMembershipService implements OnApplicationShutdown {
     if (existing) existing.connection = connection;
     else this.sessions.add({ ...place, connection });
   }
+}
+
+/**
+ * Whether a join into a running call made the joiner host: only the host-locked user takes the
+ * host role back by joining, when no other session of theirs was in the call already.
+ */
+function joinMadeHost(call: CallState, userId: string, sessionId: string): boolean {
+  if (call.hostId !== userId || call.hostLockedUserId !== userId) return false;
+  return !Object.values(call.sessions).some(
+    (s) => s.userId === userId && s.sessionId !== sessionId,
+  );
 }
