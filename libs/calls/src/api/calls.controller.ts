@@ -25,7 +25,7 @@ import { ChannelIdPipe } from './channel-id.pipe';
 import { CurrentPrincipal, Public } from './current-principal.decorator';
 import { ChannelSettingsDto } from './dto';
 import { SUCCESS } from './http-errors';
-import { turnCredentials, type TurnCredentials } from './turn-credentials';
+import { turnCredentials, type TurnCredentials } from '../calls/turn-credentials';
 
 /** A channel's calls entry (`GET /{channel_id}`, `GET /channels`). */
 interface ChannelEntry {

@@ -3,6 +3,7 @@ import { registerAs } from '@nestjs/config';
 import { InvalidCallsConfigError } from '../errors/invalid-calls-config.error';
 import { STATE_BACKEND_MODES } from './state-backend-mode';
 import type { CallsModuleOptions } from './calls-options.interface';
+import { liveKitKeys, liveKitPath } from './livekit-keys';
 import {
   boolean,
   type EnvParser,
@@ -85,6 +86,13 @@ export const CALLS_ENV: EnvTable = {
     name: 'RUSTCHAT_CALLS_TURN_TTL_MINUTES',
     parser: integer(1, 10_079),
   },
+  livekitKeys: { name: 'RUSTCHAT_CALLS_LIVEKIT_KEYS', parser: liveKitKeys },
+  livekitPath: { name: 'RUSTCHAT_CALLS_LIVEKIT_PATH', parser: liveKitPath },
+  livekitUrl: {
+    name: 'RUSTCHAT_CALLS_LIVEKIT_URL',
+    parser: url(['ws:', 'wss:', 'http:', 'https:']),
+  },
+  livekitAnnounce: { name: 'RUSTCHAT_CALLS_LIVEKIT_ANNOUNCE', parser: boolean },
   rtcWorkers: { name: 'RUSTCHAT_CALLS_WORKERS', parser: integer(0, 64) },
   rtcListenIp: { name: 'RUSTCHAT_CALLS_LISTEN_IP', parser: ipAddress },
   iceHostOverride: {

@@ -8,6 +8,7 @@ import { DEFAULT_KEY_PREFIX } from './redis-key-prefix';
 import { DEFAULT_STATE_BACKEND_MODE } from './state-backend-mode';
 import type { CallsModuleOptions, ResolvedCallsOptions } from './calls-options.interface';
 import { rtcPortProblems } from './calls-env';
+import { DEFAULT_LIVEKIT_PATH, liveKitKeyProblems, normalizeLiveKitPath } from './livekit-keys';
 
 /** A readable, unique-enough id for this process. */
 export function defaultInstanceId(): string {
@@ -22,6 +23,7 @@ const DENY_ALL = new DenyAllIdentity();
 
 /** Applies the documented defaults. */
 export function resolveCallsOptions(options: CallsModuleOptions): ResolvedCallsOptions {
+  checkLiveKitKeys(options);
   return {
     stateBackend: options.stateBackend ?? DEFAULT_STATE_BACKEND_MODE,
     redisUrl: options.redisUrl ?? 'redis://127.0.0.1:6379',
@@ -51,8 +53,18 @@ export function resolveCallsOptions(options: CallsModuleOptions): ResolvedCallsO
     turnServerUrls: options.turnServerUrls ?? [],
     turnStaticAuthSecret: options.turnStaticAuthSecret ?? '',
     turnCredentialsTtlMinutes: options.turnCredentialsTtlMinutes ?? 240,
+    livekitKeys: options.livekitKeys ?? {},
+    livekitPath: normalizeLiveKitPath(options.livekitPath ?? DEFAULT_LIVEKIT_PATH),
+    livekitUrl: options.livekitUrl ?? '',
+    livekitAnnounce: options.livekitAnnounce ?? false,
     ...resolveMediaOptions(options),
   };
+}
+
+/** The LiveKit keys, checked like their environment variable (a short secret is refused). */
+function checkLiveKitKeys(options: CallsModuleOptions): void {
+  const problems = liveKitKeyProblems(options.livekitKeys ?? {});
+  if (problems.length > 0) throw new InvalidCallsConfigError(problems);
 }
 
 /** Defaults of the media (SFU) options; a port range whose ends are swapped is refused. */

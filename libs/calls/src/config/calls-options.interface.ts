@@ -151,6 +151,36 @@ export interface CallsModuleOptions {
    */
   turnCredentialsTtlMinutes?: number;
 
+  // --- LiveKit client protocol ----------------------------------------------------------------
+  /**
+   * API keys of the LiveKit endpoint: API key → API secret (HS256; each secret at least 32
+   * characters). A token's `iss` names its key. None: the LiveKit endpoint is off (its paths are
+   * not served, `livekit-token` answers `livekit_disabled`). Secrets are never logged or returned.
+   * Env: `RUSTCHAT_CALLS_LIVEKIT_KEYS` (`key1:secret1,key2:secret2`).
+   * @default {}
+   */
+  livekitKeys?: Readonly<Record<string, string>>;
+  /**
+   * Path of the LiveKit endpoint on the host app's HTTP server: clients connect to
+   * `<path>/rtc` (WebSocket) and probe `<path>/rtc/validate`. Env: `RUSTCHAT_CALLS_LIVEKIT_PATH`.
+   * @default '/livekit'
+   */
+  livekitPath?: string;
+  /**
+   * LiveKit URL given to clients by `livekit-token` (e.g. `wss://chat.example.com/livekit`).
+   * Empty: derived from the request (`X-Forwarded-Proto`/`Host`) as `ws(s)://<host><livekitPath>`.
+   * Env: `RUSTCHAT_CALLS_LIVEKIT_URL`.
+   * @default ''
+   */
+  livekitUrl?: string;
+  /**
+   * Whether `GET /version` announces the LiveKit transport (a 2.x version, which LiveKit-era
+   * Mattermost clients read as "use LiveKit"). Off, it says 1.6.0 and v1 clients stay on the
+   * calls WebSocket protocol. Env: `RUSTCHAT_CALLS_LIVEKIT_ANNOUNCE`.
+   * @default false
+   */
+  livekitAnnounce?: boolean;
+
   // --- media (mediasoup SFU) --------------------------------------------------------------------
   /**
    * mediasoup worker processes to run; 0 disables media on this instance (`SfuService` then

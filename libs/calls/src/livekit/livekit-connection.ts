@@ -1,0 +1,257 @@
+import { randomUUID } from 'node:crypto';
+import { DisconnectReason, type SignalRequest } from '@livekit/protocol';
+import type WebSocket from 'ws';
+import type { CallEvent } from '../calls/call-events';
+import type { SessionConnection, SessionPlace } from '../calls/local-sessions';
+import { TokenBucket } from '../calls/token-bucket';
+import { reactToCallEvent } from '../protocol/livekit/call-event.mapping';
+import {
+  decodeSignalRequest,
+  encodeSignalResponse,
+  LiveKitFrameError,
+  type SignalMessage,
+} from '../protocol/livekit/livekit-codec';
+import { LiveKitMessages } from '../protocol/livekit/livekit-messages';
+import type { VerifiedLiveKitToken } from '../protocol/livekit/livekit-tokens';
+import type { ParticipantView, TrackView } from '../protocol/livekit/participant-view';
+import type { RoomView } from '../protocol/livekit/room-view';
+import type { LiveKitMediaSession } from './livekit-media-session.interface';
+
+/** WebSocket close codes the server uses. */
+export const CloseCode = {
+  normal: 1000,
+  goingAway: 1001,
+  unsupportedData: 1003,
+  invalidPayload: 1007,
+  policy: 1008,
+  tooBig: 1009,
+  serverError: 1011,
+} as const;
+
+/** Limits of one connection. */
+export interface ConnectionLimits {
+  readonly messageRate: number;
+  readonly messageBurst: number;
+  readonly maxFrameBytes: number;
+  /** Without any client message for this long (ms) the connection is closed (LiveKit's ping timeout). */
+  readonly idleTimeoutMs: number;
+}
+
+/** What the transport does for a connection. */
+export interface ConnectionHooks {
+  /** It now serves a session (register it for delivery). */
+  attached(connection: LiveKitConnection): void;
+  /** It no longer serves a session. */
+  detached(connection: LiveKitConnection): void;
+  /** A client request, in order (one at a time per connection). */
+  request(connection: LiveKitConnection, request: SignalRequest): Promise<void>;
+  /** The session leaves the call now (removed, call ended). */
+  leaveCall(connection: LiveKitConnection): Promise<void>;
+  /** The socket closed (the session waits for the client to come back, within the grace). */
+  closed(connection: LiveKitConnection): void;
+  /** A refused frame, counted. */
+  refused(problem: string): void;
+}
+
+/** Who the connection's client is: the verified token and what it names. */
+export interface LiveKitClient {
+  readonly token: VerifiedLiveKitToken;
+  /** Internal user id. */
+  readonly userId: string;
+  /** Internal channel id (the token's room). */
+  readonly channelId: string;
+  readonly sessionId: string;
+}
+
+/**
+ * One LiveKit signal WebSocket, as the core's {@link SessionConnection}: binary protobuf frames in
+ * (size-limited, rate-limited, handled in order), `SignalResponse`s out. Until the join response
+ * is sent, call events wait (the room view is filled from the call state first).
+ */
+export class LiveKitConnection implements SessionConnection {
+  readonly id = randomUUID();
+  private place: SessionPlace | null = null;
+  private roomView: RoomView | null = null;
+  private readonly waiting: (() => void)[] = [];
+  private readonly limiter: TokenBucket;
+  private queue: Promise<void> = Promise.resolve();
+  private idleTimer: NodeJS.Timeout | null = null;
+  private lastMessageAt = Date.now();
+  private ended = false;
+  /** Ending after a `leave` the server sent: a detach must not send another. */
+  private leaving = false;
+  /** Why the server ends it, when it knows before the core detaches it. */
+  private endReason: DisconnectReason | null = null;
+  /** Tracks announced by `add_track`, not (yet) published by media, by sid. */
+  readonly pendingTracks = new Map<string, TrackView>();
+  /** The media of the session, when a LiveKit media implementation is bound. */
+  media: LiveKitMediaSession | null = null;
+  /** Timers the connection owns (token refresh). */
+  readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(
+    private readonly socket: WebSocket,
+    readonly client: LiveKitClient,
+    private readonly limits: ConnectionLimits,
+    private readonly hooks: ConnectionHooks,
+  ) {
+    this.limiter = new TokenBucket(limits.messageRate, limits.messageBurst);
+    socket.on('message', (data: Buffer, isBinary: boolean) => this.onFrame(data, isBinary));
+    socket.on('close', () => this.onClose());
+    socket.on('error', () => undefined);
+    this.idleTimer = setInterval(() => this.checkIdle(), Math.min(limits.idleTimeoutMs, 5000));
+    this.idleTimer.unref();
+  }
+
+  get sessionId(): string | undefined {
+    return this.place?.sessionId;
+  }
+
+  /** Where its session sits (after the join). */
+  get session(): SessionPlace | null {
+    return this.place;
+  }
+
+  /** The room as its client sees it (after the join response). */
+  get view(): RoomView | null {
+    return this.roomView;
+  }
+
+  /** Whether the socket is still open and not ending. */
+  get open(): boolean {
+    return !this.ended;
+  }
+
+  attach(place: SessionPlace): void {
+    this.place = place;
+    this.hooks.attached(this);
+  }
+
+  detach(): void {
+    if (!this.place) return;
+    this.hooks.detached(this);
+    this.place = null;
+    // Removed by the server (host, duplicate identity, instance shutdown): tell the client why.
+    if (!this.ended && !this.leaving) {
+      this.close(this.endReason ?? DisconnectReason.PARTICIPANT_REMOVED);
+    }
+  }
+
+  /** The join is done: the view is filled, the client was sent `join`; waiting events go now. */
+  joined(view: RoomView): void {
+    this.roomView = view;
+    for (const apply of this.waiting.splice(0)) apply();
+  }
+
+  /** Sends server messages (dropped once the connection ends). */
+  send(...messages: SignalMessage[]): void {
+    if (this.ended || this.socket.readyState !== this.socket.OPEN) return;
+    for (const message of messages) this.socket.send(encodeSignalResponse(message));
+  }
+
+  /** A call event for this client: applied to its room view, sent, and an end acted on. */
+  deliver(event: CallEvent): void {
+    this.whenJoined((view) => {
+      const { messages, end } = reactToCallEvent(view, event);
+      this.send(...messages);
+      if (end) this.end(end.leaveCall);
+    });
+  }
+
+  /** Another LiveKit participant's view (relayed): shown to this client. */
+  showParticipant(participant: ParticipantView): void {
+    this.whenJoined((view) => this.send(...view.upsert(participant)));
+  }
+
+  /** Runs against the room view once the join response went out. */
+  whenJoined(apply: (view: RoomView) => void): void {
+    if (this.roomView) apply(this.roomView);
+    else this.waiting.push(() => apply(this.roomView!));
+  }
+
+  /**
+   * Ends the connection after the server sent `leave`: the session leaves the call now, or (for a
+   * `leave` with action RECONNECT) waits for the client to come back within the grace.
+   */
+  end(leaveCall: boolean): void {
+    if (this.ended || this.leaving) return;
+    this.leaving = true;
+    if (leaveCall && this.place) {
+      void this.hooks.leaveCall(this).finally(() => this.close(null));
+    } else {
+      this.close(null);
+    }
+  }
+
+  /** Marks why the server is about to remove the session (sent in `leave` when it detaches). */
+  removing(reason: DisconnectReason): void {
+    this.endReason = reason;
+  }
+
+  /** Closes the socket with a reason (a protocol error: no `leave`). */
+  closeWithError(code: number, reason: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.stopTimers();
+    this.socket.close(code, reason.slice(0, 120));
+  }
+
+  private close(reason: DisconnectReason | null): void {
+    if (this.ended) return;
+    if (reason !== null) {
+      this.send(LiveKitMessages.leave(reason));
+    }
+    this.ended = true;
+    this.stopTimers();
+    this.socket.close(CloseCode.normal, 'leave');
+  }
+
+  private onFrame(data: Buffer, isBinary: boolean): void {
+    if (this.ended) return;
+    this.lastMessageAt = Date.now();
+    if (!this.limiter.take()) {
+      this.hooks.refused('rate_limited');
+      this.closeWithError(CloseCode.policy, 'rate limited');
+      return;
+    }
+    let request: SignalRequest;
+    try {
+      request = decodeSignalRequest(data, isBinary, this.limits.maxFrameBytes);
+    } catch (err) {
+      const problem = err instanceof LiveKitFrameError ? err.problem : 'malformed';
+      this.hooks.refused(problem);
+      const code =
+        problem === 'oversized'
+          ? CloseCode.tooBig
+          : problem === 'text'
+            ? CloseCode.unsupportedData
+            : CloseCode.invalidPayload;
+      this.closeWithError(code, (err as Error).message);
+      return;
+    }
+    this.queue = this.queue
+      .then(() => this.hooks.request(this, request))
+      .catch(() => undefined);
+  }
+
+  private onClose(): void {
+    this.ended = true;
+    this.stopTimers();
+    void this.media?.close().catch(() => undefined);
+    // The core ignores it when the session already left (or was taken over).
+    this.hooks.closed(this);
+  }
+
+  private checkIdle(): void {
+    if (Date.now() - this.lastMessageAt > this.limits.idleTimeoutMs) {
+      this.closeWithError(CloseCode.goingAway, 'ping timeout');
+    }
+  }
+
+  private stopTimers(): void {
+    if (this.idleTimer) clearInterval(this.idleTimer);
+    this.idleTimer = null;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+}

@@ -1,0 +1,46 @@
+import { Injectable } from '@nestjs/common';
+import type { LiveKitConnection } from './livekit-connection';
+
+/** The LiveKit connections of this instance that serve a session, by session, channel and user. */
+@Injectable()
+export class LiveKitSessions {
+  private readonly bySession = new Map<string, LiveKitConnection>();
+
+  /** Registers a connection that now serves its session. */
+  add(connection: LiveKitConnection): void {
+    const id = connection.sessionId;
+    if (id) this.bySession.set(id, connection);
+  }
+
+  /** Forgets a connection (only if it is still the one registered for its session). */
+  remove(connection: LiveKitConnection): void {
+    const id = connection.sessionId;
+    if (id && this.bySession.get(id) === connection) this.bySession.delete(id);
+  }
+
+  get(sessionId: string): LiveKitConnection | undefined {
+    return this.bySession.get(sessionId);
+  }
+
+  /** The connections in a channel's call. */
+  inChannel(channelId: string): LiveKitConnection[] {
+    return this.all().filter((c) => c.session?.channelId === channelId);
+  }
+
+  /** The connections of a user (in one channel's call, when given). */
+  ofUser(userId: string, channelId?: string): LiveKitConnection[] {
+    return this.all().filter(
+      (c) =>
+        c.client.userId === userId &&
+        (channelId === undefined || c.session?.channelId === channelId),
+    );
+  }
+
+  all(): LiveKitConnection[] {
+    return [...this.bySession.values()];
+  }
+
+  get size(): number {
+    return this.bySession.size;
+  }
+}

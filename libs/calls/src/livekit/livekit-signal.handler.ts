@@ -1,0 +1,257 @@
+import { Injectable, Logger } from '@nestjs/common';
+import {
+  type AddTrackRequest,
+  type MuteTrackRequest,
+  RequestResponse_Reason,
+  type SignalRequest,
+  TrackPublishedResponse,
+  TrackSource,
+  type UpdateParticipantMetadata,
+} from '@livekit/protocol';
+import { CallMembershipService } from '../calls/call-membership.service';
+import {
+  type ActingSession,
+  ParticipantActionsService,
+} from '../calls/participant-actions.service';
+import { CallsMetrics } from '../metrics/calls-metrics.service';
+import { mayPublish } from '../protocol/livekit/livekit-grants';
+import { LiveKitIds } from '../protocol/livekit/livekit-ids';
+import { LiveKitMessages } from '../protocol/livekit/livekit-messages';
+import { trackInfo } from '../protocol/livekit/participant-info.builder';
+import {
+  mergeAttributes,
+  type ParticipantView,
+  RAISED_HAND_ATTRIBUTE,
+  type TrackView,
+} from '../protocol/livekit/participant-view';
+import type { LiveKitConnection } from './livekit-connection';
+import { LiveKitDelivery } from './livekit.delivery';
+
+/** Most tracks one participant may announce. */
+const MAX_TRACKS = 16;
+/** Largest name + metadata + attributes of one participant (bytes of JSON). */
+const MAX_METADATA_BYTES = 16 * 1024;
+
+/**
+ * The client requests of a joined LiveKit participant: keepalive, leave, metadata and attributes
+ * (`raised_hand` is the core's hand), mute (the microphone is the core's mute), track
+ * announcements, and the WebRTC requests, which go to the session's media when one is bound and
+ * are otherwise not answered (the LiveKit media path is not there yet). Unknown and not yet
+ * supported requests (subscription, track settings, sync state, data tracks) are ignored, as
+ * LiveKit clients expect of an older server.
+ */
+@Injectable()
+export class LiveKitSignalHandler {
+  private readonly logger = new Logger(LiveKitSignalHandler.name);
+
+  constructor(
+    private readonly membership: CallMembershipService,
+    private readonly actions: ParticipantActionsService,
+    private readonly delivery: LiveKitDelivery,
+    private readonly metrics: CallsMetrics,
+  ) {}
+
+  /** Handles one request; a failure is counted and logged, never thrown. */
+  async handle(connection: LiveKitConnection, request: SignalRequest): Promise<void> {
+    const type = `livekit:${request.message.case ?? 'unknown'}`;
+    try {
+      const result = await this.dispatch(connection, request);
+      this.metrics.messages.inc({ type, result });
+    } catch (err) {
+      this.metrics.messages.inc({ type, result: 'error' });
+      this.logger.warn(
+        `LiveKit request failed [sessionId=${connection.sessionId ?? '-'}, type=${type}]: ${(err as Error).message}`,
+      );
+    }
+  }
+
+  private async dispatch(c: LiveKitConnection, request: SignalRequest): Promise<string> {
+    const m = request.message;
+    switch (m.case) {
+      case 'ping':
+        c.send(LiveKitMessages.pong(m.value));
+        return 'ok';
+      case 'pingReq':
+        c.send(LiveKitMessages.pongResp(m.value.timestamp));
+        return 'ok';
+      case 'leave':
+        await this.membership.leave(c);
+        c.end(false);
+        return 'ok';
+      case 'updateMetadata':
+        return this.updateMetadata(c, m.value);
+      case 'mute':
+        return this.mute(c, m.value);
+      case 'addTrack':
+        return this.addTrack(c, m.value);
+      case 'offer':
+        if (!c.media) return 'unsupported';
+        c.send({ case: 'answer', value: await c.media.handlePublisherOffer(m.value) });
+        return 'ok';
+      case 'answer':
+        if (!c.media) return 'unsupported';
+        await c.media.handleSubscriberAnswer(m.value);
+        return 'ok';
+      case 'trickle':
+        if (!c.media) return 'unsupported';
+        await c.media.addCandidate(m.value.target, m.value.candidateInit, m.value.final);
+        return 'ok';
+      default:
+        return 'ignored';
+    }
+  }
+
+  /**
+   * `update_metadata`: needs `canUpdateOwnMetadata`. `raised_hand` raises or lowers the core's
+   * hand (everyone is told through the core's `hand`); name, metadata and other attributes are
+   * this participant's, shown to the LiveKit clients of the call, the sender included.
+   */
+  private async updateMetadata(
+    c: LiveKitConnection,
+    req: UpdateParticipantMetadata,
+  ): Promise<string> {
+    const view = c.view;
+    const acting = actingOf(c);
+    if (!view || !acting) return 'ignored';
+    const refuse = (reason: RequestResponse_Reason, message: string): string => {
+      c.send(
+        LiveKitMessages.refused(req.requestId, reason, message, {
+          case: 'updateMetadata',
+          value: req,
+        }),
+      );
+      return 'refused';
+    };
+    if (!c.client.token.grants.canUpdateOwnMetadata) {
+      return refuse(RequestResponse_Reason.NOT_ALLOWED, 'does not have permission to update own metadata');
+    }
+    const { [RAISED_HAND_ATTRIBUTE]: hand, ...others } = req.attributes;
+    const next: ParticipantView = {
+      ...view.self,
+      name: req.name || view.self.name,
+      metadata: req.metadata || view.self.metadata,
+      attributes: mergeAttributes(view.self.attributes, others),
+    };
+    if (JSON.stringify(next).length > MAX_METADATA_BYTES) {
+      return refuse(RequestResponse_Reason.LIMIT_EXCEEDED, 'metadata too large');
+    }
+    const changed = JSON.stringify(next) !== JSON.stringify(view.self);
+    if (changed) {
+      c.send(...view.patchSelf(() => next));
+      this.delivery.showParticipant(acting.channelId, view.self);
+    }
+    if (hand !== undefined) {
+      // The core's `hand` event shows it to everyone, this client with the very value it set.
+      const before = view.self;
+      view.replaceSelf((v) => ({
+        ...v,
+        attributes: mergeAttributes(v.attributes, { [RAISED_HAND_ATTRIBUTE]: hand }),
+      }));
+      try {
+        await this.actions.setHand(acting, hand !== '');
+      } catch (err) {
+        view.replaceSelf(() => before);
+        refuse(RequestResponse_Reason.UNCLASSIFIED_ERROR, (err as Error).message);
+        throw err;
+      }
+    }
+    return 'ok';
+  }
+
+  /**
+   * `mute` of one of its tracks: the microphone's is the core's mute (Mattermost clients see
+   * `user_muted`); another published track's is shown to the LiveKit clients of the call.
+   */
+  private async mute(c: LiveKitConnection, req: MuteTrackRequest): Promise<string> {
+    const view = c.view;
+    const acting = actingOf(c);
+    if (!view || !acting) return 'ignored';
+    const pending = c.pendingTracks.get(req.sid);
+    const published = view.self.tracks.find((t) => t.sid === req.sid);
+    const track = pending ?? published;
+    if (!track) {
+      c.send(
+        LiveKitMessages.refused(0, RequestResponse_Reason.NOT_FOUND, 'track not found', {
+          case: 'mute',
+          value: req,
+        }),
+      );
+      return 'refused';
+    }
+    if (pending) c.pendingTracks.set(req.sid, { ...pending, muted: req.muted });
+    await c.media?.setTrackMuted(req.sid, req.muted);
+    if (track.source === TrackSource.MICROPHONE) {
+      // The core's `muted` event updates every view, this client's own included.
+      view.replaceSelf((v) => ({
+        ...v,
+        tracks: v.tracks.map((t) => (t.sid === req.sid ? { ...t, muted: req.muted } : t)),
+      }));
+      await this.actions.setMuted(acting, req.muted);
+    } else if (published) {
+      c.send(
+        ...view.patchSelf((v) => ({
+          ...v,
+          tracks: v.tracks.map((t) => (t.sid === req.sid ? { ...t, muted: req.muted } : t)),
+        })),
+      );
+      this.delivery.showParticipant(acting.channelId, view.self);
+    }
+    return 'ok';
+  }
+
+  /**
+   * `add_track`: the track is announced (`track_published` with a new `TR_` sid) and waits for its
+   * media; the room is shown it once the media publishes it. A microphone added unmuted unmutes
+   * the session (it joined muted).
+   */
+  private async addTrack(c: LiveKitConnection, req: AddTrackRequest): Promise<string> {
+    const acting = actingOf(c);
+    if (!acting) return 'ignored';
+    if (!mayPublish(c.client.token.grants, req.source)) {
+      c.send(
+        LiveKitMessages.refused(0, RequestResponse_Reason.NOT_ALLOWED, 'may not publish this source', {
+          case: 'addTrack',
+          value: req,
+        }),
+      );
+      return 'refused';
+    }
+    const existing = [...c.pendingTracks.values()].find((t) => t.cid === req.cid);
+    if (!existing && c.pendingTracks.size >= MAX_TRACKS) {
+      c.send(
+        LiveKitMessages.refused(0, RequestResponse_Reason.LIMIT_EXCEEDED, 'too many tracks', {
+          case: 'addTrack',
+          value: req,
+        }),
+      );
+      return 'refused';
+    }
+    const track: TrackView = existing ?? {
+      sid: LiveKitIds.newTrack(),
+      cid: req.cid,
+      type: req.type,
+      source: req.source,
+      name: req.name,
+      muted: req.muted,
+      width: req.width,
+      height: req.height,
+      stream: req.stream,
+    };
+    const info = c.media ? await c.media.addTrack(req, track) : trackInfo(track);
+    c.pendingTracks.set(track.sid, track);
+    c.send({
+      case: 'trackPublished',
+      value: new TrackPublishedResponse({ cid: req.cid, track: info }),
+    });
+    if (!existing && track.source === TrackSource.MICROPHONE && !track.muted) {
+      await this.actions.setMuted(acting, false);
+    }
+    return 'ok';
+  }
+}
+
+/** The acting session of a joined connection. */
+function actingOf(c: LiveKitConnection): ActingSession | null {
+  const place = c.session;
+  return place ? { ...place, userId: c.client.userId } : null;
+}
