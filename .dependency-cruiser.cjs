@@ -28,6 +28,7 @@ const ALLOWED = {
   calls: ['state', 'media', 'metrics'], // the core
   protocol: ['calls', 'state', 'media'],
   gateway: ['calls', 'protocol', 'metrics'], // the socket.io transport
+  livekit: ['calls', 'protocol', 'metrics'], // the LiveKit transport (ws)
   api: ['calls', 'protocol'], // the HTTP controllers
   sfu: ['media'], // mediasoup
   cluster: ['calls', 'state', 'sfu', 'media', 'metrics'],
@@ -37,11 +38,12 @@ const ALLOWED = {
 /** Files a folder may import with `import type` only, on top of `ALLOWED`. */
 const TYPE_ONLY = {
   gateway: ['state/call-state.types.ts'],
+  livekit: ['state/call-state.types.ts'],
   api: ['state/call-state.types.ts'],
 };
 
 /** The transports: nothing but the root files (and test helpers) imports them. */
-const TRANSPORTS = ['gateway', 'api'];
+const TRANSPORTS = ['gateway', 'livekit', 'api'];
 /** Root files that wire the module together and may import anything. */
 const ROOT_FILES = ['calls.module.ts', 'calls.module-definition.ts', 'index.ts'];
 const CONSTANTS = 'calls.constants.ts';
@@ -189,6 +191,25 @@ module.exports = {
           '(^|/node_modules/)@socket\\.io/',
         ],
       },
+    },
+    {
+      name: 'ws-only-in-the-livekit-transport',
+      comment: 'Only livekit/ (the LiveKit signal WebSocket) imports ws.',
+      severity: 'error',
+      from: { path: `^${SRC}/`, pathNot: either(['livekit', 'testing']) },
+      to: { path: pkg(['ws']) },
+    },
+    {
+      name: 'livekit-packages-only-in-livekit',
+      comment:
+        'Only protocol/livekit/ and livekit/ import the LiveKit packages (@livekit/protocol, ' +
+        'livekit-server-sdk, @bufbuild/protobuf).',
+      severity: 'error',
+      from: {
+        path: `^${SRC}/`,
+        pathNot: [either(['livekit', 'testing']), folder('protocol/livekit')],
+      },
+      to: { path: pkg(['@livekit/protocol', 'livekit-server-sdk', '@bufbuild/protobuf']) },
     },
     {
       name: 'ioredis-only-in-state-and-cluster',

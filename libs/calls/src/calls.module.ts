@@ -2,11 +2,13 @@ import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { CallsController } from './api/calls.controller';
 import { HostControlsController } from './api/host-controls.controller';
+import { LiveKitTokenController } from './api/livekit-token.controller';
 import { CallAccessPolicy } from './calls/call-access.policy';
 import { CallDelivery } from './calls/call-delivery.interface';
 import { CallMembershipService } from './calls/call-membership.service';
 import { CallQueriesService } from './calls/call-queries.service';
 import { DrainState } from './calls/drain-state';
+import { FanOutCallDelivery } from './calls/fan-out.delivery';
 import { HostControlsService } from './calls/host-controls.service';
 import { LocalSessions } from './calls/local-sessions';
 import { MediaEventsBridge } from './calls/media-events.bridge';
@@ -23,13 +25,25 @@ import { MediaPipeService } from './cluster/media-pipe.service';
 import { SessionControlService } from './cluster/session-control.service';
 import { SignalingGateway } from './gateway/signaling.gateway';
 import { SocketIoDelivery } from './gateway/socket-io.delivery';
+import { SocketIoInstanceRelay } from './gateway/socket-io-instance.relay';
 import { WsMetricsInterceptor } from './gateway/ws-metrics.interceptor';
 import { CallsHealthIndicator } from './health/calls-health.indicator';
 import { CallsIdentity } from './identity/calls-identity.interface';
 import { CallsPermissions } from './identity/calls-permissions.interface';
 import { CallsIdCodec } from './identity/id-codec.interface';
+import { InstanceRelay } from './livekit/instance-relay.interface';
+import { LiveKitAdmission } from './livekit/livekit-admission';
+import { LiveKitJoinService } from './livekit/livekit-join.service';
+import { LiveKitMediaLink } from './livekit/livekit-media.link';
+import { LiveKitSessions } from './livekit/livekit-sessions';
+import { LiveKitSignalHandler } from './livekit/livekit-signal.handler';
+import { LiveKitSwitch } from './livekit/livekit-switch';
+import { LiveKitTokenRefresher } from './livekit/livekit-token.refresher';
+import { LiveKitDelivery } from './livekit/livekit.delivery';
+import { LiveKitEndpoint } from './livekit/livekit.endpoint';
 import { MediaPlane } from './media/media-plane.interface';
 import { CallsMetrics } from './metrics/calls-metrics.service';
+import { LiveKitTokens } from './protocol/livekit/livekit-tokens';
 import { MattermostWire } from './protocol/mattermost/mattermost-wire';
 import { SfuService } from './sfu/sfu.service';
 import {
@@ -60,6 +74,29 @@ const seamProviders = [
 ];
 
 /**
+ * The LiveKit transport (livekit/): its endpoint, joins, requests and delivery. Its tokens are
+ * made from the options; its media ({@link LiveKitMedia}) is not provided yet.
+ */
+const liveKitProviders = [
+  {
+    provide: LiveKitTokens,
+    inject: [CALLS_OPTIONS],
+    useFactory: (o: ResolvedCallsOptions) => new LiveKitTokens(o.livekitKeys),
+  },
+  LiveKitSwitch,
+  LiveKitSessions,
+  LiveKitDelivery,
+  LiveKitAdmission,
+  LiveKitSignalHandler,
+  LiveKitMediaLink,
+  LiveKitTokenRefresher,
+  LiveKitJoinService,
+  LiveKitEndpoint,
+  SocketIoInstanceRelay,
+  { provide: InstanceRelay, useExisting: SocketIoInstanceRelay },
+];
+
+/**
  * Group calls for a NestJS chat server, wire-compatible with Mattermost Calls clients.
  *
  * ```ts
@@ -70,7 +107,8 @@ const seamProviders = [
  */
 @Module({
   imports: [TerminusModule],
-  controllers: [CallsController, HostControlsController],
+  // The token routes first: CallsController's `GET|POST :channel_id` would match them.
+  controllers: [LiveKitTokenController, CallsController, HostControlsController],
   providers: [
     {
       provide: CALLS_OPTIONS,
@@ -88,7 +126,14 @@ const seamProviders = [
     CallsMetrics,
     MattermostWire,
     SocketIoDelivery,
-    { provide: CallDelivery, useExisting: SocketIoDelivery },
+    ...liveKitProviders,
+    // Every event reaches both protocols, each in its own terms.
+    {
+      provide: CallDelivery,
+      inject: [SocketIoDelivery, LiveKitDelivery],
+      useFactory: (socketIo: SocketIoDelivery, liveKit: LiveKitDelivery): CallDelivery =>
+        new FanOutCallDelivery([socketIo, liveKit]),
+    },
     CallAccessPolicy,
     DrainState,
     LocalSessions,
@@ -117,6 +162,7 @@ const seamProviders = [
     CallsIdCodec,
     InstanceRegistry,
     DrainState,
+    LiveKitTokens,
   ],
 })
 export class CallsModule extends ConfigurableCallsModule {}

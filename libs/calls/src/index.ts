@@ -41,6 +41,30 @@ export { CallDelivery, InjectCallDelivery } from './calls/call-delivery.interfac
 export type { CallEvent, CallEventType, EmojiData, SessionSubject } from './calls/call-events';
 export type { SessionConnection, SessionPlace } from './calls/local-sessions';
 export { CallAccessPolicy } from './calls/call-access.policy';
+export {
+  LiveKitTokens,
+  mintLiveKitToken,
+  LiveKitTokenError,
+  type LiveKitApiKey,
+  type LiveKitTokenRequest,
+  type VerifiedLiveKitToken,
+} from './protocol/livekit/livekit-tokens';
+export type {
+  LiveKitGrants,
+  LiveKitGrantsInput,
+  TrackSourceName,
+} from './protocol/livekit/livekit-grants';
+export {
+  IDENTITY_SEPARATOR,
+  parseIdentity,
+  formatIdentity,
+} from './protocol/livekit/livekit-identity';
+export {
+  LiveKitMedia,
+  type LiveKitMediaSession,
+  type LiveKitMediaEvents,
+  type LiveKitMediaSessionRef,
+} from './livekit/livekit-media-session.interface';
 export { ClientAction, CALLS_EVENT_PREFIX } from './protocol/mattermost/calls-events';
 export type { MattermostEnvelope } from './protocol/mattermost/mattermost-envelope';
 export type { MattermostCallState, MattermostSession } from './protocol/mattermost/mattermost-wire';

@@ -16,7 +16,10 @@ import type { ResolvedCallsOptions } from '../config/calls-options.interface';
 import { ForbiddenError } from '../errors/forbidden.error';
 import type { CallsPrincipal } from '../identity/calls-identity.interface';
 import { MattermostWire, type MattermostCallState } from '../protocol/mattermost/mattermost-wire';
-import { MATTERMOST_PROTOCOL_VERSION } from '../protocol/mattermost/version';
+import {
+  MATTERMOST_LIVEKIT_VERSION,
+  MATTERMOST_PROTOCOL_VERSION,
+} from '../protocol/mattermost/version';
 import { DepthLimitedValidationPipe } from '../protocol/mattermost/depth-limited-validation.pipe';
 import { CallsAuthGuard } from './calls-auth.guard';
 import { CallsHttpExceptionFilter } from './calls-http-exception.filter';
@@ -47,11 +50,17 @@ export class CallsController {
     private readonly wire: MattermostWire,
   ) {}
 
-  /** Plugin version: ≥ 0.21.0 (multi-session clients), < 1.7.0 (no data-channel signaling locks). */
+  /**
+   * Plugin version: ≥ 0.21.0 (multi-session clients), < 1.7.0 (no data-channel signaling locks);
+   * 2.0.0 when the LiveKit transport is on and announced (`livekitAnnounce`).
+   */
   @Get('version')
   @Public()
   version(): { version: string; build: string } {
-    return { version: MATTERMOST_PROTOCOL_VERSION, build: 'calls-for-chat-servers' };
+    const o = this.options;
+    const livekit = o.livekitAnnounce && Object.keys(o.livekitKeys).length > 0;
+    const version = livekit ? MATTERMOST_LIVEKIT_VERSION : MATTERMOST_PROTOCOL_VERSION;
+    return { version, build: 'calls-for-chat-servers' };
   }
 
   /** Mattermost's `ClientConfig`. TURN secrets are never part of it. */

@@ -17,6 +17,7 @@ const INSTANCES: readonly CallsError[] = [
   new errors.InvalidCallsConfigError(['RUSTCHAT_CALLS_WORKERS: not a number']),
   new errors.InvalidMessageError('data', 'is malformed'),
   new errors.InvalidSdpError('missing a=fingerprint'),
+  new errors.LiveKitDisabledError(),
   new errors.MessageTooLargeError('sdp', 65536),
   new errors.NoCommonCodecError('audio', '0', ['G722']),
   new errors.NotInCallError(),

@@ -18,6 +18,7 @@ export const CALLS_ERROR_CODES = [
   'invalid_calls_config',
   'invalid_message',
   'invalid_sdp',
+  'livekit_disabled',
   'message_too_large',
   'no_common_codec',
   'not_in_call',

@@ -14,6 +14,7 @@ export { InvalidCallStateInputError } from './invalid-call-state-input.error';
 export { InvalidCallsConfigError } from './invalid-calls-config.error';
 export { InvalidMessageError } from './invalid-message.error';
 export { InvalidSdpError } from './invalid-sdp.error';
+export { LiveKitDisabledError } from './livekit-disabled.error';
 export { MessageTooLargeError } from './message-too-large.error';
 export { NoCommonCodecError } from './no-common-codec.error';
 export { NotInCallError } from './not-in-call.error';

@@ -36,6 +36,7 @@ import { SdpDto } from './dto/sdp.dto';
 import { connectionOf, principalOf, sessionOf, type CallsSocket } from './socket-context';
 import { SocketSessionConnection } from './socket-session.connection';
 import { SocketIoDelivery } from './socket-io.delivery';
+import { SocketIoInstanceRelay } from './socket-io-instance.relay';
 import type { WsAck } from './ws-ack';
 import { CallsWsExceptionFilter } from './ws-exception.filter';
 import { WsMetricsInterceptor } from './ws-metrics.interceptor';
@@ -78,10 +79,12 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayConnection, OnG
     private readonly membership: CallMembershipService,
     private readonly actions: ParticipantActionsService,
     private readonly queries: CallQueriesService,
+    private readonly relay: SocketIoInstanceRelay,
   ) {}
 
   afterInit(server: Namespace): void {
     this.delivery.attach(server);
+    this.relay.attach(server);
     coalesceWebSocketWrites(server.server.engine);
     if (this.identity instanceof DenyAllIdentity) {
       this.logger.warn('no identity given to CallsModule: every socket and request is refused');

@@ -29,6 +29,7 @@ export const WS_ERROR_DETAIL: Readonly<Record<CallsErrorCode, 'detailed' | 'inte
   invalid_calls_config: 'internal',
   invalid_message: 'detailed',
   invalid_sdp: 'detailed',
+  livekit_disabled: 'detailed',
   message_too_large: 'detailed',
   no_common_codec: 'detailed',
   not_in_call: 'detailed',

@@ -229,9 +229,7 @@ export class LiveKitConnection implements SessionConnection {
       this.closeWithError(code, (err as Error).message);
       return;
     }
-    this.queue = this.queue
-      .then(() => this.hooks.request(this, request))
-      .catch(() => undefined);
+    this.queue = this.queue.then(() => this.hooks.request(this, request)).catch(() => undefined);
   }
 
   private onClose(): void {

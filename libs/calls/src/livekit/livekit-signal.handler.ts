@@ -123,7 +123,10 @@ export class LiveKitSignalHandler {
       return 'refused';
     };
     if (!c.client.token.grants.canUpdateOwnMetadata) {
-      return refuse(RequestResponse_Reason.NOT_ALLOWED, 'does not have permission to update own metadata');
+      return refuse(
+        RequestResponse_Reason.NOT_ALLOWED,
+        'does not have permission to update own metadata',
+      );
     }
     const { [RAISED_HAND_ATTRIBUTE]: hand, ...others } = req.attributes;
     const next: ParticipantView = {
@@ -209,10 +212,15 @@ export class LiveKitSignalHandler {
     if (!acting) return 'ignored';
     if (!mayPublish(c.client.token.grants, req.source)) {
       c.send(
-        LiveKitMessages.refused(0, RequestResponse_Reason.NOT_ALLOWED, 'may not publish this source', {
-          case: 'addTrack',
-          value: req,
-        }),
+        LiveKitMessages.refused(
+          0,
+          RequestResponse_Reason.NOT_ALLOWED,
+          'may not publish this source',
+          {
+            case: 'addTrack',
+            value: req,
+          },
+        ),
       );
       return 'refused';
     }

@@ -83,7 +83,9 @@ export function reactToCallEvent(view: RoomView, event: CallEvent): LiveKitReact
     case 'voice':
       if (!view.get(event.sessionId)) return NOTHING;
       return {
-        messages: [LiveKitMessages.speaker(LiveKitIds.participant(event.sessionId), event.speaking)],
+        messages: [
+          LiveKitMessages.speaker(LiveKitIds.participant(event.sessionId), event.speaking),
+        ],
       };
     case 'host-muted':
       return event.sessionId === self ? { messages: muted(view, self, true) } : NOTHING;

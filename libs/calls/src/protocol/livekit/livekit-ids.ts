@@ -25,3 +25,15 @@ function base62(length: number): string {
   }
   return out;
 }
+
+const SESSION_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+/**
+ * A server-minted session id for a LiveKit participant whose identity names no session: 26
+ * lowercase letters and digits, like a Mattermost connection id.
+ */
+export function newSessionId(): string {
+  let out = '';
+  for (const byte of randomBytes(26)) out += SESSION_ALPHABET[byte % 36];
+  return out;
+}

@@ -61,7 +61,10 @@ export class LiveKitTokenError extends Error {
 }
 
 /** Mints a LiveKit access token (HS256, `iss` = the API key) with `livekit-server-sdk`. */
-export function mintLiveKitToken(key: LiveKitApiKey, request: LiveKitTokenRequest): Promise<string> {
+export function mintLiveKitToken(
+  key: LiveKitApiKey,
+  request: LiveKitTokenRequest,
+): Promise<string> {
   const token = new AccessToken(key.apiKey, key.apiSecret, {
     identity: request.identity,
     name: request.name,

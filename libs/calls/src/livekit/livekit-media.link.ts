@@ -1,0 +1,89 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { DisconnectReason, TrickleRequest } from '@livekit/protocol';
+import { LiveKitIds } from '../protocol/livekit/livekit-ids';
+import { LiveKitMessages } from '../protocol/livekit/livekit-messages';
+import type { TrackView } from '../protocol/livekit/participant-view';
+import type { LiveKitConnection } from './livekit-connection';
+import {
+  InjectLiveKitMedia,
+  type LiveKitMedia,
+  type LiveKitMediaEvents,
+} from './livekit-media-session.interface';
+import { LiveKitDelivery } from './livekit.delivery';
+
+/**
+ * Binds a joined LiveKit connection to its media, when a {@link LiveKitMedia} is provided:
+ * subscriber offers and server candidates go to the client, published tracks enter the room (the
+ * LiveKit clients of the call are shown them), and media that fails ends the session. Without a
+ * {@link LiveKitMedia} it does nothing: the endpoint serves signaling only.
+ */
+@Injectable()
+export class LiveKitMediaLink {
+  private readonly logger = new Logger(LiveKitMediaLink.name);
+
+  constructor(
+    @InjectLiveKitMedia() private readonly media: LiveKitMedia | null,
+    private readonly delivery: LiveKitDelivery,
+  ) {}
+
+  /** Whether LiveKit clients get media. */
+  get available(): boolean {
+    return this.media !== null;
+  }
+
+  /** Opens the connection's media (a failure ends the session with `leave MEDIA_FAILURE`). */
+  async open(connection: LiveKitConnection, callId: string): Promise<void> {
+    const place = connection.session;
+    if (!this.media || !place) return;
+    try {
+      const session = await this.media.open(
+        {
+          callId,
+          channelId: place.channelId,
+          sessionId: place.sessionId,
+          userId: connection.client.userId,
+          participantSid: LiveKitIds.participant(place.sessionId),
+          grants: connection.client.token.grants,
+        },
+        this.events(connection, place.channelId),
+      );
+      if (connection.open) connection.media = session;
+      else await session.close();
+    } catch (err) {
+      this.logger.warn(
+        `LiveKit media did not open [sessionId=${place.sessionId}]: ${(err as Error).message}`,
+      );
+      this.fail(connection);
+    }
+  }
+
+  private events(c: LiveKitConnection, channelId: string): LiveKitMediaEvents {
+    const setTracks = (change: (tracks: readonly TrackView[]) => TrackView[]) =>
+      c.whenJoined((view) => {
+        c.send(...view.patchSelf((v) => ({ ...v, tracks: change(v.tracks) })));
+        this.delivery.showParticipant(channelId, view.self);
+      });
+    return {
+      subscriberOffer: (offer) => c.send({ case: 'offer', value: offer }),
+      candidate: (target, candidateInit) =>
+        c.send({ case: 'trickle', value: new TrickleRequest({ candidateInit, target }) }),
+      trackPublished: (track) => {
+        c.pendingTracks.delete(track.sid);
+        setTracks((tracks) => [...tracks.filter((t) => t.sid !== track.sid), track]);
+      },
+      trackUnpublished: (sid) => {
+        c.pendingTracks.delete(sid);
+        setTracks((tracks) => tracks.filter((t) => t.sid !== sid));
+      },
+      closed: (reason) => {
+        this.logger.log(`LiveKit media closed [sessionId=${c.sessionId ?? '-'}]: ${reason}`);
+        this.fail(c);
+      },
+    };
+  }
+
+  private fail(c: LiveKitConnection): void {
+    c.send(LiveKitMessages.leave(DisconnectReason.MEDIA_FAILURE));
+    c.end(true);
+  }
+}
