@@ -13,7 +13,7 @@ import {
 } from '../protocol/livekit/livekit-codec';
 import { LiveKitMessages } from '../protocol/livekit/livekit-messages';
 import type { VerifiedLiveKitToken } from '../protocol/livekit/livekit-tokens';
-import type { ParticipantView, TrackView } from '../protocol/livekit/participant-view';
+import type { ParticipantView } from '../protocol/livekit/participant-view';
 import type { RoomView } from '../protocol/livekit/room-view';
 import type { LiveKitMediaSession } from './livekit-media-session.interface';
 
@@ -82,8 +82,6 @@ export class LiveKitConnection implements SessionConnection {
   private leaving = false;
   /** Why the server ends it, when it knows before the core detaches it. */
   private endReason: DisconnectReason | null = null;
-  /** Tracks announced by `add_track`, not (yet) published by media, by sid. */
-  readonly pendingTracks = new Map<string, TrackView>();
   /** The media of the session, when a LiveKit media implementation is bound. */
   media: LiveKitMediaSession | null = null;
   /** Timers the connection owns (token refresh). */

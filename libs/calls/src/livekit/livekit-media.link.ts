@@ -68,11 +68,11 @@ export class LiveKitMediaLink {
       candidate: (target, candidateInit) =>
         c.send({ case: 'trickle', value: new TrickleRequest({ candidateInit, target }) }),
       trackPublished: (track) => {
-        c.pendingTracks.delete(track.sid);
+        c.view?.pending.delete(track.sid);
         setTracks((tracks) => [...tracks.filter((t) => t.sid !== track.sid), track]);
       },
       trackUnpublished: (sid) => {
-        c.pendingTracks.delete(sid);
+        c.view?.pending.delete(sid);
         setTracks((tracks) => tracks.filter((t) => t.sid !== sid));
       },
       closed: (reason) => {

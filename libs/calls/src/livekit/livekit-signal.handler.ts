@@ -169,7 +169,7 @@ export class LiveKitSignalHandler {
     const view = c.view;
     const acting = actingOf(c);
     if (!view || !acting) return 'ignored';
-    const pending = c.pendingTracks.get(req.sid);
+    const pending = view.pending.get(req.sid);
     const published = view.self.tracks.find((t) => t.sid === req.sid);
     const track = pending ?? published;
     if (!track) {
@@ -181,14 +181,10 @@ export class LiveKitSignalHandler {
       );
       return 'refused';
     }
-    if (pending) c.pendingTracks.set(req.sid, { ...pending, muted: req.muted });
     await c.media?.setTrackMuted(req.sid, req.muted);
     if (track.source === TrackSource.MICROPHONE) {
       // The core's `muted` event updates every view, this client's own included.
-      view.replaceSelf((v) => ({
-        ...v,
-        tracks: v.tracks.map((t) => (t.sid === req.sid ? { ...t, muted: req.muted } : t)),
-      }));
+      view.setOwnTrackMuted(req.sid, req.muted);
       await this.actions.setMuted(acting, req.muted);
     } else if (published) {
       c.send(
@@ -208,8 +204,9 @@ export class LiveKitSignalHandler {
    * the session (it joined muted).
    */
   private async addTrack(c: LiveKitConnection, req: AddTrackRequest): Promise<string> {
+    const view = c.view;
     const acting = actingOf(c);
-    if (!acting) return 'ignored';
+    if (!view || !acting) return 'ignored';
     if (!mayPublish(c.client.token.grants, req.source)) {
       c.send(
         LiveKitMessages.refused(
@@ -224,8 +221,8 @@ export class LiveKitSignalHandler {
       );
       return 'refused';
     }
-    const existing = [...c.pendingTracks.values()].find((t) => t.cid === req.cid);
-    if (!existing && c.pendingTracks.size >= MAX_TRACKS) {
+    const existing = [...view.pending.values()].find((t) => t.cid === req.cid);
+    if (!existing && view.pending.size + view.self.tracks.length >= MAX_TRACKS) {
       c.send(
         LiveKitMessages.refused(0, RequestResponse_Reason.LIMIT_EXCEEDED, 'too many tracks', {
           case: 'addTrack',
@@ -246,7 +243,7 @@ export class LiveKitSignalHandler {
       stream: req.stream,
     };
     const info = c.media ? await c.media.addTrack(req, track) : trackInfo(track);
-    c.pendingTracks.set(track.sid, track);
+    view.pending.set(track.sid, track);
     c.send({
       case: 'trackPublished',
       value: new TrackPublishedResponse({ cid: req.cid, track: info }),

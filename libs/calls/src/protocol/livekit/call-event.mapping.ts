@@ -124,9 +124,10 @@ function muted(view: RoomView, sessionId: string, isMuted: boolean): SignalMessa
       return !mic || mic.muted === isMuted;
     });
   }
-  const mic = micTrack(view.self);
+  const mic = view.ownMic();
   const told = mic && mic.muted !== isMuted ? [LiveKitMessages.mute(mic.sid, isMuted)] : [];
-  if (!mic && view.self.unmuted === !isMuted) return [];
+  if (mic) view.setOwnTrackMuted(mic.sid, isMuted);
+  if (told.length === 0 && view.self.unmuted === !isMuted) return [];
   return [...told, ...view.patchSelf(change)];
 }
 

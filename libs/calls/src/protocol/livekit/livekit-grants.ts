@@ -45,7 +45,7 @@ export function trackSourceOf(name: TrackSourceName): TrackSource {
 /** The grants of a token's `video` claim (untrusted shape; unknown source names are dropped). */
 export function grantsFromClaim(video: Record<string, unknown>): LiveKitGrants {
   const flag = (name: string, fallback: boolean): boolean =>
-    typeof video[name] === 'boolean' ? (video[name]) : fallback;
+    typeof video[name] === 'boolean' ? video[name] : fallback;
   const sources = Array.isArray(video.canPublishSources) ? video.canPublishSources : [];
   return {
     canPublish: flag('canPublish', true),

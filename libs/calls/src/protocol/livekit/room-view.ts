@@ -1,5 +1,6 @@
 import {
   DisconnectReason,
+  TrackSource,
   type ParticipantInfo,
   ParticipantInfo_State,
   Room,
@@ -9,7 +10,7 @@ import type { SignalMessage } from './livekit-codec';
 import { LiveKitIds } from './livekit-ids';
 import { LiveKitMessages } from './livekit-messages';
 import { participantInfo, viewOfSession } from './participant-info.builder';
-import type { ParticipantView } from './participant-view';
+import { micTrack, type ParticipantView, type TrackView } from './participant-view';
 
 /** Turns an internal id into its wire form (the id codec). */
 export type ToWire = (internalId: string) => string;
@@ -27,6 +28,11 @@ export class RoomView {
   private readonly departed = new Set<string>();
   private readonly versions = new Map<string, number>();
   private hostId = '';
+  /**
+   * Tracks this client announced (`add_track`) whose media has not arrived, by sid: not shown to
+   * anyone, but muted and unmuted like published ones.
+   */
+  readonly pending = new Map<string, TrackView>();
 
   constructor(
     self: ParticipantView,
@@ -41,6 +47,24 @@ export class RoomView {
   /** This client's own participant. */
   get self(): ParticipantView {
     return this.selfView;
+  }
+
+  /** This client's microphone: the published one, else the announced one. */
+  ownMic(): TrackView | undefined {
+    return (
+      micTrack(this.selfView) ??
+      [...this.pending.values()].find((t) => t.source === TrackSource.MICROPHONE)
+    );
+  }
+
+  /** Mutes or unmutes one of this client's tracks, published or announced (quietly). */
+  setOwnTrackMuted(sid: string, muted: boolean): void {
+    const pending = this.pending.get(sid);
+    if (pending) this.pending.set(sid, { ...pending, muted });
+    this.selfView = {
+      ...this.selfView,
+      tracks: this.selfView.tracks.map((t) => (t.sid === sid ? { ...t, muted } : t)),
+    };
   }
 
   /** A participant by session id (this client's own included). */
