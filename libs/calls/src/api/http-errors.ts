@@ -12,10 +12,10 @@ import { CallsError, type CallsErrorCode } from '../errors';
  * | 401 | `unauthenticated` | no valid credentials |
  * | 403 | `forbidden`, `call_full` | authenticated but not allowed (Mattermost: a full call is 403) |
  * | 404 | `sfu_session_not_found` | this instance has no media session with that id |
+ * | 404 | `livekit_disabled` | the LiveKit transport is off: the route answers as a server without it would |
  * | 409 | `call_state_conflict`, `already_in_call`, `sfu_session_exists`, `unexpected_sdp_answer` | the request contradicts the current state; retrying after a change can succeed |
  * | 413 | `message_too_large` | over a size limit, refused before parsing |
  * | 429 | `rate_limited` | too many requests |
- * | 501 | `livekit_disabled` | the server does not serve this (the LiveKit transport is off) |
  * | 503 | `call_state_unavailable`, `draining`, `instance_unreachable`, `sfu_unavailable` | a dependency or this instance is temporarily unable; another attempt (or instance) can succeed |
  * | 500 | `corrupt_call_state`, `invalid_calls_config`, `unknown_state_backend` | the server itself is broken (stored data, configuration): nothing the client can change |
  */
@@ -37,7 +37,7 @@ export const HTTP_STATUS_OF: Readonly<Record<CallsErrorCode, HttpStatus>> = {
   sfu_session_exists: HttpStatus.CONFLICT,
   unexpected_sdp_answer: HttpStatus.CONFLICT,
   message_too_large: HttpStatus.PAYLOAD_TOO_LARGE,
-  livekit_disabled: HttpStatus.NOT_IMPLEMENTED,
+  livekit_disabled: HttpStatus.NOT_FOUND,
   rate_limited: HttpStatus.TOO_MANY_REQUESTS,
   call_state_unavailable: HttpStatus.SERVICE_UNAVAILABLE,
   draining: HttpStatus.SERVICE_UNAVAILABLE,

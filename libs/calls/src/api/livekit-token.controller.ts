@@ -37,8 +37,8 @@ const TOKEN_TTL_SECONDS = 3600;
 /**
  * Mattermost's LiveKit-era token routes: a LiveKit token for the channel's call, identity
  * `userID___sessionID`, room = the channel id, name = the user id, valid for an hour, allowed to
- * set its own attributes (raise hand). The channel's access is checked as for a join; 501
- * `livekit_disabled` when the LiveKit transport is off.
+ * set its own attributes (raise hand). The channel's access is checked as for a join; 404
+ * `livekit_disabled` when the LiveKit transport is off (as a server without the route).
  */
 @Controller(CALLS_ROUTE_PREFIXES)
 @UseGuards(CallsAuthGuard)
