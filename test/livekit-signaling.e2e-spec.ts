@@ -184,6 +184,21 @@ describe('LiveKit signaling', () => {
     expect(pong.lastPingTimestamp).toBe(5678n);
     expect(pong.timestamp).toBeGreaterThan(0n);
 
+    // Metadata without the grant is refused with the request's id.
+    const plain = await connectLk(await token(`${userId}___${session()}`, ch, {}));
+    await plain.waitFor('join');
+    plain.send({
+      case: 'updateMetadata',
+      value: new UpdateParticipantMetadata({ attributes: { raised_hand: '1' }, requestId: 3 }),
+    });
+    const refusal = await plain.waitFor('requestResponse');
+    expect([refusal.requestId, refusal.reason]).toEqual([3, 2 /* NOT_ALLOWED */]);
+    plain.send({
+      case: 'leave',
+      value: new LeaveRequest({ reason: DisconnectReason.CLIENT_INITIATED }),
+    });
+    await plain.closed;
+
     client.send({
       case: 'leave',
       value: new LeaveRequest({ reason: DisconnectReason.CLIENT_INITIATED }),
@@ -367,6 +382,10 @@ describe('LiveKit signaling', () => {
       expect([what, closed.code]).toEqual([what, code]);
       expect(closed.reason).not.toBe('');
     }
+    // A flood over the per-connection rate limit (burst 100) closes the connection too.
+    const flood = await joinLk('Flood', ch);
+    for (let i = 0; i < 150; i++) flood.client.send({ case: 'ping', value: BigInt(i) });
+    expect(await flood.client.closed).toEqual({ code: 1008, reason: 'rate limited' });
     const next = await joinLk('AfterFrames', ch);
     next.client.send({ case: 'ping', value: 9n });
     expect(await next.client.waitFor('pong')).toBe(9n);
