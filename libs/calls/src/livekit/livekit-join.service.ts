@@ -101,6 +101,11 @@ export class LiveKitJoinService implements OnModuleInit {
       connection.closeWithError(CloseCode.policy, (err as Error).message);
       return;
     }
+    if (!connection.open) {
+      // The client went away while its join ran: the socket's close found no session to keep.
+      await this.membership.leave(connection).catch(() => undefined);
+      return;
+    }
     const toWire = (id: string) => this.codec.toWire(id);
     const self: ParticipantView = {
       sessionId,
