@@ -106,21 +106,20 @@ export class LiveKitDelivery implements CallDelivery, OnModuleInit {
   }
 
   /**
-   * Shows a view to this instance's LiveKit clients of the channel (or to session `to` only); a
-   * participant that just joined is shown this instance's LiveKit participants in return.
+   * Shows a view to this instance's LiveKit clients of the channel (or to session `to` only). A
+   * participant that just joined on another instance is sent this instance's LiveKit participants
+   * of the channel in return (one that joined here had them in its join response).
    */
   private showHere(channelId: string, view: ParticipantView, to?: string, joined = false): void {
     const here = this.connections.inChannel(channelId);
     for (const connection of here) {
+      if (connection.sessionId === view.sessionId) continue;
       if (to === undefined || connection.sessionId === to) connection.showParticipant(view);
     }
-    if (!joined) return;
-    const newcomer = this.connections.get(view.sessionId);
+    if (!joined || this.connections.get(view.sessionId)) return;
     for (const connection of here) {
       const own = connection.view?.self;
-      if (!own || own.sessionId === view.sessionId) continue;
-      if (newcomer) newcomer.showParticipant(own);
-      else this.publish({ type: 'participant', channelId, view: own, to: view.sessionId });
+      if (own) this.publish({ type: 'participant', channelId, view: own, to: view.sessionId });
     }
   }
 
