@@ -59,12 +59,7 @@ describe('LiveKitDelivery', () => {
     served = new Set();
     relay = new FakeRelay(clustered);
     const local = { get: (id: string) => (served.has(id) ? {} : undefined) };
-    delivery = new LiveKitDelivery(
-      connections,
-      local as unknown as LocalSessions,
-      { on },
-      relay,
-    );
+    delivery = new LiveKitDelivery(connections, local as unknown as LocalSessions, { on }, relay);
     delivery.onModuleInit();
   };
   const add = (c: ReturnType<typeof connection>) => {
