@@ -41,9 +41,15 @@ export { CallsIdCodec, InjectCallsIdCodec, PlainIdCodec } from './identity/id-co
 export { UuidMattermostIdCodec } from './identity/uuid-mattermost-id-codec';
 export {
   MediaPlane,
+  InjectMediaPlane,
+  type MediaPlaneListener,
   type MediaSignal,
   type MediaSessionRef,
   type MediaSessionOptions,
+  type MediaIceCandidate,
+  type MediaSessionCloseReason,
+  type MediaTrackType,
+  type IceRestartInitiator,
 } from './media/media-plane.interface';
 export { ClientAction, CALLS_EVENT_PREFIX } from './protocol/mattermost/calls-events';
 export type { MattermostEnvelope } from './gateway/calls-broadcaster';
@@ -63,19 +69,7 @@ export { CallsMetrics } from './metrics/calls-metrics.service';
 export { SfuService } from './sfu/sfu.service';
 export { DrainingError } from './errors/draining.error';
 export { InstanceUnreachableError } from './errors/instance-unreachable.error';
-export type {
-  SfuSignal,
-  SfuSessionRef,
-  SfuSessionOptions,
-  IceRestartInitiator,
-  ClientIceCandidate,
-  SfuEvents,
-  SfuListener,
-  SfuStats,
-  SfuSessionCloseReason,
-  SfuMediaType,
-} from './sfu/sfu.types';
-export { SfuEventEmitter } from './sfu/sfu-events';
+export type { SfuStats } from './sfu/sfu.types';
 export { InvalidSdpError } from './errors/invalid-sdp.error';
 export { SdpTooLargeError } from './errors/sdp-too-large.error';
 export { NoCommonCodecError } from './errors/no-common-codec.error';

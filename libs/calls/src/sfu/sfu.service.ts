@@ -10,20 +10,20 @@ import type { ResolvedCallsOptions } from '../config/calls-options.interface';
 import { SfuSessionExistsError } from '../errors/sfu-session-exists.error';
 import { SfuSessionNotFoundError } from '../errors/sfu-session-not-found.error';
 import { SfuUnavailableError } from '../errors/sfu-unavailable.error';
-import { SfuEventEmitter } from './sfu-events';
+import type {
+  MediaIceCandidate,
+  MediaPlane,
+  MediaPlaneListener,
+  MediaSessionOptions,
+  MediaSessionRef,
+} from '../media/media-plane.interface';
+import { MediaListeners } from './media-listeners';
 import { sfuNetworkSettings, type SfuNetworkSettings } from './workers/sfu-network';
 import type { SfuPeer } from './peer/sfu-peer';
 import type { RoomPipesFactory } from './pipe/room-pipes';
 import { RoomRegistry } from './room/room-registry';
 import { type RoomContext, SfuRoom } from './room/sfu-room';
-import type {
-  ClientIceCandidate,
-  SfuListener,
-  SfuSessionCloseReason,
-  SfuSessionOptions,
-  SfuSessionRef,
-  SfuStats,
-} from './sfu.types';
+import type { SfuStats } from './sfu.types';
 import { WorkerPool } from './workers/worker-pool';
 
 /**
@@ -32,14 +32,13 @@ import { WorkerPool } from './workers/worker-pool';
  * tracks come and go). Workers start with the module and stop with the application; each call
  * gets a router on the least loaded worker, each session one WebRTC transport.
  *
- * Events ({@link SfuService.events} or {@link SfuService.subscribe}): `signal` (to deliver to the
- * session's client), `voice` (speaking on/off), `session-closed` (the SFU gave a session up).
+ * Events ({@link SfuService.subscribe}): `signal` (to deliver to the session's client), `voice`
+ * (speaking on/off), `sessionClosed` (the SFU gave a session up), `iceRestart`.
  */
 @Injectable()
-export class SfuService implements OnModuleInit, OnApplicationShutdown {
+export class SfuService implements MediaPlane, OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(SfuService.name);
-  /** Typed events: `signal`, `voice`, `session-closed`. */
-  readonly events = new SfuEventEmitter();
+  private readonly listeners = new MediaListeners();
   private readonly network: SfuNetworkSettings;
   private pool: WorkerPool | null = null;
   private readonly rooms = new RoomRegistry<SfuRoom>();
@@ -87,7 +86,7 @@ export class SfuService implements OnModuleInit, OnApplicationShutdown {
    * @throws SfuUnavailableError when no worker runs
    * @throws SfuSessionExistsError when the session is already open
    */
-  async openSession(ref: SfuSessionRef, options: SfuSessionOptions = {}): Promise<void> {
+  async openSession(ref: MediaSessionRef, options: MediaSessionOptions = {}): Promise<void> {
     if (this.sessions.has(ref.sessionId))
       throw new SfuSessionExistsError(ref.sessionId, ref.callId);
     const room = await this.room(ref.callId);
@@ -121,7 +120,7 @@ export class SfuService implements OnModuleInit, OnApplicationShutdown {
    * nothing to do (the server is ICE-lite). Empty candidates (end of candidates) are ignored.
    * @throws SfuSessionNotFoundError, InvalidIceCandidateError
    */
-  async addIceCandidate(sessionId: string, candidate: ClientIceCandidate): Promise<void> {
+  async addIceCandidate(sessionId: string, candidate: MediaIceCandidate): Promise<void> {
     this.peer(sessionId).addIceCandidate(candidate);
     await Promise.resolve();
   }
@@ -200,22 +199,11 @@ export class SfuService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * Registers a listener object (the signaling layer's `MediaPlane.subscribe`).
+   * Registers a listener of the SFU's events; one that throws is logged and disturbs nothing.
    * @returns a function that removes it
    */
-  subscribe(listener: SfuListener): () => void {
-    const signal = listener.signal.bind(listener);
-    const voice = listener.voice.bind(listener);
-    const closed = (ref: SfuSessionRef, reason: SfuSessionCloseReason) =>
-      listener.sessionClosed(ref, reason);
-    this.events.on('signal', signal);
-    this.events.on('voice', voice);
-    this.events.on('session-closed', closed);
-    return () => {
-      this.events.off('signal', signal);
-      this.events.off('voice', voice);
-      this.events.off('session-closed', closed);
-    };
+  subscribe(listener: MediaPlaneListener): () => void {
+    return this.listeners.add(listener);
   }
 
   /** PIDs of the running media workers (diagnostics, tests). */
@@ -281,9 +269,9 @@ export class SfuService implements OnModuleInit, OnApplicationShutdown {
         maxAttempts: o.iceRestartMaxAttempts,
         backoffMs: o.iceRestartBackoffMs,
       },
-      signal: (ref, signal) => this.events.safeEmit('signal', ref, signal),
-      voice: (ref, speaking) => this.events.safeEmit('voice', ref, speaking),
-      iceRestarted: (ref, initiator) => this.events.safeEmit('ice-restart', ref, initiator),
+      signal: (ref, signal) => this.listeners.emit('signal', ref, signal),
+      voice: (ref, speaking) => this.listeners.emit('voice', ref, speaking),
+      iceRestarted: (ref, initiator) => this.listeners.emit('iceRestart', ref, initiator),
       pipes: this.pipes,
       sessionClosed: (ref, reason) => {
         const entry = this.sessions.get(ref.sessionId);
@@ -291,7 +279,7 @@ export class SfuService implements OnModuleInit, OnApplicationShutdown {
           this.sessions.delete(ref.sessionId);
           this.closeIfEmpty(entry.room);
         }
-        this.events.safeEmit('session-closed', ref, reason);
+        this.listeners.emit('sessionClosed', ref, reason);
       },
     };
   }

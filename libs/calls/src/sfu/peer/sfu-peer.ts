@@ -22,31 +22,31 @@ import type { ClientDescription, ClientSection, DtlsSetup } from '../sdp/sdp.typ
 import { type AcceptedSendSection, commonCodecs } from '../sdp/send-section.acceptor';
 import { serverCandidateSignals } from './server-candidates';
 import type {
-  ClientIceCandidate,
+  MediaIceCandidate,
   IceRestartInitiator,
-  SfuSessionCloseReason,
-  SfuSessionOptions,
-  SfuSessionRef,
-  SfuSignal,
-} from '../sfu.types';
+  MediaSessionCloseReason,
+  MediaSessionOptions,
+  MediaSessionRef,
+  MediaSignal,
+} from '../../media/media-plane.interface';
 
 /** What a peer needs from its room and the service. */
 export interface PeerContext {
   readonly router: ms.Router;
-  readonly createTransport: (ref: SfuSessionRef) => Promise<ms.WebRtcTransport>;
+  readonly createTransport: (ref: MediaSessionRef) => Promise<ms.WebRtcTransport>;
   readonly dataRelay: DataChannelRelay;
   readonly maxSdpBytes: number;
   readonly signalingTimeoutMs: number;
   readonly iceRestart: IceRestartSettings;
-  readonly signal: (ref: SfuSessionRef, signal: SfuSignal) => void;
+  readonly signal: (ref: MediaSessionRef, signal: MediaSignal) => void;
   /** A producer of this peer started (the room lets the others consume it). */
   readonly onProducer: (peer: SfuPeer, producer: ms.Producer) => void;
   /** The peer's first offer was answered: it can now receive the others' media. */
   readonly onReady: (peer: SfuPeer) => void;
   /** The peer closed itself (ICE/DTLS failure, restarts exhausted, …). */
-  readonly onSelfClose: (peer: SfuPeer, reason: SfuSessionCloseReason) => void;
+  readonly onSelfClose: (peer: SfuPeer, reason: MediaSessionCloseReason) => void;
   /** The peer's ICE was restarted (new server credentials). */
-  readonly iceRestarted: (ref: SfuSessionRef, initiator: IceRestartInitiator) => void;
+  readonly iceRestarted: (ref: MediaSessionRef, initiator: IceRestartInitiator) => void;
 }
 
 /** A server offer waiting for the client's answer. */
@@ -114,7 +114,7 @@ export class SfuPeer {
   private closed = false;
 
   private constructor(
-    readonly ref: SfuSessionRef,
+    readonly ref: MediaSessionRef,
     private ctx: PeerContext,
   ) {
     this.iceRestart = new IceRestartPolicy(ctx.iceRestart, {
@@ -128,9 +128,9 @@ export class SfuPeer {
 
   /** Creates the peer and its transport. */
   static async create(
-    ref: SfuSessionRef,
+    ref: MediaSessionRef,
     ctx: PeerContext,
-    options: SfuSessionOptions = {},
+    options: MediaSessionOptions = {},
   ): Promise<SfuPeer> {
     const peer = new SfuPeer(ref, ctx);
     peer.muted = options.muted ?? false;
@@ -193,7 +193,7 @@ export class SfuPeer {
    * Validates a client candidate; candidates before the first description are queued. mediasoup
    * is ICE-lite (it answers the client's checks), so a valid candidate needs nothing else.
    */
-  addIceCandidate(input: ClientIceCandidate): void {
+  addIceCandidate(input: MediaIceCandidate): void {
     const candidate = parseClientIceCandidate(input);
     if (!candidate) return;
     if (!this.hasRemoteDescription) {
@@ -376,7 +376,7 @@ export class SfuPeer {
     }
   }
 
-  private selfClose(reason: SfuSessionCloseReason): void {
+  private selfClose(reason: MediaSessionCloseReason): void {
     if (this.closed) return;
     this.logger.warn(`closing session [${this.context}, reason=${reason}]`);
     this.close();

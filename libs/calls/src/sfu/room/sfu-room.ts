@@ -10,11 +10,11 @@ import { type PeerContext, SfuPeer } from '../peer/sfu-peer';
 import { type SfuNetworkSettings, transportListenInfos } from '../workers/sfu-network';
 import type {
   IceRestartInitiator,
-  SfuSessionCloseReason,
-  SfuSessionOptions,
-  SfuSessionRef,
-  SfuSignal,
-} from '../sfu.types';
+  MediaSessionCloseReason,
+  MediaSessionOptions,
+  MediaSessionRef,
+  MediaSignal,
+} from '../../media/media-plane.interface';
 import { VoiceActivityMonitor } from './voice-activity.monitor';
 import type { PooledWorker, WorkerPool } from '../workers/worker-pool';
 
@@ -26,12 +26,12 @@ export interface RoomContext {
   readonly signalingTimeoutMs: number;
   readonly iceConsentTimeoutSec: number;
   readonly iceRestart: IceRestartSettings;
-  readonly signal: (ref: SfuSessionRef, signal: SfuSignal) => void;
-  readonly voice: (ref: SfuSessionRef, speaking: boolean) => void;
+  readonly signal: (ref: MediaSessionRef, signal: MediaSignal) => void;
+  readonly voice: (ref: MediaSessionRef, speaking: boolean) => void;
   /** A session closed itself; the service forgets it and reports `session-closed`. */
-  readonly sessionClosed: (ref: SfuSessionRef, reason: SfuSessionCloseReason) => void;
+  readonly sessionClosed: (ref: MediaSessionRef, reason: MediaSessionCloseReason) => void;
   /** A session's ICE was restarted. */
-  readonly iceRestarted: (ref: SfuSessionRef, initiator: IceRestartInitiator) => void;
+  readonly iceRestarted: (ref: MediaSessionRef, initiator: IceRestartInitiator) => void;
   /** Media pipes to the other instances serving the call (none with one instance). */
   readonly pipes: RoomPipesFactory | null;
 }
@@ -135,7 +135,7 @@ export class SfuRoom implements PipedRoom {
   }
 
   /** Adds a session: a peer with its transport on the room's router. */
-  async addPeer(ref: SfuSessionRef, options: SfuSessionOptions = {}): Promise<SfuPeer> {
+  async addPeer(ref: MediaSessionRef, options: MediaSessionOptions = {}): Promise<SfuPeer> {
     if (this.recovering) await this.recovering;
     const peer = await SfuPeer.create(ref, this.peerContext(), options);
     if (this.closed) {
@@ -218,7 +218,7 @@ export class SfuRoom implements PipedRoom {
     };
   }
 
-  private createTransport(ref: SfuSessionRef): Promise<ms.WebRtcTransport> {
+  private createTransport(ref: MediaSessionRef): Promise<ms.WebRtcTransport> {
     const common = {
       enableUdp: true,
       enableTcp: this.ctx.network.enableTcp,
@@ -270,7 +270,7 @@ export class SfuRoom implements PipedRoom {
     this.logger.warn(`consume failed [${peer.context}]: ${err.message}`);
   }
 
-  private onSelfClose(peer: SfuPeer, reason: SfuSessionCloseReason): void {
+  private onSelfClose(peer: SfuPeer, reason: MediaSessionCloseReason): void {
     if (this.peers.get(peer.ref.sessionId) !== peer) return;
     this.removePeer(peer.ref.sessionId);
     this.ctx.sessionClosed(peer.ref, reason);
