@@ -17,6 +17,8 @@ import { WsMetricsInterceptor } from './gateway/ws-metrics.interceptor';
 import { CallsIdCodec } from './identity/id-codec.interface';
 import { SfuService } from './sfu/sfu.service';
 import { MediaPipeService } from './cluster/media-pipe.service';
+import { MediaPipeInstances } from './cluster/media-pipe-instances.service';
+import { RoomPipesFactory } from './sfu/pipe/room-pipes-factory.interface';
 import { CallMembershipService } from './calls/call-membership.service';
 import { CallsBroadcaster } from './gateway/calls-broadcaster';
 import { HostControlsService } from './calls/host-controls.service';
@@ -76,6 +78,8 @@ import { ChannelSettingsStore } from './state/channel-settings.store';
     DrainService,
     SessionControlService,
     MediaPipeService,
+    { provide: RoomPipesFactory, useExisting: MediaPipeService },
+    MediaPipeInstances,
   ],
   exports: [
     CALLS_OPTIONS,

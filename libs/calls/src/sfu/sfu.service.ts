@@ -4,6 +4,7 @@ import {
   Logger,
   type OnApplicationShutdown,
   type OnModuleInit,
+  Optional,
 } from '@nestjs/common';
 import { CALLS_OPTIONS } from '../calls.constants';
 import type { ResolvedCallsOptions } from '../config/calls-options.interface';
@@ -20,7 +21,7 @@ import type {
 import { MediaListeners } from './media-listeners';
 import { sfuNetworkSettings, type SfuNetworkSettings } from './workers/sfu-network';
 import type { SfuPeer } from './peer/sfu-peer';
-import type { RoomPipesFactory } from './pipe/room-pipes';
+import { InjectRoomPipesFactory, type RoomPipesFactory } from './pipe/room-pipes-factory.interface';
 import { RoomRegistry } from './room/room-registry';
 import { type RoomContext, SfuRoom } from './room/sfu-room';
 import type { SfuStats } from './sfu.types';
@@ -30,7 +31,9 @@ import { WorkerPool } from './workers/worker-pool';
  * The SFU: real media through mediasoup for every call on this instance, with SDP offer/answer
  * that stock WebRTC clients speak (the client offers first; the server sends offers when others'
  * tracks come and go). Workers start with the module and stop with the application; each call
- * gets a router on the least loaded worker, each session one WebRTC transport.
+ * gets a router on the least loaded worker, each session one WebRTC transport. The rooms are the
+ * only index of the sessions. With a {@link RoomPipesFactory}, rooms are piped to the other
+ * instances serving their calls.
  *
  * Events ({@link SfuService.subscribe}): `signal` (to deliver to the session's client), `voice`
  * (speaking on/off), `sessionClosed` (the SFU gave a session up), `iceRestart`.
@@ -42,12 +45,15 @@ export class SfuService implements MediaPlane, OnModuleInit, OnApplicationShutdo
   private readonly network: SfuNetworkSettings;
   private pool: WorkerPool | null = null;
   private readonly rooms = new RoomRegistry<SfuRoom>();
-  private readonly sessions = new Map<string, { room: SfuRoom; peer: SfuPeer }>();
-  private pipes: RoomPipesFactory | null = null;
+  private readonly pipes: RoomPipesFactory | null;
   private shuttingDown = false;
 
-  constructor(@Inject(CALLS_OPTIONS) private readonly options: ResolvedCallsOptions) {
+  constructor(
+    @Inject(CALLS_OPTIONS) private readonly options: ResolvedCallsOptions,
+    @Optional() @InjectRoomPipesFactory() pipes?: RoomPipesFactory,
+  ) {
     this.network = sfuNetworkSettings(options);
+    this.pipes = pipes ?? null;
   }
 
   /** Starts the media workers (none when `rtcWorkers` is 0). */
@@ -73,7 +79,6 @@ export class SfuService implements MediaPlane, OnModuleInit, OnApplicationShutdo
     this.shuttingDown = true;
     await this.rooms.settled();
     this.rooms.closeAll();
-    this.sessions.clear();
     await this.pool?.close();
     this.pool = null;
   }
@@ -87,17 +92,14 @@ export class SfuService implements MediaPlane, OnModuleInit, OnApplicationShutdo
    * @throws SfuSessionExistsError when the session is already open
    */
   async openSession(ref: MediaSessionRef, options: MediaSessionOptions = {}): Promise<void> {
-    if (this.sessions.has(ref.sessionId))
-      throw new SfuSessionExistsError(ref.sessionId, ref.callId);
+    if (this.hasSession(ref.sessionId)) throw new SfuSessionExistsError(ref.sessionId, ref.callId);
     const room = await this.room(ref.callId);
-    room.pendingJoins++;
     try {
-      if (this.sessions.has(ref.sessionId))
+      if (this.hasSession(ref.sessionId)) {
         throw new SfuSessionExistsError(ref.sessionId, ref.callId);
-      const peer = await room.addPeer({ ...ref }, options);
-      this.sessions.set(ref.sessionId, { room, peer });
+      }
+      await room.addPeer({ ...ref }, options);
     } finally {
-      room.pendingJoins--;
       this.closeIfEmpty(room);
     }
   }
@@ -150,9 +152,8 @@ export class SfuService implements MediaPlane, OnModuleInit, OnApplicationShutdo
    * without its tracks. Unknown sessions are ignored. No `session-closed` event follows.
    */
   async closeSession(sessionId: string): Promise<void> {
-    const entry = this.sessions.get(sessionId);
+    const entry = this.find(sessionId);
     if (!entry) return;
-    this.sessions.delete(sessionId);
     entry.room.removePeer(sessionId);
     this.closeIfEmpty(entry.room);
     await Promise.resolve();
@@ -164,13 +165,12 @@ export class SfuService implements MediaPlane, OnModuleInit, OnApplicationShutdo
     const room = this.rooms.get(callId);
     if (!room) return;
     this.rooms.delete(room);
-    for (const peer of room.sessions) this.sessions.delete(peer.ref.sessionId);
     room.close();
   }
 
   /** Whether the session has open media on this instance. */
   hasSession(sessionId: string): boolean {
-    return this.sessions.has(sessionId);
+    return this.find(sessionId) !== undefined;
   }
 
   /**
@@ -188,14 +188,6 @@ export class SfuService implements MediaPlane, OnModuleInit, OnApplicationShutdo
       consumers: peers.reduce((n, p) => n + p.consumers.length, 0),
       pipes: rooms.reduce((n, r) => n + r.pipeCount, 0),
     };
-  }
-
-  /**
-   * Connects rooms to the other instances serving their calls (`MediaPipeService` calls it at
-   * init when the state is shared). Without it every instance's rooms are on their own.
-   */
-  usePipes(pipes: RoomPipesFactory): void {
-    this.pipes = pipes;
   }
 
   /**
@@ -237,9 +229,18 @@ export class SfuService implements MediaPlane, OnModuleInit, OnApplicationShutdo
   }
 
   private entry(sessionId: string): { room: SfuRoom; peer: SfuPeer } {
-    const entry = this.sessions.get(sessionId);
+    const entry = this.find(sessionId);
     if (!entry) throw new SfuSessionNotFoundError(sessionId);
     return entry;
+  }
+
+  /** The session's room and peer, looked up in the rooms (the only index of sessions). */
+  private find(sessionId: string): { room: SfuRoom; peer: SfuPeer } | undefined {
+    for (const room of this.rooms.all()) {
+      const peer = room.peer(sessionId);
+      if (peer) return { room, peer };
+    }
+    return undefined;
   }
 
   /** The call's room, created once even when several sessions open at the same time. */
@@ -251,7 +252,7 @@ export class SfuService implements MediaPlane, OnModuleInit, OnApplicationShutdo
   }
 
   private closeIfEmpty(room: SfuRoom): void {
-    if (room.size > 0 || room.pendingJoins > 0 || room.isClosed) return;
+    if (!room.isEmpty || room.isClosed) return;
     this.rooms.delete(room);
     room.close();
   }
@@ -273,12 +274,8 @@ export class SfuService implements MediaPlane, OnModuleInit, OnApplicationShutdo
       voice: (ref, speaking) => this.listeners.emit('voice', ref, speaking),
       iceRestarted: (ref, initiator) => this.listeners.emit('iceRestart', ref, initiator),
       pipes: this.pipes,
-      sessionClosed: (ref, reason) => {
-        const entry = this.sessions.get(ref.sessionId);
-        if (entry) {
-          this.sessions.delete(ref.sessionId);
-          this.closeIfEmpty(entry.room);
-        }
+      sessionClosed: (room, ref, reason) => {
+        this.closeIfEmpty(room);
         this.listeners.emit('sessionClosed', ref, reason);
       },
     };

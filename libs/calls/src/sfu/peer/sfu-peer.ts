@@ -40,7 +40,7 @@ export interface PeerContext {
   readonly iceRestart: IceRestartSettings;
   readonly signal: (ref: MediaSessionRef, signal: MediaSignal) => void;
   /** A producer of this peer started (the room lets the others consume it). */
-  readonly onProducer: (peer: SfuPeer, producer: ms.Producer) => void;
+  readonly onProducer: (peer: SfuPeer, producer: ms.Producer<SfuProducerAppData>) => void;
   /** The peer's first offer was answered: it can now receive the others' media. */
   readonly onReady: (peer: SfuPeer) => void;
   /** The peer closed itself (ICE/DTLS failure, restarts exhausted, …). */
@@ -154,7 +154,7 @@ export class SfuPeer {
   }
 
   /** The peer's live producers. */
-  get producers(): ms.Producer[] {
+  get producers(): ms.Producer<SfuProducerAppData>[] {
     return this.slots.flatMap((s) => (s.producer && !s.producer.closed ? [s.producer] : []));
   }
 
@@ -212,7 +212,7 @@ export class SfuPeer {
     this.muted = muted;
     await Promise.all(
       this.producers
-        .filter((p) => (p.appData as SfuProducerAppData).type === 'voice')
+        .filter((p) => p.appData.type === 'voice')
         .map((p) => (muted ? p.pause() : p.resume())),
     );
   }
@@ -220,9 +220,8 @@ export class SfuPeer {
   /** Labels the video (and audio) of the given MediaStream as the screen share. */
   setScreenStream(streamId: string | null): void {
     this.screenStreamId = streamId;
-    for (const producer of this.producers) {
-      const appData = producer.appData as SfuProducerAppData;
-      appData.type = mediaType(producer.kind, appData.streamId, streamId);
+    for (const { appData, kind } of this.producers) {
+      appData.type = mediaType(kind, appData.streamId, streamId);
     }
   }
 
@@ -409,7 +408,7 @@ export class SfuPeer {
       offer,
     );
     // Producers first: the only step that can still fail, and one that can be undone.
-    const created: ms.Producer[] = [];
+    const created: ms.Producer<SfuProducerAppData>[] = [];
     try {
       for (const { slot, accepted } of plan.produce) {
         const section = offer.sections.find((s) => s.mid === slot.mid);
@@ -495,7 +494,7 @@ export class SfuPeer {
     mid: string,
     accepted: AcceptedSendSection,
     section: ClientSection,
-  ): Promise<ms.Producer> {
+  ): Promise<ms.Producer<SfuProducerAppData>> {
     return produce(this.transport, {
       ref: this.ref,
       mid,
@@ -509,14 +508,14 @@ export class SfuPeer {
 
   private installProducer(
     slot: PeerSlot,
-    producer: ms.Producer,
+    producer: ms.Producer<SfuProducerAppData>,
     accepted: AcceptedSendSection,
   ): void {
     slot.producer?.close();
     slot.producer = producer;
     slot.accepted = accepted;
     slot.recvCodecs = undefined;
-    const { type } = producer.appData as SfuProducerAppData;
+    const { type } = producer.appData;
     this.logger.log(
       `producer started [${this.context}, mid=${slot.mid}, kind=${producer.kind}, type=${type}, producerId=${producer.id}]`,
     );
