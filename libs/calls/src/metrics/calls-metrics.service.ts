@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { InjectMediaPlane, type MediaPlane } from '../media/media-plane.interface';
 import { SfuService } from '../sfu/sfu.service';
 import { CallStateRepository, InjectCallStateRepository } from '../state/call-state.repository';
 
@@ -48,9 +49,18 @@ export class CallsMetrics {
     registers: [this.registry],
   });
 
-  constructor(@InjectCallStateRepository() state: CallStateRepository, sfu: SfuService) {
+  constructor(
+    @InjectCallStateRepository() state: CallStateRepository,
+    sfu: SfuService,
+    @InjectMediaPlane() media: MediaPlane,
+  ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'calls_process_' });
-    sfu.events.on('ice-restart', (_ref, initiator) => this.iceRestarts.inc({ initiator }));
+    media.subscribe({
+      signal: () => undefined,
+      voice: () => undefined,
+      sessionClosed: () => undefined,
+      iceRestart: (_ref, initiator) => this.iceRestarts.inc({ initiator }),
+    });
     const registers = [this.registry];
     new Gauge({
       name: 'calls_active_calls',

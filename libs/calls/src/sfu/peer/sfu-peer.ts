@@ -22,31 +22,31 @@ import type { ClientDescription, ClientSection, DtlsSetup } from '../sdp/sdp.typ
 import { type AcceptedSendSection, commonCodecs } from '../sdp/send-section.acceptor';
 import { serverCandidateSignals } from './server-candidates';
 import type {
-  ClientIceCandidate,
+  MediaIceCandidate,
   IceRestartInitiator,
-  SfuSessionCloseReason,
-  SfuSessionOptions,
-  SfuSessionRef,
-  SfuSignal,
-} from '../sfu.types';
+  MediaSessionCloseReason,
+  MediaSessionOptions,
+  MediaSessionRef,
+  MediaSignal,
+} from '../../media/media-plane.interface';
 
 /** What a peer needs from its room and the service. */
 export interface PeerContext {
   readonly router: ms.Router;
-  readonly createTransport: (ref: SfuSessionRef) => Promise<ms.WebRtcTransport>;
+  readonly createTransport: (ref: MediaSessionRef) => Promise<ms.WebRtcTransport>;
   readonly dataRelay: DataChannelRelay;
   readonly maxSdpBytes: number;
   readonly signalingTimeoutMs: number;
   readonly iceRestart: IceRestartSettings;
-  readonly signal: (ref: SfuSessionRef, signal: SfuSignal) => void;
+  readonly signal: (ref: MediaSessionRef, signal: MediaSignal) => void;
   /** A producer of this peer started (the room lets the others consume it). */
-  readonly onProducer: (peer: SfuPeer, producer: ms.Producer) => void;
+  readonly onProducer: (peer: SfuPeer, producer: ms.Producer<SfuProducerAppData>) => void;
   /** The peer's first offer was answered: it can now receive the others' media. */
   readonly onReady: (peer: SfuPeer) => void;
   /** The peer closed itself (ICE/DTLS failure, restarts exhausted, …). */
-  readonly onSelfClose: (peer: SfuPeer, reason: SfuSessionCloseReason) => void;
+  readonly onSelfClose: (peer: SfuPeer, reason: MediaSessionCloseReason) => void;
   /** The peer's ICE was restarted (new server credentials). */
-  readonly iceRestarted: (ref: SfuSessionRef, initiator: IceRestartInitiator) => void;
+  readonly iceRestarted: (ref: MediaSessionRef, initiator: IceRestartInitiator) => void;
 }
 
 /** A server offer waiting for the client's answer. */
@@ -114,7 +114,7 @@ export class SfuPeer {
   private closed = false;
 
   private constructor(
-    readonly ref: SfuSessionRef,
+    readonly ref: MediaSessionRef,
     private ctx: PeerContext,
   ) {
     this.iceRestart = new IceRestartPolicy(ctx.iceRestart, {
@@ -128,9 +128,9 @@ export class SfuPeer {
 
   /** Creates the peer and its transport. */
   static async create(
-    ref: SfuSessionRef,
+    ref: MediaSessionRef,
     ctx: PeerContext,
-    options: SfuSessionOptions = {},
+    options: MediaSessionOptions = {},
   ): Promise<SfuPeer> {
     const peer = new SfuPeer(ref, ctx);
     peer.muted = options.muted ?? false;
@@ -154,7 +154,7 @@ export class SfuPeer {
   }
 
   /** The peer's live producers. */
-  get producers(): ms.Producer[] {
+  get producers(): ms.Producer<SfuProducerAppData>[] {
     return this.slots.flatMap((s) => (s.producer && !s.producer.closed ? [s.producer] : []));
   }
 
@@ -193,7 +193,7 @@ export class SfuPeer {
    * Validates a client candidate; candidates before the first description are queued. mediasoup
    * is ICE-lite (it answers the client's checks), so a valid candidate needs nothing else.
    */
-  addIceCandidate(input: ClientIceCandidate): void {
+  addIceCandidate(input: MediaIceCandidate): void {
     const candidate = parseClientIceCandidate(input);
     if (!candidate) return;
     if (!this.hasRemoteDescription) {
@@ -212,7 +212,7 @@ export class SfuPeer {
     this.muted = muted;
     await Promise.all(
       this.producers
-        .filter((p) => (p.appData as SfuProducerAppData).type === 'voice')
+        .filter((p) => p.appData.type === 'voice')
         .map((p) => (muted ? p.pause() : p.resume())),
     );
   }
@@ -220,9 +220,8 @@ export class SfuPeer {
   /** Labels the video (and audio) of the given MediaStream as the screen share. */
   setScreenStream(streamId: string | null): void {
     this.screenStreamId = streamId;
-    for (const producer of this.producers) {
-      const appData = producer.appData as SfuProducerAppData;
-      appData.type = mediaType(producer.kind, appData.streamId, streamId);
+    for (const { appData, kind } of this.producers) {
+      appData.type = mediaType(kind, appData.streamId, streamId);
     }
   }
 
@@ -376,7 +375,7 @@ export class SfuPeer {
     }
   }
 
-  private selfClose(reason: SfuSessionCloseReason): void {
+  private selfClose(reason: MediaSessionCloseReason): void {
     if (this.closed) return;
     this.logger.warn(`closing session [${this.context}, reason=${reason}]`);
     this.close();
@@ -409,7 +408,7 @@ export class SfuPeer {
       offer,
     );
     // Producers first: the only step that can still fail, and one that can be undone.
-    const created: ms.Producer[] = [];
+    const created: ms.Producer<SfuProducerAppData>[] = [];
     try {
       for (const { slot, accepted } of plan.produce) {
         const section = offer.sections.find((s) => s.mid === slot.mid);
@@ -495,7 +494,7 @@ export class SfuPeer {
     mid: string,
     accepted: AcceptedSendSection,
     section: ClientSection,
-  ): Promise<ms.Producer> {
+  ): Promise<ms.Producer<SfuProducerAppData>> {
     return produce(this.transport, {
       ref: this.ref,
       mid,
@@ -509,14 +508,14 @@ export class SfuPeer {
 
   private installProducer(
     slot: PeerSlot,
-    producer: ms.Producer,
+    producer: ms.Producer<SfuProducerAppData>,
     accepted: AcceptedSendSection,
   ): void {
     slot.producer?.close();
     slot.producer = producer;
     slot.accepted = accepted;
     slot.recvCodecs = undefined;
-    const { type } = producer.appData as SfuProducerAppData;
+    const { type } = producer.appData;
     this.logger.log(
       `producer started [${this.context}, mid=${slot.mid}, kind=${producer.kind}, type=${type}, producerId=${producer.id}]`,
     );
