@@ -42,6 +42,8 @@ export {
   type MediaSessionCloseReason,
   type MediaTrackType,
   type IceRestartInitiator,
+  type MediaStats,
+  type MediaWorkerUsage,
 } from './media/media-plane.interface';
 export { CallDelivery, InjectCallDelivery } from './calls/call-delivery.interface';
 export type { CallEvent, CallEventType, EmojiData, SessionSubject } from './calls/call-events';
@@ -54,4 +56,3 @@ export { CallsIoAdapter } from './cluster/calls-io.adapter';
 export { InstanceRegistry, type InstanceInfo } from './cluster/instance-registry.service';
 export { CallsMetrics } from './metrics/calls-metrics.service';
 export { SfuService } from './sfu/sfu.service';
-export type { SfuStats } from './sfu/sfu.types';

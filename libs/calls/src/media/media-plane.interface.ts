@@ -102,6 +102,27 @@ export interface MediaPlane {
   hasSession(sessionId: string): boolean;
   /** Registers the listener; returns a function that removes it. */
   subscribe(listener: MediaPlaneListener): () => void;
+  /** How many media objects are open on this instance (for metrics and health). */
+  stats(): MediaStats;
+  /** CPU time each media worker process has used so far. */
+  workerUsage(): Promise<MediaWorkerUsage[]>;
+}
+
+/** Counts of the media plane's open objects on this instance. */
+export interface MediaStats {
+  workers: number;
+  routers: number;
+  transports: number;
+  producers: number;
+  consumers: number;
+  /** Pipe transports to and from other instances (media of calls served by several). */
+  pipes: number;
+}
+
+/** CPU time of one media worker process. */
+export interface MediaWorkerUsage {
+  readonly pid: number;
+  readonly cpuSeconds: number;
 }
 
 /** Injection token of {@link MediaPlane}. */

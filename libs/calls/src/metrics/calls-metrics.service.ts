@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { InjectMediaPlane, type MediaPlane } from '../media/media-plane.interface';
-import { SfuService } from '../sfu/sfu.service';
 import { CallStateRepository, InjectCallStateRepository } from '../state/call-state.repository';
 
 /**
@@ -51,7 +50,6 @@ export class CallsMetrics {
 
   constructor(
     @InjectCallStateRepository() state: CallStateRepository,
-    sfu: SfuService,
     @InjectMediaPlane() media: MediaPlane,
   ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'calls_process_' });
@@ -112,7 +110,7 @@ export class CallsMetrics {
       labelNames: ['kind'] as const,
       registers,
       collect() {
-        for (const [kind, n] of Object.entries(sfu.stats()) as [string, number][])
+        for (const [kind, n] of Object.entries(media.stats()) as [string, number][])
           this.set({ kind }, n);
       },
     });
@@ -123,7 +121,7 @@ export class CallsMetrics {
       registers,
       async collect() {
         this.reset();
-        for (const w of await sfu.workerUsage()) this.set({ pid: String(w.pid) }, w.cpuSeconds);
+        for (const w of await media.workerUsage()) this.set({ pid: String(w.pid) }, w.cpuSeconds);
       },
     });
   }

@@ -17,6 +17,8 @@ import type {
   MediaPlaneListener,
   MediaSessionOptions,
   MediaSessionRef,
+  MediaStats,
+  MediaWorkerUsage,
 } from '../media/media-plane.interface';
 import { MediaListeners } from './media-listeners';
 import { sfuNetworkSettings, type SfuNetworkSettings } from './workers/sfu-network';
@@ -24,7 +26,6 @@ import type { SfuPeer } from './peer/sfu-peer';
 import { InjectRoomPipesFactory, type RoomPipesFactory } from './pipe/room-pipes-factory.interface';
 import { RoomRegistry } from './room/room-registry';
 import { type RoomContext, SfuRoom } from './room/sfu-room';
-import type { SfuStats } from './sfu.types';
 import { WorkerPool } from './workers/worker-pool';
 
 /**
@@ -177,7 +178,7 @@ export class SfuService implements MediaPlane, OnModuleInit, OnApplicationShutdo
    * Counts of live workers, routers, session transports, producers and consumers of the sessions
    * served here, and pipe transports to and from other instances.
    */
-  stats(): SfuStats {
+  stats(): MediaStats {
     const rooms = this.rooms.all();
     const peers = rooms.flatMap((r) => r.sessions);
     return {
@@ -204,7 +205,7 @@ export class SfuService implements MediaPlane, OnModuleInit, OnApplicationShutdo
   }
 
   /** CPU time each running worker has used so far, user plus system (for metrics). */
-  async workerUsage(): Promise<{ pid: number; cpuSeconds: number }[]> {
+  async workerUsage(): Promise<MediaWorkerUsage[]> {
     const workers = this.pool?.workers ?? [];
     const usage = await Promise.all(
       workers.map(async ({ worker }) => {
