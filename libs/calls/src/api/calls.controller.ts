@@ -35,6 +35,17 @@ interface ChannelEntry {
   call?: MattermostCallState;
 }
 
+/** The options this class reads. */
+type CallsControllerOptions = Pick<
+  ResolvedCallsOptions,
+  | 'allowScreenSharing'
+  | 'maxCallParticipants'
+  | 'stunServers'
+  | 'turnCredentialsTtlMinutes'
+  | 'turnServerUrls'
+  | 'turnStaticAuthSecret'
+>;
+
 /** Mattermost Calls plugin REST API used by clients (general routes). */
 @Controller(CALLS_ROUTE_PREFIXES)
 @UseGuards(CallsAuthGuard)
@@ -42,7 +53,7 @@ interface ChannelEntry {
 @UsePipes(new DepthLimitedValidationPipe({ whitelist: true, transform: true }))
 export class CallsController {
   constructor(
-    @Inject(CALLS_OPTIONS) private readonly options: ResolvedCallsOptions,
+    @Inject(CALLS_OPTIONS) private readonly options: CallsControllerOptions,
     private readonly queries: CallQueriesService,
     private readonly wire: MattermostWire,
   ) {}

@@ -8,6 +8,9 @@ import { DrainState } from '../calls/drain-state';
 import { type LocalSession, LocalSessions } from '../calls/local-sessions';
 import { InstanceRegistry } from './instance-registry.service';
 
+/** The options this class reads. */
+type DrainOptions = Pick<ResolvedCallsOptions, 'drainTimeoutMs' | 'instanceId'>;
+
 /**
  * Graceful drain on shutdown (SIGTERM with `enableShutdownHooks()`): stop accepting joins, tell
  * this instance's participants to move (`server_draining` event: connect to another instance,
@@ -19,7 +22,7 @@ export class DrainService implements BeforeApplicationShutdown {
   private readonly logger = new Logger(DrainService.name);
 
   constructor(
-    @Inject(CALLS_OPTIONS) private readonly options: ResolvedCallsOptions,
+    @Inject(CALLS_OPTIONS) private readonly options: DrainOptions,
     private readonly registry: InstanceRegistry,
     private readonly sessions: LocalSessions,
     @InjectCallDelivery() private readonly delivery: CallDelivery,
