@@ -198,7 +198,7 @@ export class PeerNegotiator {
       describeSlot(slot, this.bundles, offer.sections[i]),
     );
     this.sendDescription('answer', sections, this.transport.answerSetup);
-    await this.slots.answered(sections);
+    await this.slots.answerSent(sections);
     this.transport.flushCandidates();
     if (plan.dataChannel) await this.transport.attachDataChannel(this.host.dataRelay());
     for (const { slot } of plan.produce) {
@@ -221,7 +221,7 @@ export class PeerNegotiator {
     await this.slots.refit();
     if (this.host.isClosed()) return;
     const bundlesBefore = this.bundles.clone();
-    const { added, included } = this.slots.offer();
+    const { added, included } = this.slots.prepareOffer();
     const sections = this.slots.list.map((slot) => describeSlot(slot, this.bundles));
     const timer = setTimeout(
       () => void this.onAnswerTimeout(pending),

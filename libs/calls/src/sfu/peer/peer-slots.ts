@@ -245,7 +245,7 @@ export class PeerSlots {
    * at the end of the sections, and marks every server slot's consumer as offered.
    * @returns the slots added, and each server slot with the consumer the offer sends (`null`: inactive)
    */
-  offer(): { added: PeerSlot[]; included: Map<PeerSlot, ms.Consumer | null> } {
+  prepareOffer(): { added: PeerSlot[]; included: Map<PeerSlot, ms.Consumer | null> } {
     const added = this.floatingSlots.filter(
       (s) => (s.consumer && !s.consumer.closed) || this.reclaimed.has(s),
     );
@@ -286,7 +286,7 @@ export class PeerSlots {
    * The server answered a client offer with `sections`: each server slot's consumer is agreed if
    * the answer sends it (and resumed), else none is.
    */
-  async answered(sections: readonly LocalSection[]): Promise<void> {
+  async answerSent(sections: readonly LocalSection[]): Promise<void> {
     for (const [i, slot] of this.slots.entries()) {
       if (slot.origin !== 'server') continue;
       const sent = sections[i];
