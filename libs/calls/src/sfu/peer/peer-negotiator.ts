@@ -8,7 +8,7 @@ import type {
   MediaSessionRef,
   MediaSignal,
 } from '../../media/media-plane.interface';
-import type { DataChannelRelay } from '../room/data-channel.relay';
+import type { PeerDataChannels } from './peer-data-channels.interface';
 import { BundleRegistry } from '../sdp/bundle-registry';
 import type { LocalSection } from '../sdp/local-description';
 import { writeLocalDescription } from '../sdp/sdp-writer';
@@ -33,7 +33,7 @@ export interface PeerNegotiatorHost {
   /** The room's router now (it changes when the room moves after a worker death). */
   router(): ms.Router;
   /** The room's data channel relay now. */
-  dataRelay(): DataChannelRelay;
+  dataRelay(): PeerDataChannels;
   /** How long the client has to answer a server offer (ms). */
   readonly signalingTimeoutMs: number;
   /** A signal for the session's client (`offer`, `answer`, `candidate`). */

@@ -5,7 +5,7 @@ import type {
   MediaSessionCloseReason,
   MediaSignal,
 } from '../../media/media-plane.interface';
-import type { DataChannelAttachment, DataChannelRelay } from '../room/data-channel.relay';
+import type { DataChannelAttachment, PeerDataChannels } from './peer-data-channels.interface';
 import { type ParsedIceCandidate, parseClientIceCandidate } from '../sdp/ice-candidate';
 import type { LocalSection, LocalTransportParameters } from '../sdp/local-description';
 import type { ClientDescription, DtlsSetup } from '../sdp/sdp.types';
@@ -228,7 +228,7 @@ export class PeerTransport {
   }
 
   /** Attaches the `calls-dc` data channel to the relay (once per transport). */
-  async attachDataChannel(relay: DataChannelRelay): Promise<void> {
+  async attachDataChannel(relay: PeerDataChannels): Promise<void> {
     if (this.dataChannel || this.transport.closed) return;
     try {
       this.dataChannel = await relay.attach(this.transport, this.host.context);

@@ -9,7 +9,7 @@ import type {
   MediaSessionRef,
   MediaSignal,
 } from '../../media/media-plane.interface';
-import type { DataChannelRelay } from '../room/data-channel.relay';
+import type { PeerDataChannels } from './peer-data-channels.interface';
 import { parseClientDescription } from '../sdp/client-description.parser';
 import type { ClientDescription, ClientSection } from '../sdp/sdp.types';
 import type { AcceptedSendSection } from '../sdp/send-section.acceptor';
@@ -24,7 +24,7 @@ import { PeerTransport } from './peer-transport';
 export interface PeerContext {
   readonly router: ms.Router;
   readonly createTransport: (ref: MediaSessionRef) => Promise<ms.WebRtcTransport>;
-  readonly dataRelay: DataChannelRelay;
+  readonly dataRelay: PeerDataChannels;
   readonly maxSdpBytes: number;
   readonly signalingTimeoutMs: number;
   readonly iceRestart: IceRestartSettings;
