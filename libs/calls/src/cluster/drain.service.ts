@@ -23,7 +23,7 @@ export class DrainService implements BeforeApplicationShutdown {
 
   constructor(
     @Inject(CALLS_OPTIONS) private readonly options: DrainOptions,
-    private readonly registry: InstanceRegistry,
+    private readonly instances: InstanceRegistry,
     private readonly sessions: LocalSessions,
     @InjectCallDelivery() private readonly delivery: CallDelivery,
     private readonly drain: DrainState,
@@ -33,9 +33,9 @@ export class DrainService implements BeforeApplicationShutdown {
   async beforeApplicationShutdown(signal?: string): Promise<void> {
     const started = Date.now();
     this.drain.draining = true;
-    this.registry.setDraining(true);
+    this.instances.setDraining(true);
     const sessions = this.sessions.all();
-    const others = (await this.registry.live().catch(() => [])).filter(
+    const others = (await this.instances.live().catch(() => [])).filter(
       (i) => i.id !== this.options.instanceId && !i.draining,
     );
     this.logger.log(

@@ -14,13 +14,13 @@ export class MediaPipeInstances implements OnModuleInit, OnModuleDestroy {
 
   constructor(
     private readonly pipes: MediaPipeService,
-    private readonly registry: InstanceRegistry,
+    private readonly instances: InstanceRegistry,
   ) {}
 
   onModuleInit(): void {
     if (!this.pipes.enabled) return;
-    this.registry.setAddress(this.pipes.settings.address);
-    this.unsubscribe = this.registry.onInstanceDead((id) => this.pipes.dropInstance(id));
+    this.instances.setAddress(this.pipes.settings.address);
+    this.unsubscribe = this.instances.onInstanceDead((id) => this.pipes.dropInstance(id));
   }
 
   onModuleDestroy(): void {
