@@ -71,12 +71,16 @@ function probeServer(host: TestHostApp): Map<string, ServerTimes> {
     if (description.type === 'offer') of(sessionId).offerIn ??= epochNow();
     return describe(sessionId, description);
   };
-  sfu.events.on('signal', (ref, signal) => {
-    if (signal.type === 'answer') of(ref.sessionId).answerOut ??= epochNow();
-    if (signal.type === 'offer') of(ref.sessionId).firstServerOffer ??= epochNow();
-    if (signal.type === 'connection-state' && signal.state === 'connected') {
-      of(ref.sessionId).dtlsConnected ??= epochNow();
-    }
+  sfu.subscribe({
+    signal: (ref, signal) => {
+      if (signal.type === 'answer') of(ref.sessionId).answerOut ??= epochNow();
+      if (signal.type === 'offer') of(ref.sessionId).firstServerOffer ??= epochNow();
+      if (signal.type === 'connection-state' && signal.state === 'connected') {
+        of(ref.sessionId).dtlsConnected ??= epochNow();
+      }
+    },
+    voice: () => undefined,
+    sessionClosed: () => undefined,
   });
   return sessions;
 }

@@ -3,7 +3,7 @@ import { build } from 'esbuild';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { SignalSink } from '@app/calls/testing';
 import type { SfuService } from '@app/calls/sfu/sfu.service';
-import type { SfuSessionRef, SfuSignal } from '@app/calls/sfu/sfu.types';
+import type { MediaSessionRef, MediaSignal } from '@app/calls/media/media-plane.interface';
 import { pageRtp, type RtpStat } from './calls-browser';
 
 const CLIENT_DIR = resolve(__dirname, '..', '..', 'src', 'web', 'client');
@@ -70,7 +70,7 @@ export class BrowserPeer implements SignalSink {
   readonly logs: string[] = [];
 
   private constructor(
-    readonly ref: SfuSessionRef,
+    readonly ref: MediaSessionRef,
     private readonly context: BrowserContext,
     readonly page: Page,
   ) {
@@ -83,7 +83,7 @@ export class BrowserPeer implements SignalSink {
     browser: Browser,
     script: string,
     sfu: SfuService,
-    ref: SfuSessionRef,
+    ref: MediaSessionRef,
   ): Promise<BrowserPeer> {
     const context = await browser.newContext();
     const page = await context.newPage();
@@ -104,7 +104,7 @@ export class BrowserPeer implements SignalSink {
     return peer;
   }
 
-  handleSignal(signal: SfuSignal): Promise<void> {
+  handleSignal(signal: MediaSignal): Promise<void> {
     if (signal.type !== 'offer' && signal.type !== 'answer' && signal.type !== 'candidate') {
       return Promise.resolve();
     }

@@ -22,6 +22,7 @@ import { DrainService } from './cluster/drain.service';
 import { InstanceBus } from './cluster/instance-bus';
 import { InstanceRegistry } from './cluster/instance-registry.service';
 import { MediaPipeService } from './cluster/media-pipe.service';
+import { MediaPipeInstances } from './cluster/media-pipe-instances.service';
 import { SessionControlService } from './cluster/session-control.service';
 import { SignalingGateway } from './gateway/signaling.gateway';
 import { SocketIoDelivery } from './gateway/socket-io.delivery';
@@ -45,6 +46,7 @@ import { MediaPlane } from './media/media-plane.interface';
 import { CallsMetrics } from './metrics/calls-metrics.service';
 import { LiveKitTokens } from './protocol/livekit/livekit-tokens';
 import { MattermostWire } from './protocol/mattermost/mattermost-wire';
+import { RoomPipesFactory } from './sfu/pipe/room-pipes-factory.interface';
 import { SfuService } from './sfu/sfu.service';
 import {
   callStateRepositoryProvider,
@@ -150,6 +152,8 @@ const liveKitProviders = [
     SessionControlService,
     { provide: SessionControl, useExisting: SessionControlService },
     MediaPipeService,
+    { provide: RoomPipesFactory, useExisting: MediaPipeService },
+    MediaPipeInstances,
   ],
   exports: [
     CALLS_OPTIONS,

@@ -33,9 +33,17 @@ export { CallsIdCodec, InjectCallsIdCodec, PlainIdCodec } from './identity/id-co
 export { UuidMattermostIdCodec } from './identity/uuid-mattermost-id-codec';
 export {
   MediaPlane,
+  InjectMediaPlane,
+  type MediaPlaneListener,
   type MediaSignal,
   type MediaSessionRef,
   type MediaSessionOptions,
+  type MediaIceCandidate,
+  type MediaSessionCloseReason,
+  type MediaTrackType,
+  type IceRestartInitiator,
+  type MediaStats,
+  type MediaWorkerUsage,
 } from './media/media-plane.interface';
 export { CallDelivery, InjectCallDelivery } from './calls/call-delivery.interface';
 export type { CallEvent, CallEventType, EmojiData, SessionSubject } from './calls/call-events';
@@ -72,16 +80,3 @@ export { CallsIoAdapter } from './cluster/calls-io.adapter';
 export { InstanceRegistry, type InstanceInfo } from './cluster/instance-registry.service';
 export { CallsMetrics } from './metrics/calls-metrics.service';
 export { SfuService } from './sfu/sfu.service';
-export type {
-  SfuSignal,
-  SfuSessionRef,
-  SfuSessionOptions,
-  IceRestartInitiator,
-  ClientIceCandidate,
-  SfuEvents,
-  SfuListener,
-  SfuStats,
-  SfuSessionCloseReason,
-  SfuMediaType,
-} from './sfu/sfu.types';
-export { SfuEventEmitter } from './sfu/sfu-events';

@@ -38,6 +38,19 @@ interface ChannelEntry {
   call?: MattermostCallState;
 }
 
+/** The options this class reads. */
+type CallsControllerOptions = Pick<
+  ResolvedCallsOptions,
+  | 'allowScreenSharing'
+  | 'livekitAnnounce'
+  | 'livekitKeys'
+  | 'maxCallParticipants'
+  | 'stunServers'
+  | 'turnCredentialsTtlMinutes'
+  | 'turnServerUrls'
+  | 'turnStaticAuthSecret'
+>;
+
 /** Mattermost Calls plugin REST API used by clients (general routes). */
 @Controller(CALLS_ROUTE_PREFIXES)
 @UseGuards(CallsAuthGuard)
@@ -45,7 +58,7 @@ interface ChannelEntry {
 @UsePipes(new DepthLimitedValidationPipe({ whitelist: true, transform: true }))
 export class CallsController {
   constructor(
-    @Inject(CALLS_OPTIONS) private readonly options: ResolvedCallsOptions,
+    @Inject(CALLS_OPTIONS) private readonly options: CallsControllerOptions,
     private readonly queries: CallQueriesService,
     private readonly wire: MattermostWire,
   ) {}

@@ -46,7 +46,8 @@ const TOKEN_TTL_SECONDS = 3600;
 @UsePipes(new DepthLimitedValidationPipe({ whitelist: true, transform: true }))
 export class LiveKitTokenController {
   constructor(
-    @Inject(CALLS_OPTIONS) private readonly options: ResolvedCallsOptions,
+    @Inject(CALLS_OPTIONS)
+    private readonly options: Pick<ResolvedCallsOptions, 'livekitUrl' | 'livekitPath'>,
     private readonly tokens: LiveKitTokens,
     private readonly queries: CallQueriesService,
     private readonly wire: MattermostWire,

@@ -8,6 +8,9 @@ import { DrainState } from '../calls/drain-state';
 import { type LocalSession, LocalSessions } from '../calls/local-sessions';
 import { InstanceRegistry } from './instance-registry.service';
 
+/** The options this class reads. */
+type DrainOptions = Pick<ResolvedCallsOptions, 'drainTimeoutMs' | 'instanceId'>;
+
 /**
  * Graceful drain on shutdown (SIGTERM with `enableShutdownHooks()`): stop accepting joins, tell
  * this instance's participants to move (`server_draining` event: connect to another instance,
@@ -19,8 +22,8 @@ export class DrainService implements BeforeApplicationShutdown {
   private readonly logger = new Logger(DrainService.name);
 
   constructor(
-    @Inject(CALLS_OPTIONS) private readonly options: ResolvedCallsOptions,
-    private readonly registry: InstanceRegistry,
+    @Inject(CALLS_OPTIONS) private readonly options: DrainOptions,
+    private readonly instances: InstanceRegistry,
     private readonly sessions: LocalSessions,
     @InjectCallDelivery() private readonly delivery: CallDelivery,
     private readonly drain: DrainState,
@@ -30,9 +33,9 @@ export class DrainService implements BeforeApplicationShutdown {
   async beforeApplicationShutdown(signal?: string): Promise<void> {
     const started = Date.now();
     this.drain.draining = true;
-    this.registry.setDraining(true);
+    this.instances.setDraining(true);
     const sessions = this.sessions.all();
-    const others = (await this.registry.live().catch(() => [])).filter(
+    const others = (await this.instances.live().catch(() => [])).filter(
       (i) => i.id !== this.options.instanceId && !i.draining,
     );
     this.logger.log(

@@ -39,6 +39,9 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
+/** The options this class reads. */
+type InstanceBusOptions = Pick<ResolvedCallsOptions, 'instanceId'>;
+
 /**
  * Request/response between instances over Redis pub/sub, with timeouts: each instance listens on
  * `<prefix>bus:<instanceId>`. Used by the media plane to ask another instance for a pipe, and by
@@ -57,7 +60,7 @@ export class InstanceBus implements OnModuleInit, OnApplicationShutdown {
   private subscriber: Redis | null = null;
 
   constructor(
-    @Inject(CALLS_OPTIONS) private readonly options: ResolvedCallsOptions,
+    @Inject(CALLS_OPTIONS) private readonly options: InstanceBusOptions,
     private readonly redis: CallsRedisClient,
     private readonly keys: RedisKeys,
   ) {}

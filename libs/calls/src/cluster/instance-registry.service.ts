@@ -25,6 +25,12 @@ export interface InstanceInfo {
   readonly draining: boolean;
 }
 
+/** The options this class reads. */
+type InstanceRegistryOptions = Pick<
+  ResolvedCallsOptions,
+  'heartbeatIntervalMs' | 'instanceId' | 'instanceTtlMs'
+>;
+
 /**
  * Instance registry in Redis: every instance refreshes `<prefix>instance:<id>` (JSON, with a TTL)
  * and is listed in the set `<prefix>instances`. An instance whose key expired is dead: one
@@ -45,7 +51,7 @@ export class InstanceRegistry implements OnModuleInit, OnApplicationShutdown {
   private sweeping = false;
 
   constructor(
-    @Inject(CALLS_OPTIONS) private readonly options: ResolvedCallsOptions,
+    @Inject(CALLS_OPTIONS) private readonly options: InstanceRegistryOptions,
     private readonly redis: CallsRedisClient,
     private readonly keys: RedisKeys,
     @InjectCallStateRepository() private readonly state: CallStateRepository,

@@ -13,11 +13,9 @@ import {
   parseBusRequest,
   parseBusResponse,
 } from './instance-bus.messages';
-import { InstanceRegistry } from './instance-registry.service';
 import type { ResolvedCallsOptions } from '../config/calls-options.interface';
 import { CallStateRepository, InjectCallStateRepository } from '../state/call-state.repository';
 import { sfuNetworkSettings } from '../sfu/workers/sfu-network';
-import { SfuService } from '../sfu/sfu.service';
 import { PipeMessage, type PipeMessageType } from '../sfu/pipe/pipe.messages';
 import { pipeNetworkSettings, type PipeNetworkSettings } from '../sfu/pipe/pipe-network';
 import {
@@ -25,8 +23,8 @@ import {
   type PipeCluster,
   type PipedRoom,
   RoomPipes,
-  type RoomPipesFactory,
 } from '../sfu/pipe/room-pipes';
+import type { RoomPipesFactory } from '../sfu/pipe/room-pipes-factory.interface';
 
 /** How long a pipe request waits for the other instance (ms). */
 const PIPE_REQUEST_TIMEOUT_MS = 3000;
@@ -38,27 +36,25 @@ export const PIPE_RECONCILE_INTERVAL_MS = 15_000;
  * mediasoup PipeTransports between those instances' rooms (UDP, SRTP), so every participant
  * receives every other one's media. Pipe parameters and producer announcements go through the
  * {@link InstanceBus}; which instances serve a call comes from the shared call state. Pipes to an
- * instance that died are closed ({@link InstanceRegistry.onInstanceDead}). Every
+ * instance that died are closed ({@link dropInstance}, called by `MediaPipeInstances`). Every
  * {@link PIPE_RECONCILE_INTERVAL_MS} each room's imports are checked against what the other
  * instances list, which repairs what lost bus messages left behind (e.g. while Redis was down).
  *
- * Inactive with the memory backend (one instance) and without media workers; nothing happens for
- * a call that only one instance serves.
+ * The SFU's {@link RoomPipesFactory}. Inactive ({@link attach} gives `null`) with the memory
+ * backend (one instance) and without media workers; nothing happens for a call that only one
+ * instance serves.
  */
 @Injectable()
 export class MediaPipeService implements OnModuleInit, OnModuleDestroy, RoomPipesFactory {
   private readonly logger = new Logger(MediaPipeService.name);
   private readonly rooms = new Map<string, RoomPipes>();
   private readonly cluster: PipeCluster;
-  private unsubscribe: (() => void) | null = null;
   private reconcileTimer: NodeJS.Timeout | null = null;
 
   constructor(
     @Inject(CALLS_OPTIONS) private readonly options: ResolvedCallsOptions,
     @InjectCallStateRepository() private readonly state: CallStateRepository,
     private readonly bus: InstanceBus,
-    private readonly registry: InstanceRegistry,
-    private readonly sfu: SfuService,
   ) {
     this.cluster = {
       settings: pipeNetworkSettings(options.pipeAddress, sfuNetworkSettings(options)),
@@ -77,22 +73,16 @@ export class MediaPipeService implements OnModuleInit, OnModuleDestroy, RoomPipe
     return this.cluster.settings;
   }
 
+  /** Whether rooms are piped: the state is shared (an instance bus) and this instance has media. */
+  get enabled(): boolean {
+    return this.bus.enabled && this.options.rtcWorkers !== 0;
+  }
+
   onModuleInit(): void {
-    if (!this.bus.enabled || this.options.rtcWorkers === 0) return;
-    this.registry.setAddress(this.settings.address);
-    this.sfu.usePipes(this);
+    if (!this.enabled) return;
     for (const type of Object.values(PipeMessage)) {
       this.bus.handle(type, (payload, from) => this.answer(type, payload, from));
     }
-    this.unsubscribe = this.registry.onInstanceDead((instanceId) => {
-      let calls = 0;
-      for (const pipes of this.rooms.values()) if (pipes.drop(instanceId)) calls++;
-      if (calls > 0) {
-        this.logger.warn(
-          `instance gone, its pipes closed [instanceId=${instanceId}, calls=${calls}]`,
-        );
-      }
-    });
     this.reconcileTimer = setInterval(() => this.reconcileAll(), PIPE_RECONCILE_INTERVAL_MS);
     this.reconcileTimer.unref();
     this.logger.log(
@@ -101,17 +91,30 @@ export class MediaPipeService implements OnModuleInit, OnModuleDestroy, RoomPipe
   }
 
   onModuleDestroy(): void {
-    this.unsubscribe?.();
-    this.unsubscribe = null;
     if (this.reconcileTimer) clearInterval(this.reconcileTimer);
     this.reconcileTimer = null;
   }
 
-  /** Opens the pipes of a new room (the latest room of a call is the one other instances reach). */
-  attach(room: PipedRoom): RoomPipes {
+  /**
+   * Opens the pipes of a new room (the latest room of a call is the one other instances reach);
+   * `null` when not {@link enabled}.
+   */
+  attach(room: PipedRoom): RoomPipes | null {
+    if (!this.enabled) return null;
     const pipes = new RoomPipes(room, this.cluster);
     this.rooms.set(room.callId, pipes);
     return pipes;
+  }
+
+  /** Closes every pipe to an instance that is gone (dead, or shut down). */
+  dropInstance(instanceId: string): void {
+    let calls = 0;
+    for (const pipes of this.rooms.values()) if (pipes.drop(instanceId)) calls++;
+    if (calls > 0) {
+      this.logger.warn(
+        `instance gone, its pipes closed [instanceId=${instanceId}, calls=${calls}]`,
+      );
+    }
   }
 
   private reconcileAll(): void {

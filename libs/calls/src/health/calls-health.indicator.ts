@@ -6,6 +6,9 @@ import type { ResolvedCallsOptions } from '../config/calls-options.interface';
 import { SfuService } from '../sfu/sfu.service';
 import { CallStateRepository, InjectCallStateRepository } from '../state/call-state.repository';
 
+/** The options this class reads. */
+type HealthOptions = Pick<ResolvedCallsOptions, 'instanceId' | 'rtcWorkers'>;
+
 /**
  * Terminus health indicators of the calls module:
  * - `checkState`: the state backend, its current mode (`redis`, `memory` or `degraded`) and
@@ -20,7 +23,7 @@ export class CallsHealthIndicator {
   constructor(
     private readonly health: HealthIndicatorService,
     @InjectCallStateRepository() private readonly state: CallStateRepository,
-    @Inject(CALLS_OPTIONS) private readonly options: ResolvedCallsOptions,
+    @Inject(CALLS_OPTIONS) private readonly options: HealthOptions,
     private readonly sfu: SfuService,
     private readonly drain: DrainState,
   ) {}

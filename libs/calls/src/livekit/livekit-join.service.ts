@@ -17,7 +17,7 @@ import { joinResponse, PING_TIMEOUT_SECONDS } from '../protocol/livekit/join-res
 import type { ParticipantView } from '../protocol/livekit/participant-view';
 import { RoomView } from '../protocol/livekit/room-view';
 import { CloseCode, type LiveKitClient, LiveKitConnection } from './livekit-connection';
-import { iceServersFor } from './livekit-ice-servers';
+import { type IceOptions, iceServersFor } from './livekit-ice-servers';
 import { LiveKitMediaLink } from './livekit-media.link';
 import { LiveKitSessions } from './livekit-sessions';
 import { LiveKitSignalHandler } from './livekit-signal.handler';
@@ -25,7 +25,8 @@ import { LiveKitTokenRefresher } from './livekit-token.refresher';
 import { LiveKitDelivery } from './livekit.delivery';
 
 /** The options the join reads. */
-type JoinOptions = ResolvedCallsOptions;
+type JoinOptions = Pick<ResolvedCallsOptions, 'wsMessageRate' | 'wsMessageBurst' | 'instanceId'> &
+  IceOptions;
 
 /**
  * A LiveKit client's join, once its token was admitted and its WebSocket opened: an older

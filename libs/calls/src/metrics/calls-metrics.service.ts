@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { SfuService } from '../sfu/sfu.service';
+import { InjectMediaPlane, type MediaPlane } from '../media/media-plane.interface';
 import { CallStateRepository, InjectCallStateRepository } from '../state/call-state.repository';
 
 /**
@@ -48,9 +48,17 @@ export class CallsMetrics {
     registers: [this.registry],
   });
 
-  constructor(@InjectCallStateRepository() state: CallStateRepository, sfu: SfuService) {
+  constructor(
+    @InjectCallStateRepository() state: CallStateRepository,
+    @InjectMediaPlane() media: MediaPlane,
+  ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'calls_process_' });
-    sfu.events.on('ice-restart', (_ref, initiator) => this.iceRestarts.inc({ initiator }));
+    media.subscribe({
+      signal: () => undefined,
+      voice: () => undefined,
+      sessionClosed: () => undefined,
+      iceRestart: (_ref, initiator) => this.iceRestarts.inc({ initiator }),
+    });
     const registers = [this.registry];
     new Gauge({
       name: 'calls_active_calls',
@@ -102,7 +110,7 @@ export class CallsMetrics {
       labelNames: ['kind'] as const,
       registers,
       collect() {
-        for (const [kind, n] of Object.entries(sfu.stats()) as [string, number][])
+        for (const [kind, n] of Object.entries(media.stats()) as [string, number][])
           this.set({ kind }, n);
       },
     });
@@ -113,7 +121,7 @@ export class CallsMetrics {
       registers,
       async collect() {
         this.reset();
-        for (const w of await sfu.workerUsage()) this.set({ pid: String(w.pid) }, w.cpuSeconds);
+        for (const w of await media.workerUsage()) this.set({ pid: String(w.pid) }, w.cpuSeconds);
       },
     });
   }

@@ -4,7 +4,7 @@ import type { types as ms } from 'mediasoup';
 import * as sdpTransform from 'sdp-transform';
 import { type HarnessPeer, SfuHarness } from '../testing/sfu-harness';
 import { WrtcTestPeer } from '../testing/wrtc-test-peer';
-import type { SfuSessionRef, SfuSignal } from './sfu.types';
+import type { MediaSessionRef, MediaSignal } from '../media/media-plane.interface';
 
 jest.setTimeout(60_000);
 
@@ -140,7 +140,11 @@ describe('SfuService BUNDLE numbering (header extension ids and payload types)',
 
   it("a consumer made before the client's numbering and offered after it fits that numbering (the stock client's race)", async () => {
     const callId = `call-${randomUUID()}`;
-    const ref: SfuSessionRef = { callId, sessionId: `a-${randomUUID().slice(0, 8)}`, userId: 'a' };
+    const ref: MediaSessionRef = {
+      callId,
+      sessionId: `a-${randomUUID().slice(0, 8)}`,
+      userId: 'a',
+    };
     await h.sfu.openSession(ref);
     // A's offers go through the test, which holds its microphone offer back...
     let holding = false;
@@ -160,10 +164,10 @@ describe('SfuService BUNDLE numbering (header extension ids and payload types)',
       { name: 'a' },
     );
     const a: HarnessPeer = { ref, peer };
-    const deliver = (r: SfuSessionRef, signal: SfuSignal) => {
+    const deliver = (r: MediaSessionRef, signal: MediaSignal) => {
       if (r.sessionId === ref.sessionId) void peer.handleSignal(signal);
     };
-    h.sfu.events.on('signal', deliver);
+    const stopDelivering = h.listen({ signal: deliver });
     try {
       await peer.waitConnected();
       holding = true;
@@ -225,7 +229,7 @@ describe('SfuService BUNDLE numbering (header extension ids and payload types)',
       b.peer.close();
     } finally {
       onConsumer = null;
-      h.sfu.events.off('signal', deliver);
+      stopDelivering();
       peer.close();
       await h.sfu.closeCall(callId);
     }

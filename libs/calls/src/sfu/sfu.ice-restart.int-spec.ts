@@ -65,9 +65,7 @@ describe('SfuService ICE restart after the client network path is cut', () => {
   it('restarts ICE from the server while the path is down; media resumes when it is back', async () => {
     const callId = `call-${randomUUID()}`;
     const restarts: string[] = [];
-    h.sfu.events.on('ice-restart', (ref, initiator) =>
-      restarts.push(`${ref.sessionId}:${initiator}`),
-    );
+    h.listen({ iceRestart: (ref, initiator) => restarts.push(`${ref.sessionId}:${initiator}`) });
     const cut = await joinThroughRelay(callId, 'cut', 440);
     const other = await h.join(callId, { name: 'other' }, (p) => p.addTone(660));
     await other.peer.waitFor(() => hears(other, 440), 15_000, 'hearing the cut peer');

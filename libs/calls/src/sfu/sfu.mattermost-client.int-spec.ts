@@ -4,7 +4,7 @@ import { browserLikeWebRtc, loadStockRTCPeer, type StockRTCPeer } from '../testi
 import { SfuHarness } from '../testing/sfu-harness';
 import { ToneGenerator } from '../testing/tone';
 import { loadWrtc } from '../testing/wrtc-test-peer';
-import type { SfuSessionRef } from './sfu.types';
+import type { MediaSessionRef } from '../media/media-plane.interface';
 
 jest.setTimeout(60_000);
 
@@ -29,7 +29,7 @@ describe('SfuService with the stock Mattermost RTCPeer', () => {
     const eve = await h.join(callId, { name: 'eve' }, (p) => p.addTone(660));
     await eve.peer.waitConnected();
 
-    const ref: SfuSessionRef = { callId, sessionId: `mm-${randomUUID()}`, userId: 'mm' };
+    const ref: MediaSessionRef = { callId, sessionId: `mm-${randomUUID()}`, userId: 'mm' };
     await h.sfu.openSession(ref);
     const RTCPeer = loadStockRTCPeer();
     const logs: string[] = [];
@@ -63,11 +63,16 @@ describe('SfuService with the stock Mattermost RTCPeer', () => {
       (c: { candidate: string; sdpMid: string; sdpMLineIndex: number }) =>
         void h.sfu.addIceCandidate(ref.sessionId, c).catch((err) => errors.push(err)),
     );
-    h.sfu.events.on('signal', (r, signal) => {
-      // Stock clients act on offer, answer and candidate only (signal.data is a JSON string).
-      if (r.sessionId !== ref.sessionId || !['offer', 'answer', 'candidate'].includes(signal.type))
-        return;
-      rtcPeer.signal(JSON.stringify(signal)).catch((err) => errors.push(err));
+    h.listen({
+      signal: (r, signal) => {
+        // Stock clients act on offer, answer and candidate only (signal.data is a JSON string).
+        if (
+          r.sessionId !== ref.sessionId ||
+          !['offer', 'answer', 'candidate'].includes(signal.type)
+        )
+          return;
+        rtcPeer.signal(JSON.stringify(signal)).catch((err) => errors.push(err));
+      },
     });
     await new Promise<void>((resolve, reject) => {
       rtcPeer.once('connect', resolve);

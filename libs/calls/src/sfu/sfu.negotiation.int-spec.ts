@@ -143,9 +143,7 @@ describe('SfuService negotiation with real WebRTC peers', () => {
     const answers = h.descriptions(a, 'answer').length;
     const before = ufrag(h.descriptions(a).at(-1) ?? '');
     const restarts: string[] = [];
-    h.sfu.events.on('ice-restart', (ref, initiator) =>
-      restarts.push(`${ref.sessionId}:${initiator}`),
-    );
+    h.listen({ iceRestart: (ref, initiator) => restarts.push(`${ref.sessionId}:${initiator}`) });
     const started = Date.now();
     a.peer.pc.restartIce();
     await a.peer.waitFor(

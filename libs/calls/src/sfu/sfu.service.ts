@@ -4,51 +4,57 @@ import {
   Logger,
   type OnApplicationShutdown,
   type OnModuleInit,
+  Optional,
 } from '@nestjs/common';
 import { CALLS_OPTIONS } from '../calls.constants';
 import type { ResolvedCallsOptions } from '../config/calls-options.interface';
 import { SfuSessionExistsError } from '../errors/sfu-session-exists.error';
 import { SfuSessionNotFoundError } from '../errors/sfu-session-not-found.error';
 import { SfuUnavailableError } from '../errors/sfu-unavailable.error';
-import { SfuEventEmitter } from './sfu-events';
+import type {
+  MediaIceCandidate,
+  MediaPlane,
+  MediaPlaneListener,
+  MediaSessionOptions,
+  MediaSessionRef,
+  MediaStats,
+  MediaWorkerUsage,
+} from '../media/media-plane.interface';
+import { MediaListeners } from './media-listeners';
 import { sfuNetworkSettings, type SfuNetworkSettings } from './workers/sfu-network';
 import type { SfuPeer } from './peer/sfu-peer';
-import type { RoomPipesFactory } from './pipe/room-pipes';
+import { InjectRoomPipesFactory, type RoomPipesFactory } from './pipe/room-pipes-factory.interface';
 import { RoomRegistry } from './room/room-registry';
 import { type RoomContext, SfuRoom } from './room/sfu-room';
-import type {
-  ClientIceCandidate,
-  SfuListener,
-  SfuSessionCloseReason,
-  SfuSessionOptions,
-  SfuSessionRef,
-  SfuStats,
-} from './sfu.types';
 import { WorkerPool } from './workers/worker-pool';
 
 /**
  * The SFU: real media through mediasoup for every call on this instance, with SDP offer/answer
  * that stock WebRTC clients speak (the client offers first; the server sends offers when others'
  * tracks come and go). Workers start with the module and stop with the application; each call
- * gets a router on the least loaded worker, each session one WebRTC transport.
+ * gets a router on the least loaded worker, each session one WebRTC transport. The rooms are the
+ * only index of the sessions. With a {@link RoomPipesFactory}, rooms are piped to the other
+ * instances serving their calls.
  *
- * Events ({@link SfuService.events} or {@link SfuService.subscribe}): `signal` (to deliver to the
- * session's client), `voice` (speaking on/off), `session-closed` (the SFU gave a session up).
+ * Events ({@link SfuService.subscribe}): `signal` (to deliver to the session's client), `voice`
+ * (speaking on/off), `sessionClosed` (the SFU gave a session up), `iceRestart`.
  */
 @Injectable()
-export class SfuService implements OnModuleInit, OnApplicationShutdown {
+export class SfuService implements MediaPlane, OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(SfuService.name);
-  /** Typed events: `signal`, `voice`, `session-closed`. */
-  readonly events = new SfuEventEmitter();
+  private readonly listeners = new MediaListeners();
   private readonly network: SfuNetworkSettings;
   private pool: WorkerPool | null = null;
   private readonly rooms = new RoomRegistry<SfuRoom>();
-  private readonly sessions = new Map<string, { room: SfuRoom; peer: SfuPeer }>();
-  private pipes: RoomPipesFactory | null = null;
+  private readonly pipes: RoomPipesFactory | null;
   private shuttingDown = false;
 
-  constructor(@Inject(CALLS_OPTIONS) private readonly options: ResolvedCallsOptions) {
+  constructor(
+    @Inject(CALLS_OPTIONS) private readonly options: ResolvedCallsOptions,
+    @Optional() @InjectRoomPipesFactory() pipes?: RoomPipesFactory,
+  ) {
     this.network = sfuNetworkSettings(options);
+    this.pipes = pipes ?? null;
   }
 
   /** Starts the media workers (none when `rtcWorkers` is 0). */
@@ -74,7 +80,6 @@ export class SfuService implements OnModuleInit, OnApplicationShutdown {
     this.shuttingDown = true;
     await this.rooms.settled();
     this.rooms.closeAll();
-    this.sessions.clear();
     await this.pool?.close();
     this.pool = null;
   }
@@ -87,18 +92,15 @@ export class SfuService implements OnModuleInit, OnApplicationShutdown {
    * @throws SfuUnavailableError when no worker runs
    * @throws SfuSessionExistsError when the session is already open
    */
-  async openSession(ref: SfuSessionRef, options: SfuSessionOptions = {}): Promise<void> {
-    if (this.sessions.has(ref.sessionId))
-      throw new SfuSessionExistsError(ref.sessionId, ref.callId);
+  async openSession(ref: MediaSessionRef, options: MediaSessionOptions = {}): Promise<void> {
+    if (this.hasSession(ref.sessionId)) throw new SfuSessionExistsError(ref.sessionId, ref.callId);
     const room = await this.room(ref.callId);
-    room.pendingJoins++;
     try {
-      if (this.sessions.has(ref.sessionId))
+      if (this.hasSession(ref.sessionId)) {
         throw new SfuSessionExistsError(ref.sessionId, ref.callId);
-      const peer = await room.addPeer({ ...ref }, options);
-      this.sessions.set(ref.sessionId, { room, peer });
+      }
+      await room.addPeer({ ...ref }, options);
     } finally {
-      room.pendingJoins--;
       this.closeIfEmpty(room);
     }
   }
@@ -121,7 +123,7 @@ export class SfuService implements OnModuleInit, OnApplicationShutdown {
    * nothing to do (the server is ICE-lite). Empty candidates (end of candidates) are ignored.
    * @throws SfuSessionNotFoundError, InvalidMessageError (a malformed candidate)
    */
-  async addIceCandidate(sessionId: string, candidate: ClientIceCandidate): Promise<void> {
+  async addIceCandidate(sessionId: string, candidate: MediaIceCandidate): Promise<void> {
     this.peer(sessionId).addIceCandidate(candidate);
     await Promise.resolve();
   }
@@ -151,9 +153,8 @@ export class SfuService implements OnModuleInit, OnApplicationShutdown {
    * without its tracks. Unknown sessions are ignored. No `session-closed` event follows.
    */
   async closeSession(sessionId: string): Promise<void> {
-    const entry = this.sessions.get(sessionId);
+    const entry = this.find(sessionId);
     if (!entry) return;
-    this.sessions.delete(sessionId);
     entry.room.removePeer(sessionId);
     this.closeIfEmpty(entry.room);
     await Promise.resolve();
@@ -165,20 +166,19 @@ export class SfuService implements OnModuleInit, OnApplicationShutdown {
     const room = this.rooms.get(callId);
     if (!room) return;
     this.rooms.delete(room);
-    for (const peer of room.sessions) this.sessions.delete(peer.ref.sessionId);
     room.close();
   }
 
   /** Whether the session has open media on this instance. */
   hasSession(sessionId: string): boolean {
-    return this.sessions.has(sessionId);
+    return this.find(sessionId) !== undefined;
   }
 
   /**
    * Counts of live workers, routers, session transports, producers and consumers of the sessions
    * served here, and pipe transports to and from other instances.
    */
-  stats(): SfuStats {
+  stats(): MediaStats {
     const rooms = this.rooms.all();
     const peers = rooms.flatMap((r) => r.sessions);
     return {
@@ -192,30 +192,11 @@ export class SfuService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * Connects rooms to the other instances serving their calls (`MediaPipeService` calls it at
-   * init when the state is shared). Without it every instance's rooms are on their own.
-   */
-  usePipes(pipes: RoomPipesFactory): void {
-    this.pipes = pipes;
-  }
-
-  /**
-   * Registers a listener object (the signaling layer's `MediaPlane.subscribe`).
+   * Registers a listener of the SFU's events; one that throws is logged and disturbs nothing.
    * @returns a function that removes it
    */
-  subscribe(listener: SfuListener): () => void {
-    const signal = listener.signal.bind(listener);
-    const voice = listener.voice.bind(listener);
-    const closed = (ref: SfuSessionRef, reason: SfuSessionCloseReason) =>
-      listener.sessionClosed(ref, reason);
-    this.events.on('signal', signal);
-    this.events.on('voice', voice);
-    this.events.on('session-closed', closed);
-    return () => {
-      this.events.off('signal', signal);
-      this.events.off('voice', voice);
-      this.events.off('session-closed', closed);
-    };
+  subscribe(listener: MediaPlaneListener): () => void {
+    return this.listeners.add(listener);
   }
 
   /** PIDs of the running media workers (diagnostics, tests). */
@@ -224,7 +205,7 @@ export class SfuService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** CPU time each running worker has used so far, user plus system (for metrics). */
-  async workerUsage(): Promise<{ pid: number; cpuSeconds: number }[]> {
+  async workerUsage(): Promise<MediaWorkerUsage[]> {
     const workers = this.pool?.workers ?? [];
     const usage = await Promise.all(
       workers.map(async ({ worker }) => {
@@ -249,9 +230,18 @@ export class SfuService implements OnModuleInit, OnApplicationShutdown {
   }
 
   private entry(sessionId: string): { room: SfuRoom; peer: SfuPeer } {
-    const entry = this.sessions.get(sessionId);
+    const entry = this.find(sessionId);
     if (!entry) throw new SfuSessionNotFoundError(sessionId);
     return entry;
+  }
+
+  /** The session's room and peer, looked up in the rooms (the only index of sessions). */
+  private find(sessionId: string): { room: SfuRoom; peer: SfuPeer } | undefined {
+    for (const room of this.rooms.all()) {
+      const peer = room.peer(sessionId);
+      if (peer) return { room, peer };
+    }
+    return undefined;
   }
 
   /** The call's room, created once even when several sessions open at the same time. */
@@ -263,7 +253,7 @@ export class SfuService implements OnModuleInit, OnApplicationShutdown {
   }
 
   private closeIfEmpty(room: SfuRoom): void {
-    if (room.size > 0 || room.pendingJoins > 0 || room.isClosed) return;
+    if (!room.isEmpty || room.isClosed) return;
     this.rooms.delete(room);
     room.close();
   }
@@ -281,17 +271,13 @@ export class SfuService implements OnModuleInit, OnApplicationShutdown {
         maxAttempts: o.iceRestartMaxAttempts,
         backoffMs: o.iceRestartBackoffMs,
       },
-      signal: (ref, signal) => this.events.safeEmit('signal', ref, signal),
-      voice: (ref, speaking) => this.events.safeEmit('voice', ref, speaking),
-      iceRestarted: (ref, initiator) => this.events.safeEmit('ice-restart', ref, initiator),
+      signal: (ref, signal) => this.listeners.emit('signal', ref, signal),
+      voice: (ref, speaking) => this.listeners.emit('voice', ref, speaking),
+      iceRestarted: (ref, initiator) => this.listeners.emit('iceRestart', ref, initiator),
       pipes: this.pipes,
-      sessionClosed: (ref, reason) => {
-        const entry = this.sessions.get(ref.sessionId);
-        if (entry) {
-          this.sessions.delete(ref.sessionId);
-          this.closeIfEmpty(entry.room);
-        }
-        this.events.safeEmit('session-closed', ref, reason);
+      sessionClosed: (room, ref, reason) => {
+        this.closeIfEmpty(room);
+        this.listeners.emit('sessionClosed', ref, reason);
       },
     };
   }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { MediaStreamTrack, RTCPeerConnection, RtpHeader, RtpPacket } from 'werift';
-import type { SfuSessionRef } from './sfu.types';
+import type { MediaSessionRef } from '../media/media-plane.interface';
 import { SfuHarness } from '../testing/sfu-harness';
 
 jest.setTimeout(60_000);
@@ -28,7 +28,7 @@ describe('SfuService with a werift client', () => {
     const chrome = await h.join(callId, { name: 'chrome' }, (p) => p.addTone(440));
     await chrome.peer.waitConnected();
 
-    const ref: SfuSessionRef = { callId, sessionId: `werift-${randomUUID()}`, userId: 'werift' };
+    const ref: MediaSessionRef = { callId, sessionId: `werift-${randomUUID()}`, userId: 'werift' };
     await h.sfu.openSession(ref);
     const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle' });
     const errors: unknown[] = [];
@@ -52,18 +52,20 @@ describe('SfuService with a werift client', () => {
         sdp: pc.localDescription?.sdp ?? '',
       });
     };
-    h.sfu.events.on('signal', (r, s) => {
-      if (r.sessionId !== ref.sessionId || (s.type !== 'offer' && s.type !== 'answer')) return;
-      (async () => {
-        await pc.setRemoteDescription({ type: s.type, sdp: s.sdp });
-        if (s.type === 'offer') {
-          await pc.setLocalDescription(await pc.createAnswer());
-          await h.sfu.handleDescription(ref.sessionId, {
-            type: 'answer',
-            sdp: pc.localDescription?.sdp ?? '',
-          });
-        }
-      })().catch((err) => errors.push(err));
+    h.listen({
+      signal: (r, s) => {
+        if (r.sessionId !== ref.sessionId || (s.type !== 'offer' && s.type !== 'answer')) return;
+        (async () => {
+          await pc.setRemoteDescription({ type: s.type, sdp: s.sdp });
+          if (s.type === 'offer') {
+            await pc.setLocalDescription(await pc.createAnswer());
+            await h.sfu.handleDescription(ref.sessionId, {
+              type: 'answer',
+              sdp: pc.localDescription?.sdp ?? '',
+            });
+          }
+        })().catch((err) => errors.push(err));
+      },
     });
 
     // Data channel only, like Mattermost's first offer.

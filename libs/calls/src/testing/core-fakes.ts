@@ -11,6 +11,8 @@ import type {
   MediaIceCandidate,
   MediaPlane,
   MediaPlaneListener,
+  MediaStats,
+  MediaWorkerUsage,
   MediaSessionOptions,
   MediaSessionRef,
   MediaSignal,
@@ -107,6 +109,14 @@ export class FakeMediaPlane implements MediaPlane {
   subscribe(listener: MediaPlaneListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  stats(): MediaStats {
+    return { workers: 0, routers: 0, transports: 0, producers: 0, consumers: 0, pipes: 0 };
+  }
+
+  workerUsage(): Promise<MediaWorkerUsage[]> {
+    return Promise.resolve([]);
   }
 
   /** The recorded calls of one method. */

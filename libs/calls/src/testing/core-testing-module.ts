@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { CallAccessPolicy } from '../calls/call-access.policy';
 import { CallDelivery } from '../calls/call-delivery.interface';
@@ -23,7 +22,6 @@ import type { CallsModuleOptions } from '../config/calls-options.interface';
 import { CallsPermissions } from '../identity/calls-permissions.interface';
 import { MediaPlane } from '../media/media-plane.interface';
 import { CallsMetrics } from '../metrics/calls-metrics.service';
-import { SfuService } from '../sfu/sfu.service';
 import {
   callStateRepositoryProvider,
   callsRedisClientProvider,
@@ -38,16 +36,6 @@ export const TEST_INSTANCE_ID = 'instance-here';
 
 /** The reconnect grace of a core testing module unless overridden (ms). */
 export const TEST_RECONNECT_GRACE_MS = 1000;
-
-/**
- * What `CallsMetrics` reads of the SFU (the ICE-restart events, and the stats and worker usage
- * it renders when scraped): nothing happens in a unit spec.
- */
-const idleSfu = () => ({
-  events: new EventEmitter(),
-  stats: () => ({}),
-  workerUsage: () => Promise.resolve([]),
-});
 
 /**
  * Builds the application core as the calls module wires it, with the real memory state backend
@@ -80,7 +68,6 @@ export async function createCoreTestingModule(
       redisKeysProvider,
       callStateRepositoryProvider,
       ChannelSettingsStore,
-      { provide: SfuService, useValue: idleSfu() },
       CallsMetrics,
       { provide: MediaPlane, useValue: new FakeMediaPlane() },
       { provide: CallDelivery, useValue: new FakeDelivery() },

@@ -4,18 +4,23 @@ import { CALLS_OPTIONS } from '../calls.constants';
 import { resolveCallsOptions } from '../config/calls-options.defaults';
 import type { CallsModuleOptions } from '../config/calls-options.interface';
 import { SfuService } from '../sfu/sfu.service';
-import type { SfuSessionCloseReason, SfuSessionRef, SfuSignal } from '../sfu/sfu.types';
+import type {
+  MediaPlaneListener,
+  MediaSessionCloseReason,
+  MediaSessionRef,
+  MediaSignal,
+} from '../media/media-plane.interface';
 import { WrtcTestPeer, type WrtcTestPeerOptions } from './wrtc-test-peer';
 
 /** Whatever receives a session's signals (a wrtc test peer, a browser page, …). */
 export interface SignalSink {
-  handleSignal(signal: SfuSignal): Promise<void> | void;
+  handleSignal(signal: MediaSignal): Promise<void> | void;
   close(): void;
 }
 
 /** A test peer with its session. */
 export interface HarnessPeer {
-  readonly ref: SfuSessionRef;
+  readonly ref: MediaSessionRef;
   readonly peer: WrtcTestPeer;
 }
 
@@ -26,24 +31,40 @@ export interface HarnessPeer {
  */
 export class SfuHarness {
   /** Every signal the service emitted, in order. */
-  readonly signals: { ref: SfuSessionRef; signal: SfuSignal }[] = [];
-  readonly voice: { ref: SfuSessionRef; speaking: boolean; at: number }[] = [];
-  readonly closed: { ref: SfuSessionRef; reason: SfuSessionCloseReason }[] = [];
+  readonly signals: { ref: MediaSessionRef; signal: MediaSignal }[] = [];
+  readonly voice: { ref: MediaSessionRef; speaking: boolean; at: number }[] = [];
+  readonly closed: { ref: MediaSessionRef; reason: MediaSessionCloseReason }[] = [];
   private readonly peers = new Map<string, SignalSink>();
-  private readonly held = new Map<string, SfuSignal[]>();
+  private readonly held = new Map<string, MediaSignal[]>();
 
   private constructor(
     readonly moduleRef: TestingModule,
     readonly sfu: SfuService,
   ) {
-    sfu.events.on('signal', (ref, signal) => {
-      this.signals.push({ ref, signal });
-      const held = this.held.get(ref.sessionId);
-      if (held) held.push(signal);
-      else void this.peers.get(ref.sessionId)?.handleSignal(signal);
+    sfu.subscribe({
+      signal: (ref, signal) => {
+        this.signals.push({ ref, signal });
+        const held = this.held.get(ref.sessionId);
+        if (held) held.push(signal);
+        else void this.peers.get(ref.sessionId)?.handleSignal(signal);
+      },
+      voice: (ref, speaking) => this.voice.push({ ref, speaking, at: Date.now() }),
+      sessionClosed: (ref, reason) => this.closed.push({ ref, reason }),
     });
-    sfu.events.on('voice', (ref, speaking) => this.voice.push({ ref, speaking, at: Date.now() }));
-    sfu.events.on('session-closed', (ref, reason) => this.closed.push({ ref, reason }));
+  }
+
+  /**
+   * Subscribes to the service's events with only the methods a test needs (the others do nothing).
+   * @returns a function that removes the listener
+   */
+  listen(listener: Partial<MediaPlaneListener>): () => void {
+    const ignore = (): void => undefined;
+    return this.sfu.subscribe({
+      signal: ignore,
+      voice: ignore,
+      sessionClosed: ignore,
+      ...listener,
+    });
   }
 
   /**
@@ -76,7 +97,7 @@ export class SfuHarness {
     options: Partial<WrtcTestPeerOptions> & { name: string },
     setUp?: (peer: WrtcTestPeer) => void,
   ): Promise<HarnessPeer> {
-    const ref: SfuSessionRef = {
+    const ref: MediaSessionRef = {
       callId,
       sessionId: `${options.name}-${randomUUID().slice(0, 8)}`,
       userId: options.name,
@@ -101,9 +122,9 @@ export class SfuHarness {
   async open<T extends SignalSink>(
     callId: string,
     name: string,
-    connect: (ref: SfuSessionRef) => Promise<T>,
-  ): Promise<{ ref: SfuSessionRef; client: T }> {
-    const ref: SfuSessionRef = {
+    connect: (ref: MediaSessionRef) => Promise<T>,
+  ): Promise<{ ref: MediaSessionRef; client: T }> {
+    const ref: MediaSessionRef = {
       callId,
       sessionId: `${name}-${randomUUID().slice(0, 8)}`,
       userId: name,
@@ -115,12 +136,12 @@ export class SfuHarness {
   }
 
   /** Holds back the session's signals (e.g. to make a server offer cross a client offer). */
-  hold({ ref }: { ref: SfuSessionRef }): void {
+  hold({ ref }: { ref: MediaSessionRef }): void {
     if (!this.held.has(ref.sessionId)) this.held.set(ref.sessionId, []);
   }
 
   /** Delivers the held signals in order and stops holding. */
-  async release({ ref }: { ref: SfuSessionRef }): Promise<void> {
+  async release({ ref }: { ref: MediaSessionRef }): Promise<void> {
     const held = this.held.get(ref.sessionId) ?? [];
     this.held.delete(ref.sessionId);
     const client = this.peers.get(ref.sessionId);
@@ -128,7 +149,7 @@ export class SfuHarness {
   }
 
   /** Server offers and answers sent to a session so far. */
-  descriptions({ ref }: { ref: SfuSessionRef }, type?: 'offer' | 'answer'): string[] {
+  descriptions({ ref }: { ref: MediaSessionRef }, type?: 'offer' | 'answer'): string[] {
     return this.signals.flatMap(({ ref: r, signal }) =>
       r.sessionId === ref.sessionId &&
       (signal.type === 'offer' || signal.type === 'answer') &&
@@ -139,7 +160,7 @@ export class SfuHarness {
   }
 
   /** Closes a peer and its session. */
-  async leave({ ref }: { ref: SfuSessionRef }): Promise<void> {
+  async leave({ ref }: { ref: MediaSessionRef }): Promise<void> {
     this.peers.get(ref.sessionId)?.close();
     this.peers.delete(ref.sessionId);
     await this.sfu.closeSession(ref.sessionId);

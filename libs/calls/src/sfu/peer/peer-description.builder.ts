@@ -57,7 +57,7 @@ function offeredByClient(ours: readonly SdpCodec[], client: ClientSection): bool
  */
 export function describeSlot(
   slot: PeerSlot,
-  registry: BundleRegistry,
+  bundles: BundleRegistry,
   answering?: ClientSection,
 ): LocalSection {
   const client = answering ?? slot.client;
@@ -86,16 +86,16 @@ export function describeSlot(
       legacySctp: client?.legacySctp ?? false,
     };
   }
-  const register = (codecs: readonly SdpCodec[]) => codecs.map((c) => registry.register(c));
+  const register = (codecs: readonly SdpCodec[]) => codecs.map((c) => bundles.register(c));
   const registerExtensions = (extensions: readonly SdpHeaderExtension[]) => {
-    extensions.forEach((e) => registry.registerExtension(e.id, e.uri));
+    extensions.forEach((e) => bundles.registerExtension(e.id, e.uri));
     return extensions;
   };
   // Ids the session already gives another meaning are left out (consumers are re-created to fit
   // before they are described, so this only guards the description); an answer keeps only what
   // the client offered in the section, under the same id.
-  const clientNumbered = (e: SdpHeaderExtension) => registry.extensionAllowed(e.id, e.uri);
-  const routerNumbered = (e: SdpHeaderExtension) => registry.consumerExtensionAllowed(e.id, e.uri);
+  const clientNumbered = (e: SdpHeaderExtension) => bundles.extensionAllowed(e.id, e.uri);
+  const routerNumbered = (e: SdpHeaderExtension) => bundles.consumerExtensionAllowed(e.id, e.uri);
   const offered = (e: SdpHeaderExtension) =>
     !answering || answering.headerExtensions.some((o) => o.id === e.id && o.uri === e.uri);
   // What the client sends here (any slot) and the consumer the server sends (server slots).

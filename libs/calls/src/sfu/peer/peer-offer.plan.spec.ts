@@ -13,7 +13,7 @@ const input = (overrides: Partial<OfferPlanInput> = {}): OfferPlanInput => ({
   floating: [],
   remoteFingerprint: null,
   routerCapabilities: ROUTER_RTP_CAPABILITIES,
-  registry: new BundleRegistry(),
+  bundles: new BundleRegistry(),
   ...overrides,
 });
 

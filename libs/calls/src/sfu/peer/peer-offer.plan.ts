@@ -25,7 +25,7 @@ export interface OfferPlanInput {
   /** The client's DTLS fingerprint once connected (it may not change). */
   readonly remoteFingerprint: string | null;
   readonly routerCapabilities: ms.RtpCapabilities;
-  readonly registry: BundleRegistry;
+  readonly bundles: BundleRegistry;
 }
 
 /**
@@ -105,7 +105,7 @@ export function planClientOffer(input: OfferPlanInput, offer: ClientDescription)
     sections.push({ slot, section });
     if (slot.rejected || section.rejected || !clientSends(slot, section)) continue;
     // Validates codecs (NoCommonCodecError) before anything is applied.
-    const accepted = acceptSendSection(section, input.routerCapabilities, input.registry);
+    const accepted = acceptSendSection(section, input.routerCapabilities, input.bundles);
     const live = slot.producer && !slot.producer.closed;
     if (!live || !sameStreams(slot, accepted)) produce.push({ slot, accepted });
   }

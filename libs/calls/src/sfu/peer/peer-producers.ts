@@ -1,7 +1,7 @@
 import type { types as ms } from 'mediasoup';
 import { InvalidSdpError } from '../../errors/invalid-sdp.error';
 import type { AcceptedSendSection } from '../sdp/send-section.acceptor';
-import type { SfuMediaType, SfuSessionRef } from '../sfu.types';
+import type { MediaTrackType, MediaSessionRef } from '../../media/media-plane.interface';
 
 /** App data of the SFU's producers. */
 export interface SfuProducerAppData extends ms.AppData {
@@ -10,7 +10,7 @@ export interface SfuProducerAppData extends ms.AppData {
   mid: string;
   /** The client's MediaStream id of the track (`a=msid`). */
   streamId: string;
-  type: SfuMediaType;
+  type: MediaTrackType;
 }
 
 /** How Mattermost labels a track: the screen share's MediaStream makes `screen`/`screen-audio`. */
@@ -18,7 +18,7 @@ export function mediaType(
   kind: 'audio' | 'video',
   streamId: string,
   screenStreamId: string | null,
-): SfuMediaType {
+): MediaTrackType {
   const screen = screenStreamId !== null && streamId === screenStreamId;
   if (kind === 'video') return screen ? 'screen' : 'video';
   return screen ? 'screen-audio' : 'voice';
@@ -26,7 +26,7 @@ export function mediaType(
 
 /** What a producer is created from. */
 export interface ProducerSpec {
-  readonly ref: SfuSessionRef;
+  readonly ref: MediaSessionRef;
   readonly mid: string;
   readonly kind: 'audio' | 'video';
   readonly streamId: string;

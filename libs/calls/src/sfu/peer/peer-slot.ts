@@ -1,5 +1,6 @@
 import type { types as ms } from 'mediasoup';
 import type { AcceptedSendSection } from '../sdp/send-section.acceptor';
+import type { SfuProducerAppData } from './peer-producers';
 import type { ClientSection, SdpCodec, SdpHeaderExtension, SectionKind } from '../sdp/sdp.types';
 
 /**
@@ -20,7 +21,7 @@ export interface PeerSlot {
   /** Client slots the client sends in: what the server accepted. */
   accepted?: AcceptedSendSection;
   /** The producer of an accepted client slot (absent while it is being re-created). */
-  producer?: ms.Producer;
+  producer?: ms.Producer<SfuProducerAppData>;
   /** Client slots the client does not send in: a codec to keep the section valid. */
   recvCodecs?: readonly SdpCodec[];
 

@@ -1,7 +1,7 @@
 import type { types as ms } from 'mediasoup';
 import { formatServerCandidate } from '../sdp/ice-candidate';
 import type { LocalSection } from '../sdp/local-description';
-import type { SfuSignal } from '../sfu.types';
+import type { MediaSignal } from '../../media/media-plane.interface';
 
 /**
  * The server's ICE candidates as `candidate` signals for the description just sent (they are in
@@ -10,7 +10,7 @@ import type { SfuSignal } from '../sfu.types';
 export function serverCandidateSignals(
   transport: ms.WebRtcTransport,
   sections: readonly LocalSection[],
-): SfuSignal[] {
+): MediaSignal[] {
   const first = sections.findIndex((s) => !s.rejected);
   if (first < 0) return [];
   return transport.iceCandidates.map((candidate) => ({

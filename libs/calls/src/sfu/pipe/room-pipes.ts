@@ -41,11 +41,6 @@ export interface PipeCluster {
   closed(pipes: RoomPipes): void;
 }
 
-/** Opens the pipes of a new room (implemented by `MediaPipeService`). */
-export interface RoomPipesFactory {
-  attach(room: PipedRoom): RoomPipes;
-}
-
 /**
  * Answers a pipe request for a call that has no room here: nothing to list, drop or import (a
  * room created later discovers by itself); a pipe or a producer cannot be given.

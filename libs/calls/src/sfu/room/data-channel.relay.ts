@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { types as ms } from 'mediasoup';
+import type { DataChannelAttachment, PeerDataChannels } from '../peer/peer-data-channels.interface';
 import { DCEP_ACK, dataChannelReply, PPID } from './data-channel.messages';
 
 /** The label of the data channel Mattermost clients open. */
@@ -15,11 +16,6 @@ const CLIENT_STREAMS = [0, 1] as const;
 /** Delay after the SCTP association is up before the DCEP ACK on stream 1 (see {@link attach}). */
 const ACK_DELAY_MS = 300;
 
-/** One session's data channel plumbing; closing it closes every mediasoup object of it. */
-export interface DataChannelAttachment {
-  close(): void;
-}
-
 /**
  * Answers on clients' `calls-dc` data channels inside one router. mediasoup implements no DCEP,
  * so the client's in-band channel is taken as a negotiated one on its SCTP stream: a DataProducer
@@ -28,7 +24,7 @@ export interface DataChannelAttachment {
  * session's transport on the same stream (mediasoup gives DataConsumers the lowest free stream,
  * so creating them for streams 0 and 1 in order lands them there).
  */
-export class DataChannelRelay {
+export class DataChannelRelay implements PeerDataChannels {
   private readonly logger = new Logger(DataChannelRelay.name);
 
   private constructor(private readonly direct: ms.DirectTransport) {}

@@ -5,16 +5,17 @@ import type { IceRestartSettings } from '../peer/ice-restart.policy';
 import { MAX_SCTP_MESSAGE_SIZE } from '../peer/peer-description.builder';
 import { ROUTER_MEDIA_CODECS } from '../workers/media-codecs';
 import type { SfuProducerAppData } from '../peer/peer-producers';
-import type { PipedRoom, RoomPipes, RoomPipesFactory } from '../pipe/room-pipes';
+import type { PipedRoom, RoomPipes } from '../pipe/room-pipes';
+import type { RoomPipesFactory } from '../pipe/room-pipes-factory.interface';
 import { type PeerContext, SfuPeer } from '../peer/sfu-peer';
 import { type SfuNetworkSettings, transportListenInfos } from '../workers/sfu-network';
 import type {
   IceRestartInitiator,
-  SfuSessionCloseReason,
-  SfuSessionOptions,
-  SfuSessionRef,
-  SfuSignal,
-} from '../sfu.types';
+  MediaSessionCloseReason,
+  MediaSessionOptions,
+  MediaSessionRef,
+  MediaSignal,
+} from '../../media/media-plane.interface';
 import { VoiceActivityMonitor } from './voice-activity.monitor';
 import type { PooledWorker, WorkerPool } from '../workers/worker-pool';
 
@@ -26,12 +27,16 @@ export interface RoomContext {
   readonly signalingTimeoutMs: number;
   readonly iceConsentTimeoutSec: number;
   readonly iceRestart: IceRestartSettings;
-  readonly signal: (ref: SfuSessionRef, signal: SfuSignal) => void;
-  readonly voice: (ref: SfuSessionRef, speaking: boolean) => void;
-  /** A session closed itself; the service forgets it and reports `session-closed`. */
-  readonly sessionClosed: (ref: SfuSessionRef, reason: SfuSessionCloseReason) => void;
+  readonly signal: (ref: MediaSessionRef, signal: MediaSignal) => void;
+  readonly voice: (ref: MediaSessionRef, speaking: boolean) => void;
+  /** A session of `room` closed itself (the room forgot it); the service reports `sessionClosed`. */
+  readonly sessionClosed: (
+    room: SfuRoom,
+    ref: MediaSessionRef,
+    reason: MediaSessionCloseReason,
+  ) => void;
   /** A session's ICE was restarted. */
-  readonly iceRestarted: (ref: SfuSessionRef, initiator: IceRestartInitiator) => void;
+  readonly iceRestarted: (ref: MediaSessionRef, initiator: IceRestartInitiator) => void;
   /** Media pipes to the other instances serving the call (none with one instance). */
   readonly pipes: RoomPipesFactory | null;
 }
@@ -58,8 +63,8 @@ export class SfuRoom implements PipedRoom {
   private recovering: Promise<void> | null = null;
   private pipes: RoomPipes | null = null;
   private closed = false;
-  /** `openSession` calls between finding the room and adding the peer. */
-  pendingJoins = 0;
+  /** {@link addPeer} calls in progress. */
+  private joining = 0;
 
   private constructor(
     readonly callId: string,
@@ -76,9 +81,9 @@ export class SfuRoom implements PipedRoom {
     return room;
   }
 
-  /** Sessions in the room. */
-  get size(): number {
-    return this.peers.size;
+  /** Whether no session is in the room and none is joining it (the room may close). */
+  get isEmpty(): boolean {
+    return this.peers.size === 0 && this.joining === 0;
   }
 
   /** Whether the room is closed. */
@@ -134,17 +139,30 @@ export class SfuRoom implements PipedRoom {
     return [...this.peers.values()];
   }
 
-  /** Adds a session: a peer with its transport on the room's router. */
-  async addPeer(ref: SfuSessionRef, options: SfuSessionOptions = {}): Promise<SfuPeer> {
-    if (this.recovering) await this.recovering;
-    const peer = await SfuPeer.create(ref, this.peerContext(), options);
-    if (this.closed) {
-      peer.close();
-      throw new Error(`room closed while the session joined [callId=${this.callId}]`);
+  /** The session's peer, if the session is in the room. */
+  peer(sessionId: string): SfuPeer | undefined {
+    return this.peers.get(sessionId);
+  }
+
+  /**
+   * Adds a session: a peer with its transport on the room's router. While it joins, the room
+   * is not {@link isEmpty}.
+   */
+  async addPeer(ref: MediaSessionRef, options: MediaSessionOptions = {}): Promise<SfuPeer> {
+    this.joining++;
+    try {
+      if (this.recovering) await this.recovering;
+      const peer = await SfuPeer.create(ref, this.peerContext(), options);
+      if (this.closed) {
+        peer.close();
+        throw new Error(`room closed while the session joined [callId=${this.callId}]`);
+      }
+      this.peers.set(ref.sessionId, peer);
+      this.logger.log(`session opened [callId=${this.callId}, sessionId=${ref.sessionId}]`);
+      return peer;
+    } finally {
+      this.joining--;
     }
-    this.peers.set(ref.sessionId, peer);
-    this.logger.log(`session opened [callId=${this.callId}, sessionId=${ref.sessionId}]`);
-    return peer;
   }
 
   /** Closes and forgets one session (the others get server offers without its tracks). */
@@ -218,7 +236,7 @@ export class SfuRoom implements PipedRoom {
     };
   }
 
-  private createTransport(ref: SfuSessionRef): Promise<ms.WebRtcTransport> {
+  private createTransport(ref: MediaSessionRef): Promise<ms.WebRtcTransport> {
     const common = {
       enableUdp: true,
       enableTcp: this.ctx.network.enableTcp,
@@ -238,7 +256,7 @@ export class SfuRoom implements PipedRoom {
         });
   }
 
-  private onProducer(peer: SfuPeer, producer: ms.Producer): void {
+  private onProducer(peer: SfuPeer, producer: ms.Producer<SfuProducerAppData>): void {
     this.watchVoice(producer);
     for (const other of this.peers.values()) {
       if (other === peer || !other.isReady || other.isClosed) continue;
@@ -259,8 +277,8 @@ export class SfuRoom implements PipedRoom {
     }
   }
 
-  private watchVoice(producer: ms.Producer): void {
-    if ((producer.appData as SfuProducerAppData).type !== 'voice') return;
+  private watchVoice(producer: ms.Producer<SfuProducerAppData>): void {
+    if (producer.appData.type !== 'voice') return;
     void this.voiceMonitor.add(producer);
     producer.observer.on('pause', () => this.voiceMonitor.silence(producer));
   }
@@ -270,10 +288,10 @@ export class SfuRoom implements PipedRoom {
     this.logger.warn(`consume failed [${peer.context}]: ${err.message}`);
   }
 
-  private onSelfClose(peer: SfuPeer, reason: SfuSessionCloseReason): void {
+  private onSelfClose(peer: SfuPeer, reason: MediaSessionCloseReason): void {
     if (this.peers.get(peer.ref.sessionId) !== peer) return;
     this.removePeer(peer.ref.sessionId);
-    this.ctx.sessionClosed(peer.ref, reason);
+    this.ctx.sessionClosed(this, peer.ref, reason);
   }
 
   private startRecovery(): void {

@@ -36,12 +36,12 @@ export function consumeCapabilities(
   routerCaps: ms.RtpCapabilities,
   kind: MediaKind,
   client: ClientMediaKnowledge,
-  registry: BundleRegistry,
+  bundles: BundleRegistry,
 ): ms.RtpCapabilities {
   const all = (routerCaps.codecs ?? []).filter((c) => c.kind === kind);
   const known = client.codecs.get(kind);
   const usable = (c: ms.RtpCodecCapability): boolean => {
-    if (!registry.consumerPayloadTypeAllowed(asSdpCodec(c))) return false;
+    if (!bundles.consumerPayloadTypeAllowed(asSdpCodec(c))) return false;
     if (!known) return true;
     if (isRtx(c)) return known.some(isRtx);
     return known.some((k) => sameCodec(k, c));
@@ -57,7 +57,7 @@ export function consumeCapabilities(
     (e) =>
       e.kind === kind &&
       (e.direction === 'sendrecv' || e.direction === 'sendonly') &&
-      registry.consumerExtensionAllowed(e.preferredId, e.uri) &&
+      bundles.consumerExtensionAllowed(e.preferredId, e.uri) &&
       (!knownUris || knownUris.has(e.uri)),
   );
   return { codecs, headerExtensions };
@@ -68,9 +68,9 @@ export function consumeCapabilities(
  * session uses. One that no longer does (the client took one of the router's numbers for
  * something else) has to be made again: mediasoup cannot renumber what a consumer writes.
  */
-export function consumerFits(parameters: ms.RtpParameters, registry: BundleRegistry): boolean {
+export function consumerFits(parameters: ms.RtpParameters, bundles: BundleRegistry): boolean {
   return (
-    parameters.codecs.every((c) => registry.consumerPayloadTypeAllowed(asSdpCodec(c))) &&
-    (parameters.headerExtensions ?? []).every((e) => registry.consumerExtensionAllowed(e.id, e.uri))
+    parameters.codecs.every((c) => bundles.consumerPayloadTypeAllowed(asSdpCodec(c))) &&
+    (parameters.headerExtensions ?? []).every((e) => bundles.consumerExtensionAllowed(e.id, e.uri))
   );
 }

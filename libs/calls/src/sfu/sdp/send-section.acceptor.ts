@@ -63,7 +63,7 @@ function midClashesWithRouter(
 export function acceptSendSection(
   section: ClientSection,
   routerCaps: ms.RtpCapabilities,
-  registry: BundleRegistry,
+  bundles: BundleRegistry,
 ): AcceptedSendSection {
   const kind = section.kind;
   if (kind !== 'audio' && kind !== 'video') {
@@ -73,7 +73,7 @@ export function acceptSendSection(
   const chosen = section.codecs.find(
     (c) =>
       isMediaCodec(c) &&
-      registry.payloadTypeAllowed(c) &&
+      bundles.payloadTypeAllowed(c) &&
       routerCodecs.some((rc) => sameCodec(c, rc)),
   );
   if (!chosen) {
@@ -95,14 +95,14 @@ export function acceptSendSection(
     (c) =>
       isRtx(c) &&
       String(c.parameters.apt) === String(chosen.payloadType) &&
-      registry.payloadTypeAllowed(c),
+      bundles.payloadTypeAllowed(c),
   );
   const codecs: SdpCodec[] = rtx ? [media, { ...rtx, rtcpFeedback: [] }] : [media];
 
   const headerExtensions = section.headerExtensions.filter(
     (e) =>
       routerExtension(routerCaps, kind, e.uri) !== undefined &&
-      registry.extensionAllowed(e.id, e.uri) &&
+      bundles.extensionAllowed(e.id, e.uri) &&
       !midClashesWithRouter(e, routerCaps, section),
   );
   const hasExtension = (uri: string) => headerExtensions.some((e) => e.uri === uri);
@@ -161,12 +161,12 @@ export function acceptSendSection(
 export function commonCodecs(
   section: ClientSection,
   routerCaps: ms.RtpCapabilities,
-  registry: BundleRegistry,
+  bundles: BundleRegistry,
 ): SdpCodec[] {
   const chosen = section.codecs.find(
     (c) =>
       isMediaCodec(c) &&
-      registry.payloadTypeAllowed(c) &&
+      bundles.payloadTypeAllowed(c) &&
       (routerCaps.codecs ?? []).some((rc) => rc.kind === section.kind && sameCodec(c, rc)),
   );
   return chosen ? [{ ...chosen, rtcpFeedback: [] }] : [];

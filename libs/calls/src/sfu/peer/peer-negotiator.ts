@@ -1,0 +1,369 @@
+import { randomInt } from 'node:crypto';
+import { Logger } from '@nestjs/common';
+import type { types as ms } from 'mediasoup';
+import { InvalidSdpError } from '../../errors/invalid-sdp.error';
+import { UnexpectedSdpAnswerError } from '../../errors/unexpected-sdp-answer.error';
+import type {
+  MediaSessionCloseReason,
+  MediaSessionRef,
+  MediaSignal,
+} from '../../media/media-plane.interface';
+import type { PeerDataChannels } from './peer-data-channels.interface';
+import { BundleRegistry } from '../sdp/bundle-registry';
+import type { LocalSection } from '../sdp/local-description';
+import { writeLocalDescription } from '../sdp/sdp-writer';
+import type { ClientDescription, ClientSection, DtlsSetup } from '../sdp/sdp.types';
+import type { AcceptedSendSection } from '../sdp/send-section.acceptor';
+import { ClientKnowledge } from './client-knowledge';
+import type { NegotiationQueue } from './negotiation-queue';
+import { describeSlot } from './peer-description.builder';
+import { planClientOffer } from './peer-offer.plan';
+import type { SfuProducerAppData } from './peer-producers';
+import type { PeerSlot } from './peer-slot';
+import type { PeerSlots } from './peer-slots';
+import type { PeerTransport } from './peer-transport';
+
+/** What a {@link PeerNegotiator} needs from its peer. */
+export interface PeerNegotiatorHost {
+  readonly ref: MediaSessionRef;
+  /** `[key=value]` log context of the session. */
+  readonly context: string;
+  /** Whether the peer is closed. */
+  isClosed(): boolean;
+  /** The room's router now (it changes when the room moves after a worker death). */
+  router(): ms.Router;
+  /** The room's data channel relay now. */
+  dataRelay(): PeerDataChannels;
+  /** How long the client has to answer a server offer (ms). */
+  readonly signalingTimeoutMs: number;
+  /** A signal for the session's client (`offer`, `answer`, `candidate`). */
+  signal(signal: MediaSignal): void;
+  /** Creates the producer of a client stream (the peer knows its mute and screen share). */
+  createProducer(
+    mid: string,
+    accepted: AcceptedSendSection,
+    section: ClientSection,
+  ): Promise<ms.Producer<SfuProducerAppData>>;
+  /** A producer of the session started (the room lets the others consume it). */
+  producerStarted(producer: ms.Producer<SfuProducerAppData>): void;
+  /** The client's first offer was answered: the session can now receive the others' media. */
+  ready(): void;
+  /** The negotiation cannot go on (the client does not answer). */
+  fail(reason: MediaSessionCloseReason): void;
+}
+
+/** A server offer waiting for the client's answer. */
+interface PendingOffer {
+  /** Server slots this offer adds (taken back if the offer is given up). */
+  readonly added: PeerSlot[];
+  /** Server slots and the consumer the offer sends in each (`null`: inactive). */
+  readonly included: Map<PeerSlot, ms.Consumer | null>;
+  /** The transport whose ICE/DTLS parameters the offer carried. */
+  readonly transportGeneration: number;
+  /** The numbering before the offer (restored if the offer is given up: the client never took it). */
+  readonly bundlesBefore: BundleRegistry;
+  readonly timer: NodeJS.Timeout;
+}
+
+/** How long a reclaimed mid waits for the client's next offer before the server offers it. */
+const RECLAIM_OFFER_DELAY_MS = 1000;
+
+/**
+ * The SDP offer/answer of one session with its client: the client offers first; the server
+ * answers, and offers itself when consumers come and go ({@link markDirty}). The server is the
+ * impolite peer: a client offer that crosses a pending server offer waits for the answer (glare),
+ * and a client that insists on its own offer gets its way after `signalingTimeoutMs`. Owns the
+ * session's BUNDLE numbering and what the client has shown it supports; the sections live in
+ * {@link PeerSlots}, ICE and DTLS in {@link PeerTransport}. Every step runs in the session's
+ * {@link NegotiationQueue}.
+ */
+export class PeerNegotiator {
+  private readonly logger = new Logger(PeerNegotiator.name);
+  private readonly originSessionId = String(randomInt(1, 2 ** 47));
+  /** What the client has shown it can receive. */
+  readonly knowledge = new ClientKnowledge();
+  private currentBundles = new BundleRegistry();
+  private originVersion = 1;
+  private signalingState: 'stable' | 'have-local-offer' = 'stable';
+  private pending: PendingOffer | null = null;
+  private parked: ClientDescription | null = null;
+  private dirty = false;
+  private offerQueued = false;
+  private ready = false;
+  private readonly reclaimTimers = new Set<NodeJS.Timeout>();
+
+  constructor(
+    private readonly queue: NegotiationQueue,
+    private readonly slots: PeerSlots,
+    private readonly transport: PeerTransport,
+    private readonly host: PeerNegotiatorHost,
+  ) {}
+
+  /** Whether the client's first offer has been answered (it can receive the others' media). */
+  get isReady(): boolean {
+    return this.ready;
+  }
+
+  /** The session's BUNDLE numbering (payload types and extension ids agreed with the client). */
+  get bundles(): BundleRegistry {
+    return this.currentBundles;
+  }
+
+  /**
+   * Applies a client description (run it in the queue): an offer is answered (or deferred while
+   * a server offer is pending), an answer completes the pending server offer.
+   */
+  async apply(description: ClientDescription): Promise<void> {
+    if (description.type === 'offer') await this.onClientOffer(description);
+    else await this.onClientAnswer(description);
+  }
+
+  /** Something the client must hear of changed: a server offer is queued. */
+  markDirty(): void {
+    this.dirty = true;
+    if (this.offerQueued || this.host.isClosed()) return;
+    this.offerQueued = true;
+    this.queue
+      .run(async () => {
+        this.offerQueued = false;
+        await this.makeOffer();
+      })
+      .catch((err: Error) =>
+        this.logger.error(`server offer failed [${this.host.context}]: ${err.stack}`),
+      );
+  }
+
+  /** The next server offer is due even with nothing else changed; none is queued now. */
+  markDirtyWithoutOffer(): void {
+    this.dirty = true;
+  }
+
+  /** Stops every timer (the pending offer's, the reclaimed mids'). */
+  close(): void {
+    if (this.pending) clearTimeout(this.pending.timer);
+    this.pending = null;
+    for (const timer of this.reclaimTimers) clearTimeout(timer);
+    this.reclaimTimers.clear();
+  }
+
+  // ------------------------------------------------------------------ client offers
+
+  private async onClientOffer(offer: ClientDescription): Promise<void> {
+    if (this.host.isClosed()) return;
+    if (this.signalingState === 'have-local-offer') {
+      this.logger.debug(`client offer deferred, server offer pending [${this.host.context}]`);
+      this.parked = offer;
+      return;
+    }
+    await this.answer(offer);
+  }
+
+  private async answer(offer: ClientDescription): Promise<void> {
+    this.slots.releaseReclaimed(offer);
+    const plan = planClientOffer(
+      {
+        sessionId: this.host.ref.sessionId,
+        slots: this.slots.list,
+        floating: this.slots.floating,
+        remoteFingerprint: this.transport.remoteFingerprint,
+        routerCapabilities: this.host.router().rtpCapabilities,
+        bundles: this.bundles,
+      },
+      offer,
+    );
+    // Producers first: the only step that can still fail, and one that can be undone.
+    const created: ms.Producer<SfuProducerAppData>[] = [];
+    try {
+      for (const { slot, accepted } of plan.produce) {
+        const section = offer.sections.find((s) => s.mid === slot.mid);
+        if (section) created.push(await this.host.createProducer(slot.mid, accepted, section));
+      }
+    } catch (err) {
+      created.forEach((p) => p.close());
+      throw err;
+    }
+    await this.transport.acceptOffer(offer);
+
+    this.slots.adopt(plan.slots);
+    for (const { slot, section } of plan.sections) this.slots.applyClientSection(slot, section);
+    plan.produce.forEach(({ slot, accepted }, i) =>
+      this.slots.installProducer(slot, created[i], accepted),
+    );
+    this.knowledge.learn(offer);
+    this.bundles.learnClient(offer);
+    this.transport.described(offer.ice);
+    const refitted = await this.slots.refit();
+
+    const sections = this.slots.list.map((slot, i) =>
+      describeSlot(slot, this.bundles, offer.sections[i]),
+    );
+    this.sendDescription('answer', sections, this.transport.answerSetup);
+    await this.slots.answerSent(sections);
+    this.transport.flushCandidates();
+    if (plan.dataChannel) await this.transport.attachDataChannel(this.host.dataRelay());
+    for (const { slot } of plan.produce) {
+      if (slot.producer) this.host.producerStarted(slot.producer);
+    }
+    if (!this.ready) {
+      this.ready = true;
+      this.host.ready();
+    }
+    if (this.slots.floating.length > 0 || refitted) this.markDirty();
+  }
+
+  // ------------------------------------------------------------------ server offers
+
+  private async makeOffer(): Promise<void> {
+    if (this.host.isClosed() || !this.ready || !this.dirty || this.signalingState !== 'stable') {
+      return;
+    }
+    this.dirty = false;
+    await this.slots.refit();
+    if (this.host.isClosed()) return;
+    const bundlesBefore = this.bundles.clone();
+    const { added, included } = this.slots.prepareOffer();
+    const sections = this.slots.list.map((slot) => describeSlot(slot, this.bundles));
+    const timer = setTimeout(
+      () => void this.onAnswerTimeout(pending),
+      this.host.signalingTimeoutMs,
+    );
+    timer.unref?.();
+    const pending: PendingOffer = {
+      added,
+      included,
+      transportGeneration: this.transport.generation,
+      bundlesBefore,
+      timer,
+    };
+    this.pending = pending;
+    this.signalingState = 'have-local-offer';
+    this.sendDescription('offer', sections, 'actpass');
+  }
+
+  private async onClientAnswer(answer: ClientDescription): Promise<void> {
+    if (this.host.isClosed()) return;
+    const pending = this.pending;
+    if (this.signalingState !== 'have-local-offer' || !pending) {
+      throw new UnexpectedSdpAnswerError(this.host.ref.sessionId);
+    }
+    const slots = this.slots.list;
+    if (
+      answer.sections.length !== slots.length ||
+      answer.sections.some((s, i) => s.mid !== slots[i].mid)
+    ) {
+      throw new InvalidSdpError(
+        "answer does not match the offer's m= sections",
+        this.host.ref.sessionId,
+      );
+    }
+    await this.transport.acceptAnswer(answer, pending.transportGeneration);
+    clearTimeout(pending.timer);
+    this.pending = null;
+    this.signalingState = 'stable';
+    this.slots.reclaimedOffered(pending.added);
+    this.bundles.learnClient(answer);
+    this.transport.described(answer.ice);
+    answer.sections.forEach((section, i) =>
+      this.slots.applyClientSection(this.slots.list[i], section),
+    );
+    await this.slots.offerAnswered(pending.included);
+    this.transport.flushCandidates();
+    await this.takeParkedOffer(answer);
+    if (this.dirty || this.slots.hasFloatingConsumer || !this.slots.allFit()) {
+      this.markDirty();
+    }
+  }
+
+  /**
+   * After the answer to a server offer: a client offer that arrived meanwhile is handled now,
+   * unless the answer proves the client rolled it back (a client can only answer from
+   * `have-remote-offer`, and its `o=` version grows with every description it makes). Such a
+   * client offers again by itself (`negotiationneeded`), so nothing it wanted is lost.
+   */
+  private async takeParkedOffer(answer: ClientDescription): Promise<void> {
+    const parked = this.parked;
+    this.parked = null;
+    if (!parked) return;
+    if (
+      parked.originSessionId === answer.originSessionId &&
+      parked.originVersion < answer.originVersion
+    ) {
+      this.logger.log(`deferred client offer was rolled back by the client [${this.host.context}]`);
+      this.reclaimRolledBackMids(parked);
+      return;
+    }
+    try {
+      await this.answer(parked);
+    } catch (err) {
+      this.logger.warn(
+        `deferred client offer failed [${this.host.context}]: ${(err as Error).message}`,
+      );
+    }
+  }
+
+  /**
+   * Takes the mids of a rolled-back client offer as server sections ({@link PeerSlots.reclaim}
+   * says why). They are offered after the client's next offer (it offers again what it rolled
+   * back): an offer sent at once would cross that one too, and so on.
+   */
+  private reclaimRolledBackMids(parked: ClientDescription): void {
+    if (this.slots.reclaim(parked) === 0) return;
+    // A client that does not offer again gets them anyway.
+    const timer = setTimeout(() => {
+      this.reclaimTimers.delete(timer);
+      if (!this.host.isClosed() && this.slots.hasReclaimedWaiting) this.markDirty();
+    }, RECLAIM_OFFER_DELAY_MS);
+    timer.unref?.();
+    this.reclaimTimers.add(timer);
+  }
+
+  /**
+   * No answer within `signalingTimeoutMs`. A client that insists on its own crossing offer (an
+   * impolite client) gets its way: the server offer is given up, the client's offer answered and
+   * the server offers again afterwards. A client that just does not answer is closed.
+   */
+  private async onAnswerTimeout(pending: PendingOffer): Promise<void> {
+    await this.queue
+      .run(async () => {
+        if (this.host.isClosed() || this.pending !== pending) return;
+        const parked = this.parked;
+        if (!parked) {
+          this.logger.warn(`no answer to the server offer [${this.host.context}]`);
+          this.host.fail('signaling-timeout');
+          return;
+        }
+        this.logger.log(`server offer given up for the client's offer [${this.host.context}]`);
+        this.pending = null;
+        this.parked = null;
+        this.signalingState = 'stable';
+        // The client never took the offer: numbers only it introduced are free again.
+        this.currentBundles = pending.bundlesBefore;
+        this.slots.offerGivenUp(pending.added, pending.included.keys());
+        // The given-up offer may have carried new ICE credentials.
+        this.transport.announceCandidatesAgain();
+        await this.answer(parked);
+        this.markDirty();
+      })
+      .catch((err: Error) =>
+        this.logger.warn(`answer timeout handling failed [${this.host.context}]: ${err.message}`),
+      );
+  }
+
+  // ------------------------------------------------------------------ output
+
+  private sendDescription(
+    type: 'offer' | 'answer',
+    sections: LocalSection[],
+    setup: DtlsSetup,
+  ): void {
+    const sdp = writeLocalDescription({
+      originSessionId: this.originSessionId,
+      originVersion: ++this.originVersion,
+      transport: this.transport.localParameters(setup),
+      extmapAllowMixed: false,
+      sections,
+    });
+    this.host.signal({ type, sdp });
+    for (const signal of this.transport.candidateSignals(sections)) this.host.signal(signal);
+  }
+}
