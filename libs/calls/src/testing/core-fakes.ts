@@ -16,6 +16,7 @@ import type {
   MediaSessionOptions,
   MediaSessionRef,
   MediaSignal,
+  MediaTrack,
 } from '../media/media-plane.interface';
 import type { CallState } from '../state/call-state.types';
 
@@ -24,6 +25,12 @@ export type MediaCall =
   | { readonly method: 'openSession'; readonly ref: MediaSessionRef; readonly muted: boolean }
   | { readonly method: 'closeSession'; readonly sessionId: string }
   | { readonly method: 'setAudioMuted'; readonly sessionId: string; readonly muted: boolean }
+  | {
+      readonly method: 'setTrackPaused';
+      readonly sessionId: string;
+      readonly track: string;
+      readonly paused: boolean;
+    }
   | {
       readonly method: 'setScreenStream';
       readonly sessionId: string;
@@ -83,6 +90,16 @@ export class FakeMediaPlane implements MediaPlane {
   setAudioMuted(sessionId: string, muted: boolean): Promise<void> {
     this.calls.push({ method: 'setAudioMuted', sessionId, muted });
     return Promise.resolve();
+  }
+
+  setTrackPaused(sessionId: string, track: string, paused: boolean): Promise<void> {
+    this.calls.push({ method: 'setTrackPaused', sessionId, track, paused });
+    return Promise.resolve();
+  }
+
+  /** No media, no tracks. */
+  tracksOf(): MediaTrack[] {
+    return [];
   }
 
   setScreenStream(sessionId: string, streamId: string | null): void {

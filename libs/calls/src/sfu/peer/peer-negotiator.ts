@@ -4,7 +4,9 @@ import type { types as ms } from 'mediasoup';
 import { InvalidSdpError } from '../../errors/invalid-sdp.error';
 import { UnexpectedSdpAnswerError } from '../../errors/unexpected-sdp-answer.error';
 import type {
+  MediaOfferTrack,
   MediaSessionCloseReason,
+  MediaSessionDirection,
   MediaSessionRef,
   MediaSignal,
 } from '../../media/media-plane.interface';
@@ -26,6 +28,11 @@ import type { PeerTransport } from './peer-transport';
 /** What a {@link PeerNegotiator} needs from its peer. */
 export interface PeerNegotiatorHost {
   readonly ref: MediaSessionRef;
+  /**
+   * Which way the session's media goes: `publish` never offers, `subscribe` is ready at once
+   * (the server offers first) and takes no client media.
+   */
+  readonly direction: MediaSessionDirection;
   /** `[key=value]` log context of the session. */
   readonly context: string;
   /** Whether the peer is closed. */
@@ -38,6 +45,8 @@ export interface PeerNegotiatorHost {
   readonly signalingTimeoutMs: number;
   /** A signal for the session's client (`offer`, `answer`, `candidate`). */
   signal(signal: MediaSignal): void;
+  /** The consumers of the server offer about to be signalled. */
+  offerTracks(tracks: readonly MediaOfferTrack[]): void;
   /** Creates the producer of a client stream (the peer knows its mute and screen share). */
   createProducer(
     mid: string,
@@ -75,14 +84,15 @@ const RECLAIM_OFFER_DELAY_MS = 1000;
  * and a client that insists on its own offer gets its way after `signalingTimeoutMs`. Owns the
  * session's BUNDLE numbering and what the client has shown it supports; the sections live in
  * {@link PeerSlots}, ICE and DTLS in {@link PeerTransport}. Every step runs in the session's
- * {@link NegotiationQueue}.
+ * {@link NegotiationQueue}. A `publish` session only answers; a `subscribe` session offers
+ * first (once it has a consumer) and refuses client offers that send media.
  */
 export class PeerNegotiator {
   private readonly logger = new Logger(PeerNegotiator.name);
   private readonly originSessionId = String(randomInt(1, 2 ** 47));
   /** What the client has shown it can receive. */
   readonly knowledge = new ClientKnowledge();
-  private currentBundles = new BundleRegistry();
+  private currentBundles: BundleRegistry;
   private originVersion = 1;
   private signalingState: 'stable' | 'have-local-offer' = 'stable';
   private pending: PendingOffer | null = null;
@@ -97,7 +107,12 @@ export class PeerNegotiator {
     private readonly slots: PeerSlots,
     private readonly transport: PeerTransport,
     private readonly host: PeerNegotiatorHost,
-  ) {}
+  ) {
+    // A subscribe-only client never offers (no glare): the server may number extensions itself.
+    const serverOffersFirst = host.direction === 'subscribe';
+    this.currentBundles = new BundleRegistry({ serverNumbersExtensions: serverOffersFirst });
+    this.ready = serverOffersFirst;
+  }
 
   /** Whether the client's first offer has been answered (it can receive the others' media). */
   get isReady(): boolean {
@@ -114,12 +129,15 @@ export class PeerNegotiator {
    * a server offer is pending), an answer completes the pending server offer.
    */
   async apply(description: ClientDescription): Promise<void> {
-    if (description.type === 'offer') await this.onClientOffer(description);
-    else await this.onClientAnswer(description);
+    if (description.type === 'offer') {
+      if (this.host.direction === 'subscribe') assertSendsNoMedia(description, this.host.ref);
+      await this.onClientOffer(description);
+    } else await this.onClientAnswer(description);
   }
 
   /** Something the client must hear of changed: a server offer is queued. */
   markDirty(): void {
+    if (this.host.direction === 'publish') return; // the client is never offered anything
     this.dirty = true;
     if (this.offerQueued || this.host.isClosed()) return;
     this.offerQueued = true;
@@ -217,6 +235,14 @@ export class PeerNegotiator {
     if (this.host.isClosed() || !this.ready || !this.dirty || this.signalingState !== 'stable') {
       return;
     }
+    // A session the server offers first gets its first offer once there is something in it.
+    if (
+      this.host.direction === 'subscribe' &&
+      this.slots.list.length === 0 &&
+      !this.slots.hasFloatingConsumer
+    ) {
+      return;
+    }
     this.dirty = false;
     await this.slots.refit();
     if (this.host.isClosed()) return;
@@ -237,6 +263,11 @@ export class PeerNegotiator {
     };
     this.pending = pending;
     this.signalingState = 'have-local-offer';
+    this.host.offerTracks(
+      [...included].flatMap(([slot, consumer]) =>
+        consumer ? [{ mid: slot.mid, producerId: consumer.producerId }] : [],
+      ),
+    );
     this.sendDescription('offer', sections, 'actpass');
   }
 
@@ -365,5 +396,25 @@ export class PeerNegotiator {
     });
     this.host.signal({ type, sdp });
     for (const signal of this.transport.candidateSignals(sections)) this.host.signal(signal);
+  }
+}
+
+/**
+ * Refuses a client offer to a `subscribe` session that sends media (an audio or video section
+ * `sendonly`/`sendrecv`): such a session only receives.
+ * @throws InvalidSdpError
+ */
+function assertSendsNoMedia(offer: ClientDescription, ref: MediaSessionRef): void {
+  const sending = offer.sections.find(
+    (s) =>
+      !s.rejected &&
+      (s.kind === 'audio' || s.kind === 'video') &&
+      (s.direction === 'sendonly' || s.direction === 'sendrecv'),
+  );
+  if (sending) {
+    throw new InvalidSdpError(
+      `a subscribe-only session takes no client media (m= section ${sending.mid} sends)`,
+      ref.sessionId,
+    );
   }
 }
