@@ -336,6 +336,19 @@ export class WrtcTestPeer {
     }
   }
 
+  /** RTP packets and bytes received so far, per `inbound-rtp` stream (from `getStats`). */
+  async inboundRtp(): Promise<{ kind: string; packets: number; bytes: number }[]> {
+    const report = await this.pc.getStats();
+    return [...report.values()]
+      .filter((s) => s.type === 'inbound-rtp')
+      .map((s) => ({
+        kind:
+          typeof s.kind === 'string' ? s.kind : typeof s.mediaType === 'string' ? s.mediaType : '',
+        packets: Number(s.packetsReceived ?? 0),
+        bytes: Number(s.bytesReceived ?? 0),
+      }));
+  }
+
   /** Decoded frames per remote video track. */
   videoFrames(): { mid: string | null; frames: number }[] {
     return [...this.remoteVideo.values()].map((v) => ({ mid: v.mid, frames: v.frames }));
