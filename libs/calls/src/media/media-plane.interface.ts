@@ -82,6 +82,18 @@ export interface MediaSessionOptions {
    *   (what Mattermost clients expect)
    */
   readonly consumerLabel?: (track: MediaTrack) => MediaConsumerLabel;
+  /**
+   * The labels of the data channels the client opens in-band (DCEP) on this session, in the
+   * order it creates them: LiveKit's publisher is `['_lossy', '_reliable', '_data_track']`. The
+   * order is what names a channel: the `k`-th label is the client's SCTP stream `2k` (the client
+   * is the DTLS client, as browsers are here) or `2k + 1`; the client's DCEP OPEN, which would
+   * name it, never reaches the server (mediasoup drops it). Messages on them reach the `data`
+   * listener, and {@link MediaPlane.sendData} answers on them (reliable and ordered). Without
+   * it, the session's one data channel is Mattermost's `calls-dc` (pings answered, nothing
+   * relayed).
+   * @default none (Mattermost's `calls-dc`)
+   */
+  readonly dataChannels?: readonly string[];
 }
 
 /** What a session's track is, as Mattermost labels tracks. */
@@ -171,6 +183,12 @@ export interface MediaPlaneListener {
   trackRemoved?(callId: string, producerId: string): void;
   /** A track was paused (muted) or resumed. */
   trackPaused?(callId: string, producerId: string, paused: boolean): void;
+  /**
+   * A message the session's client sent on one of its labelled data channels
+   * ({@link MediaSessionOptions.dataChannels}); `binary` is false for a string message (its
+   * UTF-8 bytes).
+   */
+  data?(ref: MediaSessionRef, label: string, payload: Uint8Array, binary: boolean): void;
 }
 
 /**
@@ -197,6 +215,13 @@ export interface MediaPlane {
   setTrackPaused(sessionId: string, track: string, paused: boolean): Promise<void>;
   /** The tracks of a call served here, local and piped in. */
   tracksOf(callId: string): MediaTrack[];
+  /**
+   * Sends a binary message on the session's client data channel of that label (one of its
+   * {@link MediaSessionOptions.dataChannels}), reliably and in order.
+   * @returns false when it cannot: no such session here, no such label, or the session's SCTP
+   *   association is not up (whether the client really opened that channel cannot be seen)
+   */
+  sendData(sessionId: string, label: string, payload: Uint8Array): boolean;
   /** Names the MediaStream of the session's screen share (`null`: none). */
   setScreenStream(sessionId: string, streamId: string | null): void;
   /** Closes a session's media; no `sessionClosed` event follows. */

@@ -40,7 +40,7 @@ import { WorkerPool } from './workers/worker-pool';
  * Events ({@link SfuService.subscribe}): `signal` (to deliver to the session's client), `voice`
  * (speaking on/off), `sessionClosed` (the SFU gave a session up), `iceRestart`, `offerTracks`
  * (the consumers of the next server offer), `trackAdded`/`trackPaused`/`trackRemoved` (every
- * producer of a call served here, local or piped in).
+ * producer of a call served here, local or piped in), `data` (messages on labelled data channels).
  */
 @Injectable()
 export class SfuService implements MediaPlane, OnModuleInit, OnApplicationShutdown {
@@ -153,6 +153,15 @@ export class SfuService implements MediaPlane, OnModuleInit, OnApplicationShutdo
   /** The tracks of a call served here (local and piped in), in the order they started. */
   tracksOf(callId: string): MediaTrack[] {
     return this.rooms.get(callId)?.tracks() ?? [];
+  }
+
+  /**
+   * Sends a binary message on the session's client data channel of `label` (a session opened
+   * with `dataChannels`), reliably and in order.
+   * @returns false when the session is not here, has no such channel or is not connected yet
+   */
+  sendData(sessionId: string, label: string, payload: Uint8Array): boolean {
+    return this.find(sessionId)?.peer.sendData(label, payload) ?? false;
   }
 
   /**
@@ -291,6 +300,8 @@ export class SfuService implements MediaPlane, OnModuleInit, OnApplicationShutdo
       },
       signal: (ref, signal) => this.listeners.emit('signal', ref, signal),
       offerTracks: (ref, tracks) => this.listeners.emit('offerTracks', ref, tracks),
+      data: (ref, label, payload, binary) =>
+        this.listeners.emit('data', ref, label, payload, binary),
       tracks: {
         added: (callId, track) => this.listeners.emit('trackAdded', callId, track),
         removed: (callId, producerId) => this.listeners.emit('trackRemoved', callId, producerId),

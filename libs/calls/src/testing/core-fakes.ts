@@ -26,6 +26,12 @@ export type MediaCall =
   | { readonly method: 'closeSession'; readonly sessionId: string }
   | { readonly method: 'setAudioMuted'; readonly sessionId: string; readonly muted: boolean }
   | {
+      readonly method: 'sendData';
+      readonly sessionId: string;
+      readonly label: string;
+      readonly payload: Uint8Array;
+    }
+  | {
       readonly method: 'setTrackPaused';
       readonly sessionId: string;
       readonly track: string;
@@ -100,6 +106,12 @@ export class FakeMediaPlane implements MediaPlane {
   /** No media, no tracks. */
   tracksOf(): MediaTrack[] {
     return [];
+  }
+
+  /** Records the message; no client has a data channel here. */
+  sendData(sessionId: string, label: string, payload: Uint8Array): boolean {
+    this.calls.push({ method: 'sendData', sessionId, label, payload });
+    return false;
   }
 
   setScreenStream(sessionId: string, streamId: string | null): void {

@@ -10,7 +10,7 @@ import type {
   MediaSessionRef,
   MediaSignal,
 } from '../../media/media-plane.interface';
-import type { PeerDataChannels } from './peer-data-channels.interface';
+import type { PeerDataChannelSpec, PeerDataChannels } from './peer-data-channels.interface';
 import { BundleRegistry } from '../sdp/bundle-registry';
 import type { LocalSection } from '../sdp/local-description';
 import { writeLocalDescription } from '../sdp/sdp-writer';
@@ -41,6 +41,8 @@ export interface PeerNegotiatorHost {
   router(): ms.Router;
   /** The room's data channel relay now. */
   dataRelay(): PeerDataChannels;
+  /** Which data channels the client opens and what becomes of their messages. */
+  readonly dataChannels: PeerDataChannelSpec;
   /** How long the client has to answer a server offer (ms). */
   readonly signalingTimeoutMs: number;
   /** A signal for the session's client (`offer`, `answer`, `candidate`). */
@@ -215,10 +217,14 @@ export class PeerNegotiator {
     const sections = this.slots.list.map((slot, i) =>
       describeSlot(slot, this.bundles, offer.sections[i]),
     );
+    // Labelled channels are named by the client's DCEP OPEN, sent as soon as it connects: its
+    // streams are relayed before the client has the answer, so that no OPEN is missed.
+    const channelsFirst = plan.dataChannel && this.host.dataChannels.kind === 'labelled';
+    if (channelsFirst) await this.attachDataChannel();
     this.sendDescription('answer', sections, this.transport.answerSetup);
     await this.slots.answerSent(sections);
     this.transport.flushCandidates();
-    if (plan.dataChannel) await this.transport.attachDataChannel(this.host.dataRelay());
+    if (plan.dataChannel && !channelsFirst) await this.attachDataChannel();
     for (const { slot } of plan.produce) {
       if (slot.producer) this.host.producerStarted(slot.producer);
     }
@@ -381,6 +387,10 @@ export class PeerNegotiator {
   }
 
   // ------------------------------------------------------------------ output
+
+  private attachDataChannel(): Promise<void> {
+    return this.transport.attachDataChannel(this.host.dataRelay(), this.host.dataChannels);
+  }
 
   private sendDescription(
     type: 'offer' | 'answer',

@@ -14,7 +14,7 @@ import type {
   MediaTrack,
   MediaTrackType,
 } from '../../media/media-plane.interface';
-import type { PeerDataChannels } from './peer-data-channels.interface';
+import type { PeerDataChannelSpec, PeerDataChannels } from './peer-data-channels.interface';
 import { parseClientDescription } from '../sdp/client-description.parser';
 import type { ClientDescription, ClientSection } from '../sdp/sdp.types';
 import type { AcceptedSendSection } from '../sdp/send-section.acceptor';
@@ -35,6 +35,13 @@ export interface PeerContext {
   readonly signalingTimeoutMs: number;
   readonly iceRestart: IceRestartSettings;
   readonly signal: (ref: MediaSessionRef, signal: MediaSignal) => void;
+  /** A message the peer's client sent on a labelled data channel. */
+  readonly data: (
+    ref: MediaSessionRef,
+    label: string,
+    payload: Uint8Array,
+    binary: boolean,
+  ) => void;
   /** The consumers of the server offer about to be sent to the peer's client. */
   readonly offerTracks: (ref: MediaSessionRef, tracks: readonly MediaOfferTrack[]) => void;
   /** A producer of this peer started (the room lets the others consume it). */
@@ -75,6 +82,8 @@ export class SfuPeer {
   readonly direction: MediaSessionDirection;
   /** The participant's session: its producers carry it, and it receives none of its tracks. */
   readonly ownerSessionId: string;
+  /** The client's data channels: Mattermost's `calls-dc`, or channels by label. */
+  private readonly dataChannels: PeerDataChannelSpec;
 
   private constructor(
     readonly ref: MediaSessionRef,
@@ -84,6 +93,14 @@ export class SfuPeer {
     this.direction = options.direction ?? 'both';
     this.ownerSessionId = options.ownerSessionId ?? ref.sessionId;
     this.muted = options.muted ?? false;
+    const labels = options.dataChannels;
+    this.dataChannels = labels
+      ? {
+          kind: 'labelled',
+          labels: [...labels],
+          received: (label, payload, binary) => this.ctx.data(this.ref, label, payload, binary),
+        }
+      : { kind: 'calls-dc' };
     const label = options.consumerLabel;
     this.transport = new PeerTransport(ctx.iceRestart, {
       context: this.context,
@@ -110,6 +127,7 @@ export class SfuPeer {
       isClosed: () => this.closed,
       router: () => this.ctx.router,
       dataRelay: () => this.ctx.dataRelay,
+      dataChannels: this.dataChannels,
       signalingTimeoutMs: ctx.signalingTimeoutMs,
       signal: (signal) => this.ctx.signal(this.ref, signal),
       offerTracks: (tracks) => this.ctx.offerTracks(this.ref, tracks),
@@ -217,6 +235,15 @@ export class SfuPeer {
     );
   }
 
+  /**
+   * Sends a binary message on the client's data channel of `label` (sessions with labelled
+   * channels).
+   * @returns false when the session has no such channel or is not connected yet
+   */
+  sendData(label: string, payload: Uint8Array): boolean {
+    return !this.closed && this.transport.sendData(label, payload);
+  }
+
   /** Labels the video (and audio) of the given MediaStream as the screen share. */
   setScreenStream(streamId: string | null): void {
     this.screenStreamId = streamId;
@@ -250,7 +277,9 @@ export class SfuPeer {
       await this.slots.recreateProducers((mid, accepted, section) =>
         this.createProducer(mid, accepted, section),
       );
-      if (this.slots.hasDataChannel) await this.transport.attachDataChannel(ctx.dataRelay);
+      if (this.slots.hasDataChannel) {
+        await this.transport.attachDataChannel(ctx.dataRelay, this.dataChannels);
+      }
       this.negotiator.markDirtyWithoutOffer();
       // A subscribe-only peer that was never offered anything has no client to wait for.
       if (this.negotiator.isReady && this.slots.list.length > 0) {

@@ -33,6 +33,13 @@ export interface RoomContext {
   readonly signal: (ref: MediaSessionRef, signal: MediaSignal) => void;
   /** The consumers of a server offer about to be sent to a session. */
   readonly offerTracks: (ref: MediaSessionRef, tracks: readonly MediaOfferTrack[]) => void;
+  /** A message a session's client sent on a labelled data channel. */
+  readonly data: (
+    ref: MediaSessionRef,
+    label: string,
+    payload: Uint8Array,
+    binary: boolean,
+  ) => void;
   /** Tracks of the call starting, pausing and ending. */
   readonly tracks: RoomTrackEvents;
   readonly voice: (ref: MediaSessionRef, speaking: boolean) => void;
@@ -247,6 +254,7 @@ export class SfuRoom implements PipedRoom {
       iceRestart: this.ctx.iceRestart,
       signal: this.ctx.signal,
       offerTracks: this.ctx.offerTracks,
+      data: this.ctx.data,
       onProducer: (peer, producer) => this.onProducer(peer, producer),
       onReady: (peer) => this.onReady(peer),
       onSelfClose: (peer, reason) => this.onSelfClose(peer, reason),
