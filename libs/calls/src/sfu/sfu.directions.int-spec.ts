@@ -261,4 +261,41 @@ describe('SfuService publish-only and subscribe-only sessions (two connections p
     await h.sfu.closeCall(callId);
     [mm, lk.pub, lk.sub].forEach(({ peer }) => peer.close());
   });
+
+  // Last: it kills the harness's media worker (the pool replaces it).
+  it('after a worker death a subscriber moves on, a publisher is closed (worker-died)', async () => {
+    const callId = `call-${randomUUID()}`;
+    const mm = await h.join(callId, { name: 'mm' }, (p) => p.addTone(TONES[0]));
+    const lk = await participant(callId, 'lk', TONES[1]);
+    await waitHearing(lk.sub, [TONES[0]]);
+    const before = h.sfu.tracksOf(callId).map((t) => t.producerId);
+    const offersBefore = h.descriptions(lk.sub, 'offer').length;
+
+    process.kill(h.sfu.callWorkerPid(callId) ?? 0, 'SIGKILL');
+    await lk.sub.peer.waitFor(
+      () => h.closed.some((c) => c.ref.sessionId === lk.pub.ref.sessionId),
+      20_000,
+      'the publisher closed',
+    );
+    expect(h.closed.find((c) => c.ref.sessionId === lk.pub.ref.sessionId)?.reason).toBe(
+      'worker-died',
+    );
+    lk.sub.peer.resetAudio();
+    await waitHearing(lk.sub, [TONES[0]]);
+    expect(h.descriptions(lk.sub, 'offer').length).toBeGreaterThan(offersBefore);
+    expect(h.closed.map((c) => c.ref.sessionId)).toEqual([lk.pub.ref.sessionId]);
+
+    // The old tracks ended; Mattermost's microphone is back as a new producer, same client track.
+    for (const producerId of before) {
+      expect(events).toContainEqual({ event: 'removed', args: [callId, producerId] });
+    }
+    const after = h.sfu.tracksOf(callId);
+    expect(after).toHaveLength(1);
+    expect(after[0]).toMatchObject({ sessionId: mm.ref.sessionId, kind: 'audio' });
+    expect(before).not.toContain(after[0].producerId);
+    expect(events).toContainEqual({ event: 'added', args: [callId, after[0]] });
+    expect(lk.sub.peer.errors).toEqual([]);
+    await h.sfu.closeCall(callId);
+    [mm, lk.pub, lk.sub].forEach(({ peer }) => peer.close());
+  });
 });
