@@ -18,6 +18,7 @@ import type {
   MediaSessionOptions,
   MediaSessionRef,
   MediaStats,
+  MediaTrack,
   MediaWorkerUsage,
 } from '../media/media-plane.interface';
 import { MediaListeners } from './media-listeners';
@@ -37,7 +38,9 @@ import { WorkerPool } from './workers/worker-pool';
  * instances serving their calls.
  *
  * Events ({@link SfuService.subscribe}): `signal` (to deliver to the session's client), `voice`
- * (speaking on/off), `sessionClosed` (the SFU gave a session up), `iceRestart`.
+ * (speaking on/off), `sessionClosed` (the SFU gave a session up), `iceRestart`, `offerTracks`
+ * (the consumers of the next server offer), `trackAdded`/`trackPaused`/`trackRemoved` (every
+ * producer of a call served here, local or piped in), `data` (messages on labelled data channels).
  */
 @Injectable()
 export class SfuService implements MediaPlane, OnModuleInit, OnApplicationShutdown {
@@ -87,7 +90,8 @@ export class SfuService implements MediaPlane, OnModuleInit, OnApplicationShutdo
   /**
    * Opens a session's media: the call's room (a router on the least loaded worker; created once
    * per call even under concurrent calls) and a peer with one WebRTC transport. The client's
-   * first offer follows through {@link handleDescription}. With `muted`, the voice the session
+   * first offer follows through {@link handleDescription} (a `subscribe` session gets a server
+   * offer instead, once the call has a track for it). With `muted`, the voice the session
    * sends is not forwarded until {@link setAudioMuted}(sessionId, false).
    * @throws SfuUnavailableError when no worker runs
    * @throws SfuSessionExistsError when the session is already open
@@ -135,6 +139,29 @@ export class SfuService implements MediaPlane, OnModuleInit, OnApplicationShutdo
    */
   async setAudioMuted(sessionId: string, muted: boolean): Promise<void> {
     await this.peer(sessionId).setAudioMuted(muted);
+  }
+
+  /**
+   * Pauses or resumes one track the session sends (by producer id or client track id; remembered
+   * by client track id for tracks that start later). Voice of a muted session stays paused.
+   * @throws SfuSessionNotFoundError
+   */
+  async setTrackPaused(sessionId: string, track: string, paused: boolean): Promise<void> {
+    await this.peer(sessionId).setTrackPaused(track, paused);
+  }
+
+  /** The tracks of a call served here (local and piped in), in the order they started. */
+  tracksOf(callId: string): MediaTrack[] {
+    return this.rooms.get(callId)?.tracks() ?? [];
+  }
+
+  /**
+   * Sends a binary message on the session's client data channel of `label` (a session opened
+   * with `dataChannels`), reliably and in order.
+   * @returns false when the session is not here, has no such channel or is not connected yet
+   */
+  sendData(sessionId: string, label: string, payload: Uint8Array): boolean {
+    return this.find(sessionId)?.peer.sendData(label, payload) ?? false;
   }
 
   /**
@@ -272,6 +299,15 @@ export class SfuService implements MediaPlane, OnModuleInit, OnApplicationShutdo
         backoffMs: o.iceRestartBackoffMs,
       },
       signal: (ref, signal) => this.listeners.emit('signal', ref, signal),
+      offerTracks: (ref, tracks) => this.listeners.emit('offerTracks', ref, tracks),
+      data: (ref, label, payload, binary) =>
+        this.listeners.emit('data', ref, label, payload, binary),
+      tracks: {
+        added: (callId, track) => this.listeners.emit('trackAdded', callId, track),
+        removed: (callId, producerId) => this.listeners.emit('trackRemoved', callId, producerId),
+        paused: (callId, producerId, paused) =>
+          this.listeners.emit('trackPaused', callId, producerId, paused),
+      },
       voice: (ref, speaking) => this.listeners.emit('voice', ref, speaking),
       iceRestarted: (ref, initiator) => this.listeners.emit('iceRestart', ref, initiator),
       pipes: this.pipes,

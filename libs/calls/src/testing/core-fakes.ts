@@ -16,6 +16,7 @@ import type {
   MediaSessionOptions,
   MediaSessionRef,
   MediaSignal,
+  MediaTrack,
 } from '../media/media-plane.interface';
 import type { CallState } from '../state/call-state.types';
 
@@ -24,6 +25,18 @@ export type MediaCall =
   | { readonly method: 'openSession'; readonly ref: MediaSessionRef; readonly muted: boolean }
   | { readonly method: 'closeSession'; readonly sessionId: string }
   | { readonly method: 'setAudioMuted'; readonly sessionId: string; readonly muted: boolean }
+  | {
+      readonly method: 'sendData';
+      readonly sessionId: string;
+      readonly label: string;
+      readonly payload: Uint8Array;
+    }
+  | {
+      readonly method: 'setTrackPaused';
+      readonly sessionId: string;
+      readonly track: string;
+      readonly paused: boolean;
+    }
   | {
       readonly method: 'setScreenStream';
       readonly sessionId: string;
@@ -83,6 +96,22 @@ export class FakeMediaPlane implements MediaPlane {
   setAudioMuted(sessionId: string, muted: boolean): Promise<void> {
     this.calls.push({ method: 'setAudioMuted', sessionId, muted });
     return Promise.resolve();
+  }
+
+  setTrackPaused(sessionId: string, track: string, paused: boolean): Promise<void> {
+    this.calls.push({ method: 'setTrackPaused', sessionId, track, paused });
+    return Promise.resolve();
+  }
+
+  /** No media, no tracks. */
+  tracksOf(): MediaTrack[] {
+    return [];
+  }
+
+  /** Records the message; no client has a data channel here. */
+  sendData(sessionId: string, label: string, payload: Uint8Array): boolean {
+    this.calls.push({ method: 'sendData', sessionId, label, payload });
+    return false;
   }
 
   setScreenStream(sessionId: string, streamId: string | null): void {

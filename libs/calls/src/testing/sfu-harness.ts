@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Provider } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { CALLS_OPTIONS } from '../calls.constants';
 import { resolveCallsOptions } from '../config/calls-options.defaults';
@@ -7,6 +8,7 @@ import { SfuService } from '../sfu/sfu.service';
 import type {
   MediaPlaneListener,
   MediaSessionCloseReason,
+  MediaSessionOptions,
   MediaSessionRef,
   MediaSignal,
 } from '../media/media-plane.interface';
@@ -69,9 +71,12 @@ export class SfuHarness {
 
   /**
    * Starts the service with test defaults (one worker, 127.0.0.1, a port range, memory state)
-   * overridden by `options`.
+   * overridden by `options`; `providers` are added to the module (e.g. a `RoomPipesFactory`).
    */
-  static async start(options: CallsModuleOptions = {}): Promise<SfuHarness> {
+  static async start(
+    options: CallsModuleOptions = {},
+    providers: Provider[] = [],
+  ): Promise<SfuHarness> {
     const resolved = resolveCallsOptions({
       stateBackend: 'memory',
       rtcWorkers: 1,
@@ -81,7 +86,7 @@ export class SfuHarness {
       ...options,
     });
     const moduleRef = await Test.createTestingModule({
-      providers: [{ provide: CALLS_OPTIONS, useValue: resolved }, SfuService],
+      providers: [{ provide: CALLS_OPTIONS, useValue: resolved }, SfuService, ...providers],
     }).compile();
     moduleRef.enableShutdownHooks();
     await moduleRef.init();
@@ -90,19 +95,25 @@ export class SfuHarness {
 
   /**
    * Opens a session in `callId` and connects a new test peer to it (the peer's data channel
-   * makes it offer at once, like Mattermost's client).
+   * makes it offer at once, like Mattermost's client). `session` are the session's options,
+   * `sessionId` its id (default: the name and a random suffix), `userId` its user (the name).
    */
   async join(
     callId: string,
-    options: Partial<WrtcTestPeerOptions> & { name: string },
+    options: Partial<WrtcTestPeerOptions> & {
+      name: string;
+      session?: MediaSessionOptions;
+      sessionId?: string;
+      userId?: string;
+    },
     setUp?: (peer: WrtcTestPeer) => void,
   ): Promise<HarnessPeer> {
     const ref: MediaSessionRef = {
       callId,
-      sessionId: `${options.name}-${randomUUID().slice(0, 8)}`,
-      userId: options.name,
+      sessionId: options.sessionId ?? `${options.name}-${randomUUID().slice(0, 8)}`,
+      userId: options.userId ?? options.name,
     };
-    await this.sfu.openSession(ref);
+    await this.sfu.openSession(ref, options.session);
     const peer = await WrtcTestPeer.create(
       {
         sendDescription: (d) => this.sfu.handleDescription(ref.sessionId, d),

@@ -52,6 +52,11 @@ export interface WrtcTestPeerOptions {
   readonly dataChannel?: boolean;
   /** Answer server offers (a polite peer). `false` makes an impolite client for glare tests. @default true */
   readonly answerOffers?: boolean;
+  /**
+   * More in-band data channels to open at once, in this order after `calls-dc` (e.g. LiveKit's
+   * `_lossy` and `_reliable`); see {@link WrtcTestPeer.channels}.
+   */
+  readonly channels?: readonly { label: string; ordered?: boolean; maxRetransmits?: number }[];
   /** Rewrites every server description before it is applied (e.g. to route through a relay). */
   readonly rewriteRemoteSdp?: (sdp: string) => string;
   /** Rewrites a trickled server candidate line; `null` drops it. */
@@ -98,6 +103,10 @@ export class WrtcTestPeer {
   readonly received: { type: string; sdp: string }[] = [];
   /** Errors of background negotiation steps (tests assert it stays empty). */
   readonly errors: Error[] = [];
+  /** The data channels of the `channels` option, by label. */
+  readonly channels = new Map<string, WrtcDataChannel>();
+  /** Messages received on the `channels` data channels, by label. */
+  readonly channelMessages = new Map<string, (string | ArrayBuffer)[]>();
   /** Whether server offers are answered (false: an impolite client that ignores them). */
   answerOffers: boolean;
   /** Server offers still to ignore before answering again (an impolite client for a while). */
@@ -131,6 +140,14 @@ export class WrtcTestPeer {
     if (this.dataChannel) {
       this.dataChannel.binaryType = 'arraybuffer';
       this.dataChannel.onmessage = ({ data }) => this.dcWaiters.shift()?.(data);
+    }
+    for (const { label, ...init } of options.channels ?? []) {
+      const channel = this.pc.createDataChannel(label, init);
+      channel.binaryType = 'arraybuffer';
+      const messages: (string | ArrayBuffer)[] = [];
+      channel.onmessage = ({ data }) => messages.push(data);
+      this.channels.set(label, channel);
+      this.channelMessages.set(label, messages);
     }
   }
 
@@ -336,6 +353,19 @@ export class WrtcTestPeer {
     }
   }
 
+  /** RTP packets and bytes received so far, per `inbound-rtp` stream (from `getStats`). */
+  async inboundRtp(): Promise<{ kind: string; packets: number; bytes: number }[]> {
+    const report = await this.pc.getStats();
+    return [...report.values()]
+      .filter((s) => s.type === 'inbound-rtp')
+      .map((s) => ({
+        kind:
+          typeof s.kind === 'string' ? s.kind : typeof s.mediaType === 'string' ? s.mediaType : '',
+        packets: Number(s.packetsReceived ?? 0),
+        bytes: Number(s.bytesReceived ?? 0),
+      }));
+  }
+
   /** Decoded frames per remote video track. */
   videoFrames(): { mid: string | null; frames: number }[] {
     return [...this.remoteVideo.values()].map((v) => ({ mid: v.mid, frames: v.frames }));
@@ -376,6 +406,7 @@ export class WrtcTestPeer {
     for (const audio of this.remoteAudio.values()) audio.sink.stop();
     for (const video of this.remoteVideo.values()) video.sink.stop();
     this.dataChannel?.close();
+    this.channels.forEach((c) => c.close());
     this.pc.close();
     this.localTracks.forEach((t) => t.stop());
   }

@@ -87,7 +87,12 @@ export interface WrtcPeerConnection {
   ): WrtcTransceiver;
   removeTrack(sender: WrtcSender): void;
   getTransceivers(): WrtcTransceiver[];
-  createDataChannel(label: string, init?: { ordered?: boolean }): WrtcDataChannel;
+  createDataChannel(
+    label: string,
+    init?: { ordered?: boolean; maxRetransmits?: number },
+  ): WrtcDataChannel;
+  /** The stats report (an `RTCStatsReport`: a map of stats objects by id). */
+  getStats(): Promise<Map<string, Record<string, unknown>>>;
   restartIce(): void;
   close(): void;
 }

@@ -4,11 +4,13 @@ import type { types as ms } from 'mediasoup';
 import { InvalidSdpError } from '../../errors/invalid-sdp.error';
 import { UnexpectedSdpAnswerError } from '../../errors/unexpected-sdp-answer.error';
 import type {
+  MediaOfferTrack,
   MediaSessionCloseReason,
+  MediaSessionDirection,
   MediaSessionRef,
   MediaSignal,
 } from '../../media/media-plane.interface';
-import type { PeerDataChannels } from './peer-data-channels.interface';
+import type { PeerDataChannelSpec, PeerDataChannels } from './peer-data-channels.interface';
 import { BundleRegistry } from '../sdp/bundle-registry';
 import type { LocalSection } from '../sdp/local-description';
 import { writeLocalDescription } from '../sdp/sdp-writer';
@@ -26,6 +28,11 @@ import type { PeerTransport } from './peer-transport';
 /** What a {@link PeerNegotiator} needs from its peer. */
 export interface PeerNegotiatorHost {
   readonly ref: MediaSessionRef;
+  /**
+   * Which way the session's media goes: `publish` never offers, `subscribe` is ready at once
+   * (the server offers first) and takes no client media.
+   */
+  readonly direction: MediaSessionDirection;
   /** `[key=value]` log context of the session. */
   readonly context: string;
   /** Whether the peer is closed. */
@@ -34,10 +41,14 @@ export interface PeerNegotiatorHost {
   router(): ms.Router;
   /** The room's data channel relay now. */
   dataRelay(): PeerDataChannels;
+  /** Which data channels the client opens and what becomes of their messages. */
+  readonly dataChannels: PeerDataChannelSpec;
   /** How long the client has to answer a server offer (ms). */
   readonly signalingTimeoutMs: number;
   /** A signal for the session's client (`offer`, `answer`, `candidate`). */
   signal(signal: MediaSignal): void;
+  /** The consumers of the server offer about to be signalled. */
+  offerTracks(tracks: readonly MediaOfferTrack[]): void;
   /** Creates the producer of a client stream (the peer knows its mute and screen share). */
   createProducer(
     mid: string,
@@ -75,14 +86,15 @@ const RECLAIM_OFFER_DELAY_MS = 1000;
  * and a client that insists on its own offer gets its way after `signalingTimeoutMs`. Owns the
  * session's BUNDLE numbering and what the client has shown it supports; the sections live in
  * {@link PeerSlots}, ICE and DTLS in {@link PeerTransport}. Every step runs in the session's
- * {@link NegotiationQueue}.
+ * {@link NegotiationQueue}. A `publish` session only answers; a `subscribe` session offers
+ * first (once it has a consumer) and refuses client offers that send media.
  */
 export class PeerNegotiator {
   private readonly logger = new Logger(PeerNegotiator.name);
   private readonly originSessionId = String(randomInt(1, 2 ** 47));
   /** What the client has shown it can receive. */
   readonly knowledge = new ClientKnowledge();
-  private currentBundles = new BundleRegistry();
+  private currentBundles: BundleRegistry;
   private originVersion = 1;
   private signalingState: 'stable' | 'have-local-offer' = 'stable';
   private pending: PendingOffer | null = null;
@@ -97,7 +109,12 @@ export class PeerNegotiator {
     private readonly slots: PeerSlots,
     private readonly transport: PeerTransport,
     private readonly host: PeerNegotiatorHost,
-  ) {}
+  ) {
+    // A subscribe-only client never offers (no glare): the server may number extensions itself.
+    const serverOffersFirst = host.direction === 'subscribe';
+    this.currentBundles = new BundleRegistry({ serverNumbersExtensions: serverOffersFirst });
+    this.ready = serverOffersFirst;
+  }
 
   /** Whether the client's first offer has been answered (it can receive the others' media). */
   get isReady(): boolean {
@@ -114,12 +131,15 @@ export class PeerNegotiator {
    * a server offer is pending), an answer completes the pending server offer.
    */
   async apply(description: ClientDescription): Promise<void> {
-    if (description.type === 'offer') await this.onClientOffer(description);
-    else await this.onClientAnswer(description);
+    if (description.type === 'offer') {
+      if (this.host.direction === 'subscribe') assertSendsNoMedia(description, this.host.ref);
+      await this.onClientOffer(description);
+    } else await this.onClientAnswer(description);
   }
 
   /** Something the client must hear of changed: a server offer is queued. */
   markDirty(): void {
+    if (this.host.direction === 'publish') return; // the client is never offered anything
     this.dirty = true;
     if (this.offerQueued || this.host.isClosed()) return;
     this.offerQueued = true;
@@ -197,10 +217,14 @@ export class PeerNegotiator {
     const sections = this.slots.list.map((slot, i) =>
       describeSlot(slot, this.bundles, offer.sections[i]),
     );
+    // Labelled channels are named by the client's DCEP OPEN, sent as soon as it connects: its
+    // streams are relayed before the client has the answer, so that no OPEN is missed.
+    const channelsFirst = plan.dataChannel && this.host.dataChannels.kind === 'labelled';
+    if (channelsFirst) await this.attachDataChannel();
     this.sendDescription('answer', sections, this.transport.answerSetup);
     await this.slots.answerSent(sections);
     this.transport.flushCandidates();
-    if (plan.dataChannel) await this.transport.attachDataChannel(this.host.dataRelay());
+    if (plan.dataChannel && !channelsFirst) await this.attachDataChannel();
     for (const { slot } of plan.produce) {
       if (slot.producer) this.host.producerStarted(slot.producer);
     }
@@ -215,6 +239,14 @@ export class PeerNegotiator {
 
   private async makeOffer(): Promise<void> {
     if (this.host.isClosed() || !this.ready || !this.dirty || this.signalingState !== 'stable') {
+      return;
+    }
+    // A session the server offers first gets its first offer once there is something in it.
+    if (
+      this.host.direction === 'subscribe' &&
+      this.slots.list.length === 0 &&
+      !this.slots.hasFloatingConsumer
+    ) {
       return;
     }
     this.dirty = false;
@@ -237,6 +269,11 @@ export class PeerNegotiator {
     };
     this.pending = pending;
     this.signalingState = 'have-local-offer';
+    this.host.offerTracks(
+      [...included].flatMap(([slot, consumer]) =>
+        consumer ? [{ mid: slot.mid, producerId: consumer.producerId }] : [],
+      ),
+    );
     this.sendDescription('offer', sections, 'actpass');
   }
 
@@ -351,6 +388,10 @@ export class PeerNegotiator {
 
   // ------------------------------------------------------------------ output
 
+  private attachDataChannel(): Promise<void> {
+    return this.transport.attachDataChannel(this.host.dataRelay(), this.host.dataChannels);
+  }
+
   private sendDescription(
     type: 'offer' | 'answer',
     sections: LocalSection[],
@@ -365,5 +406,25 @@ export class PeerNegotiator {
     });
     this.host.signal({ type, sdp });
     for (const signal of this.transport.candidateSignals(sections)) this.host.signal(signal);
+  }
+}
+
+/**
+ * Refuses a client offer to a `subscribe` session that sends media (an audio or video section
+ * `sendonly`/`sendrecv`): such a session only receives.
+ * @throws InvalidSdpError
+ */
+function assertSendsNoMedia(offer: ClientDescription, ref: MediaSessionRef): void {
+  const sending = offer.sections.find(
+    (s) =>
+      !s.rejected &&
+      (s.kind === 'audio' || s.kind === 'video') &&
+      (s.direction === 'sendonly' || s.direction === 'sendrecv'),
+  );
+  if (sending) {
+    throw new InvalidSdpError(
+      `a subscribe-only session takes no client media (m= section ${sending.mid} sends)`,
+      ref.sessionId,
+    );
   }
 }

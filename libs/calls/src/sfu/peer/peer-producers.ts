@@ -1,16 +1,43 @@
 import type { types as ms } from 'mediasoup';
 import { InvalidSdpError } from '../../errors/invalid-sdp.error';
 import type { AcceptedSendSection } from '../sdp/send-section.acceptor';
-import type { MediaTrackType, MediaSessionRef } from '../../media/media-plane.interface';
+import type {
+  MediaSessionRef,
+  MediaTrack,
+  MediaTrackType,
+} from '../../media/media-plane.interface';
 
-/** App data of the SFU's producers. */
+/**
+ * App data of the SFU's producers (copied to the other instances with piped producers, so an
+ * older instance's copies may lack the newer fields).
+ */
 export interface SfuProducerAppData extends ms.AppData {
+  /** The participant's session that sends it (the media session's `ownerSessionId`). */
   sessionId: string;
   userId: string;
   mid: string;
   /** The client's MediaStream id of the track (`a=msid`). */
   streamId: string;
+  /** The client's MediaStreamTrack id of the track (`a=msid`; empty without one). */
+  trackId?: string;
   type: MediaTrackType;
+}
+
+/** A producer of a call as the media port's {@link MediaTrack}. */
+export function producerTrack(callId: string, producer: ms.Producer): MediaTrack {
+  const appData = producer.appData as Partial<SfuProducerAppData>;
+  return {
+    producerId: producer.id,
+    callId,
+    sessionId: appData.sessionId ?? '',
+    userId: appData.userId ?? '',
+    kind: producer.kind,
+    type: appData.type ?? (producer.kind === 'audio' ? 'voice' : 'video'),
+    clientTrackId: appData.trackId ?? '',
+    streamId: appData.streamId ?? '',
+    mid: appData.mid ?? '',
+    paused: producer.paused,
+  };
 }
 
 /** How Mattermost labels a track: the screen share's MediaStream makes `screen`/`screen-audio`. */
@@ -27,13 +54,17 @@ export function mediaType(
 /** What a producer is created from. */
 export interface ProducerSpec {
   readonly ref: MediaSessionRef;
+  /** The participant's session the producer is attributed to (see {@link SfuProducerAppData}). */
+  readonly ownerSessionId: string;
   readonly mid: string;
   readonly kind: 'audio' | 'video';
   readonly streamId: string;
+  /** The client's track id (`a=msid`; empty without one). */
+  readonly trackId: string;
   readonly accepted: AcceptedSendSection;
   readonly screenStreamId: string | null;
-  /** Voice producers of a muted session start paused. */
-  readonly muted: boolean;
+  /** Whether a producer of this type and track id starts paused (muted). */
+  readonly paused: (type: MediaTrackType, trackId: string) => boolean;
 }
 
 /**
@@ -50,12 +81,13 @@ export async function produce(
     .produce<SfuProducerAppData>({
       kind: spec.kind,
       rtpParameters: spec.accepted.rtpParameters,
-      paused: type === 'voice' && spec.muted,
+      paused: spec.paused(type, spec.trackId),
       appData: {
-        sessionId: spec.ref.sessionId,
+        sessionId: spec.ownerSessionId,
         userId: spec.ref.userId,
         mid: spec.mid,
         streamId: spec.streamId,
+        trackId: spec.trackId,
         type,
       },
     })

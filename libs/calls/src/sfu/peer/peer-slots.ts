@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { types as ms } from 'mediasoup';
+import type { MediaConsumerLabel } from '../../media/media-plane.interface';
 import type { BundleRegistry } from '../sdp/bundle-registry';
 import {
   type ClientMediaKnowledge,
@@ -32,6 +33,8 @@ export interface PeerSlotsHost {
   knowledge(): ClientMediaKnowledge;
   /** A consumer lost its producer: the client must hear of it (a server offer). */
   consumerGone(): void;
+  /** How the session names a consumer of `producer` (`undefined`: the default naming). */
+  consumerLabel(producer: ms.Producer): MediaConsumerLabel | undefined;
 }
 
 /**
@@ -123,8 +126,10 @@ export class PeerSlots {
     }
     await this.startConsumer(slot, producer.id, rtpCapabilities, sourceKey);
     if (slot.sourceKey !== sourceKey || !slot.trackId) {
-      slot.streamId = `${appData.type}_${appData.sessionId}`;
-      slot.trackId = `${appData.type}_${appData.sessionId}_${randomBytes(4).toString('hex')}`;
+      const label = this.host.consumerLabel(producer);
+      slot.streamId = label?.streamId ?? `${appData.type}_${appData.sessionId}`;
+      slot.trackId =
+        label?.trackId ?? `${appData.type}_${appData.sessionId}_${randomBytes(4).toString('hex')}`;
     }
     slot.sourceKey = sourceKey;
     return true;

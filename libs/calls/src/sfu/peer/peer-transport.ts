@@ -5,7 +5,11 @@ import type {
   MediaSessionCloseReason,
   MediaSignal,
 } from '../../media/media-plane.interface';
-import type { DataChannelAttachment, PeerDataChannels } from './peer-data-channels.interface';
+import type {
+  DataChannelAttachment,
+  PeerDataChannelSpec,
+  PeerDataChannels,
+} from './peer-data-channels.interface';
 import { type ParsedIceCandidate, parseClientIceCandidate } from '../sdp/ice-candidate';
 import type { LocalSection, LocalTransportParameters } from '../sdp/local-description';
 import type { ClientDescription, DtlsSetup } from '../sdp/sdp.types';
@@ -227,16 +231,24 @@ export class PeerTransport {
     return serverCandidateSignals(this.transport, sections);
   }
 
-  /** Attaches the `calls-dc` data channel to the relay (once per transport). */
-  async attachDataChannel(relay: PeerDataChannels): Promise<void> {
+  /** Attaches the client's data channels to the relay (once per transport). */
+  async attachDataChannel(relay: PeerDataChannels, spec: PeerDataChannelSpec): Promise<void> {
     if (this.dataChannel || this.transport.closed) return;
     try {
-      this.dataChannel = await relay.attach(this.transport, this.host.context);
+      this.dataChannel = await relay.attach(this.transport, this.host.context, spec);
     } catch (err) {
       this.logger.warn(
         `data channel not attached [${this.host.context}]: ${(err as Error).message}`,
       );
     }
+  }
+
+  /**
+   * Sends a binary message on the client's data channel of `label`.
+   * @returns false when the session has no such channel or is not connected yet
+   */
+  sendData(label: string, payload: Uint8Array): boolean {
+    return !this.closed && (this.dataChannel?.send(label, payload) ?? false);
   }
 
   /** Closes the transport (and with it producers, consumers and data channel) and every timer. */

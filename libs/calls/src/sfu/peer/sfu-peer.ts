@@ -3,20 +3,26 @@ import type { types as ms } from 'mediasoup';
 import { InvalidSdpError } from '../../errors/invalid-sdp.error';
 import type {
   IceRestartInitiator,
+  MediaConsumerLabel,
   MediaIceCandidate,
+  MediaOfferTrack,
   MediaSessionCloseReason,
+  MediaSessionDirection,
   MediaSessionOptions,
   MediaSessionRef,
   MediaSignal,
+  MediaTrack,
+  MediaTrackType,
 } from '../../media/media-plane.interface';
-import type { PeerDataChannels } from './peer-data-channels.interface';
+import type { PeerDataChannelSpec, PeerDataChannels } from './peer-data-channels.interface';
 import { parseClientDescription } from '../sdp/client-description.parser';
 import type { ClientDescription, ClientSection } from '../sdp/sdp.types';
 import type { AcceptedSendSection } from '../sdp/send-section.acceptor';
 import type { IceRestartSettings } from './ice-restart.policy';
 import { NegotiationQueue } from './negotiation-queue';
 import { PeerNegotiator } from './peer-negotiator';
-import { mediaType, produce, type SfuProducerAppData } from './peer-producers';
+import { consumerLabelOf } from './consumer-label';
+import { mediaType, produce, producerTrack, type SfuProducerAppData } from './peer-producers';
 import { PeerSlots } from './peer-slots';
 import { PeerTransport } from './peer-transport';
 
@@ -29,6 +35,15 @@ export interface PeerContext {
   readonly signalingTimeoutMs: number;
   readonly iceRestart: IceRestartSettings;
   readonly signal: (ref: MediaSessionRef, signal: MediaSignal) => void;
+  /** A message the peer's client sent on a labelled data channel. */
+  readonly data: (
+    ref: MediaSessionRef,
+    label: string,
+    payload: Uint8Array,
+    binary: boolean,
+  ) => void;
+  /** The consumers of the server offer about to be sent to the peer's client. */
+  readonly offerTracks: (ref: MediaSessionRef, tracks: readonly MediaOfferTrack[]) => void;
   /** A producer of this peer started (the room lets the others consume it). */
   readonly onProducer: (peer: SfuPeer, producer: ms.Producer<SfuProducerAppData>) => void;
   /** The peer's first offer was answered: it can now receive the others' media. */
@@ -44,7 +59,9 @@ export interface PeerContext {
  * every stream the client sends, a consumer for everything the others send, the `calls-dc` data
  * channel, and the SDP offer/answer with the client (it offers first; the server offers when
  * consumers come and go). Every step runs through one serial queue. The server is the impolite
- * peer: a client offer that crosses a pending server offer waits for the answer.
+ * peer: a client offer that crosses a pending server offer waits for the answer. A `publish`
+ * session only sends (no consumers, no server offers), a `subscribe` one only receives (the
+ * server offers first); see {@link MediaSessionDirection}.
  *
  * The composition of three parts: {@link PeerTransport} (ICE, DTLS, data channel, migration),
  * {@link PeerSlots} (m-sections and consumers) and {@link PeerNegotiator} (offer/answer, glare).
@@ -57,13 +74,34 @@ export class SfuPeer {
   private readonly slots: PeerSlots;
   private readonly negotiator: PeerNegotiator;
   private muted = false;
+  /** Client track ids (or producer ids) paused one by one (`setTrackPaused`). */
+  private readonly pausedTracks = new Set<string>();
   private screenStreamId: string | null = null;
   private closed = false;
+  /** Which way the session's media goes. */
+  readonly direction: MediaSessionDirection;
+  /** The participant's session: its producers carry it, and it receives none of its tracks. */
+  readonly ownerSessionId: string;
+  /** The client's data channels: Mattermost's `calls-dc`, or channels by label. */
+  private readonly dataChannels: PeerDataChannelSpec;
 
   private constructor(
     readonly ref: MediaSessionRef,
     private ctx: PeerContext,
+    options: MediaSessionOptions,
   ) {
+    this.direction = options.direction ?? 'both';
+    this.ownerSessionId = options.ownerSessionId ?? ref.sessionId;
+    this.muted = options.muted ?? false;
+    const labels = options.dataChannels;
+    this.dataChannels = labels
+      ? {
+          kind: 'labelled',
+          labels: [...labels],
+          received: (label, payload, binary) => this.ctx.data(this.ref, label, payload, binary),
+        }
+      : { kind: 'calls-dc' };
+    const label = options.consumerLabel;
     this.transport = new PeerTransport(ctx.iceRestart, {
       context: this.context,
       signal: (signal) => this.ctx.signal(this.ref, signal),
@@ -80,15 +118,19 @@ export class SfuPeer {
       bundles: () => this.negotiator.bundles,
       knowledge: () => this.negotiator.knowledge,
       consumerGone: () => this.negotiator.markDirty(),
+      consumerLabel: label ? (producer) => this.consumerLabel(label, producer) : () => undefined,
     });
     this.negotiator = new PeerNegotiator(this.queue, this.slots, this.transport, {
       ref,
+      direction: this.direction,
       context: this.context,
       isClosed: () => this.closed,
       router: () => this.ctx.router,
       dataRelay: () => this.ctx.dataRelay,
+      dataChannels: this.dataChannels,
       signalingTimeoutMs: ctx.signalingTimeoutMs,
       signal: (signal) => this.ctx.signal(this.ref, signal),
+      offerTracks: (tracks) => this.ctx.offerTracks(this.ref, tracks),
       createProducer: (mid, accepted, section) => this.createProducer(mid, accepted, section),
       producerStarted: (producer) => this.ctx.onProducer(this, producer),
       ready: () => this.ctx.onReady(this),
@@ -102,8 +144,7 @@ export class SfuPeer {
     ctx: PeerContext,
     options: MediaSessionOptions = {},
   ): Promise<SfuPeer> {
-    const peer = new SfuPeer(ref, ctx);
-    peer.muted = options.muted ?? false;
+    const peer = new SfuPeer(ref, ctx, options);
     peer.transport.use(await ctx.createTransport(ref));
     return peer;
   }
@@ -118,9 +159,21 @@ export class SfuPeer {
     return this.closed;
   }
 
-  /** Whether the client's first offer has been answered (it can receive the others' media). */
+  /**
+   * Whether the peer can receive the others' media: the client's first offer has been answered
+   * (a `subscribe` peer is ready at once).
+   */
   get isReady(): boolean {
     return this.negotiator.isReady;
+  }
+
+  /**
+   * Whether the peer is to receive `producer`: it receives at all (not `publish`), and the
+   * producer is not one of its own participant's.
+   */
+  receives(producer: ms.Producer): boolean {
+    if (this.direction === 'publish') return false;
+    return (producer.appData as Partial<SfuProducerAppData>).sessionId !== this.ownerSessionId;
   }
 
   /** The peer's live producers. */
@@ -164,11 +217,31 @@ export class SfuPeer {
   /** Pauses or resumes the peer's voice producers (forwarding stops while paused). */
   async setAudioMuted(muted: boolean): Promise<void> {
     this.muted = muted;
-    await Promise.all(
-      this.producers
-        .filter((p) => p.appData.type === 'voice')
-        .map((p) => (muted ? p.pause() : p.resume())),
+    await this.applyPauses(this.producers.filter((p) => p.appData.type === 'voice'));
+  }
+
+  /**
+   * Pauses or resumes one track the peer sends, named by its producer id or its client track id
+   * (remembered by client track id for producers made later). A voice track of a muted session
+   * stays paused.
+   */
+  async setTrackPaused(track: string, paused: boolean): Promise<void> {
+    const producer = this.producers.find((p) => p.id === track);
+    const key = producer?.appData.trackId || track;
+    if (paused) this.pausedTracks.add(key);
+    else this.pausedTracks.delete(key);
+    await this.applyPauses(
+      this.producers.filter((p) => p === producer || (!!key && p.appData.trackId === key)),
     );
+  }
+
+  /**
+   * Sends a binary message on the client's data channel of `label` (sessions with labelled
+   * channels).
+   * @returns false when the session has no such channel or is not connected yet
+   */
+  sendData(label: string, payload: Uint8Array): boolean {
+    return !this.closed && this.transport.sendData(label, payload);
   }
 
   /** Labels the video (and audio) of the given MediaStream as the screen share. */
@@ -204,9 +277,12 @@ export class SfuPeer {
       await this.slots.recreateProducers((mid, accepted, section) =>
         this.createProducer(mid, accepted, section),
       );
-      if (this.slots.hasDataChannel) await this.transport.attachDataChannel(ctx.dataRelay);
+      if (this.slots.hasDataChannel) {
+        await this.transport.attachDataChannel(ctx.dataRelay, this.dataChannels);
+      }
       this.negotiator.markDirtyWithoutOffer();
-      if (this.negotiator.isReady) {
+      // A subscribe-only peer that was never offered anything has no client to wait for.
+      if (this.negotiator.isReady && this.slots.list.length > 0) {
         this.transport.armMigrationDeadline(2 * this.ctx.signalingTimeoutMs);
       }
     });
@@ -227,6 +303,13 @@ export class SfuPeer {
   }
 
   private async restartIce(attempt: number): Promise<void> {
+    if (this.direction === 'publish') {
+      // No server offer can carry new credentials: the client restarts ICE with an offer.
+      this.logger.log(
+        `waiting for the client to restart ICE [${this.context}, attempt=${attempt}]`,
+      );
+      return;
+    }
     await this.queue
       .run(async () => {
         if (this.closed || !this.transport.isOpen) return;
@@ -254,12 +337,40 @@ export class SfuPeer {
   ): Promise<ms.Producer<SfuProducerAppData>> {
     return produce(this.transport.current, {
       ref: this.ref,
+      ownerSessionId: this.ownerSessionId,
       mid,
       kind: section.kind === 'video' ? 'video' : 'audio',
       streamId: section.msid?.streamId ?? mid,
+      trackId: section.msid?.trackId ?? '',
       accepted,
       screenStreamId: this.screenStreamId,
-      muted: this.muted,
+      paused: (type, trackId) => this.shouldPause(type, trackId),
     });
+  }
+
+  /** Whether a producer of `type` and client track id is to be paused now. */
+  private shouldPause(type: MediaTrackType, trackId: string): boolean {
+    return (type === 'voice' && this.muted) || (!!trackId && this.pausedTracks.has(trackId));
+  }
+
+  /** Brings the producers' pause state in line with the session's mute and paused tracks. */
+  private async applyPauses(producers: ms.Producer<SfuProducerAppData>[]): Promise<void> {
+    await Promise.all(
+      producers.map((p) => {
+        const pause =
+          this.shouldPause(p.appData.type, p.appData.trackId ?? '') || this.pausedTracks.has(p.id);
+        // Unconditional: `paused` flips only when a request completes, and they run in order.
+        return pause ? p.pause() : p.resume();
+      }),
+    );
+  }
+
+  private consumerLabel(
+    label: (track: MediaTrack) => MediaConsumerLabel,
+    producer: ms.Producer,
+  ): MediaConsumerLabel | undefined {
+    return consumerLabelOf(label, producerTrack(this.ref.callId, producer), (err) =>
+      this.logger.warn(`consumer label refused, default used [${this.context}]: ${err}`),
+    );
   }
 }

@@ -11,11 +11,14 @@ import { type PeerContext, SfuPeer } from '../peer/sfu-peer';
 import { type SfuNetworkSettings, transportListenInfos } from '../workers/sfu-network';
 import type {
   IceRestartInitiator,
+  MediaOfferTrack,
   MediaSessionCloseReason,
   MediaSessionOptions,
   MediaSessionRef,
   MediaSignal,
+  MediaTrack,
 } from '../../media/media-plane.interface';
+import { type RoomTrackEvents, RoomTracks } from './room-tracks';
 import { VoiceActivityMonitor } from './voice-activity.monitor';
 import type { PooledWorker, WorkerPool } from '../workers/worker-pool';
 
@@ -28,6 +31,17 @@ export interface RoomContext {
   readonly iceConsentTimeoutSec: number;
   readonly iceRestart: IceRestartSettings;
   readonly signal: (ref: MediaSessionRef, signal: MediaSignal) => void;
+  /** The consumers of a server offer about to be sent to a session. */
+  readonly offerTracks: (ref: MediaSessionRef, tracks: readonly MediaOfferTrack[]) => void;
+  /** A message a session's client sent on a labelled data channel. */
+  readonly data: (
+    ref: MediaSessionRef,
+    label: string,
+    payload: Uint8Array,
+    binary: boolean,
+  ) => void;
+  /** Tracks of the call starting, pausing and ending. */
+  readonly tracks: RoomTrackEvents;
   readonly voice: (ref: MediaSessionRef, speaking: boolean) => void;
   /** A session of `room` closed itself (the room forgot it); the service reports `sessionClosed`. */
   readonly sessionClosed: (
@@ -46,10 +60,11 @@ const REPLACEMENT_WAIT_MS = 10_000;
 
 /**
  * One call's media on this instance: a router on the least loaded worker, its audio level observer
- * and data channel relay, and one {@link SfuPeer} per session served here. Every peer consumes
- * every other peer's producers, and the producers imported from the other instances serving the
- * call ({@link RoomPipes}; their voice activity is reported by the instance that serves their
- * session). When the router's worker dies, the room moves to a new router, every session
+ * and data channel relay, and one {@link SfuPeer} per session served here. Every peer that
+ * receives consumes every producer but its own participant's ({@link SfuPeer.receives}): the
+ * other peers' and those imported from the other instances serving the call ({@link RoomPipes};
+ * their voice activity is reported by the instance that serves their session). Every producer is
+ * reported as a track ({@link RoomTracks}) before anyone consumes it. When the router's worker dies, the room moves to a new router, every session
  * renegotiates (new transport, server offer with new ICE and DTLS parameters) and the pipes are
  * set up again.
  */
@@ -65,11 +80,14 @@ export class SfuRoom implements PipedRoom {
   private closed = false;
   /** {@link addPeer} calls in progress. */
   private joining = 0;
+  private readonly trackList: RoomTracks;
 
   private constructor(
     readonly callId: string,
     private readonly ctx: RoomContext,
-  ) {}
+  ) {
+    this.trackList = new RoomTracks(callId, ctx.tracks);
+  }
 
   /** Creates the room's router on the least loaded worker. */
   static async create(callId: string, ctx: RoomContext): Promise<SfuRoom> {
@@ -116,12 +134,15 @@ export class SfuRoom implements PipedRoom {
     return this.sessions.flatMap((p) => p.producers);
   }
 
-  /** A producer imported from another instance: every ready peer consumes it. */
+  /** The call's tracks here, local and imported. */
+  tracks(): MediaTrack[] {
+    return this.trackList.list();
+  }
+
+  /** A producer imported from another instance: every ready peer that receives consumes it. */
   imported(producer: ms.Producer): void {
-    for (const peer of this.peers.values()) {
-      if (!peer.isReady || peer.isClosed) continue;
-      peer.consume(producer).catch((err: Error) => this.consumeFailed(peer, err));
-    }
+    this.trackList.add(producer);
+    this.offerToAll(producer);
   }
 
   /** A peer's producers were relabelled (screen share): other instances update their copies. */
@@ -158,7 +179,11 @@ export class SfuRoom implements PipedRoom {
         throw new Error(`room closed while the session joined [callId=${this.callId}]`);
       }
       this.peers.set(ref.sessionId, peer);
-      this.logger.log(`session opened [callId=${this.callId}, sessionId=${ref.sessionId}]`);
+      this.logger.log(
+        `session opened [callId=${this.callId}, sessionId=${ref.sessionId}, direction=${peer.direction}]`,
+      );
+      // A subscribe-only peer receives at once (the server offers first).
+      if (peer.isReady) this.onReady(peer);
       return peer;
     } finally {
       this.joining--;
@@ -199,8 +224,7 @@ export class SfuRoom implements PipedRoom {
     try {
       relay = await DataChannelRelay.create(router);
       voiceMonitor = await VoiceActivityMonitor.create(router, (producer, speaking) => {
-        const appData = producer.appData as SfuProducerAppData;
-        const peer = this.peers.get(appData.sessionId);
+        const peer = this.sender(producer.appData as SfuProducerAppData);
         if (peer) this.ctx.voice(peer.ref, speaking);
       });
     } catch (err) {
@@ -229,6 +253,8 @@ export class SfuRoom implements PipedRoom {
       signalingTimeoutMs: this.ctx.signalingTimeoutMs,
       iceRestart: this.ctx.iceRestart,
       signal: this.ctx.signal,
+      offerTracks: this.ctx.offerTracks,
+      data: this.ctx.data,
       onProducer: (peer, producer) => this.onProducer(peer, producer),
       onReady: (peer) => this.onReady(peer),
       onSelfClose: (peer, reason) => this.onSelfClose(peer, reason),
@@ -256,25 +282,42 @@ export class SfuRoom implements PipedRoom {
         });
   }
 
+  /** The peer whose client sends a producer (by the session id its producers carry). */
+  private sender(appData: SfuProducerAppData): SfuPeer | undefined {
+    return (
+      this.peers.get(appData.sessionId) ??
+      this.sessions.find(
+        (p) => p.ownerSessionId === appData.sessionId && p.direction !== 'subscribe',
+      )
+    );
+  }
+
   private onProducer(peer: SfuPeer, producer: ms.Producer<SfuProducerAppData>): void {
     this.watchVoice(producer);
-    for (const other of this.peers.values()) {
-      if (other === peer || !other.isReady || other.isClosed) continue;
-      other.consume(producer).catch((err: Error) => this.consumeFailed(other, err));
-    }
+    this.trackList.add(producer);
+    this.offerToAll(producer, peer);
     this.pipes?.producerStarted(producer);
+  }
+
+  /** Every ready peer that receives `producer` (but its sender) consumes it. */
+  private offerToAll(producer: ms.Producer, sender?: SfuPeer): void {
+    for (const other of this.peers.values()) {
+      if (other === sender || !other.isReady || other.isClosed) continue;
+      this.consumeInto(other, producer);
+    }
+  }
+
+  private consumeInto(peer: SfuPeer, producer: ms.Producer): void {
+    if (!peer.receives(producer)) return;
+    peer.consume(producer).catch((err: Error) => this.consumeFailed(peer, err));
   }
 
   private onReady(peer: SfuPeer): void {
     for (const other of this.peers.values()) {
       if (other === peer) continue;
-      for (const producer of other.producers) {
-        peer.consume(producer).catch((err: Error) => this.consumeFailed(peer, err));
-      }
+      for (const producer of other.producers) this.consumeInto(peer, producer);
     }
-    for (const producer of this.importedProducers) {
-      peer.consume(producer).catch((err: Error) => this.consumeFailed(peer, err));
-    }
+    for (const producer of this.importedProducers) this.consumeInto(peer, producer);
   }
 
   private watchVoice(producer: ms.Producer<SfuProducerAppData>): void {
@@ -315,6 +358,11 @@ export class SfuRoom implements PipedRoom {
       for (const peer of this.sessions) this.onSelfClose(peer, 'worker-died');
       return;
     }
+    // A publish-only client is never sent an offer: it cannot learn the new transport's
+    // parameters, so it has to come back as a new session.
+    for (const peer of this.sessions) {
+      if (peer.direction === 'publish') this.onSelfClose(peer, 'worker-died');
+    }
     const peers = this.sessions;
     await Promise.all(
       peers.map((peer) =>
@@ -326,13 +374,12 @@ export class SfuRoom implements PipedRoom {
     );
     const moved = this.sessions;
     for (const peer of moved) peer.producers.forEach((p) => this.watchVoice(p));
+    for (const peer of moved) peer.producers.forEach((p) => this.trackList.add(p));
     for (const peer of moved) {
       if (!peer.isReady) continue;
       for (const other of moved) {
         if (other === peer) continue;
-        for (const producer of other.producers) {
-          peer.consume(producer).catch((err: Error) => this.consumeFailed(peer, err));
-        }
+        for (const producer of other.producers) this.consumeInto(peer, producer);
       }
     }
     for (const peer of moved) if (peer.isReady) peer.requestOffer();

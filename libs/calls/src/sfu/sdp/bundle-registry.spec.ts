@@ -131,4 +131,15 @@ describe('BundleRegistry (client numbering)', () => {
     expect(before.consumerExtensionAllowed(2, MID)).toBe(false); // the client never said so
     expect(before.extensionAllowed(1, MID)).toBe(false);
   });
+
+  it('lets the server number extensions for a client that never offers (copies keep that)', () => {
+    const r = new BundleRegistry({ serverNumbersExtensions: true });
+    expect(r.consumerExtensionAllowed(1, MID)).toBe(true); // nothing says otherwise
+    r.learnClient(description(section('1', [[10, AUDIO_LEVEL]], [])));
+    expect(r.consumerExtensionAllowed(1, AUDIO_LEVEL)).toBe(false); // the client says 10
+    expect(r.consumerExtensionAllowed(10, MID)).toBe(false); // 10 is audio level
+    r.registerExtension(4, MID);
+    expect(r.clone().consumerExtensionAllowed(1, MID)).toBe(false); // the server said 4
+    expect(r.clone().consumerExtensionAllowed(14, 'urn:ietf:params:rtp-hdrext:toffset')).toBe(true);
+  });
 });

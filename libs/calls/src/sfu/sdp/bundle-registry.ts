@@ -30,6 +30,13 @@ function onlyMeans<K, V>(map: ReadonlyMap<K, ReadonlySet<V>>, key: K, value: V):
  *   numbers, so it may only use those that clash with neither side.
  */
 export class BundleRegistry {
+  /**
+   * @param options.serverNumbersExtensions consumers may carry header extensions the client has
+   *   not numbered yet (only safe where the client never offers: no crossing offer can number
+   *   them otherwise)
+   */
+  constructor(private readonly options: { readonly serverNumbersExtensions?: boolean } = {}) {}
+
   private readonly payloadTypes = new Map<number, CodecIdentity>();
   private readonly extensionUriById = new Map<number, string>();
   private readonly extensionIdByUri = new Map<string, number>();
@@ -97,12 +104,14 @@ export class BundleRegistry {
    * another id. A server offer never introduces a number of its own: the client may be making
    * an offer at the same moment (glare) that numbers its new sections freely, and Chrome refuses
    * a remote offer whose id means something else in its pending local offer ("RTP extension ID
-   * reassignment"), which leaves its peer connection unusable.
+   * reassignment"), which leaves its peer connection unusable. With `serverNumbersExtensions`
+   * (a client that never offers) the router's ids are allowed unless the client uses them otherwise.
    */
   consumerExtensionAllowed(id: number, uri: string): boolean {
     return (
       this.extensionAllowed(id, uri) &&
-      (this.clientExtensionUris.get(id)?.has(uri) ?? false) &&
+      ((this.clientExtensionUris.get(id)?.has(uri) ?? false) ||
+        this.options.serverNumbersExtensions === true) &&
       onlyMeans(this.clientExtensionUris, id, uri) &&
       onlyMeans(this.clientExtensionIds, uri, id)
     );
@@ -120,7 +129,7 @@ export class BundleRegistry {
 
   /** A copy, to go back to when a server offer the client never took is given up. */
   clone(): BundleRegistry {
-    const copy = new BundleRegistry();
+    const copy = new BundleRegistry(this.options);
     this.payloadTypes.forEach((v, k) => copy.payloadTypes.set(k, v));
     this.extensionUriById.forEach((v, k) => copy.extensionUriById.set(k, v));
     this.extensionIdByUri.forEach((v, k) => copy.extensionIdByUri.set(k, v));
