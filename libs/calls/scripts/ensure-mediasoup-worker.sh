@@ -255,10 +255,13 @@ WORK_DIR="$(mktemp -d "${TMPDIR:-/tmp}/mediasoup-worker.XXXXXX")"
 
 # --- 4. mediasoup's own install ---------------------------------------------------------------------
 UPSTREAM_PROBLEM=""
+# What to do when mediasoup's own install is the only way left.
+UPSTREAM_HINT="install what mediasoup's own build needs — Python 3 with pip, make and a C++17 compiler (g++ or clang) — and run this again"
 upstream_install() {
   local scratch="$WORK_DIR/upstream" ms reach own
   command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1 || {
     UPSTREAM_PROBLEM="node and npm are not on PATH"
+    UPSTREAM_HINT="install Node.js (20 or newer, with npm) and run this again"
     return 1
   }
   log "trying mediasoup's own install (its prebuilt worker, else its own build)"
@@ -278,16 +281,19 @@ const base =
 const origin = new URL(base).origin;
 fetch(origin, { method: 'HEAD', signal: AbortSignal.timeout(Number(seconds) * 1000) }).then(
   (res) => console.log(`ok ${origin} answered ${res.status}`),
-  (err) => console.log(`no ${origin}: ${err.cause?.code ?? err.cause?.message ?? err.name}`),
+  (err) => console.log(`no ${origin} ${err.cause?.code ?? err.cause?.message ?? err.name}`),
 );
 JS
-)" || reach="no probe failed"
+)" || reach="no mediasoup's-download-site probe-failed"
+  local site="${reach#* }"
+  site="${site%% *}"
   if [[ "$reach" != ok* ]]; then
-    UPSTREAM_PROBLEM="its download site does not answer (${reach#no })"
+    UPSTREAM_PROBLEM="its download site $site does not answer: ${reach#* "$site" }"
+    UPSTREAM_HINT="let this machine reach $site (mediasoup downloads its prebuilt worker, and its own build's sources, from there)"
     log "skipping mediasoup's own install: $UPSTREAM_PROBLEM"
     return 1
   fi
-  log "${reach#ok }; running mediasoup's postinstall"
+  log "$site answered; running mediasoup's postinstall"
   if ! (cd "$ms" && env -u MEDIASOUP_WORKER_BIN node npm-scripts.mjs postinstall) >&2; then
     UPSTREAM_PROBLEM="its prebuilt download and its own build failed (see above)"
     return 1
@@ -307,7 +313,7 @@ fi
 
 # --- 5. Build against Debian's libraries ------------------------------------------------------------
 if ! is_debian_family; then
-  die "no mediasoup-worker for this machine: mediasoup's own install gave none (${UPSTREAM_PROBLEM:-not tried}), and the fallback build needs a Debian-family system (apt-get). Install what mediasoup's own build needs — Python 3 with pip, make and a C++17 compiler (g++ or clang) — on a machine with internet access and run this again, or set MEDIASOUP_WORKER_BIN to a mediasoup-worker $MS_VERSION binary."
+  die "no mediasoup-worker for this machine. mediasoup's own install gave none (${UPSTREAM_PROBLEM:-MEDIASOUP_WORKER_SOURCE=$SOURCE}), and the fallback build from its sources needs a Debian-family system (apt-get). To fix it: $UPSTREAM_HINT; or set MEDIASOUP_WORKER_BIN to a working mediasoup-worker $MS_VERSION."
 fi
 
 missing=()
