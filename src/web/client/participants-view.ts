@@ -1,4 +1,5 @@
 import type { Participant } from './call-model';
+import { describeQuality, type LinkQuality } from './quality';
 
 /** What a participant row needs besides the participant. */
 export interface RowContext {
@@ -8,6 +9,8 @@ export interface RowContext {
   sharing: boolean;
   /** Show host actions (this page may use host controls and the row is someone else). */
   hostActions: boolean;
+  /** The participant's connection as measured from this page (null: not measured yet). */
+  quality: LinkQuality | null;
 }
 
 function el<K extends keyof HTMLElementTagNameMap>(
@@ -23,6 +26,30 @@ function el<K extends keyof HTMLElementTagNameMap>(
 
 function badge(text: string, kind: string): HTMLElement {
   return el('span', `badge badge-${kind}`, text);
+}
+
+/**
+ * Three bars, lit by the connection quality. Its data attributes (`data-quality`, `data-loss`,
+ * `data-jitter-ms`, `data-rtt-ms`, `data-packets`) carry the figures it was graded from.
+ */
+function qualityIndicator(q: LinkQuality | null): HTMLElement {
+  const node = el('span', 'quality');
+  node.dataset.quality = q?.level ?? 'unknown';
+  const figures: [string, number | null | undefined, number][] = [
+    ['loss', q?.lossPct, 2],
+    ['jitterMs', q?.jitterMs, 1],
+    ['rttMs', q?.rttMs, 1],
+    ['packets', q?.packets, 0],
+  ];
+  for (const [name, value, digits] of figures) {
+    if (typeof value === 'number') node.dataset[name] = value.toFixed(digits);
+  }
+  const text = q ? describeQuality(q) : 'Connection: not measured yet';
+  node.title = text;
+  node.setAttribute('role', 'img');
+  node.setAttribute('aria-label', text);
+  for (let i = 0; i < 3; i++) node.append(el('i', ''));
+  return node;
 }
 
 function actionButton(label: string, action: string, p: Participant): HTMLButtonElement {
@@ -60,6 +87,7 @@ export function participantRow(p: Participant, ctx: RowContext): HTMLLIElement {
   if (ctx.sharing) status.append(badge('screen', 'screen'));
   if (p.speaking) status.append(badge('speaking', 'speaking'));
   status.append(p.unmuted ? badge('mic on', 'unmuted') : badge('muted', 'muted'));
+  status.append(qualityIndicator(ctx.quality));
   li.append(status);
 
   if (ctx.hostActions) {
