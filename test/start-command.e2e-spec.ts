@@ -67,11 +67,15 @@ describe('npm start', () => {
       const page = await fetch(`${url}/`).catch(() => null);
       if (page?.status === 200) break;
       if (Date.now() > deadline) {
-        throw new Error(`npm start served no page within ${START_TIMEOUT_MS} ms:\n${output.join('\n')}`);
+        throw new Error(
+          `npm start served no page within ${START_TIMEOUT_MS} ms:\n${output.join('\n')}`,
+        );
       }
       await sleep(250);
     }
-    console.log(`npm start: the calls page was served ${Date.now() - started} ms after the command`);
+    console.log(
+      `npm start: the calls page was served ${Date.now() - started} ms after the command`,
+    );
   }, START_TIMEOUT_MS + 10_000);
 
   afterAll(async () => {
@@ -107,5 +111,4 @@ describe('npm start', () => {
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toContain('calls_active_calls');
   });
-
 });
