@@ -21,6 +21,8 @@ export interface SessionView {
   state(state: ConnectionState, trouble: ConnectionTrouble): void;
   /** The call or this page's own mic/hand/screen state changed. */
   changed(): void;
+  /** New connection-quality figures (`quality`, `ownQuality`). */
+  measured(): void;
   error(message: string): void;
   notice(message: string): void;
   remoteTrack(track: MediaStreamTrack): void;
@@ -353,7 +355,7 @@ export class CallSession {
     this.quality.clear();
     remote.forEach((q, sessionId) => this.quality.set(sessionId, q));
     this.ownQuality = ownQuality(entries, this.counters);
-    this.view.changed();
+    this.view.measured();
   }
 
   /** Sends an action of the session; while the socket is reconnecting it waits for it. */

@@ -7,7 +7,7 @@ import {
 } from './call-session';
 import { DevicePickers } from './devices';
 import { MediaSinks } from './media-sinks';
-import { participantRow } from './participants-view';
+import { paintQuality, participantRow } from './participants-view';
 
 const REACTIONS: readonly Emoji[] = [
   { name: '+1', unified: '1f44d', literal: '👍' },
@@ -183,6 +183,7 @@ class CallsPage {
         {
           state: (s, trouble) => this.setState(s, trouble),
           changed: () => this.render(),
+          measured: () => this.paintQualities(),
           error: (m) => this.error(m),
           notice: (m) => this.notice(m),
           remoteTrack: (t) => {
@@ -294,6 +295,19 @@ class CallsPage {
         this.render();
       })
       .catch((err: unknown) => console.warn('calls: names', err));
+  }
+
+  /** New quality figures: the rows' indicators are updated in place (no re-render). */
+  private paintQualities(): void {
+    const s = this.session;
+    if (!s) return;
+    for (const row of this.ui.participants.querySelectorAll<HTMLElement>('li[data-session]')) {
+      const indicator = row.querySelector<HTMLElement>('.quality');
+      const id = row.dataset.session ?? '';
+      if (indicator) {
+        paintQuality(indicator, id === s.sessionId ? s.ownQuality : (s.quality.get(id) ?? null));
+      }
+    }
   }
 
   private render(): void {

@@ -29,11 +29,11 @@ function badge(text: string, kind: string): HTMLElement {
 }
 
 /**
- * Three bars, lit by the connection quality. Its data attributes (`data-quality`, `data-loss`,
- * `data-jitter-ms`, `data-rtt-ms`, `data-packets`) carry the figures it was graded from.
+ * Lights a connection-quality indicator (three bars) and sets its data attributes (`data-quality`,
+ * `data-loss`, `data-jitter-ms`, `data-rtt-ms`, `data-packets`: the figures it was graded from).
+ * In place, so a tooltip being read stays open.
  */
-function qualityIndicator(q: LinkQuality | null): HTMLElement {
-  const node = el('span', 'quality');
+export function paintQuality(node: HTMLElement, q: LinkQuality | null): void {
   node.dataset.quality = q?.level ?? 'unknown';
   const figures: [string, number | null | undefined, number][] = [
     ['loss', q?.lossPct, 2],
@@ -43,12 +43,20 @@ function qualityIndicator(q: LinkQuality | null): HTMLElement {
   ];
   for (const [name, value, digits] of figures) {
     if (typeof value === 'number') node.dataset[name] = value.toFixed(digits);
+    else delete node.dataset[name];
   }
   const text = q ? describeQuality(q) : 'Connection: not measured yet';
-  node.title = text;
+  if (node.title !== text) {
+    node.title = text;
+    node.setAttribute('aria-label', text);
+  }
+}
+
+function qualityIndicator(q: LinkQuality | null): HTMLElement {
+  const node = el('span', 'quality');
   node.setAttribute('role', 'img');
-  node.setAttribute('aria-label', text);
   for (let i = 0; i < 3; i++) node.append(el('i', ''));
+  paintQuality(node, q);
   return node;
 }
 
