@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { statSync } from 'node:fs';
+import { lstatSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '@app/calls/testing';
@@ -11,6 +11,7 @@ const START_TIMEOUT_MS = 200_000;
 /** True when setup.sh would run `npm ci` (its own rule): this test never installs packages. */
 function installNeeded(): boolean {
   try {
+    if (lstatSync(join(ROOT, 'node_modules')).isSymbolicLink()) return false;
     const lock = statSync(join(ROOT, 'package-lock.json')).mtimeMs;
     return statSync(join(ROOT, 'node_modules', '.package-lock.json')).mtimeMs < lock;
   } catch {
