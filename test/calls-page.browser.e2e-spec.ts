@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { testRedisUrl } from '@app/calls/testing';
@@ -15,14 +15,34 @@ import {
   outboundVideo,
 } from './browser/calls-browser';
 import { TestHostApp } from './support/host-app';
+import { TcpProxy } from './support/tcp-proxy';
 
 const ARTIFACTS = join(__dirname, '..', 'test-artifacts');
+const CLIENT_DIR = join(__dirname, '..', 'src', 'web', 'client');
+/** README's screenshot, and the hash of the page's sources it was made from. */
+const README_SHOT = join(__dirname, '..', 'docs', 'calls-page.png');
+const README_SHOT_SOURCES = join(__dirname, '..', 'docs', 'calls-page.png.sources');
+/** `npm run screenshot` sets it: this run refreshes README's screenshot. */
+const UPDATE_SCREENSHOT = process.env.UPDATE_SCREENSHOT === '1';
 const WINDOW_MS = 2000;
 /** Opus sends 50 packets/s; a forwarded stream must show most of them in a measuring window. */
 const FLOWING = 40;
 /** A stopped stream may still show a few packets that were in flight when the window started. */
 const STOPPED = 5;
+/** The page samples its statistics every 2 s. */
+const QUALITY_INTERVAL_MS = 2000;
 
+/** sha256 of the page's sources (src/web/client), which README's screenshot shows. */
+async function clientSourcesHash(): Promise<string> {
+  const hash = createHash('sha256');
+  for (const name of (await readdir(CLIENT_DIR)).sort()) {
+    hash
+      .update(`${name}\0`)
+      .update(await readFile(join(CLIENT_DIR, name)))
+      .update('\0');
+  }
+  return hash.digest('hex');
+}
 /**
  * The calls page in real headless Chromium against the real host app (signaling, mediasoup SFU):
  * three people join, talk, share a screen, mute, reconnect and leave.
@@ -30,6 +50,8 @@ const STOPPED = 5;
 describe('calls page in a real browser', () => {
   const channel = `web-${randomBytes(4).toString('hex')}`;
   let host: TestHostApp;
+  /** Bob's way to the server: a TCP proxy the tests can cut (the server side drops his socket). */
+  let bobsLine: TcpProxy;
   let browser: Browser;
   let alice: CallsPage;
   let bob: CallsPage;
@@ -48,6 +70,7 @@ describe('calls page in a real browser', () => {
       DEMO_ADMINS: 'Admin',
       DEMO_WEB_DIR: webDir,
     });
+    bobsLine = await TcpProxy.start(Number(new URL(host.url).port));
     browser = await launchChromium();
   }, 60_000);
 
@@ -68,6 +91,7 @@ describe('calls page in a real browser', () => {
   afterAll(async () => {
     await Promise.all(pages().map((p) => p.close().catch(() => undefined)));
     await browser?.close();
+    await bobsLine?.close();
     await host?.close();
   });
 
@@ -80,6 +104,17 @@ describe('calls page in a real browser', () => {
       .expect(200)
       .expect('Content-Type', /javascript/);
     await host.http.get('/app.css').expect(200).expect('Content-Type', /css/);
+  });
+
+  it("README's screenshot shows the current page", async () => {
+    const hash = await clientSourcesHash();
+    if (UPDATE_SCREENSHOT) return; // made below, in the three-person call
+    const recorded = await readFile(README_SHOT_SOURCES, 'utf8').catch(() => '');
+    if (recorded.trim() !== hash) {
+      throw new Error(
+        'src/web/client changed since docs/calls-page.png was made: run `npm run screenshot` and commit docs/',
+      );
+    }
   });
 
   it('shows refusals in an error banner', async () => {
@@ -98,7 +133,7 @@ describe('calls page in a real browser', () => {
 
   it('two people join the same channel and hear each other', async () => {
     alice = await CallsPage.open(browser, host.url, 'Alice');
-    bob = await CallsPage.open(browser, host.url, 'Bob');
+    bob = await CallsPage.open(browser, `http://127.0.0.1:${bobsLine.port}`, 'Bob');
     await alice.join(channel);
     await bob.join(channel);
     const [a, b] = [await alice.sessionId(), await bob.sessionId()];
@@ -127,6 +162,97 @@ describe('calls page in a real browser', () => {
     await bob.waitForParticipants((r) => r.some((row) => row.session === a && row.speaking));
     await alice.waitForParticipants((r) => r.some((row) => row.session === b && row.speaking));
   }, 60_000);
+
+  it("each row's connection quality comes from the page's real statistics", async () => {
+    const [a, b] = [await alice.sessionId(), await bob.sessionId()];
+    // Two samples: the second one measures an interval.
+    await bob.page.waitForTimeout(2 * QUALITY_INTERVAL_MS + 500);
+    const rows = await bob.waitForParticipants((r) =>
+      r.every((row) => row.quality !== null && row.quality.level !== 'unknown'),
+    );
+    const ofAlice = rows.find((r) => r.session === a)?.quality;
+    const own = rows.find((r) => r.session === b)?.quality;
+    console.log(`Bob sees Alice ${JSON.stringify(ofAlice)}; himself ${JSON.stringify(own)}`);
+    // Alice's voice as Bob receives it: a loss and a jitter, and the packet count of that very
+    // stream in Bob's getStats() (taken at the page's last sample, at most one interval ago).
+    expect(ofAlice).toMatchObject({ level: expect.stringMatching(/good|fair|poor/) });
+    expect(ofAlice?.loss).toEqual(expect.any(Number));
+    expect(ofAlice?.jitterMs).toEqual(expect.any(Number));
+    const received = (await bob.rtp()).filter(inboundAudio).map((s) => s.packetsReceived);
+    const shown = ofAlice?.packets ?? -1;
+    expect(
+      received.some((n) => shown > 0 && shown <= n && n - shown < (QUALITY_INTERVAL_MS / 20) * 2),
+    ).toBe(true);
+    // Bob himself: his voice as the server reports it, and the round trip of his path.
+    expect(own?.rttMs).toEqual(expect.any(Number));
+    expect(own?.packets).toBeGreaterThan(0);
+    expect(own?.title).toMatch(/Connection (good|fair|poor)/);
+  }, 30_000);
+
+  it('the microphone and the speaker are chosen from the devices the browser lists', async () => {
+    // Chromium's fake devices: three microphones and three speakers.
+    const mics = await alice.options('#mic-select');
+    const speakers = await alice.options('#speaker-select');
+    expect(mics.map(([, label]) => label)).toEqual(
+      expect.arrayContaining(['Fake Audio Input 1', 'Fake Audio Input 2']),
+    );
+    expect(speakers.map(([, label]) => label)).toEqual(
+      expect.arrayContaining(['Fake Audio Output 1', 'Fake Audio Output 2']),
+    );
+
+    const [micId] = mics.find(([, label]) => label === 'Fake Audio Input 2') ?? [''];
+    await alice.page.selectOption('#mic-select', micId);
+    await alice.page.waitForFunction(
+      (id) =>
+        (globalThis as unknown as { __calls: { microphone: { deviceId: string } | null } }).__calls
+          .microphone?.deviceId === id,
+      micId,
+    );
+    expect(await alice.microphone()).toMatchObject({ label: 'Fake Audio Input 2' });
+    // The new microphone replaced the old one in the same sender: Bob still hears Alice.
+    await alice.page.waitForTimeout(500);
+    const { before, after } = await measure(bob, WINDOW_MS);
+    const fromAlice = growth(before, after, inboundAudio, 'packetsReceived');
+    expect(Math.max(...fromAlice)).toBeGreaterThan(FLOWING);
+
+    const [speakerId] = speakers.find(([, label]) => label === 'Fake Audio Output 1') ?? [''];
+    await alice.page.selectOption('#speaker-select', speakerId);
+    await alice.page.waitForFunction((id) => {
+      const sinks = (globalThis as unknown as { __calls: { speakers: string[] } }).__calls.speakers;
+      return sinks.length > 0 && sinks.every((s) => s === id);
+    }, speakerId);
+    // Remembered for the next call.
+    const stored = await alice.page.evaluate(() =>
+      (
+        globalThis as unknown as { localStorage: { getItem(k: string): string | null } }
+      ).localStorage.getItem('calls.speaker'),
+    );
+    expect(stored).toBe(speakerId);
+    expect(await alice.errorBanner()).toBeNull();
+  }, 30_000);
+
+  it("shows the call's link to share, and copies it", async () => {
+    const link = `${host.url}/?channel=${channel}`;
+    expect(await alice.page.inputValue('#call-link')).toBe(link);
+    expect(alice.page.url()).toBe(link);
+    // (Granting replaces the context's permissions: the microphone's too, or Chromium ends it.)
+    await alice.context.grantPermissions(['clipboard-read', 'clipboard-write', 'microphone']);
+    await alice.page.click('#copy-link-btn');
+    await alice.page.locator('#copy-link-btn', { hasText: 'Copied' }).waitFor();
+    const copied = await alice.page.evaluate(() =>
+      (
+        globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }
+      ).navigator.clipboard.readText(),
+    );
+    expect(copied).toBe(link);
+    // The link opens the form on that channel.
+    const guest = await CallsPage.open(browser, link, 'Guest');
+    try {
+      expect(await guest.page.inputValue('#channel-input')).toBe(channel);
+    } finally {
+      await guest.close();
+    }
+  }, 30_000);
 
   it('a third person shares a screen; the others decode its frames', async () => {
     carol = await CallsPage.open(browser, host.url, 'Carol');
@@ -164,11 +290,18 @@ describe('calls page in a real browser', () => {
       await carol.waitForParticipants((r) => r.length === 3);
       for (const p of pages()) expect(await p.errorBanner()).toBeNull();
     } finally {
-      // The three-person call as Alice sees it (also when something above failed).
-      await alice.page.waitForTimeout(500);
-      const shot = join(ARTIFACTS, 'calls-three-people.png');
+      // The three-person call as Alice sees it (also when something above failed), once the
+      // quality of Carol's connection was measured too; README shows it.
+      await alice.page.waitForTimeout(QUALITY_INTERVAL_MS + 500);
+      const shot = join(ARTIFACTS, 'calls-page.png');
       await alice.page.screenshot({ path: shot });
       console.log(`screenshot: ${shot}`);
+      if (UPDATE_SCREENSHOT) {
+        await mkdir(join(README_SHOT, '..'), { recursive: true });
+        await copyFile(shot, README_SHOT);
+        await writeFile(README_SHOT_SOURCES, `${await clientSourcesHash()}\n`);
+        console.log(`README screenshot updated: ${README_SHOT}`);
+      }
     }
   }, 60_000);
 
@@ -197,6 +330,11 @@ describe('calls page in a real browser', () => {
     expect(bobGot.every((n) => n <= STOPPED)).toBe(true);
     // Carol still hears Bob, not Alice.
     expect(carolGot.filter((n) => n > FLOWING)).toHaveLength(1);
+    // Nothing arrives from Alice: Bob's page has nothing to grade her connection by.
+    await bob.waitForParticipants(
+      (r) => r.some((row) => row.session === a && row.quality?.level === 'unknown'),
+      3 * QUALITY_INTERVAL_MS,
+    );
 
     await alice.action('unmute');
     await bob.waitForParticipants(aliceMuted(false));
@@ -221,9 +359,11 @@ describe('calls page in a real browser', () => {
 
   it('a dropped socket reconnects by itself with the same session', async () => {
     const b = await bob.sessionId();
+    const shown = (await bob.states()).length;
     await bob.dropConnection();
     await bob.waitForState('connected', 15_000);
     expect(await bob.sessionId()).toBe(b);
+    expect((await bob.states()).slice(shown)).toContain('reconnecting');
     await bob.page.waitForTimeout(1500);
     // Still in the call for the others, and still talking.
     const rows = await carol.participants();
@@ -234,6 +374,34 @@ describe('calls page in a real browser', () => {
     // Actions work on the new connection.
     await bob.page.click('#hand-btn');
     await alice.waitForParticipants((r) => r.some((row) => row.session === b && row.hand));
+    expect(await bob.errorBanner()).toBeNull();
+  }, 60_000);
+
+  it('while the server is unreachable the page says it is reconnecting, and stops saying so once back', async () => {
+    const b = await bob.sessionId();
+    const banner = bob.page.locator('#reconnect-banner');
+    expect(await banner.isVisible()).toBe(false);
+    // The server side of Bob's connection goes away, and stays away for a while.
+    bobsLine.cut();
+    await banner.waitFor({ state: 'visible', timeout: 5000 });
+    expect(await bob.state()).toBe('reconnecting');
+    expect(await banner.getAttribute('data-trouble')).toBe('server');
+    expect(await banner.textContent()).toMatch(/Reconnecting to the server/);
+    expect(await bob.page.textContent('#conn-state')).toBe('Reconnecting…');
+    await bob.page.waitForTimeout(2000);
+    await bob.page.screenshot({ path: join(ARTIFACTS, 'calls-page-reconnecting.png') });
+    expect(await banner.isVisible()).toBe(true);
+
+    bobsLine.restore();
+    await bob.waitForState('connected', 15_000);
+    await banner.waitFor({ state: 'hidden', timeout: 5000 });
+    expect(await bob.sessionId()).toBe(b);
+    expect(await bob.page.textContent('#conn-state')).toBe('Connected');
+    // Still in the call: an action goes through on the new connection.
+    await bob.page.click('#reactions button[data-reaction="tada"]');
+    await alice.waitForParticipants((r) =>
+      r.some((row) => row.session === b && row.text.includes('🎉')),
+    );
     expect(await bob.errorBanner()).toBeNull();
   }, 60_000);
 

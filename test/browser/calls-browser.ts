@@ -41,6 +41,16 @@ export interface RtpStat {
   nackCount: number;
 }
 
+/** A participant's connection-quality indicator as the page shows it (its data attributes). */
+export interface QualityShown {
+  level: string;
+  loss: number | null;
+  jitterMs: number | null;
+  rttMs: number | null;
+  packets: number | null;
+  title: string;
+}
+
 /** A participant row as the page shows it (its data attributes). */
 export interface ParticipantRow {
   session: string;
@@ -51,6 +61,7 @@ export interface ParticipantRow {
   screen: boolean;
   host: boolean;
   text: string;
+  quality: QualityShown | null;
 }
 
 interface CallsHook {
@@ -65,6 +76,9 @@ interface CallsHook {
   } | null;
   sessionId: string;
   state: string;
+  states: string[];
+  microphone: { deviceId: string; label: string } | null;
+  speakers: string[];
   dropConnection(): void;
   action(type: string, data?: unknown): Promise<Record<string, unknown>>;
 }
@@ -154,6 +168,31 @@ export class CallsPage {
     return this.page.evaluate(() => (globalThis as unknown as PageGlobal).__calls.state);
   }
 
+  /** Every connection state the page showed so far, in order. */
+  states(): Promise<string[]> {
+    return this.page.evaluate(() => (globalThis as unknown as PageGlobal).__calls.states);
+  }
+
+  /** The microphone the page sends (as the browser reports its track). */
+  microphone(): Promise<{ deviceId: string; label: string } | null> {
+    return this.page.evaluate(() => (globalThis as unknown as PageGlobal).__calls.microphone);
+  }
+
+  /** The speaker (`sinkId`) each remote voice plays on. */
+  speakers(): Promise<string[]> {
+    return this.page.evaluate(() => (globalThis as unknown as PageGlobal).__calls.speakers);
+  }
+
+  /** A `<select>`'s options as [value, label]. */
+  options(selector: string): Promise<[string, string][]> {
+    return this.page.$$eval(`${selector} option`, (items) =>
+      items.map((item) => {
+        const o = item as unknown as { value: string; textContent: string | null };
+        return [o.value, (o.textContent ?? '').trim()] as [string, string];
+      }),
+    );
+  }
+
   sessionId(): Promise<string> {
     return this.page.evaluate(() => (globalThis as unknown as PageGlobal).__calls.sessionId);
   }
@@ -194,11 +233,15 @@ export class CallsPage {
   participants(): Promise<ParticipantRow[]> {
     return this.page.$$eval('#participants > li', (items) =>
       items.map((item) => {
+        type Node = { dataset: Record<string, string>; title: string };
         const li = item as unknown as {
           dataset: Record<string, string>;
           textContent: string | null;
+          querySelector(selector: string): Node | null;
         };
         const d = li.dataset;
+        const q = li.querySelector('.quality');
+        const figure = (v: string | undefined) => (v === undefined ? null : Number(v));
         return {
           session: d.session,
           user: d.user,
@@ -208,6 +251,16 @@ export class CallsPage {
           screen: d.screen === 'true',
           host: d.host === 'true',
           text: (li.textContent ?? '').trim(),
+          quality: q
+            ? {
+                level: q.dataset.quality ?? '',
+                loss: figure(q.dataset.loss),
+                jitterMs: figure(q.dataset.jitterMs),
+                rttMs: figure(q.dataset.rttMs),
+                packets: figure(q.dataset.packets),
+                title: q.title,
+              }
+            : null,
         };
       }),
     );

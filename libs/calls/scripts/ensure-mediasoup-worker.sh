@@ -1,39 +1,62 @@
 #!/usr/bin/env bash
 # ensure-mediasoup-worker.sh — provide a working `mediasoup-worker` binary for mediasoup 3.19.3.
 #
-# Why: mediasoup's npm postinstall either downloads a prebuilt worker from GitHub or builds one with a
-# pip-installed meson that downloads every C/C++ dependency (openssl, libuv, libsrtp3, usrsctp, abseil,
-# flatbuffers, ...) as meson subprojects. Neither works on machines whose only network is the npm registry
-# and Debian's apt. So we build the worker from the npm package's own sources against Debian bookworm's
-# system libraries (small, asserted source patches below), cache the binary outside the clone, and let the
-# app use it via MEDIASOUP_WORKER_BIN (and optionally a symlink inside node_modules, see --link).
+# In this order, the first that gives a worker which runs here wins:
+#   1. MEDIASOUP_WORKER_BIN, when it names a working binary.
+#   2. The worker mediasoup's own npm install left in <node_modules>/mediasoup (with --link).
+#   3. A worker cached by an earlier run (${XDG_CACHE_HOME:-~/.cache}/calls-mediasoup-worker).
+#   4. mediasoup's own install (`npm install mediasoup` in a scratch directory): its prebuilt binary,
+#      else its own build. Skipped at once when the place it downloads from does not answer (a
+#      machine whose only network is the npm registry and apt), since its own build downloads its
+#      C/C++ dependencies from there too.
+#   5. On Debian-family machines (apt-get): a build from the npm package's own sources against Debian's
+#      libraries (apt packages installed when missing; small, asserted source patches in
+#      mediasoup-worker-patches.py; libsrtp 2.5.0 built from Debian's source package, fetched through
+#      apt's own configured sources, and linked statically).
+#   Otherwise it stops with one message naming what to install.
+# Workers from 4 and 5 are cached outside the clone, so `npm ci` or a new clone reuses them.
 #
 # Usage: ensure-mediasoup-worker.sh [--link <node_modules_dir>]
 #   stdout: the absolute path of the binary, as the last line. Progress goes to stderr.
+#   --link: also place the worker where mediasoup looks by default (a symlink), so a plain
+#           `node dist/src/main.js` finds it.
 # Env:
-#   MEDIASOUP_WORKER_BIN        use this binary if it passes the health check (no build).
+#   MEDIASOUP_WORKER_BIN        use this binary if it passes the health check.
+#   MEDIASOUP_WORKER_SOURCE     auto (default: 4, then 5), upstream (4 only) or debian (5 only).
 #   MEDIASOUP_WORKER_CACHE_DIR  cache root (default ${XDG_CACHE_HOME:-$HOME/.cache}/calls-mediasoup-worker).
-#   MEDIASOUP_WORKER_JOBS       parallel compile jobs (default: nproc).
-# The binary links the system libraries dynamically (the -dev packages below must stay installed), except
-# libsrtp, which is built from Debian's source against OpenSSL and linked statically.
+#   MEDIASOUP_WORKER_PROBE_TIMEOUT  seconds to wait for mediasoup's download site (default 5).
+#   MEDIASOUP_WORKER_JOBS       parallel compile jobs of the Debian build (default: nproc).
+# The Debian-built binary links the system libraries dynamically (the -dev packages below must stay
+# installed), except libsrtp, which is linked statically.
 set -euo pipefail
 
 readonly MS_VERSION="3.19.3"
 readonly APT_PACKAGES=(g++ make pkg-config ninja-build python3 meson libssl-dev libuv1-dev libabsl-dev
   libflatbuffers-dev flatbuffers-compiler libusrsctp-dev)
-# Packages whose versions are part of the cache key (liburing-dev is optional, see the patch).
+# Packages whose versions are part of the cache key (liburing-dev is optional, see the patches).
 readonly HASHED_PACKAGES=(libssl-dev libuv1-dev libabsl-dev libflatbuffers-dev libusrsctp-dev
   meson flatbuffers-compiler liburing-dev)
-# libsrtp 2.5.0, the source of Debian bookworm's libsrtp2 package, from Debian's archive. Debian builds it
-# against NSS (one PK11 call per packet); built here against OpenSSL (AES-NI) and linked statically, SRTP
-# costs half as much with AES-GCM and a fifth with AES-CM + HMAC-SHA1 (libsrtp's own timing test).
+# libsrtp 2.5.0, the source of Debian bookworm's libsrtp2 package. Debian builds it against NSS (one
+# PK11 call per packet); built here against OpenSSL (AES-NI) and linked statically, SRTP costs half as
+# much with AES-GCM and a fifth with AES-CM + HMAC-SHA1 (libsrtp's own timing test).
+readonly LIBSRTP_SOURCE_PACKAGE="libsrtp2"
 readonly LIBSRTP_VERSION="2.5.0"
-readonly LIBSRTP_URL="http://deb.debian.org/debian/pool/main/libs/libsrtp2/libsrtp2_${LIBSRTP_VERSION}.orig.tar.gz"
 readonly LIBSRTP_SHA256="8a43ef8e9ae2b665292591af62aa1a4ae41e468b6d98d8258f91478735da4e09"
+readonly LIBSRTP_CONFIGURE=(--enable-openssl "CFLAGS=-O2 -fPIC")
 readonly MESON_OPTIONS=(--buildtype release -Db_ndebug=true --wrap-mode=nodownload)
+# Bump when the Debian build's steps below change in a way the cache key does not see otherwise.
+readonly RECIPE_REVISION=1
 
-SCRIPT_PATH="$(readlink -f "${BASH_SOURCE[0]}")"
+# An absolute path with symlinks resolved (macOS before 12.3 has no `readlink -f`).
+resolve() {
+  readlink -f -- "$1" 2>/dev/null ||
+    (cd "$(dirname -- "$1")" && printf '%s/%s\n' "$(pwd -P)" "$(basename -- "$1")")
+}
+SCRIPT_PATH="$(resolve "${BASH_SOURCE[0]}")"
 readonly SCRIPT_PATH
+readonly PATCHES="${SCRIPT_PATH%/*}/mediasoup-worker-patches.py"
+readonly SOURCE="${MEDIASOUP_WORKER_SOURCE:-auto}"
+readonly PROBE_TIMEOUT="${MEDIASOUP_WORKER_PROBE_TIMEOUT:-5}"
 
 log() { printf '[ensure-mediasoup-worker] %s\n' "$*" >&2; }
 die() {
@@ -64,6 +87,10 @@ while (($# > 0)); do
     *) die "unknown argument: $1 (see --help)" ;;
   esac
 done
+case "$SOURCE" in
+  auto | upstream | debian) ;;
+  *) die "MEDIASOUP_WORKER_SOURCE=$SOURCE: expected auto, upstream or debian" ;;
+esac
 
 WORK_DIR=""
 TMP_BIN=""
@@ -81,13 +108,17 @@ trap 'exit 143' TERM
 worker_ok() {
   local bin="$1" ldd_out rc=0
   [[ -f "$bin" && -x "$bin" ]] || return 1
-  ldd_out="$(ldd "$bin" 2>&1)" || return 1
-  if grep -q 'not found' <<<"$ldd_out"; then
-    log "$bin: missing libraries:"
-    grep 'not found' <<<"$ldd_out" >&2 || true
-    return 1
+  if command -v ldd >/dev/null 2>&1 && ldd_out="$(ldd "$bin" 2>&1)"; then
+    if grep -q 'not found' <<<"$ldd_out"; then
+      log "$bin: missing libraries:"
+      grep 'not found' <<<"$ldd_out" >&2 || true
+      return 1
+    fi
   fi
-  env -u MEDIASOUP_VERSION timeout 20 "$bin" </dev/null >/dev/null 2>&1 || rc=$?
+  local limit=()
+  if command -v timeout >/dev/null 2>&1; then limit=(timeout 20); fi
+  # (The ${a[@]+…} form: an empty array under `set -u` in macOS's bash 3.2.)
+  env -u MEDIASOUP_VERSION ${limit[@]+"${limit[@]}"} "$bin" </dev/null >/dev/null 2>&1 || rc=$?
   if ((rc != 41)); then
     log "$bin: expected exit code 41 when run without a parent, got $rc"
     return 1
@@ -103,6 +134,7 @@ link_into_node_modules() {
     return 0
   fi
   target="$ms_dir/worker/out/Release/mediasoup-worker"
+  if [[ -e "$target" && "$(resolve "$target")" == "$bin" ]]; then return 0; fi
   mkdir -p -- "$(dirname -- "$target")"
   ln -sfn -- "$bin" "$target"
   log "linked $target -> $bin"
@@ -114,16 +146,176 @@ finish() {
   exit 0
 }
 
-# 1. Explicit override.
+# Copies a working binary into a cache directory (atomically) with a description of it.
+install_into_cache() {
+  local from="$1" dir="$2" info="$3"
+  mkdir -p -- "$dir"
+  TMP_BIN="$dir/.mediasoup-worker.tmp.$$"
+  cp -- "$from" "$TMP_BIN"
+  chmod 0755 "$TMP_BIN"
+  worker_ok "$TMP_BIN" || die "$TMP_BIN fails the health check after copying"
+  printf '%s\n' "$info" >"$dir/build-info.txt"
+  mv -f -- "$TMP_BIN" "$dir/mediasoup-worker"
+  TMP_BIN=""
+  log "installed $dir/mediasoup-worker"
+}
+
+# --- 1. Explicit override -------------------------------------------------------------------------
 if [[ -n "${MEDIASOUP_WORKER_BIN:-}" ]]; then
   if worker_ok "$MEDIASOUP_WORKER_BIN"; then
     log "using MEDIASOUP_WORKER_BIN=$MEDIASOUP_WORKER_BIN"
-    finish "$(readlink -f -- "$MEDIASOUP_WORKER_BIN")"
+    finish "$(resolve "$MEDIASOUP_WORKER_BIN")"
   fi
   log "WARNING: MEDIASOUP_WORKER_BIN=$MEDIASOUP_WORKER_BIN is not a working worker; ignoring it"
 fi
 
-# 2. System packages (installed only when some are missing).
+# --- 2. What mediasoup's own npm install left in node_modules (a file, not our link) --------------
+if [[ -n "$LINK_DIR" ]]; then
+  own="$LINK_DIR/mediasoup/worker/out/Release/mediasoup-worker"
+  if [[ -f "$own" && ! -L "$own" ]] && worker_ok "$own"; then
+    log "using the worker mediasoup's own install left: $own"
+    finish "$(resolve "$own")"
+  fi
+fi
+
+# --- 3. Cache ---------------------------------------------------------------------------------------
+CACHE_ROOT="${MEDIASOUP_WORKER_CACHE_DIR:-${XDG_CACHE_HOME:-${HOME:?HOME is not set}/.cache}/calls-mediasoup-worker}"
+UPSTREAM_DIR="$CACHE_ROOT/$MS_VERSION-upstream-$(uname -s)-$(uname -m)"
+
+is_debian_family() { command -v apt-get >/dev/null 2>&1 && command -v dpkg-query >/dev/null 2>&1; }
+
+# The Debian build's facts: options, compiler and library versions.
+build_facts() {
+  printf 'mediasoup=%s\n' "$MS_VERSION"
+  printf 'option=%s\n' "${MESON_OPTIONS[@]}"
+  printf 'arch=%s\n' "$(uname -m)"
+  g++ --version 2>/dev/null | sed -n 1p
+  local pkg
+  for pkg in "${HASHED_PACKAGES[@]}"; do
+    printf '%s=%s\n' "$pkg" \
+      "$(dpkg-query -W -f='${Status} ${Version}' "$pkg" 2>/dev/null | sed -n 's/^install ok installed //p')"
+  done
+}
+# What the Debian build does: the patches, libsrtp's source and options, the recipe revision. Changing
+# how things are fetched or logged does not change the binary, so it does not change the key.
+recipe() {
+  printf 'recipe-revision=%s\n' "$RECIPE_REVISION"
+  printf 'libsrtp=%s %s %s\n' "$LIBSRTP_SOURCE_PACKAGE" "$LIBSRTP_VERSION" "$LIBSRTP_SHA256"
+  printf 'libsrtp-configure=%s\n' "${LIBSRTP_CONFIGURE[@]}"
+  cat -- "$PATCHES"
+}
+debian_key() { { recipe; build_facts; } | sha256sum | cut -c1-16; }
+
+# Until this script's key covered only the recipe, it covered the whole script. The last such version
+# (commit 72cfa06) built exactly this recipe, and the only earlier one linked Debian's libsrtp2
+# dynamically: reuse a binary of that version when its build facts are today's.
+adopt_previous_key() {
+  local dest="$1" facts dir
+  facts="$(build_facts)"
+  for dir in "$CACHE_ROOT/$MS_VERSION"-*/; do
+    dir="${dir%/}"
+    [[ "$dir" != "$dest" && -f "$dir/build-info.txt" && -x "$dir/mediasoup-worker" ]] || continue
+    [[ "$(cat -- "$dir/build-info.txt")" == "$facts" ]] || continue
+    if ldd "$dir/mediasoup-worker" 2>/dev/null | grep -q libsrtp; then continue; fi
+    worker_ok "$dir/mediasoup-worker" || continue
+    log "reusing the worker built by the previous version of this script (same recipe): $dir"
+    install_into_cache "$dir/mediasoup-worker" "$dest" "recipe=$(recipe | sha256sum | cut -c1-16)
+$facts"
+    return 0
+  done
+  return 1
+}
+
+DEBIAN_DIR=""
+cached_worker() {
+  if [[ "$SOURCE" != debian ]] && worker_ok "$UPSTREAM_DIR/mediasoup-worker"; then
+    log "cached worker (mediasoup's own) OK: $UPSTREAM_DIR/mediasoup-worker"
+    finish "$UPSTREAM_DIR/mediasoup-worker"
+  fi
+  if [[ "$SOURCE" != upstream ]] && is_debian_family && command -v g++ >/dev/null 2>&1; then
+    DEBIAN_DIR="$CACHE_ROOT/$MS_VERSION-$(debian_key)"
+    if worker_ok "$DEBIAN_DIR/mediasoup-worker"; then
+      log "cached worker OK: $DEBIAN_DIR/mediasoup-worker"
+      finish "$DEBIAN_DIR/mediasoup-worker"
+    fi
+    if adopt_previous_key "$DEBIAN_DIR"; then finish "$DEBIAN_DIR/mediasoup-worker"; fi
+  fi
+}
+cached_worker
+
+# Build (or download) under a lock, so concurrent runs do it once.
+mkdir -p -- "$CACHE_ROOT"
+exec 9>"$CACHE_ROOT/.lock-$MS_VERSION"
+if command -v flock >/dev/null 2>&1 && ! flock -n 9; then
+  log "another run is getting the worker into $CACHE_ROOT; waiting for its lock"
+  flock 9
+  cached_worker
+fi
+WORK_DIR="$(mktemp -d "${TMPDIR:-/tmp}/mediasoup-worker.XXXXXX")"
+
+# --- 4. mediasoup's own install ---------------------------------------------------------------------
+UPSTREAM_PROBLEM=""
+# What to do when mediasoup's own install is the only way left.
+UPSTREAM_HINT="install what mediasoup's own build needs — Python 3 with pip, make and a C++17 compiler (g++ or clang) — and run this again"
+upstream_install() {
+  local scratch="$WORK_DIR/upstream" ms reach own
+  command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1 || {
+    UPSTREAM_PROBLEM="node and npm are not on PATH"
+    UPSTREAM_HINT="install Node.js (20 or newer, with npm) and run this again"
+    return 1
+  }
+  log "trying mediasoup's own install (its prebuilt worker, else its own build)"
+  if ! npm install --prefix "$scratch" --no-save --no-package-lock --ignore-scripts --no-audit \
+    --no-fund --loglevel=error "mediasoup@$MS_VERSION" >&2; then
+    UPSTREAM_PROBLEM="npm could not install mediasoup@$MS_VERSION"
+    return 1
+  fi
+  ms="$scratch/node_modules/mediasoup"
+  # Where mediasoup downloads from: its package's repository (or its own override variable).
+  reach="$(node - "$ms/package.json" "$PROBE_TIMEOUT" <<'JS'
+const [pkgFile, seconds] = process.argv.slice(2);
+const pkg = JSON.parse(require('node:fs').readFileSync(pkgFile, 'utf8'));
+const base =
+  process.env.MEDIASOUP_WORKER_PREBUILT_DOWNLOAD_BASE_URL ||
+  pkg.repository.url.replace(/^git\+/, '').replace(/\.git$/, '');
+const origin = new URL(base).origin;
+fetch(origin, { method: 'HEAD', signal: AbortSignal.timeout(Number(seconds) * 1000) }).then(
+  (res) => console.log(`ok ${origin} answered ${res.status}`),
+  (err) => console.log(`no ${origin} ${err.cause?.code ?? err.cause?.message ?? err.name}`),
+);
+JS
+)" || reach="no mediasoup's-download-site probe-failed"
+  local site="${reach#* }"
+  site="${site%% *}"
+  if [[ "$reach" != ok* ]]; then
+    UPSTREAM_PROBLEM="its download site $site does not answer: ${reach#* "$site" }"
+    UPSTREAM_HINT="let this machine reach $site (mediasoup downloads its prebuilt worker, and its own build's sources, from there)"
+    log "skipping mediasoup's own install: $UPSTREAM_PROBLEM"
+    return 1
+  fi
+  log "$site answered; running mediasoup's postinstall"
+  if ! (cd "$ms" && env -u MEDIASOUP_WORKER_BIN node npm-scripts.mjs postinstall) >&2; then
+    UPSTREAM_PROBLEM="its prebuilt download and its own build failed (see above)"
+    return 1
+  fi
+  own="$ms/worker/out/Release/mediasoup-worker"
+  if ! worker_ok "$own"; then
+    UPSTREAM_PROBLEM="the worker it produced does not run here"
+    return 1
+  fi
+  install_into_cache "$own" "$UPSTREAM_DIR" "source=mediasoup $MS_VERSION's own install (prebuilt or its own build)"
+}
+
+if [[ "$SOURCE" != debian ]]; then
+  if upstream_install; then finish "$UPSTREAM_DIR/mediasoup-worker"; fi
+  if [[ "$SOURCE" == upstream ]]; then die "mediasoup's own install gave no worker: $UPSTREAM_PROBLEM"; fi
+fi
+
+# --- 5. Build against Debian's libraries ------------------------------------------------------------
+if ! is_debian_family; then
+  die "no mediasoup-worker for this machine. mediasoup's own install gave none (${UPSTREAM_PROBLEM:-MEDIASOUP_WORKER_SOURCE=$SOURCE}), and the fallback build from its sources needs a Debian-family system (apt-get). To fix it: $UPSTREAM_HINT; or set MEDIASOUP_WORKER_BIN to a working mediasoup-worker $MS_VERSION."
+fi
+
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
@@ -143,46 +335,16 @@ if ((${#missing[@]} > 0)); then
   "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
     "${missing[@]}" >&2
 fi
-for tool in npm tar flock sha256sum ldd timeout make; do
+for tool in npm tar flock sha256sum ldd make python3 apt-config; do
   command -v "$tool" >/dev/null 2>&1 || die "required tool not found: $tool"
 done
 
-# 3. Cache key: this script (hence the patches) plus the build facts (options, compiler, library versions).
-build_facts() {
-  printf 'mediasoup=%s\n' "$MS_VERSION"
-  printf 'option=%s\n' "${MESON_OPTIONS[@]}"
-  printf 'arch=%s\n' "$(uname -m)"
-  g++ --version | sed -n 1p
-  local pkg
-  for pkg in "${HASHED_PACKAGES[@]}"; do
-    printf '%s=%s\n' "$pkg" \
-      "$(dpkg-query -W -f='${Status} ${Version}' "$pkg" 2>/dev/null | sed -n 's/^install ok installed //p')"
-  done
-}
-HASH="$({ cat -- "$SCRIPT_PATH"; build_facts; } | sha256sum | cut -c1-16)"
-CACHE_ROOT="${MEDIASOUP_WORKER_CACHE_DIR:-${XDG_CACHE_HOME:-${HOME:?HOME is not set}/.cache}/calls-mediasoup-worker}"
-CACHE_DIR="$CACHE_ROOT/$MS_VERSION-$HASH"
-BIN="$CACHE_DIR/mediasoup-worker"
+KEY="$(debian_key)"
+DEBIAN_DIR="$CACHE_ROOT/$MS_VERSION-$KEY"
+if worker_ok "$DEBIAN_DIR/mediasoup-worker"; then finish "$DEBIAN_DIR/mediasoup-worker"; fi
+if adopt_previous_key "$DEBIAN_DIR"; then finish "$DEBIAN_DIR/mediasoup-worker"; fi
 
-if worker_ok "$BIN"; then
-  log "cached worker OK: $BIN"
-  finish "$BIN"
-fi
-
-# 4. Build under a lock, so concurrent runs build once.
-mkdir -p -- "$CACHE_DIR"
-exec 9>"$CACHE_DIR/.lock"
-if ! flock -n 9; then
-  log "another run is building into $CACHE_DIR; waiting for its lock"
-  flock 9
-fi
-if worker_ok "$BIN"; then
-  log "worker was built by a concurrent run: $BIN"
-  finish "$BIN"
-fi
-
-log "building mediasoup-worker $MS_VERSION (cache key $HASH); this takes several minutes"
-WORK_DIR="$(mktemp -d "${TMPDIR:-/tmp}/mediasoup-worker-build.XXXXXX")"
+log "building mediasoup-worker $MS_VERSION against Debian's libraries (cache key $KEY); this takes several minutes"
 
 log "fetching mediasoup@$MS_VERSION sources with npm pack"
 (cd "$WORK_DIR" && npm pack "mediasoup@$MS_VERSION" --ignore-scripts --silent >&2)
@@ -194,371 +356,49 @@ grep -q "\"version\": \"$MS_VERSION\"" "$WORK_DIR/package/package.json" ||
 SRC="$WORK_DIR/package/worker"
 
 log "patching worker sources for Debian's system libraries"
-python3 - "$SRC" <<'PY'
-import pathlib
-import re
-import sys
+python3 "$PATCHES" "$SRC"
 
-root = pathlib.Path(sys.argv[1])
-
-
-def tab(s):
-    """C++ snippets below are written with 4-space indents; mediasoup uses tabs (+2-space continuations)."""
-    return re.sub(r"(?m)^((?:    )+)", lambda m: "\t" * (len(m.group(1)) // 4), s)
-
-
-def fail(rel, what, snippet):
-    first = snippet.strip().splitlines()[0] if snippet.strip() else snippet
-    sys.exit(f"patch failed: {rel}: {what}: {first!r} (is this mediasoup 3.19.3?)")
-
-
-def replace(rel, old, new):
-    """Replace text that must occur exactly once."""
-    path = root / rel
-    text = path.read_text()
-    count = text.count(old)
-    if count != 1:
-        fail(rel, f"expected the pattern exactly once, found it {count} times", old)
-    path.write_text(text.replace(old, new))
-
-
-def cut_from(rel, marker):
-    """Drop everything from a marker (occurring exactly once) to the end of the file."""
-    path = root / rel
-    text = path.read_text()
-    count = text.count(marker)
-    if count != 1:
-        fail(rel, f"expected the marker exactly once, found it {count} times", marker)
-    path.write_text(text[: text.index(marker)])
-
-
-# --- worker/meson.build ------------------------------------------------------------------------------
-MB = "meson.build"
-
-# Debian bookworm has meson 1.0.1; it builds this project fine.
-replace(MB, "meson_version: '>= 1.1.0',", "meson_version: '>= 1.0.0',")
-
-# Subprojects -> system libraries.
-replace(MB, """openssl_proj = subproject(
-  'openssl',
-  default_options: [
-    'warning_level=0',
-  ],
-)
-
-libuv_proj = subproject(
-  'libuv',
-  default_options: [
-    'warning_level=0',
-    'build_tests=false',
-    'build_benchmarks=false',
-  ],
-)
-
-libsrtp3_proj = subproject(
-  'libsrtp3',
-  default_options: [
-    'warning_level=0',
-    'crypto-library=openssl',
-    'crypto-library-kdf=disabled',
-    'tests=disabled',
-  ],
-)
-
-usrsctp_proj = subproject(
-  'usrsctp',
-  default_options: [
-    'warning_level=0',
-    'sctp_build_programs=false',
-  ],
-)
-
-abseil_cpp_proj = subproject(
-  'abseil-cpp',
-  default_options: [
-    'warning_level=0',
-    'cpp_std=c++17',
-  ],
-)
-
-catch2_proj = subproject(
-  'catch2',
-  default_options: [
-    'warning_level=0',
-  ],
-)
-
-flatbuffers_proj = subproject(
-  'flatbuffers',
-  default_options: [
-    'warning_level=0',
-  ],
-)
-""", """# [calls] System (Debian) libraries instead of meson subprojects.
-openssl_dep = dependency('openssl', version: '>= 3.0.0')
-libuv_dep = dependency('libuv')
-libsrtp2_dep = dependency('libsrtp2', version: '>= 2.5.0', static: true)
-usrsctp_dep = dependency('usrsctp')
-flatbuffers_dep = dependency('flatbuffers')
-absl_deps = [
-  dependency('absl_flat_hash_map'),
-  dependency('absl_flat_hash_set'),
-  dependency('absl_inlined_vector'),
-  dependency('absl_btree'),
-  dependency('absl_memory'),
-  dependency('absl_strings'),
-  dependency('absl_optional'),
-]
-# Debian installs srtp.h under include/srtp2/ while the code includes <srtp.h>; MS_LIBSRTP2 selects the
-# libsrtp 2 API in the patched sources.
-cpp_args += [
-  '-I' + (libsrtp2_dep.get_variable(pkgconfig: 'includedir') / 'srtp2'),
-  '-DMS_LIBSRTP2',
-]
-""")
-
-replace(MB, """dependencies = [
-  abseil_cpp_proj.get_variable('absl_container_dep'),
-  openssl_proj.get_variable('openssl_dep'),
-  libuv_proj.get_variable('libuv_dep'),
-  libsrtp3_proj.get_variable('libsrtp3_dep'),
-  usrsctp_proj.get_variable('usrsctp_dep'),
-  flatbuffers_proj.get_variable('flatbuffers_dep'),
-  flatbuffers_generator_dep,
-  libwebrtc_dep,
-]
-
-link_whole = [
-  abseil_cpp_proj.get_variable('absl_container_lib'),
-  openssl_proj.get_variable('libcrypto_lib'),
-  openssl_proj.get_variable('libssl_lib'),
-  libuv_proj.get_variable('libuv'),
-  libsrtp3_proj.get_variable('libsrtp3'),
-  usrsctp_proj.get_variable('usrsctp'),
-  flatbuffers_proj.get_variable('flatbuffers_lib'),
-  libwebrtc,
-]
-""", """dependencies = [
-  absl_deps,
-  openssl_dep,
-  libuv_dep,
-  libsrtp2_dep,
-  usrsctp_dep,
-  flatbuffers_dep,
-  flatbuffers_generator_dep,
-  libwebrtc_dep,
-]
-
-link_whole = [
-  libwebrtc,
-]
-""")
-
-# liburing: Debian bookworm has 2.3, which lacks io_uring_prep_sendto. Use a system liburing only when it
-# is >= 2.5; otherwise the worker uses libuv I/O (as upstream does on kernels older than 6).
-replace(MB, """  if kernel_version[0].to_int() >= 6
-    liburing_proj = subproject('liburing', default_options: ['default_library=static'], required: true)
-
-    dependencies += [
-      liburing_proj.get_variable('uring'),
-    ]
-    link_whole += [
-      liburing_proj.get_variable('liburing')
-    ]
-""", """  liburing_dep = dependency('liburing', version: '>= 2.5', required: false)
-
-  if kernel_version[0].to_int() >= 6 and liburing_dep.found()
-    dependencies += [
-      liburing_dep,
-    ]
-""")
-
-# Test and fuzzer targets need catch2 / libFuzzer: drop them.
-cut_from(MB, "test_sources = [\n")
-
-# --- worker/deps/libwebrtc/meson.build -----------------------------------------------------------------
-WB = "deps/libwebrtc/meson.build"
-replace(WB, """abseil_cpp_proj = subproject(
-  'abseil-cpp',
-  default_options: [
-    'warning_level=0',
-  ],
-)
-""", "")
-replace(WB, """    local_include_directories,
-    openssl_proj.get_variable('openssl_dep'),
-    abseil_cpp_proj.get_variable('absl_strings_dep'),
-    abseil_cpp_proj.get_variable('absl_types_dep'),
-    flatbuffers_proj.get_variable('flatbuffers_dep'),
-    libuv_proj.get_variable('libuv_dep'),
-  ],
-""", """    local_include_directories,
-    openssl_dep,
-    absl_deps,
-    flatbuffers_dep,
-    libuv_dep,
-  ],
-""")
-replace(WB, """    local_include_directories,
-    abseil_cpp_proj.get_variable('absl_strings_dep'),
-    abseil_cpp_proj.get_variable('absl_types_dep'),
-  ],
-  include_directories: include_directories('.'),
-""", """    local_include_directories,
-    absl_deps,
-  ],
-  include_directories: include_directories('.'),
-""")
-
-for rel in (MB, WB):
-    leftover = [l for l in (root / rel).read_text().splitlines()
-                if re.search(r"_proj\b", l) and "wingetopt" not in l]
-    if leftover:
-        sys.exit(f"patch failed: {rel}: subproject references left: {leftover}")
-
-# --- libsrtp 3 -> libsrtp 2 API ------------------------------------------------------------------------
-SS = "src/RTC/SrtpSession.cpp"
-
-# libsrtp 3 protects out of place with size_t lengths; libsrtp 2 protects in place with an int length.
-protect_rtp = tab("""        const srtp_err_status_t err = srtp_protect(
-          /*srtp_t ctx*/ this->session,
-          /*const uint8_t* rtp*/ *data,
-          /*size_t rtp_len*/ *len,
-          /*uint8_t* srtp*/ encryptBuffer,
-          /*size_t* srtp_len*/ std::addressof(encryptLen),
-          /*size_t mki_index*/ 0);
-""")
-replace(SS, protect_rtp, tab("""#ifdef MS_LIBSRTP2
-        // [calls] libsrtp 2: copy into the encrypt buffer and protect it in place.
-        if (*len + SRTP_MAX_TRAILER_LEN > encryptLen)
-        {
-            MS_WARN_TAG(srtp, "cannot encrypt RTP packet, size too big (%zu bytes)", *len);
-
-            return false;
-        }
-
-        std::memmove(encryptBuffer, *data, *len);
-
-        int srtpLen = static_cast<int>(*len);
-
-        const srtp_err_status_t err =
-          srtp_protect(this->session, static_cast<void*>(encryptBuffer), std::addressof(srtpLen));
-
-        encryptLen = static_cast<size_t>(srtpLen);
-#else
-""") + protect_rtp + "#endif\n")
-
-unprotect_rtp = tab("""        const srtp_err_status_t err = srtp_unprotect(
-          /*srtp_t ctx*/ this->session,
-          /*const uint8_t* srtp*/ data,
-          /*size_t srtp_len*/ *len,
-          /*uint8_t* rtp*/ data,
-          /*size_t* rtp_len*/ std::addressof(decryptLen));
-""")
-replace(SS, unprotect_rtp, tab("""#ifdef MS_LIBSRTP2
-        // [calls] libsrtp 2: unprotect in place.
-        int srtpLen = static_cast<int>(*len);
-
-        const srtp_err_status_t err =
-          srtp_unprotect(this->session, static_cast<void*>(data), std::addressof(srtpLen));
-
-        decryptLen = static_cast<size_t>(srtpLen);
-#else
-""") + unprotect_rtp + "#endif\n")
-
-protect_rtcp = tab("""        const srtp_err_status_t err = srtp_protect_rtcp(
-          /*srtp_t ctx*/ this->session,
-          /*const uint8_t* rtcp*/ *data,
-          /*size_t rtcp_len*/ *len,
-          /*uint8_t* srtcp*/ encryptBuffer,
-          /*size_t* srtcp_len*/ std::addressof(encryptLen),
-          /*size_t mki_index*/ 0);
-""")
-replace(SS, protect_rtcp, tab("""#ifdef MS_LIBSRTP2
-        // [calls] libsrtp 2: copy into the encrypt buffer and protect it in place.
-        if (*len + SRTP_MAX_TRAILER_LEN > encryptLen)
-        {
-            MS_WARN_TAG(srtp, "cannot encrypt RTCP packet, size too big (%zu bytes)", *len);
-
-            return false;
-        }
-
-        std::memmove(encryptBuffer, *data, *len);
-
-        int srtpLen = static_cast<int>(*len);
-
-        const srtp_err_status_t err =
-          srtp_protect_rtcp(this->session, static_cast<void*>(encryptBuffer), std::addressof(srtpLen));
-
-        encryptLen = static_cast<size_t>(srtpLen);
-#else
-""") + protect_rtcp + "#endif\n")
-
-unprotect_rtcp = tab("""        const srtp_err_status_t err = srtp_unprotect_rtcp(
-          /*srtp_t ctx*/ this->session,
-          /*const uint8_t* srtcp*/ data,
-          /*size_t srtcp_len*/ *len,
-          /*uint8_t* rtcp*/ data,
-          /*size_t* rtcp_len*/ std::addressof(decryptLen));
-""")
-replace(SS, unprotect_rtcp, tab("""#ifdef MS_LIBSRTP2
-        // [calls] libsrtp 2: unprotect in place.
-        int srtpLen = static_cast<int>(*len);
-
-        const srtp_err_status_t err =
-          srtp_unprotect_rtcp(this->session, static_cast<void*>(data), std::addressof(srtpLen));
-
-        decryptLen = static_cast<size_t>(srtpLen);
-#else
-""") + unprotect_rtcp + "#endif\n")
-
-remove_stream = tab("""            srtp_stream_remove(this->session, uint32_t{ htonl(ssrc) });
-""")
-replace("include/RTC/SrtpSession.hpp", remove_stream, tab("""#ifdef MS_LIBSRTP2
-            srtp_remove_stream(this->session, uint32_t{ htonl(ssrc) });
-#else
-""") + remove_stream + "#endif\n")
-
-# Error codes that exist only in libsrtp 3.
-replace("src/DepLibSRTP.cpp", tab("""    { srtp_err_status_buffer_small,  "out buffer is too small" },
-    { srtp_err_status_cryptex_err,   "unsupported cryptex operation" }
-"""), tab("""#ifndef MS_LIBSRTP2
-    { srtp_err_status_buffer_small,  "out buffer is too small" },
-    { srtp_err_status_cryptex_err,   "unsupported cryptex operation" }
-#endif
-"""))
-
-# --- mediasoup bug: BIO callback must test the BIO_CB_RETURN bit ----------------------------------------
-# With a KTLS-enabled OpenSSL (Debian's) the callback otherwise answers 1 to the "is kernel TLS sending?"
-# control query, OpenSSL never allocates its DTLS write buffer and the worker crashes on the first
-# ClientHello.
-replace("src/RTC/DtlsTransport.cpp",
-        "long resultOfcallback = (operationType == BIO_CB_RETURN) ? static_cast<long>(ret) : 1;",
-        "long resultOfcallback = (operationType & BIO_CB_RETURN) ? static_cast<long>(ret) : 1;")
-
-print("patches applied", file=sys.stderr)
-PY
-
-JOBS="${MEDIASOUP_WORKER_JOBS:-$(nproc)}"
-
-log "fetching libsrtp $LIBSRTP_VERSION sources from Debian's archive"
-SRTP_TARBALL="$WORK_DIR/libsrtp.tar.gz"
-python3 - "$LIBSRTP_URL" "$SRTP_TARBALL" <<'PY' || die "could not download $LIBSRTP_URL"
-import shutil
-import sys
-import urllib.request
-
-with urllib.request.urlopen(sys.argv[1], timeout=120) as response, open(sys.argv[2], "wb") as out:
-    shutil.copyfileobj(response, out)
-PY
-echo "$LIBSRTP_SHA256  $SRTP_TARBALL" | sha256sum -c --quiet - >&2 ||
-  die "libsrtp tarball does not match its pinned sha256"
+# libsrtp's source package through apt itself: a private apt state whose sources are the machine's
+# configured `deb` sources as `deb-src`, so whatever mirror, proxy or authentication apt is configured
+# with is used, and apt checks the files against the archive's signed index.
+fetch_libsrtp_source() {
+  local apt_dir="$WORK_DIR/apt" f APT_SOURCELIST="" APT_SOURCEPARTS=""
+  mkdir -p -- "$apt_dir/sources.list.d" "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" \
+    "$apt_dir/source"
+  eval "$(apt-config shell APT_SOURCELIST Dir::Etc::sourcelist/f APT_SOURCEPARTS Dir::Etc::sourceparts/d)"
+  : >"$apt_dir/sources.list"
+  for f in "$APT_SOURCELIST" "${APT_SOURCEPARTS%/}"/*.list; do
+    [[ -f "$f" ]] || continue
+    sed -n -E 's/^[[:space:]]*deb([[:space:]])/deb-src\1/p' "$f" >>"$apt_dir/sources.list"
+  done
+  for f in "${APT_SOURCEPARTS%/}"/*.sources; do
+    [[ -f "$f" ]] || continue
+    sed -E 's/^([Tt]ypes:).*/\1 deb-src/' "$f" >"$apt_dir/sources.list.d/${f##*/}"
+  done
+  local apt_opts=(-o "Dir::Etc::sourcelist=$apt_dir/sources.list"
+    -o "Dir::Etc::sourceparts=$apt_dir/sources.list.d" -o "Dir::State::lists=$apt_dir/lists"
+    -o "Dir::Cache=$apt_dir/cache" -o "APT::Sandbox::User=$(id -un)" -o "Debug::NoLocking=true")
+  log "fetching the $LIBSRTP_SOURCE_PACKAGE source package through apt (the configured sources, as deb-src)"
+  # A source without source indexes (a third-party repository) fails alone; apt-get source decides.
+  apt-get "${apt_opts[@]}" -q update >&2 || log "apt-get update reported problems (see above)"
+  (cd "$apt_dir/source" && apt-get "${apt_opts[@]}" -q source --download-only \
+    "$LIBSRTP_SOURCE_PACKAGE") >&2 ||
+    die "apt-get source $LIBSRTP_SOURCE_PACKAGE failed: the configured apt sources have no $LIBSRTP_SOURCE_PACKAGE source package"
+  local orig="$apt_dir/source/${LIBSRTP_SOURCE_PACKAGE}_${LIBSRTP_VERSION}.orig.tar.gz"
+  [[ -f "$orig" ]] || die "the configured apt sources have no $LIBSRTP_SOURCE_PACKAGE $LIBSRTP_VERSION source (got: $(ls "$apt_dir/source")); this build is made for Debian 12 (bookworm)"
+  echo "$LIBSRTP_SHA256  $orig" | sha256sum -c --quiet - >&2 ||
+    die "$orig does not match its pinned sha256"
+  SRTP_TARBALL="$orig"
+}
+SRTP_TARBALL=""
+fetch_libsrtp_source
 tar -xzf "$SRTP_TARBALL" -C "$WORK_DIR"
+JOBS="${MEDIASOUP_WORKER_JOBS:-$(nproc)}"
 SRTP_PREFIX="$WORK_DIR/libsrtp-prefix"
 log "building libsrtp $LIBSRTP_VERSION against OpenSSL (static)"
 (
   cd "$WORK_DIR/libsrtp-$LIBSRTP_VERSION"
-  ./configure --prefix="$SRTP_PREFIX" --enable-openssl CFLAGS="-O2 -fPIC" >&2
+  ./configure --prefix="$SRTP_PREFIX" "${LIBSRTP_CONFIGURE[@]}" >&2
   make -j"$JOBS" libsrtp2.a >&2
   make install >&2
 )
@@ -574,12 +414,7 @@ log "compiling mediasoup-worker with $JOBS jobs"
 ninja -C "$BUILD" -j"$JOBS" mediasoup-worker >&2
 
 [[ -x "$BUILD/mediasoup-worker" ]] || die "build did not produce $BUILD/mediasoup-worker"
-TMP_BIN="$CACHE_DIR/.mediasoup-worker.tmp.$$"
-cp -- "$BUILD/mediasoup-worker" "$TMP_BIN"
-chmod 0755 "$TMP_BIN"
-worker_ok "$TMP_BIN" || die "freshly built worker fails the health check"
-build_facts >"$CACHE_DIR/build-info.txt"
-mv -f -- "$TMP_BIN" "$BIN"
-TMP_BIN=""
-log "installed $BIN"
-finish "$BIN"
+worker_ok "$BUILD/mediasoup-worker" || die "freshly built worker fails the health check"
+install_into_cache "$BUILD/mediasoup-worker" "$DEBIAN_DIR" "recipe=$(recipe | sha256sum | cut -c1-16)
+$(build_facts)"
+finish "$DEBIAN_DIR/mediasoup-worker"

@@ -2,15 +2,27 @@ import { hostControl, type HostAction } from './api';
 import { CallModel } from './call-model';
 import { CallsPeer, type ServerSignal } from './calls-peer';
 import { ActionError, CallsSocket, type Envelope } from './calls-socket';
+import {
+  ownQuality,
+  remoteQualities,
+  streamsByMid,
+  type Counters,
+  type LinkQuality,
+} from './quality';
 
 /** What the person sees of the connection. */
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'failed';
 
+/** While reconnecting: which link is down (the server's socket, the media connection, or both). */
+export type ConnectionTrouble = 'server' | 'media' | 'both' | null;
+
 /** What a session tells the page. */
 export interface SessionView {
-  state(state: ConnectionState): void;
+  state(state: ConnectionState, trouble: ConnectionTrouble): void;
   /** The call or this page's own mic/hand/screen state changed. */
   changed(): void;
+  /** New connection-quality figures (`quality`, `ownQuality`). */
+  measured(): void;
   error(message: string): void;
   notice(message: string): void;
   remoteTrack(track: MediaStreamTrack): void;
@@ -27,6 +39,8 @@ export interface SessionOptions {
   admin: boolean;
   channel: string;
   iceServers: RTCIceServer[];
+  /** The chosen microphone ('' = the system default). */
+  microphoneId: string;
 }
 
 /** A reaction as Mattermost's `EmojiData`. */
@@ -39,6 +53,7 @@ export interface Emoji {
 const HELLO_TIMEOUT_MS = 10_000;
 const MEDIA_TIMEOUT_MS = 20_000;
 const RECONNECT_GIVE_UP_MS = 30_000;
+const QUALITY_INTERVAL_MS = 2000;
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const messageOf = (err: unknown): string =>
@@ -93,6 +108,10 @@ export class CallSession {
   sessionId = '';
   muted = true;
   peer: CallsPeer | null = null;
+  /** Remote participants' connection quality as measured here, by session id. */
+  readonly quality = new Map<string, LinkQuality>();
+  /** This page's own connection quality. */
+  ownQuality: LinkQuality | null = null;
   private readonly socket: CallsSocket;
   private linked = false;
   private waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
@@ -104,6 +123,8 @@ export class CallSession {
   private leaving = false;
   private mediaTimer: ReturnType<typeof setTimeout> | null = null;
   private giveUpTimer: ReturnType<typeof setTimeout> | null = null;
+  private qualityTimer: ReturnType<typeof setInterval> | null = null;
+  private readonly counters = new Map<string, Counters>();
   private helloWaiter: { resolve: () => void; reject: (e: Error) => void } | null = null;
 
   private constructor(
@@ -125,7 +146,7 @@ export class CallSession {
   /** Connects, joins the channel's call and starts the media connection. */
   static async join(options: SessionOptions, view: SessionView): Promise<CallSession> {
     const session = new CallSession(options, view);
-    view.state('connecting');
+    view.state('connecting', null);
     try {
       await session.firstHello();
       const ack = await session.socket.send('join', { channelID: options.channel });
@@ -137,7 +158,7 @@ export class CallSession {
     } catch (err) {
       session.over = true;
       session.socket.close();
-      view.state('idle');
+      view.state('idle', null);
       throw err;
     }
   }
@@ -168,6 +189,17 @@ export class CallSession {
     this.muted = muted;
     this.view.changed();
     await this.action(muted ? 'mute' : 'unmute');
+  }
+
+  /** Switches to another microphone ('' = the system default). */
+  async useMicrophone(deviceId: string): Promise<void> {
+    this.options.microphoneId = deviceId;
+    try {
+      await this.peer?.useMicrophone(deviceId);
+    } catch (err) {
+      throw new Error(`That microphone cannot be used: ${deviceProblem(err)}`);
+    }
+    this.view.changed();
   }
 
   async setHand(raised: boolean): Promise<void> {
@@ -230,7 +262,7 @@ export class CallSession {
       if (this.linked) await this.socket.send('leave');
     } finally {
       this.finish();
-      this.view.state('idle');
+      this.view.state('idle', null);
       this.view.ended();
     }
   }
@@ -298,10 +330,32 @@ export class CallSession {
         },
       },
     );
+    void this.peer.useMicrophone(this.options.microphoneId);
     this.mediaTimer = setTimeout(() => {
       if (!this.everConnected) this.fail('The media connection could not be set up (timed out).');
     }, MEDIA_TIMEOUT_MS);
+    this.qualityTimer = setInterval(() => void this.measureQuality(), QUALITY_INTERVAL_MS);
     this.updateState();
+  }
+
+  /** Samples the peer connection's statistics into `quality` and `ownQuality`. */
+  private async measureQuality(): Promise<void> {
+    const peer = this.peer;
+    const sdp = peer?.pc.currentRemoteDescription?.sdp ?? peer?.pc.remoteDescription?.sdp;
+    if (!peer || !sdp) return;
+    let entries;
+    try {
+      entries = await peer.stats();
+    } catch (err) {
+      console.warn('calls: getStats failed', err);
+      return;
+    }
+    if (this.over || peer !== this.peer) return;
+    const remote = remoteQualities(entries, streamsByMid(sdp), peer.midsByTrack(), this.counters);
+    this.quality.clear();
+    remote.forEach((q, sessionId) => this.quality.set(sessionId, q));
+    this.ownQuality = ownQuality(entries, this.counters);
+    this.view.measured();
   }
 
   /** Sends an action of the session; while the socket is reconnecting it waits for it. */
@@ -439,7 +493,10 @@ export class CallSession {
     if (this.failed) state = 'failed';
     else if (this.linked && this.pcState === 'connected') state = 'connected';
     else state = this.everConnected ? 'reconnecting' : 'connecting';
-    this.view.state(state);
+    const mediaDown = this.pcState !== 'connected';
+    const trouble: ConnectionTrouble =
+      state !== 'reconnecting' ? null : !this.linked ? (mediaDown ? 'both' : 'server') : 'media';
+    this.view.state(state, trouble);
   }
 
   private fail(message: string): void {
@@ -448,7 +505,7 @@ export class CallSession {
     this.view.error(message);
     this.socket.fire('leave');
     this.finish();
-    this.view.state('failed');
+    this.view.state('failed', null);
     this.view.ended();
   }
 
@@ -456,7 +513,7 @@ export class CallSession {
     if (this.over) return;
     this.finish();
     this.view.notice(notice);
-    this.view.state('idle');
+    this.view.state('idle', null);
     this.view.ended();
   }
 
@@ -465,6 +522,7 @@ export class CallSession {
     this.linked = false;
     if (this.mediaTimer) clearTimeout(this.mediaTimer);
     if (this.giveUpTimer) clearTimeout(this.giveUpTimer);
+    if (this.qualityTimer) clearInterval(this.qualityTimer);
     this.waiters.splice(0).forEach((w) => w.reject(new Error('the call is over')));
     this.peer?.close();
     this.peer = null;

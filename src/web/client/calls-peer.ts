@@ -1,3 +1,5 @@
+import type { StatsEntry } from './quality';
+
 /** A `signal` the server sends (`signal.data`, parsed). */
 export type ServerSignal =
   | { type: 'offer' | 'answer'; sdp: string }
@@ -40,6 +42,8 @@ export class CallsPeer {
   private screen: { stream: MediaStream; sender: RTCRtpSender } | null = null;
   private pingSentAt = 0;
   private closed = false;
+  /** The chosen microphone ('' = the system default). */
+  private microphoneId = '';
 
   constructor(
     iceServers: RTCIceServer[],
@@ -80,17 +84,11 @@ export class CallsPeer {
   /** Turns the microphone on or off; the first "on" asks for the device and adds the track. */
   async setMicrophone(on: boolean): Promise<void> {
     if (on && !this.mic) {
-      const stream = await navigator.mediaDevices.getUserMedia({
-        audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
-        video: false,
-      });
-      const track = stream.getAudioTracks()[0];
-      if (!track) throw new Error('the browser gave no microphone track');
+      const { track, stream } = await this.openMicrophone();
       if (this.closed) {
         track.stop();
         return;
       }
-      track.onended = () => this.report('the microphone stopped (device unplugged?)');
       this.mic = { track, sender: this.pc.addTrack(track, stream) };
       return;
     }
@@ -98,6 +96,48 @@ export class CallsPeer {
     // Mattermost mutes without renegotiation: the sender just stops sending.
     this.mic.track.enabled = on;
     await this.mic.sender.replaceTrack(on ? this.mic.track : null);
+  }
+
+  /**
+   * Uses another microphone: from the next unmute, or at once when the microphone is in use (the
+   * new track replaces the old one in the same sender: no renegotiation, muted stays muted).
+   */
+  async useMicrophone(deviceId: string): Promise<void> {
+    this.microphoneId = deviceId;
+    const mic = this.mic;
+    if (!mic) return;
+    const { track } = await this.openMicrophone();
+    if (this.closed || this.mic !== mic) {
+      track.stop();
+      return;
+    }
+    const on = mic.track.enabled;
+    track.enabled = on;
+    await mic.sender.replaceTrack(on ? track : null);
+    mic.track.onended = null;
+    mic.track.stop();
+    mic.track = track;
+  }
+
+  /** The microphone in use, as the browser reports it. */
+  get microphone(): { deviceId: string; label: string } | null {
+    if (!this.mic) return null;
+    return { deviceId: this.mic.track.getSettings().deviceId ?? '', label: this.mic.track.label };
+  }
+
+  /** The peer connection's statistics as plain entries. */
+  async stats(): Promise<StatsEntry[]> {
+    const report = await this.pc.getStats();
+    const entries: StatsEntry[] = [];
+    report.forEach((entry: StatsEntry) => entries.push(entry));
+    return entries;
+  }
+
+  /** The receiving transceivers' mids by their track's id. */
+  midsByTrack(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const t of this.pc.getTransceivers()) if (t.mid) out.set(t.receiver.track.id, t.mid);
+    return out;
   }
 
   /** Starts sending a screen capture (the caller has already told the server `screen_on`). */
@@ -151,6 +191,22 @@ export class CallsPeer {
     this.pc.ontrack = null;
     this.dc.close();
     this.pc.close();
+  }
+
+  private async openMicrophone(): Promise<{ track: MediaStreamTrack; stream: MediaStream }> {
+    const stream = await navigator.mediaDevices.getUserMedia({
+      audio: {
+        echoCancellation: true,
+        noiseSuppression: true,
+        autoGainControl: true,
+        ...(this.microphoneId ? { deviceId: { exact: this.microphoneId } } : {}),
+      },
+      video: false,
+    });
+    const track = stream.getAudioTracks()[0];
+    if (!track) throw new Error('the browser gave no microphone track');
+    track.onended = () => this.report(`The microphone stopped (${track.label || 'unplugged?'})`);
+    return { track, stream };
   }
 
   private async offer(): Promise<void> {

@@ -1,7 +1,13 @@
 import { announceSelf, displayNames, iceServers, signIn, type HostAction } from './api';
-import { CallSession, type ConnectionState, type Emoji } from './call-session';
+import {
+  CallSession,
+  type ConnectionState,
+  type ConnectionTrouble,
+  type Emoji,
+} from './call-session';
+import { DevicePickers } from './devices';
 import { MediaSinks } from './media-sinks';
-import { participantRow } from './participants-view';
+import { paintQuality, participantRow } from './participants-view';
 
 const REACTIONS: readonly Emoji[] = [
   { name: '+1', unified: '1f44d', literal: '👍' },
@@ -18,6 +24,20 @@ const STATE_LABELS: Record<ConnectionState, string> = {
   reconnecting: 'Reconnecting…',
   failed: 'Connection failed',
 };
+const TROUBLE_TEXT: Record<Exclude<ConnectionTrouble, null>, string> = {
+  server:
+    'Reconnecting to the server… You are still in the call; what you click waits until it is back.',
+  media: 'The sound connection is interrupted. Reconnecting…',
+  both: 'The connection is lost. Reconnecting…',
+};
+const COPIED_MS = 2000;
+
+/** The address that opens this page on a channel. */
+function callLink(channel: string): string {
+  const url = new URL(location.pathname, location.origin);
+  url.searchParams.set('channel', channel);
+  return url.toString();
+}
 
 function byId<T extends HTMLElement>(id: string): T {
   const node = document.getElementById(id);
@@ -32,9 +52,12 @@ const messageOf = (err: unknown): string =>
 class CallsPage {
   session: CallSession | null = null;
   state: ConnectionState = 'idle';
+  /** Every state the page showed, in order (for the browser tests). */
+  readonly states: ConnectionState[] = [];
   private readonly names = new Map<string, string>();
   private readonly asked = new Set<string>();
   private readonly sinks: MediaSinks;
+  private readonly devices: DevicePickers;
   private readonly ui = {
     joinView: byId('join-view'),
     callView: byId('call-view'),
@@ -64,13 +87,28 @@ class CallsPage {
     screenPlaceholder: byId('screen-placeholder'),
     screenCaption: byId('screen-caption'),
     audioSinks: byId('audio-sinks'),
+    reconnectBanner: byId('reconnect-banner'),
+    reconnectText: byId('reconnect-text'),
+    micSelect: byId<HTMLSelectElement>('mic-select'),
+    speakerSelect: byId<HTMLSelectElement>('speaker-select'),
+    callLink: byId<HTMLInputElement>('call-link'),
+    copyLink: byId<HTMLButtonElement>('copy-link-btn'),
   };
 
   constructor() {
     const ui = this.ui;
-    this.sinks = new MediaSinks(ui.audioSinks, ui.screenVideo, () =>
-      this.notice('The browser blocked sound: click anywhere on the page to hear the call.'),
+    this.sinks = new MediaSinks(
+      ui.audioSinks,
+      ui.screenVideo,
+      () => this.notice('The browser blocked sound: click anywhere on the page to hear the call.'),
+      (m) => this.error(m),
     );
+    this.sinks.setSpeaker(DevicePickers.stored('audiooutput'));
+    this.devices = new DevicePickers(ui.micSelect, ui.speakerSelect, (kind, deviceId) => {
+      if (kind === 'audiooutput') this.sinks.setSpeaker(deviceId);
+      else this.run((s) => s.useMicrophone(deviceId));
+    });
+    void this.devices.refresh();
     const params = new URLSearchParams(location.search);
     ui.name.value = params.get('name') ?? sessionStorage.getItem('calls.name') ?? '';
     ui.channel.value =
@@ -82,7 +120,14 @@ class CallsPage {
     });
     byId('error-close').addEventListener('click', () => (ui.errorBanner.hidden = true));
     byId('notice-close').addEventListener('click', () => (ui.noticeBanner.hidden = true));
-    ui.mute.addEventListener('click', () => this.run((s) => s.setMuted(!s.muted)));
+    ui.mute.addEventListener('click', () =>
+      // The first unmute opens the microphone: from then on browsers name every device.
+      this.run(async (s) => {
+        await s.setMuted(!s.muted);
+        await this.devices.refresh();
+      }),
+    );
+    ui.copyLink.addEventListener('click', () => void this.copyLink());
     ui.hand.addEventListener('click', () => this.run((s) => s.setHand(!s.handRaised)));
     ui.screen.addEventListener('click', () =>
       this.run((s) => (s.sharingScreen ? s.stopScreen() : s.startScreen())),
@@ -133,10 +178,12 @@ class CallsPage {
           admin: login.admin,
           channel,
           iceServers: servers,
+          microphoneId: ui.micSelect.value,
         },
         {
-          state: (s) => this.setState(s),
+          state: (s, trouble) => this.setState(s, trouble),
           changed: () => this.render(),
+          measured: () => this.paintQualities(),
           error: (m) => this.error(m),
           notice: (m) => this.notice(m),
           remoteTrack: (t) => {
@@ -151,6 +198,8 @@ class CallsPage {
           ended: () => this.ended(),
         },
       );
+      // The address bar now holds the call's link too.
+      history.replaceState(null, '', callLink(channel));
       this.render();
     } catch (err) {
       this.error(`Could not join: ${messageOf(err)}`);
@@ -159,6 +208,11 @@ class CallsPage {
     } finally {
       ui.joinButton.disabled = false;
     }
+  }
+
+  /** The speaker each remote voice plays on. */
+  get speakers(): string[] {
+    return this.sinks.speakers;
   }
 
   private ended(): void {
@@ -188,10 +242,29 @@ class CallsPage {
     );
   }
 
-  private setState(state: ConnectionState): void {
+  private setState(state: ConnectionState, trouble: ConnectionTrouble): void {
     this.state = state;
+    this.states.push(state);
     this.ui.connState.dataset.state = state;
     this.ui.connState.textContent = STATE_LABELS[state];
+    this.ui.reconnectBanner.hidden = trouble === null;
+    this.ui.reconnectBanner.dataset.trouble = trouble ?? '';
+    if (trouble) this.ui.reconnectText.textContent = TROUBLE_TEXT[trouble];
+  }
+
+  /** Copies the call's link (or selects it where the clipboard is not available, e.g. plain http). */
+  private async copyLink(): Promise<void> {
+    const ui = this.ui;
+    try {
+      if (!navigator.clipboard) throw new Error('no clipboard');
+      await navigator.clipboard.writeText(ui.callLink.value);
+      ui.copyLink.textContent = 'Copied';
+      setTimeout(() => (ui.copyLink.textContent = 'Copy link'), COPIED_MS);
+    } catch {
+      ui.callLink.focus();
+      ui.callLink.select();
+      this.notice('Copy the selected link (Ctrl+C or ⌘C) and send it to the others.');
+    }
   }
 
   private error(message: string): void {
@@ -224,12 +297,28 @@ class CallsPage {
       .catch((err: unknown) => console.warn('calls: names', err));
   }
 
+  /** New quality figures: the rows' indicators are updated in place (no re-render). */
+  private paintQualities(): void {
+    const s = this.session;
+    if (!s) return;
+    for (const row of this.ui.participants.querySelectorAll<HTMLElement>('li[data-session]')) {
+      const indicator = row.querySelector<HTMLElement>('.quality');
+      const id = row.dataset.session ?? '';
+      if (indicator) {
+        paintQuality(indicator, id === s.sessionId ? s.ownQuality : (s.quality.get(id) ?? null));
+      }
+    }
+  }
+
   private render(): void {
     const ui = this.ui;
     const s = this.session;
     ui.joinView.hidden = s !== null;
     ui.callView.hidden = s === null;
     ui.channelLabel.textContent = s ? `#${s.options.channel}` : '';
+    if (s && ui.callLink.value !== callLink(s.options.channel)) {
+      ui.callLink.value = callLink(s.options.channel);
+    }
     if (!s) {
       ui.participants.replaceChildren();
       ui.count.textContent = '';
@@ -257,6 +346,8 @@ class CallsPage {
           isHost: p.userId === model.hostId,
           sharing: p.sessionId === model.screenSessionId,
           hostActions: s.canHost && p.sessionId !== s.sessionId,
+          quality:
+            p.sessionId === s.sessionId ? s.ownQuality : (s.quality.get(p.sessionId) ?? null),
         }),
       ),
     );
@@ -286,6 +377,15 @@ Object.defineProperty(window, '__calls', {
     },
     get state(): ConnectionState {
       return page.state;
+    },
+    get states(): ConnectionState[] {
+      return [...page.states];
+    },
+    get microphone(): { deviceId: string; label: string } | null {
+      return page.session?.peer?.microphone ?? null;
+    },
+    get speakers(): string[] {
+      return page.speakers;
     },
     dropConnection(): void {
       page.session?.dropConnection();

@@ -6,12 +6,26 @@ export class MediaSinks {
   private readonly audio = new Map<MediaStreamTrack, HTMLAudioElement>();
   private readonly videos: MediaStreamTrack[] = [];
   private local: MediaStream | null = null;
+  /** The chosen speaker ('' = the system default). */
+  private speakerId = '';
 
   constructor(
     private readonly audioHost: HTMLElement,
     private readonly video: HTMLVideoElement,
     private readonly blocked: () => void,
+    private readonly problem: (message: string) => void,
   ) {}
+
+  /** Plays every voice (now and later) on this speaker ('' = the system default). */
+  setSpeaker(deviceId: string): void {
+    this.speakerId = deviceId;
+    for (const el of this.audio.values()) this.route(el);
+  }
+
+  /** The speaker each voice plays on (`sinkId`; '' = the system default). */
+  get speakers(): string[] {
+    return [...this.audio.values()].map((el) => el.sinkId ?? '');
+  }
 
   add(track: MediaStreamTrack): void {
     if (track.kind === 'audio') {
@@ -21,6 +35,7 @@ export class MediaSinks {
       el.srcObject = new MediaStream([track]);
       this.audioHost.append(el);
       this.audio.set(track, el);
+      this.route(el);
       this.play(el);
       return;
     }
@@ -73,6 +88,14 @@ export class MediaSinks {
     this.video.srcObject = stream;
     this.video.hidden = stream === null;
     if (stream) this.play(this.video);
+  }
+
+  private route(el: HTMLAudioElement): void {
+    if (typeof el.setSinkId !== 'function' || el.sinkId === this.speakerId) return;
+    el.setSinkId(this.speakerId).catch((err: unknown) => {
+      const reason = err instanceof Error ? err.message : String(err);
+      this.problem(`The chosen speaker cannot be used (${reason}); playing on the default one.`);
+    });
   }
 
   private play(el: HTMLMediaElement): void {

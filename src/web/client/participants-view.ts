@@ -1,4 +1,5 @@
 import type { Participant } from './call-model';
+import { describeQuality, type LinkQuality } from './quality';
 
 /** What a participant row needs besides the participant. */
 export interface RowContext {
@@ -8,6 +9,8 @@ export interface RowContext {
   sharing: boolean;
   /** Show host actions (this page may use host controls and the row is someone else). */
   hostActions: boolean;
+  /** The participant's connection as measured from this page (null: not measured yet). */
+  quality: LinkQuality | null;
 }
 
 function el<K extends keyof HTMLElementTagNameMap>(
@@ -23,6 +26,38 @@ function el<K extends keyof HTMLElementTagNameMap>(
 
 function badge(text: string, kind: string): HTMLElement {
   return el('span', `badge badge-${kind}`, text);
+}
+
+/**
+ * Lights a connection-quality indicator (three bars) and sets its data attributes (`data-quality`,
+ * `data-loss`, `data-jitter-ms`, `data-rtt-ms`, `data-packets`: the figures it was graded from).
+ * In place, so a tooltip being read stays open.
+ */
+export function paintQuality(node: HTMLElement, q: LinkQuality | null): void {
+  node.dataset.quality = q?.level ?? 'unknown';
+  const figures: [string, number | null | undefined, number][] = [
+    ['loss', q?.lossPct, 2],
+    ['jitterMs', q?.jitterMs, 1],
+    ['rttMs', q?.rttMs, 1],
+    ['packets', q?.packets, 0],
+  ];
+  for (const [name, value, digits] of figures) {
+    if (typeof value === 'number') node.dataset[name] = value.toFixed(digits);
+    else delete node.dataset[name];
+  }
+  const text = q ? describeQuality(q) : 'Connection: not measured yet';
+  if (node.title !== text) {
+    node.title = text;
+    node.setAttribute('aria-label', text);
+  }
+}
+
+function qualityIndicator(q: LinkQuality | null): HTMLElement {
+  const node = el('span', 'quality');
+  node.setAttribute('role', 'img');
+  for (let i = 0; i < 3; i++) node.append(el('i', ''));
+  paintQuality(node, q);
+  return node;
 }
 
 function actionButton(label: string, action: string, p: Participant): HTMLButtonElement {
@@ -60,6 +95,7 @@ export function participantRow(p: Participant, ctx: RowContext): HTMLLIElement {
   if (ctx.sharing) status.append(badge('screen', 'screen'));
   if (p.speaking) status.append(badge('speaking', 'speaking'));
   status.append(p.unmuted ? badge('mic on', 'unmuted') : badge('muted', 'muted'));
+  status.append(qualityIndicator(ctx.quality));
   li.append(status);
 
   if (ctx.hostActions) {
