@@ -22,7 +22,13 @@ import type { CallState } from '../state/call-state.types';
 
 /** One call a {@link FakeMediaPlane} received, with its arguments. */
 export type MediaCall =
-  | { readonly method: 'openSession'; readonly ref: MediaSessionRef; readonly muted: boolean }
+  | {
+      readonly method: 'openSession';
+      readonly ref: MediaSessionRef;
+      readonly muted: boolean;
+      /** The options beyond `muted`, when any were given. */
+      readonly options?: MediaSessionOptions;
+    }
   | { readonly method: 'closeSession'; readonly sessionId: string }
   | { readonly method: 'setAudioMuted'; readonly sessionId: string; readonly muted: boolean }
   | {
@@ -72,7 +78,13 @@ export class FakeMediaPlane implements MediaPlane {
   private readonly listeners = new Set<MediaPlaneListener>();
 
   openSession(ref: MediaSessionRef, options: MediaSessionOptions = {}): Promise<void> {
-    this.calls.push({ method: 'openSession', ref, muted: options.muted ?? false });
+    const { muted = false, ...others } = options;
+    this.calls.push({
+      method: 'openSession',
+      ref,
+      muted,
+      ...(Object.keys(others).length > 0 ? { options: others } : {}),
+    });
     const failure = this.failNextOpen;
     this.failNextOpen = null;
     if (failure) return Promise.reject(failure);
