@@ -122,6 +122,11 @@ describe('call events in a LiveKit client’s terms', () => {
     ]);
     const late = { ...selfView(), sessionId: 's3', identity: 'U3___s3' };
     expect(view.upsert(late)).toEqual([]);
+    // The same session joining again (a LiveKit client's full reconnect) is shown again.
+    const again = reactToCallEvent(view, { type: 'session-joined', userId: 'u3', sessionId: 's3' });
+    expect(updates(again.messages)).toEqual([
+      expect.objectContaining({ sid: 'PA_s3', state: ParticipantInfo_State.ACTIVE, version: 1 }),
+    ]);
   });
 
   it('bumps the version of every info of a participant', () => {

@@ -95,7 +95,7 @@ export function reactToCallEvent(view: RoomView, event: CallEvent): LiveKitReact
         joinAt: Date.now(),
         instanceId: '',
       };
-      return { messages: view.addIfUnknown(viewOfSession(session, view.toWire)) };
+      return { messages: view.joined(viewOfSession(session, view.toWire)) };
     }
     case 'session-left':
       if (event.sessionId === self) return NOTHING;
