@@ -5,7 +5,7 @@ import type { Browser } from 'playwright-core';
 import { mintLiveKitToken } from '@app/calls';
 import { LiveKitSessions } from '@app/calls/livekit/livekit-sessions';
 import { launchChromium } from './browser/calls-browser';
-import { LiveKitPage, until } from './browser/livekit-page';
+import { LIVEKIT_TEST_LOG_NOISE, LiveKitPage, until } from './browser/livekit-page';
 import { MattermostPage, type MmInbound } from './browser/mattermost-page';
 import { bundlePage } from './browser/page-bundles';
 import { writeToneWav } from './browser/tone-file';
@@ -16,8 +16,6 @@ const KEY = 'lk-media';
 const SECRET = randomBytes(24).toString('hex');
 /** Opus sends 50 packets/s; a stopped stream shows at most a few in flight. */
 const STOPPED = 5;
-/** What livekit-client logs on every join here: its single-PC attempt is refused (by design). */
-const EXPECTED_LOG = /rtc\/v1|v1 RTC path|404 \(Not Found\)/;
 
 /** The session id of a LiveKit identity `userID___sessionID`. */
 const sessionOf = (identity: string): string => identity.split('___')[1] ?? '';
@@ -68,7 +66,7 @@ describe('livekit-client media in a real browser', () => {
 
   afterEach(async () => {
     for (const p of pages.splice(0)) {
-      const logs = p.logs.filter((l) => !EXPECTED_LOG.test(l));
+      const logs = p.logs.filter((l) => !LIVEKIT_TEST_LOG_NOISE.test(l));
       if (logs.length > 0) console.log(`${p.name}:\n${logs.slice(-20).join('\n')}`);
       await p.close();
     }

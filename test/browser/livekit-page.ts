@@ -41,6 +41,14 @@ interface Harness {
 type PageGlobal = { __lk: Harness };
 // The functions given to page.evaluate run in the page: they may use nothing from this module.
 
+/**
+ * What livekit-client logs here on every join and full reconnect, by design: its single-PC
+ * attempt is refused (`/rtc/v1` 404, so it falls back to `/rtc`), and a dropped signal
+ * connection is reported before the client rejoins.
+ */
+export const LIVEKIT_TEST_LOG_NOISE =
+  /rtc\/v1|v1 RTC path|404 \(Not Found\)|signal disconnected|failed to remove track/;
+
 /** Polls `check` until it holds (or throws after `ms`, naming `what` and the last value seen). */
 export async function until<T>(
   what: string,
