@@ -96,7 +96,7 @@ export class LiveKitMediaBinding implements LiveKitMediaSession {
     await this.media.handleDescription(this.subscriberId, { type: 'answer', sdp: answer.sdp });
   }
 
-  async addCandidate(target: SignalTarget, candidateInit: string): Promise<void> {
+  async addCandidate(target: SignalTarget, candidateInit: string, _final: boolean): Promise<void> {
     const candidate = parseCandidate(candidateInit);
     // The server is ICE-lite: the end of candidates (`final`, an empty one) changes nothing.
     if (!candidate || candidate.candidate === '') return;

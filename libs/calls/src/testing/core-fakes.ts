@@ -75,6 +75,11 @@ export class FakeMediaPlane implements MediaPlane {
   readonly open = new Map<string, MediaSessionRef>();
   /** When set, the next `openSession` rejects with it (and opens nothing). */
   failNextOpen: Error | null = null;
+  /** The tracks `tracksOf` lists (of every call; filtered by call id). */
+  readonly tracks: MediaTrack[] = [];
+  /** Called by `handleDescription` before it resolves (a test emits the SFU's answer there). */
+  onDescription: ((sessionId: string, description: { type: string; sdp: string }) => void) | null =
+    null;
   private readonly listeners = new Set<MediaPlaneListener>();
 
   openSession(ref: MediaSessionRef, options: MediaSessionOptions = {}): Promise<void> {
@@ -97,6 +102,7 @@ export class FakeMediaPlane implements MediaPlane {
     description: { type: 'offer' | 'answer'; sdp: string },
   ): Promise<void> {
     this.calls.push({ method: 'handleDescription', sessionId, description });
+    this.onDescription?.(sessionId, description);
     return Promise.resolve();
   }
 
@@ -115,9 +121,9 @@ export class FakeMediaPlane implements MediaPlane {
     return Promise.resolve();
   }
 
-  /** No media, no tracks. */
-  tracksOf(): MediaTrack[] {
-    return [];
+  /** The {@link tracks} of the call (none unless a test adds some). */
+  tracksOf(callId: string): MediaTrack[] {
+    return this.tracks.filter((t) => t.callId === callId);
   }
 
   /** Records the message; no client has a data channel here. */
