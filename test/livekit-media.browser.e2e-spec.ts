@@ -43,6 +43,8 @@ describe('livekit-client media in a real browser', () => {
   const pages: LiveKitPage[] = [];
   const mmPages: MattermostPage[] = [];
   const clients: TestClient[] = [];
+  /** The demo token of each Mattermost participant (for host controls). */
+  const tokens = new WeakMap<MattermostPage, string>();
 
   beforeAll(async () => {
     await mkdir(ARTIFACTS, { recursive: true });
@@ -112,6 +114,7 @@ describe('livekit-client media in a real browser', () => {
     expect(await client.send('join', { channelID: ch })).toMatchObject({ ok: true });
     const page = await MattermostPage.open(browser, host.url, mattermostScript, client);
     mmPages.push(page);
+    tokens.set(page, token);
     await page.unmute();
     return page;
   }
@@ -254,7 +257,7 @@ describe('livekit-client media in a real browser', () => {
     expect(JSON.parse(packet?.detail ?? '{}')).toMatchObject({ emojiData: { name: 'tada' } });
   }, 60_000);
 
-  it('a screen share is seen by the other side, both ways', async () => {
+  it('a screen share is seen by the other side, both ways; the host stops a LiveKit share', async () => {
     const ch = channel();
     const mm = await joinMattermost('Max', ch);
     const lk = await joinLiveKit('Lea', ch);
@@ -271,6 +274,33 @@ describe('livekit-client media in a real browser', () => {
     await mmReceives(mm, 'video');
     await lk.setScreenShare(false);
     await mm.client.waitFor('user_screen_off', (e) => e.data.session_id === lkSession, 10_000);
+
+    // It shares again and the host (Max, the first joiner) stops it: the client is told
+    // (Mattermost's host_control packet, its track unpublished), Mattermost sees the share end.
+    const count = (name: string) => () =>
+      mm.client.received(name).filter((e) => e.data.session_id === lkSession).length;
+    await lk.setScreenShare(true);
+    await until('the second share on', count('user_screen_on'), (n) => n === 2, 10_000);
+    await host.http
+      .post(`/plugins/com.mattermost.calls/calls/${ch}/host/screen-off`)
+      .set('Authorization', `Bearer ${tokens.get(mm)}`)
+      .send({ session_id: lkSession })
+      .expect(200);
+    const events = await until(
+      'the host_control packet and the unpublished screen',
+      () => lk.events(),
+      (e) =>
+        e.some((x) => x.type === 'data' && x.source === 'host_control') &&
+        e.some((x) => x.type === 'local-unpublished' && x.source === 'screen_share'),
+      10_000,
+    );
+    const control = events.find((x) => x.type === 'data' && x.source === 'host_control');
+    expect(control?.identity).toBeUndefined();
+    expect(JSON.parse(control?.detail ?? '{}')).toEqual({ action: 'stop_screenshare' });
+    await until('the second share off', count('user_screen_off'), (n) => n === 2, 10_000);
+    expect(await lk.localTracks()).not.toContainEqual(
+      expect.objectContaining({ source: 'screen_share' }),
+    );
 
     // Mattermost shares: LiveKit sees a screen share track of that participant and decodes it.
     await mm.shareScreen();

@@ -200,6 +200,29 @@ describe('LiveKitMediaBinding (a LiveKit participant on the media port)', () => 
     ]);
   });
 
+  it('forwards no media its client did not announce', () => {
+    binding.trackAdded(track({ sessionId: 's1', clientTrackId: 'unannounced', producerId: 'p9' }));
+    expect(log).toEqual([]);
+    expect(media.callsOf('setTrackPaused')).toEqual([
+      { method: 'setTrackPaused', sessionId: 's1', track: 'p9', paused: true },
+    ]);
+  });
+
+  it('opens no subscriber without the canSubscribe grant', async () => {
+    const quiet = new FakeMediaPlane();
+    const ref = { ...REF, grants: { ...REF.grants, canSubscribe: false } };
+    const b = new LiveKitMediaBinding(ref, recorder().events, quiet, Promise.resolve(), () => 0);
+    await b.subscriberReady;
+    await b.addCandidate(
+      SignalTarget.SUBSCRIBER,
+      JSON.stringify({ candidate: 'candidate:1' }),
+      false,
+    );
+    await b.handleSubscriberAnswer(new SessionDescription({ type: 'answer', sdp: 'a', id: 1 }));
+    await b.close();
+    expect(quiet.calls).toEqual([]);
+  });
+
   it("pauses a non-microphone track by its client id; the microphone is the core's mute", async () => {
     const mic = view('cid-mic', TrackSource.MICROPHONE);
     const screen = view('cid-screen', TrackSource.SCREEN_SHARE);

@@ -14,7 +14,7 @@ import type {
   MediaTrack,
 } from '../media/media-plane.interface';
 import { LiveKitIds } from '../protocol/livekit/livekit-ids';
-import { trackSidOf, trackViewOf } from '../protocol/livekit/media-tracks';
+import { trackSidOf } from '../protocol/livekit/media-tracks';
 import { trackInfo } from '../protocol/livekit/participant-info.builder';
 import type { TrackView } from '../protocol/livekit/participant-view';
 import type {
@@ -32,7 +32,9 @@ export const subscriberSessionId = (sessionId: string): string => `${sessionId}:
  * subscriber connection a `subscribe` session `<session>:sub` owned by it, opened and closed here.
  * Publisher offers are answered with the offer's `id`; subscriber offers are numbered and carry
  * `mid_to_track_id`; candidates go to the connection their `target` names; announced tracks
- * (`add_track`) become published when their media arrives.
+ * (`add_track`, where the grants are checked) become published when their media arrives, and
+ * media nobody announced is not forwarded. Without the `canSubscribe` grant there is no
+ * subscriber connection.
  */
 export class LiveKitMediaBinding implements LiveKitMediaSession {
   readonly subscriberId: string;
@@ -60,7 +62,9 @@ export class LiveKitMediaBinding implements LiveKitMediaSession {
     private readonly forget: () => void,
   ) {
     this.subscriberId = subscriberSessionId(ref.sessionId);
-    this.subscriberReady = previous.then(() => this.openSubscriber());
+    this.subscriberReady = previous.then(() =>
+      ref.grants.canSubscribe ? this.openSubscriber() : undefined,
+    );
     this.subscriberReady.catch((err: unknown) => {
       if (!this.closing) this.events.closed(`subscriber did not open: ${(err as Error).message}`);
     });
@@ -91,7 +95,7 @@ export class LiveKitMediaBinding implements LiveKitMediaSession {
 
   async handleSubscriberAnswer(answer: SessionDescription): Promise<void> {
     // An answer to an offer that a newer one replaced is stale (LiveKit numbers them).
-    if (answer.id !== 0 && answer.id !== this.offers) return;
+    if (this.offers === 0 || (answer.id !== 0 && answer.id !== this.offers)) return;
     await this.subscriberReady;
     await this.media.handleDescription(this.subscriberId, { type: 'answer', sdp: answer.sdp });
   }
@@ -101,6 +105,7 @@ export class LiveKitMediaBinding implements LiveKitMediaSession {
     // The server is ICE-lite: the end of candidates (`final`, an empty one) changes nothing.
     if (!candidate || candidate.candidate === '') return;
     if (target === SignalTarget.SUBSCRIBER) {
+      if (!this.ref.grants.canSubscribe) return;
       await this.subscriberReady;
       await this.media.addIceCandidate(this.subscriberId, candidate);
     } else {
@@ -131,7 +136,9 @@ export class LiveKitMediaBinding implements LiveKitMediaSession {
   close(): Promise<void> {
     this.closing ??= this.subscriberReady
       .catch(() => undefined)
-      .then(() => this.media.closeSession(this.subscriberId))
+      .then(() =>
+        this.ref.grants.canSubscribe ? this.media.closeSession(this.subscriberId) : undefined,
+      )
       .finally(() => this.forget());
     return this.closing;
   }
@@ -159,13 +166,19 @@ export class LiveKitMediaBinding implements LiveKitMediaSession {
     this.offerTracks = tracks;
   }
 
-  /** A track of this participant started: an announced one is now published. */
+  /**
+   * A track of this participant started: an announced one is now published; one its client
+   * never announced (so no grant allowed it) is paused and shown to nobody.
+   */
   trackAdded(track: MediaTrack): void {
     if (this.closing) return;
     const announced = this.announced.get(track.clientTrackId);
-    const view = announced ?? trackViewOf(track);
-    this.published.set(track.producerId, view);
-    this.events.trackPublished(view);
+    if (!announced) {
+      this.media.setTrackPaused(this.ref.sessionId, track.producerId, true).catch(() => undefined);
+      return;
+    }
+    this.published.set(track.producerId, announced);
+    this.events.trackPublished(announced);
   }
 
   /** A track of this participant ended. */
