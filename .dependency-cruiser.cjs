@@ -28,7 +28,9 @@ const ALLOWED = {
   calls: ['state', 'media', 'metrics'], // the core
   protocol: ['calls', 'state', 'media'],
   gateway: ['calls', 'protocol', 'metrics'], // the socket.io transport
-  livekit: ['calls', 'protocol', 'metrics'], // the LiveKit transport (ws)
+  // the LiveKit transport (ws); its protocol carries per-connection SDP, so it drives the media
+  // port directly for each participant's two connections
+  livekit: ['calls', 'protocol', 'metrics', 'media'],
   api: ['calls', 'protocol'], // the HTTP controllers
   sfu: ['media'], // mediasoup
   cluster: ['calls', 'state', 'sfu', 'media', 'metrics'],

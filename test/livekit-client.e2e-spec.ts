@@ -25,9 +25,10 @@ function loadLiveKitClient(): typeof import('livekit-client') {
 }
 
 /**
- * The stock LiveKit client (livekit-client 2.23.0) against the endpoint, signaling only: it falls
- * back from /rtc/v1 to /rtc, accepts the join response and sees the call's participants. Its peer
- * connections cannot connect yet (no LiveKit media), so `connect()` itself fails afterwards.
+ * The stock LiveKit client (livekit-client 2.23.0) in Node against the endpoint: it falls back
+ * from /rtc/v1 to /rtc, accepts the join response, sees the call's participants, and its
+ * publisher connection (wrtc) connects to the SFU, so `connect()` resolves. Media in a real
+ * browser: livekit-media.browser.e2e-spec.ts.
  */
 describe('livekit-client against the LiveKit endpoint (signaling)', () => {
   let host: TestHostApp;
@@ -82,7 +83,8 @@ describe('livekit-client against the LiveKit endpoint (signaling)', () => {
       const identities = [...room.remoteParticipants.values()].map((p) => p.identity);
       expect(identities).toEqual([`${bob.userId}___${socket.connectionId}`]);
       await socket.waitFor('user_joined', (e) => e.data.session_id === sessionId);
-      await connecting;
+      // The publisher connection (its data channels) connected to the SFU.
+      expect(await connecting).toBeUndefined();
     } finally {
       await room.disconnect();
     }

@@ -19,12 +19,19 @@ const CHROMIUM_ARGS = [
   '--autoplay-policy=no-user-gesture-required',
 ];
 
-/** Launches headless Chromium (a fresh temporary profile each time). */
-export async function launchChromium(): Promise<Browser> {
+/**
+ * Launches headless Chromium (a fresh temporary profile each time); `extraArgs` add switches
+ * (e.g. `--use-file-for-fake-audio-capture=<wav>` for a microphone that plays a file).
+ */
+export async function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(`Chromium not found at ${CHROMIUM_PATH}: apt-get install chromium`);
   }
-  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: [...CHROMIUM_ARGS, ...extraArgs],
+  });
 }
 
 /** One RTP stream from `RTCPeerConnection.getStats()`. */

@@ -29,6 +29,7 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
 log "static checks"
 npx tsc -p tsconfig.json --noEmit
 npx tsc -p src/web/client/tsconfig.json --noEmit
+npx tsc -p test/browser/pages/tsconfig.json --noEmit
 npx eslint . --max-warnings 0
 npm run --silent lint:deps
 npx prettier --check . >/dev/null || { npx prettier --check .; exit 1; }

@@ -35,11 +35,16 @@ import { CallsIdCodec } from './identity/id-codec.interface';
 import { InstanceRelay } from './livekit/instance-relay.interface';
 import { LiveKitAdmission } from './livekit/livekit-admission';
 import { LiveKitJoinService } from './livekit/livekit-join.service';
+import { LiveKitDataRouter } from './livekit/livekit-data.router';
 import { LiveKitMediaLink } from './livekit/livekit-media.link';
+import { LiveKitMedia } from './livekit/livekit-media-session.interface';
+import { LiveKitMediaService } from './livekit/livekit-media.service';
+import { LiveKitScreenShare } from './livekit/livekit-screen-share';
 import { LiveKitSessions } from './livekit/livekit-sessions';
 import { LiveKitSignalHandler } from './livekit/livekit-signal.handler';
 import { LiveKitSwitch } from './livekit/livekit-switch';
 import { LiveKitTokenRefresher } from './livekit/livekit-token.refresher';
+import { LiveKitTrackMirror } from './livekit/livekit-track.mirror';
 import { LiveKitDelivery } from './livekit/livekit.delivery';
 import { LiveKitEndpoint } from './livekit/livekit.endpoint';
 import { MediaPlane } from './media/media-plane.interface';
@@ -76,8 +81,8 @@ const seamProviders = [
 ];
 
 /**
- * The LiveKit transport (livekit/): its endpoint, joins, requests and delivery. Its tokens are
- * made from the options; its media ({@link LiveKitMedia}) is not provided yet.
+ * The LiveKit transport (livekit/): its endpoint, joins, requests, delivery and media (each
+ * participant's two connections on the media port). Its tokens are made from the options.
  */
 const liveKitProviders = [
   {
@@ -90,6 +95,11 @@ const liveKitProviders = [
   LiveKitDelivery,
   LiveKitAdmission,
   LiveKitSignalHandler,
+  LiveKitTrackMirror,
+  LiveKitMediaService,
+  { provide: LiveKitMedia, useExisting: LiveKitMediaService },
+  LiveKitDataRouter,
+  LiveKitScreenShare,
   LiveKitMediaLink,
   LiveKitTokenRefresher,
   LiveKitJoinService,

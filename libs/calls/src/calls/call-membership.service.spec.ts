@@ -93,6 +93,25 @@ describe('CallMembershipService', () => {
       expect(local.get('s1')?.connection).toBe(connection);
     });
 
+    it('opens the media with the options the protocol asks for, still muted', async () => {
+      const connection = new FakeConnection();
+
+      await membership.join({
+        userId: 'alice',
+        sessionId: 's1',
+        channelId: CHANNEL,
+        connection,
+        media: { direction: 'publish', dataChannels: ['_lossy', '_reliable'] },
+      });
+
+      expect(media.callsOf('openSession')).toEqual([
+        expect.objectContaining({
+          muted: true,
+          options: { direction: 'publish', dataChannels: ['_lossy', '_reliable'] },
+        }),
+      ]);
+    });
+
     it("acknowledges at once and fans out on the next turn: call-started, session-joined, host, the joiner's state", async () => {
       const { call } = await join('alice', 's1');
       expect(delivery.summary()).toEqual(['session:s1:joined']);

@@ -6,7 +6,11 @@ import { CallNotFoundError } from '../errors/call-not-found.error';
 import { DrainingError } from '../errors/draining.error';
 import { ForbiddenError } from '../errors/forbidden.error';
 import { SessionNotFoundError } from '../errors/session-not-found.error';
-import { InjectMediaPlane, type MediaPlane } from '../media/media-plane.interface';
+import {
+  InjectMediaPlane,
+  type MediaPlane,
+  type MediaSessionOptions,
+} from '../media/media-plane.interface';
 import { CallsMetrics } from '../metrics/calls-metrics.service';
 import { CallStateRepository, InjectCallStateRepository } from '../state/call-state.repository';
 import type { CallState } from '../state/call-state.types';
@@ -36,6 +40,12 @@ export interface JoinRequest {
   readonly threadId?: string;
   /** The connection that will serve the session. */
   readonly connection: SessionConnection;
+  /**
+   * How the session's media opens, beyond joining muted (a protocol whose client has two
+   * connections opens this one as its publisher, with its data channels).
+   * @default a Mattermost session: `{ muted: true }`
+   */
+  readonly media?: MediaSessionOptions;
 }
 
 /** What `reconnect` needs. */
@@ -105,7 +115,10 @@ export class CallMembershipService implements OnApplicationShutdown {
     );
     try {
       // The session joined muted (unmuted: false): its voice waits for its unmute.
-      await this.media.openSession({ callId: call.id, sessionId, userId }, { muted: true });
+      await this.media.openSession(
+        { callId: call.id, sessionId, userId },
+        { muted: true, ...request.media },
+      );
     } catch (err) {
       await this.state.removeSession(call.id, sessionId);
       throw err;

@@ -150,8 +150,11 @@ export class LiveKitConnection implements SessionConnection {
   /** A call event for this client: applied to its room view, sent, and an end acted on. */
   deliver(event: CallEvent): void {
     this.whenJoined((view) => {
-      const { messages, end } = reactToCallEvent(view, event);
+      const { messages, data = [], stopTracks = [], end } = reactToCallEvent(view, event);
       this.send(...messages);
+      for (const { label, payload } of data) this.media?.sendData(label, payload);
+      for (const sid of stopTracks)
+        void this.media?.setTrackMuted(sid, true).catch(() => undefined);
       if (end) this.end(end.leaveCall);
     });
   }

@@ -11,6 +11,7 @@ import { ForbiddenError } from '../errors/forbidden.error';
 import { CallsIdCodec, InjectCallsIdCodec } from '../identity/id-codec.interface';
 import { CallsMetrics } from '../metrics/calls-metrics.service';
 import { MAX_SIGNAL_FRAME_BYTES } from '../protocol/livekit/livekit-codec';
+import { LIVEKIT_DATA_CHANNELS } from '../protocol/livekit/livekit-data';
 import { formatIdentity } from '../protocol/livekit/livekit-identity';
 import { LiveKitMessages } from '../protocol/livekit/livekit-messages';
 import { joinResponse, PING_TIMEOUT_SECONDS } from '../protocol/livekit/join-response.builder';
@@ -92,7 +93,16 @@ export class LiveKitJoinService implements OnModuleInit {
     let call;
     try {
       await this.replaceOlder(connection.client);
-      call = await this.membership.join({ userId, sessionId, channelId, connection });
+      call = await this.membership.join({
+        userId,
+        sessionId,
+        channelId,
+        connection,
+        // The session's own media is the client's publisher connection, with its data channels.
+        ...(this.media.available
+          ? { media: { direction: 'publish', dataChannels: [...LIVEKIT_DATA_CHANNELS] } }
+          : {}),
+      });
     } catch (err) {
       this.metrics.messages.inc({ type: 'livekit:join', result: 'error' });
       this.logger.log(

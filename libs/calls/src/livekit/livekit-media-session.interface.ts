@@ -5,6 +5,7 @@ import type {
   SignalTarget,
   TrackInfo,
 } from '@livekit/protocol';
+import type { MediaTrack } from '../media/media-plane.interface';
 import type { LiveKitGrants } from '../protocol/livekit/livekit-grants';
 import type { TrackView } from '../protocol/livekit/participant-view';
 
@@ -26,12 +27,19 @@ export interface LiveKitMediaEvents {
    * numbers the offers; subscribed tracks carry msid `PA_x|TR_y` and `mid_to_track_id`.
    */
   subscriberOffer(offer: SessionDescription): void;
+  /**
+   * The tracks the next subscriber offer carries, right before it goes out: the client must
+   * have been told of each (an `update` listing it) before it sees the offer.
+   */
+  offering(tracks: readonly MediaTrack[]): void;
   /** A server ICE candidate (JSON of an `RTCIceCandidateInit`) for one of the two connections. */
   candidate(target: SignalTarget, candidateInit: string): void;
   /** Media of a track announced by `addTrack` arrived: the room now shows it. */
   trackPublished(track: TrackView): void;
   /** A published track ended (its m-line left the publisher offer, or its producer closed). */
   trackUnpublished(trackSid: string): void;
+  /** A data packet the client sent on one of its data channels (`_lossy`, `_reliable`, …). */
+  data(label: string, payload: Uint8Array): void;
   /** The media closed by itself (ICE or DTLS failed); the session leaves the call. */
   closed(reason: string): void;
 }
@@ -58,8 +66,16 @@ export interface LiveKitMediaSession {
    * mid, codecs, layers).
    */
   addTrack(request: AddTrackRequest, track: TrackView): Promise<TrackInfo>;
-  /** Pauses or resumes the forwarding of a published track (mute). */
+  /**
+   * Pauses or resumes the forwarding of a published track (mute). The microphone's follows the
+   * session's mute (the core's), not this.
+   */
   setTrackMuted(trackSid: string, muted: boolean): Promise<void>;
+  /**
+   * Sends a data packet (an encoded `DataPacket`) to the client on its data channel `label`.
+   * @returns false when it cannot (the channel is not up)
+   */
+  sendData(label: string, payload: Uint8Array): boolean;
   /** Closes both connections. */
   close(): Promise<void>;
 }
@@ -70,8 +86,8 @@ export interface LiveKitMedia {
 }
 
 /**
- * Injection token of {@link LiveKitMedia}. Nothing provides it yet: without it the LiveKit
- * endpoint serves signaling only (WebRTC requests are refused or ignored, see README).
+ * Injection token of {@link LiveKitMedia} (the module provides `LiveKitMediaService`); without
+ * it the LiveKit endpoint serves signaling only (WebRTC requests are refused or ignored).
  */
 export const LiveKitMedia = Symbol('LiveKitMedia');
 

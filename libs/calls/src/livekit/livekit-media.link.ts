@@ -1,20 +1,26 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { DisconnectReason, TrickleRequest } from '@livekit/protocol';
+import { DisconnectReason, TrackSource, TrickleRequest } from '@livekit/protocol';
+import { ParticipantActionsService } from '../calls/participant-actions.service';
 import { LiveKitIds } from '../protocol/livekit/livekit-ids';
 import { LiveKitMessages } from '../protocol/livekit/livekit-messages';
 import type { TrackView } from '../protocol/livekit/participant-view';
 import type { LiveKitConnection } from './livekit-connection';
+import { LiveKitDataRouter } from './livekit-data.router';
 import {
   InjectLiveKitMedia,
   type LiveKitMedia,
   type LiveKitMediaEvents,
 } from './livekit-media-session.interface';
+import { LiveKitScreenShare } from './livekit-screen-share';
+import { LiveKitTrackMirror } from './livekit-track.mirror';
 import { LiveKitDelivery } from './livekit.delivery';
 
 /**
  * Binds a joined LiveKit connection to its media, when a {@link LiveKitMedia} is provided:
- * subscriber offers and server candidates go to the client, published tracks enter the room (the
- * LiveKit clients of the call are shown them), and media that fails ends the session. Without a
+ * subscriber offers (after the tracks they carry were shown) and server candidates go to the
+ * client, published tracks enter the room (the LiveKit clients of the call are shown them; a
+ * camera is the core's video, the end of a screen share the core's screen off), data packets go
+ * to the {@link LiveKitDataRouter}, and media that fails ends the session. Without a
  * {@link LiveKitMedia} it does nothing: the endpoint serves signaling only.
  */
 @Injectable()
@@ -24,6 +30,10 @@ export class LiveKitMediaLink {
   constructor(
     @InjectLiveKitMedia() private readonly media: LiveKitMedia | null,
     private readonly delivery: LiveKitDelivery,
+    private readonly actions: ParticipantActionsService,
+    private readonly mirror: LiveKitTrackMirror,
+    private readonly data: LiveKitDataRouter,
+    private readonly screens: LiveKitScreenShare,
   ) {}
 
   /** Whether LiveKit clients get media. */
@@ -47,8 +57,12 @@ export class LiveKitMediaLink {
         },
         this.events(connection, place.channelId),
       );
-      if (connection.open) connection.media = session;
-      else await session.close();
+      if (!connection.open) {
+        await session.close();
+        return;
+      }
+      connection.media = session;
+      this.mirror.seed(connection, callId);
     } catch (err) {
       this.logger.warn(
         `LiveKit media did not open [sessionId=${place.sessionId}]: ${(err as Error).message}`,
@@ -63,18 +77,33 @@ export class LiveKitMediaLink {
         c.send(...view.patchSelf((v) => ({ ...v, tracks: change(v.tracks) })));
         this.delivery.showParticipant(channelId, view.self);
       });
+    const camera = (on: boolean) => {
+      const place = c.session;
+      if (!place) return;
+      this.actions.setVideo({ ...place, userId: c.client.userId }, on).catch((err: unknown) => {
+        this.logger.debug(`video ${on ? 'on' : 'off'} failed: ${String(err)}`);
+      });
+    };
     return {
       subscriberOffer: (offer) => c.send({ case: 'offer', value: offer }),
+      offering: (tracks) => this.mirror.ensure(c, tracks),
       candidate: (target, candidateInit) =>
         c.send({ case: 'trickle', value: new TrickleRequest({ candidateInit, target }) }),
       trackPublished: (track) => {
         c.view?.pending.delete(track.sid);
         setTracks((tracks) => [...tracks.filter((t) => t.sid !== track.sid), track]);
+        if (track.source === TrackSource.CAMERA) camera(true);
       },
       trackUnpublished: (sid) => {
         c.view?.pending.delete(sid);
+        const track = c.view?.self.tracks.find((t) => t.sid === sid);
         setTracks((tracks) => tracks.filter((t) => t.sid !== sid));
+        if (track?.source === TrackSource.CAMERA) camera(false);
+        this.screens.unpublished(c, sid).catch((err: unknown) => {
+          this.logger.debug(`screen off failed: ${String(err)}`);
+        });
       },
+      data: (label, payload) => this.data.handle(c, label, payload),
       closed: (reason) => {
         this.logger.log(`LiveKit media closed [sessionId=${c.sessionId ?? '-'}]: ${reason}`);
         this.fail(c);

@@ -28,7 +28,25 @@ export type LiveKitRelayMessage =
       readonly joined?: boolean;
     }
   /** The identity joined again elsewhere: its session here gets `leave DUPLICATE_IDENTITY`. */
-  | { readonly type: 'evict'; readonly sessionId: string };
+  | { readonly type: 'evict'; readonly sessionId: string }
+  /** A LiveKit participant's data packet (stamped), for the LiveKit clients of its channel. */
+  | ({ readonly type: 'data'; readonly payload: string } & Omit<DataDelivery, 'payload'>);
+
+/** A data packet for the LiveKit clients of a channel. */
+export interface DataDelivery {
+  readonly channelId: string;
+  /** The sender's session: never sent its own packet. */
+  readonly from: string;
+  /** The data channel it came on and goes out on (`_reliable`, `_lossy`). */
+  readonly label: string;
+  /** The encoded `DataPacket` (base64 when relayed). */
+  readonly payload: Uint8Array;
+  /** Identities it is for; empty: every other participant. */
+  readonly destinations: readonly string[];
+}
+
+/** Largest relayed data packet payload (base64 of the largest packet a client may send). */
+const MAX_RELAYED_DATA_CHARS = 96 * 1024;
 
 /**
  * Checks the shape of a relayed message (other instances are trusted, but may run another
@@ -51,6 +69,16 @@ export function parseRelayMessage(payload: unknown): LiveKitRelayMessage | null 
         : null;
     case 'evict':
       return typeof payload.sessionId === 'string'
+        ? (payload as unknown as LiveKitRelayMessage)
+        : null;
+    case 'data':
+      return typeof payload.channelId === 'string' &&
+        typeof payload.from === 'string' &&
+        typeof payload.label === 'string' &&
+        typeof payload.payload === 'string' &&
+        payload.payload.length <= MAX_RELAYED_DATA_CHARS &&
+        Array.isArray(payload.destinations) &&
+        payload.destinations.every((d) => typeof d === 'string')
         ? (payload as unknown as LiveKitRelayMessage)
         : null;
     default:

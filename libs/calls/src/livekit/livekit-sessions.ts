@@ -27,6 +27,11 @@ export class LiveKitSessions {
     return this.all().filter((c) => c.session?.channelId === channelId);
   }
 
+  /** The connections in a call (by call id). */
+  inCall(callId: string): LiveKitConnection[] {
+    return this.all().filter((c) => c.session?.callId === callId);
+  }
+
   /** The connections of a user (in one channel's call, when given). */
   ofUser(userId: string, channelId?: string): LiveKitConnection[] {
     return this.all().filter(

@@ -25,6 +25,7 @@ import {
   type TrackView,
 } from '../protocol/livekit/participant-view';
 import type { LiveKitConnection } from './livekit-connection';
+import { LiveKitScreenShare } from './livekit-screen-share';
 import { LiveKitDelivery } from './livekit.delivery';
 
 /** Most tracks one participant may announce. */
@@ -35,8 +36,9 @@ const MAX_METADATA_BYTES = 16 * 1024;
 /**
  * The client requests of a joined LiveKit participant: keepalive, leave, metadata and attributes
  * (`raised_hand` is the core's hand), mute (the microphone is the core's mute), track
- * announcements, and the WebRTC requests, which go to the session's media when one is bound and
- * are otherwise not answered (the LiveKit media path is not there yet). Unknown and not yet
+ * announcements, and the WebRTC requests, which go to the session's media when one is bound (a
+ * publisher offer carrying a screen share starts the core's screen first) and are otherwise not
+ * answered (no LiveKit media is provided). Unknown and not yet
  * supported requests (subscription, track settings, sync state, data tracks) are ignored, as
  * LiveKit clients expect of an older server.
  */
@@ -48,6 +50,7 @@ export class LiveKitSignalHandler {
     private readonly membership: CallMembershipService,
     private readonly actions: ParticipantActionsService,
     private readonly delivery: LiveKitDelivery,
+    private readonly screens: LiveKitScreenShare,
     private readonly metrics: CallsMetrics,
   ) {}
 
@@ -84,10 +87,13 @@ export class LiveKitSignalHandler {
         return this.mute(c, m.value);
       case 'addTrack':
         return this.addTrack(c, m.value);
-      case 'offer':
+      case 'offer': {
         if (!c.media) return 'unsupported';
-        c.send({ case: 'answer', value: await c.media.handlePublisherOffer(m.value) });
+        const offer = m.value.clone();
+        offer.sdp = await this.screens.beforeOffer(c, offer.sdp);
+        c.send({ case: 'answer', value: await c.media.handlePublisherOffer(offer) });
         return 'ok';
+      }
       case 'answer':
         if (!c.media) return 'unsupported';
         await c.media.handleSubscriberAnswer(m.value);
@@ -199,9 +205,10 @@ export class LiveKitSignalHandler {
   }
 
   /**
-   * `add_track`: the track is announced (`track_published` with a new `TR_` sid) and waits for its
-   * media; the room is shown it once the media publishes it. A microphone added unmuted unmutes
-   * the session (it joined muted).
+   * `add_track`: the track is announced (`track_published` with its `TR_` sid, derived from the
+   * session and the client's track id, as every instance derives it from the media) and waits
+   * for its media; the room is shown it once the media publishes it. A microphone added unmuted
+   * unmutes the session (it joined muted).
    */
   private async addTrack(c: LiveKitConnection, req: AddTrackRequest): Promise<string> {
     const view = c.view;
@@ -232,7 +239,7 @@ export class LiveKitSignalHandler {
       return 'refused';
     }
     const track: TrackView = existing ?? {
-      sid: LiveKitIds.newTrack(),
+      sid: LiveKitIds.track(acting.sessionId, req.cid),
       cid: req.cid,
       type: req.type,
       source: req.source,

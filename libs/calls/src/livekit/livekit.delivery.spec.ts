@@ -28,6 +28,7 @@ function connection(sessionId: string, channelId: string, userId = `user-${sessi
     view: { self: view(sessionId) },
     deliver: jest.fn(),
     showParticipant: jest.fn(),
+    media: { sendData: jest.fn() },
   };
 }
 
@@ -163,5 +164,50 @@ describe('LiveKitDelivery', () => {
     delivery.showParticipant('ch1', view('s1'));
     expect(a.deliver).not.toHaveBeenCalled();
     expect(relay.sent).toEqual([]);
+  });
+
+  it('delivers a data packet to the others of the channel (or those it names), here and elsewhere', () => {
+    const sender = add(connection('s1', 'ch1'));
+    const b = add(connection('s2', 'ch1'));
+    const c = add(connection('s3', 'ch1'));
+    const elsewhere = add(connection('s4', 'ch2'));
+    const payload = new Uint8Array([1, 2, 3]);
+
+    delivery.sendData({
+      channelId: 'ch1',
+      from: 's1',
+      label: '_reliable',
+      payload,
+      destinations: [],
+    });
+    delivery.sendData({
+      channelId: 'ch1',
+      from: 's1',
+      label: '_lossy',
+      payload,
+      destinations: ['u___s3'],
+    });
+
+    expect(sender.media.sendData).not.toHaveBeenCalled();
+    expect(b.media.sendData.mock.calls).toEqual([['_reliable', payload]]);
+    expect(c.media.sendData.mock.calls).toEqual([
+      ['_reliable', payload],
+      ['_lossy', payload],
+    ]);
+    expect(elsewhere.media.sendData).not.toHaveBeenCalled();
+    expect(relay.sent[0]).toEqual({
+      type: 'data',
+      channelId: 'ch1',
+      from: 's1',
+      label: '_reliable',
+      payload: 'AQID',
+      destinations: [],
+    });
+
+    // Relayed from another instance: delivered here the same way; a malformed one is dropped.
+    relay.receive({ ...(relay.sent[0] as object), from: 's9', payload: 'BAU=' });
+    relay.receive({ type: 'data', channelId: 'ch1', from: 's9', label: '_reliable', payload: 1 });
+    expect(sender.media.sendData).toHaveBeenCalledWith('_reliable', Buffer.from([4, 5]));
+    expect(b.media.sendData).toHaveBeenCalledTimes(2);
   });
 });

@@ -8,6 +8,7 @@ import type { CallState } from '../state/call-state.types';
 import { InjectInstanceRelay, InstanceRelay } from './instance-relay.interface';
 import type { LiveKitConnection } from './livekit-connection';
 import {
+  type DataDelivery,
   type DeliveryTarget,
   LIVEKIT_RELAY_TOPIC,
   type LiveKitRelayMessage,
@@ -80,6 +81,17 @@ export class LiveKitDelivery implements CallDelivery, OnModuleInit {
     this.publish({ type: 'participant', channelId, view, ...(joined ? { joined } : {}) });
   }
 
+  /**
+   * Delivers a LiveKit participant's data packet to the LiveKit clients of its channel (every
+   * one but the sender, or the identities it names), here and on the other instances.
+   */
+  sendData(data: DataDelivery): void {
+    if (!this.enabled.on) return;
+    this.dataHere(data);
+    const { payload, ...rest } = data;
+    this.publish({ type: 'data', ...rest, payload: Buffer.from(payload).toString('base64') });
+  }
+
   /** Asks every other instance to evict a session of this identity (`leave DUPLICATE_IDENTITY`). */
   evictElsewhere(sessionId: string): void {
     this.publish({ type: 'evict', sessionId });
@@ -102,6 +114,19 @@ export class LiveKitDelivery implements CallDelivery, OnModuleInit {
       case 'evict':
         this.evictHandler(message.sessionId);
         return;
+      case 'data':
+        this.dataHere({ ...message, payload: Buffer.from(message.payload, 'base64') });
+        return;
+    }
+  }
+
+  private dataHere(data: DataDelivery): void {
+    const named = new Set(data.destinations);
+    for (const connection of this.connections.inChannel(data.channelId)) {
+      const identity = connection.view?.self.identity;
+      if (connection.sessionId === data.from || identity === undefined) continue;
+      if (named.size > 0 && !named.has(identity)) continue;
+      connection.media?.sendData(data.label, data.payload);
     }
   }
 

@@ -75,9 +75,10 @@ export interface MediaSessionOptions {
    */
   readonly ownerSessionId?: string;
   /**
-   * How the session's consumers are named in its SDP. Called when a track is first placed in one
-   * of the session's m-sections (the label stays while that section carries the same track). An
-   * empty label or one with whitespace falls back to the default.
+   * How the session's consumers are named in its SDP. Called whenever a track is placed in one of
+   * the session's m-sections, also when a section is reused for another producer of the same
+   * sender's section (a re-created track gets the label its own identity gives it). An empty
+   * label or one with whitespace falls back to the default.
    * @default `<type>_<publisher session id>` and `<type>_<publisher session id>_<8 hex>`
    *   (what Mattermost clients expect)
    */

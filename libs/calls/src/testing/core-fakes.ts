@@ -22,7 +22,13 @@ import type { CallState } from '../state/call-state.types';
 
 /** One call a {@link FakeMediaPlane} received, with its arguments. */
 export type MediaCall =
-  | { readonly method: 'openSession'; readonly ref: MediaSessionRef; readonly muted: boolean }
+  | {
+      readonly method: 'openSession';
+      readonly ref: MediaSessionRef;
+      readonly muted: boolean;
+      /** The options beyond `muted`, when any were given. */
+      readonly options?: MediaSessionOptions;
+    }
   | { readonly method: 'closeSession'; readonly sessionId: string }
   | { readonly method: 'setAudioMuted'; readonly sessionId: string; readonly muted: boolean }
   | {
@@ -69,10 +75,21 @@ export class FakeMediaPlane implements MediaPlane {
   readonly open = new Map<string, MediaSessionRef>();
   /** When set, the next `openSession` rejects with it (and opens nothing). */
   failNextOpen: Error | null = null;
+  /** The tracks `tracksOf` lists (of every call; filtered by call id). */
+  readonly tracks: MediaTrack[] = [];
+  /** Called by `handleDescription` before it resolves (a test emits the SFU's answer there). */
+  onDescription: ((sessionId: string, description: { type: string; sdp: string }) => void) | null =
+    null;
   private readonly listeners = new Set<MediaPlaneListener>();
 
   openSession(ref: MediaSessionRef, options: MediaSessionOptions = {}): Promise<void> {
-    this.calls.push({ method: 'openSession', ref, muted: options.muted ?? false });
+    const { muted = false, ...others } = options;
+    this.calls.push({
+      method: 'openSession',
+      ref,
+      muted,
+      ...(Object.keys(others).length > 0 ? { options: others } : {}),
+    });
     const failure = this.failNextOpen;
     this.failNextOpen = null;
     if (failure) return Promise.reject(failure);
@@ -85,6 +102,7 @@ export class FakeMediaPlane implements MediaPlane {
     description: { type: 'offer' | 'answer'; sdp: string },
   ): Promise<void> {
     this.calls.push({ method: 'handleDescription', sessionId, description });
+    this.onDescription?.(sessionId, description);
     return Promise.resolve();
   }
 
@@ -103,9 +121,9 @@ export class FakeMediaPlane implements MediaPlane {
     return Promise.resolve();
   }
 
-  /** No media, no tracks. */
-  tracksOf(): MediaTrack[] {
-    return [];
+  /** The {@link tracks} of the call (none unless a test adds some). */
+  tracksOf(callId: string): MediaTrack[] {
+    return this.tracks.filter((t) => t.callId === callId);
   }
 
   /** Records the message; no client has a data channel here. */

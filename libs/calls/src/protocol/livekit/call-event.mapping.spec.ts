@@ -1,4 +1,5 @@
 import {
+  DataPacket,
   DisconnectReason,
   LeaveRequest_Action,
   ParticipantInfo_State,
@@ -121,6 +122,11 @@ describe('call events in a LiveKit client’s terms', () => {
     ]);
     const late = { ...selfView(), sessionId: 's3', identity: 'U3___s3' };
     expect(view.upsert(late)).toEqual([]);
+    // The same session joining again (a LiveKit client's full reconnect) is shown again.
+    const again = reactToCallEvent(view, { type: 'session-joined', userId: 'u3', sessionId: 's3' });
+    expect(updates(again.messages)).toEqual([
+      expect.objectContaining({ sid: 'PA_s3', state: ParticipantInfo_State.ACTIVE, version: 1 }),
+    ]);
   });
 
   it('bumps the version of every info of a participant', () => {
@@ -247,9 +253,56 @@ describe('call events in a LiveKit client’s terms', () => {
     });
   });
 
-  it('ignores what LiveKit clients are not told (yet)', () => {
+  it("another participant's reaction is a data packet from that participant, topic reaction; one's own is not echoed", () => {
+    const emoji = { name: 'thumbsup', unified: '1f44d', literal: '👍' };
+    const reacted = reactToCallEvent(room(), {
+      type: 'reacted',
+      userId: 'u2',
+      sessionId: 's2',
+      emoji,
+      timestamp: 42,
+    });
+    expect(reacted.messages).toEqual([]);
+    expect(reacted.data).toHaveLength(1);
+    expect(reacted.data?.[0].label).toBe('_reliable');
+    const packet = DataPacket.fromBinary(reacted.data?.[0].payload ?? new Uint8Array());
+    expect(packet).toMatchObject({ participantSid: 'PA_s2', participantIdentity: 'U2___s2' });
+    expect(packet.value.case).toBe('user');
+    const user = packet.value.case === 'user' ? packet.value.value : null;
+    expect(user?.topic).toBe('reaction');
+    expect(JSON.parse(new TextDecoder().decode(user?.payload))).toEqual({
+      emojiData: emoji,
+      timestamp: 42,
+    });
+    const own = { type: 'reacted', userId: 'u1', sessionId: 's1', emoji, timestamp: 1 } as const;
+    expect(reactToCallEvent(room(), own)).toEqual({ messages: [] });
+  });
+
+  it("the host stopping this client's screen: host_control data packet, its screen tracks unpublished and stopped", () => {
+    const screen: TrackView = {
+      ...mic('TR_screen', false),
+      type: TrackType.VIDEO,
+      source: TrackSource.SCREEN_SHARE,
+    };
+    const view = room([mic('TR_mic', false), screen]);
+    const stop = { type: 'host-stopped-screen', channelId: 'ch1', sessionId: 's1' } as const;
+    const reaction = reactToCallEvent(view, stop);
+    expect(reaction.messages).toEqual([
+      { case: 'trackUnpublished', value: expect.objectContaining({ trackSid: 'TR_screen' }) },
+    ]);
+    expect(reaction.stopTracks).toEqual(['TR_screen']);
+    const packet = DataPacket.fromBinary(reaction.data?.[0].payload ?? new Uint8Array());
+    expect(packet.participantIdentity).toBe('');
+    const user = packet.value.case === 'user' ? packet.value.value : null;
+    expect(user?.topic).toBe('host_control');
+    expect(JSON.parse(new TextDecoder().decode(user?.payload))).toEqual({
+      action: 'stop_screenshare',
+    });
+    expect(reactToCallEvent(view, { ...stop, sessionId: 's2' })).toEqual({ messages: [] });
+  });
+
+  it('ignores what LiveKit clients are not told (or see as media)', () => {
     for (const event of [
-      { type: 'reacted', userId: 'u2', sessionId: 's2', emoji: { name: 'x' }, timestamp: 1 },
       { type: 'screen', userId: 'u2', sessionId: 's2', on: true },
       { type: 'call-state', call: call([]), forUserId: 'u1' },
       { type: 'joined', sessionId: 's1' },

@@ -1,6 +1,18 @@
-import { DisconnectReason, LeaveRequest_Action } from '@livekit/protocol';
+import {
+  DisconnectReason,
+  LeaveRequest_Action,
+  TrackSource,
+  TrackUnpublishedResponse,
+} from '@livekit/protocol';
 import type { CallEvent, CallEventType } from '../../calls/call-events';
 import type { SignalMessage } from './livekit-codec';
+import {
+  hostControlPacket,
+  type LiveKitDataChannel,
+  reactionPacket,
+  RELIABLE_CHANNEL,
+} from './livekit-data';
+import { formatIdentity } from './livekit-identity';
 import { LiveKitIds } from './livekit-ids';
 import { LiveKitMessages } from './livekit-messages';
 import { viewOfSession } from './participant-info.builder';
@@ -20,17 +32,26 @@ export interface LiveKitEnd {
   readonly leaveCall: boolean;
 }
 
+/** A data packet for the client (an encoded `DataPacket`) and the channel it goes on. */
+export interface LiveKitData {
+  readonly label: LiveKitDataChannel;
+  readonly payload: Uint8Array;
+}
+
 /** What a LiveKit client is sent for a call event, and whether its connection ends. */
 export interface LiveKitReaction {
   readonly messages: readonly SignalMessage[];
+  /** Data packets for the client (on its data channels). */
+  readonly data?: readonly LiveKitData[];
+  /** Tracks of the client's own the server stops forwarding (it is told to unpublish them). */
+  readonly stopTracks?: readonly string[];
   readonly end?: LiveKitEnd;
 }
 
 /**
  * The call events a LiveKit client is told about. The others are Mattermost's alone (`call-state`,
- * `joined`, `notification-dismissed`, media `signal`s of the socket.io media path) or need the
- * LiveKit media path, which is not there yet: `reacted` (a data packet, topic `reaction`), `screen`
- * and `video` (track publications), `host-stopped-screen` (a `host_control` data packet).
+ * `joined`, `notification-dismissed`, media `signal`s of the socket.io media path) or reach
+ * LiveKit clients as media: `screen` and `video` (the tracks themselves).
  */
 export const LIVEKIT_EVENT_TYPES: ReadonlySet<CallEventType> = new Set<CallEventType>([
   'session-joined',
@@ -41,6 +62,8 @@ export const LIVEKIT_EVENT_TYPES: ReadonlySet<CallEventType> = new Set<CallEvent
   'voice',
   'host-muted',
   'host-removed',
+  'reacted',
+  'host-stopped-screen',
   'call-ended',
   'draining',
 ]);
@@ -51,9 +74,12 @@ const NOTHING: LiveKitReaction = { messages: [] };
  * A call event in a LiveKit client's terms, applied to its room view: participants joining and
  * leaving (`update`, DISCONNECTED on leave), the host (`room_update` metadata), mute (the
  * microphone track's `muted`; a server `mute` when the server muted this client), a hand (the
- * `raised_hand` attribute), voice (`speakers_changed` delta), and the ends: removed by the host
- * (`leave` PARTICIPANT_REMOVED), call ended (`leave` ROOM_DELETED), instance draining (`leave`
- * SERVER_SHUTDOWN with action RECONNECT: the client rejoins, elsewhere).
+ * `raised_hand` attribute), voice (`speakers_changed` delta), a reaction of another participant
+ * (a data packet, topic `reaction`, from that participant), the host stopping this client's
+ * screen share (a `host_control` data packet, `track_unpublished` of its screen tracks), and the
+ * ends: removed by the host (`leave` PARTICIPANT_REMOVED), call ended (`leave` ROOM_DELETED),
+ * instance draining (`leave` SERVER_SHUTDOWN with action RECONNECT: the client rejoins,
+ * elsewhere).
  */
 export function reactToCallEvent(view: RoomView, event: CallEvent): LiveKitReaction {
   const self = view.self.sessionId;
@@ -69,7 +95,7 @@ export function reactToCallEvent(view: RoomView, event: CallEvent): LiveKitReact
         joinAt: Date.now(),
         instanceId: '',
       };
-      return { messages: view.addIfUnknown(viewOfSession(session, view.toWire)) };
+      return { messages: view.joined(viewOfSession(session, view.toWire)) };
     }
     case 'session-left':
       if (event.sessionId === self) return NOTHING;
@@ -89,6 +115,17 @@ export function reactToCallEvent(view: RoomView, event: CallEvent): LiveKitReact
       };
     case 'host-muted':
       return event.sessionId === self ? { messages: muted(view, self, true) } : NOTHING;
+    case 'reacted': {
+      if (event.sessionId === self) return NOTHING;
+      const identity =
+        view.get(event.sessionId)?.identity ??
+        formatIdentity(view.toWire(event.userId), event.sessionId);
+      const sender = { participantSid: LiveKitIds.participant(event.sessionId), identity };
+      const payload = reactionPacket(sender, event.emoji, event.timestamp);
+      return { messages: [], data: [{ label: RELIABLE_CHANNEL, payload }] };
+    }
+    case 'host-stopped-screen':
+      return event.sessionId === self ? stopScreen(view) : NOTHING;
     case 'host-removed':
       return event.sessionId === self ? ending(DisconnectReason.PARTICIPANT_REMOVED) : NOTHING;
     case 'call-ended':
@@ -104,6 +141,22 @@ export function reactToCallEvent(view: RoomView, event: CallEvent): LiveKitReact
     default:
       return NOTHING;
   }
+}
+
+/** The host stopped this client's screen share (Mattermost's `host_control` request). */
+function stopScreen(view: RoomView): LiveKitReaction {
+  const screens = [...view.self.tracks, ...view.pending.values()].filter(
+    (t) => t.source === TrackSource.SCREEN_SHARE || t.source === TrackSource.SCREEN_SHARE_AUDIO,
+  );
+  const sids = [...new Set(screens.map((t) => t.sid))];
+  return {
+    messages: sids.map((trackSid) => ({
+      case: 'trackUnpublished',
+      value: new TrackUnpublishedResponse({ trackSid }),
+    })),
+    data: [{ label: RELIABLE_CHANNEL, payload: hostControlPacket('stop_screenshare') }],
+    stopTracks: sids,
+  };
 }
 
 function ending(reason: DisconnectReason): LiveKitReaction {

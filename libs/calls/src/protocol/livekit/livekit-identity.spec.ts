@@ -15,11 +15,16 @@ describe('LiveKit identities and ids', () => {
     },
   );
 
-  it('derives participant and room ids, makes fresh track and session ids', () => {
+  it('derives participant, room and track ids, makes fresh session ids', () => {
     expect(LiveKitIds.participant('s1')).toBe('PA_s1');
     expect(LiveKitIds.room('c1')).toBe('RM_c1');
-    const tracks = new Set(Array.from({ length: 100 }, () => LiveKitIds.newTrack()));
-    expect(tracks.size).toBe(100);
+    // The same (session, client track) gives the same id everywhere; any other pair another one.
+    expect(LiveKitIds.track('s1', 'cid-1')).toBe(LiveKitIds.track('s1', 'cid-1'));
+    const tracks = new Set(
+      Array.from({ length: 100 }, (_, i) => LiveKitIds.track(`s${i % 10}`, `cid-${i}`)),
+    );
+    tracks.add(LiveKitIds.track('s1', 'cid-0'));
+    expect(tracks.size).toBe(101);
     for (const t of tracks) expect(t).toMatch(/^TR_[0-9A-Za-z]{12}$/);
     const session = newSessionId();
     expect(session).toMatch(/^[a-z0-9]{26}$/);

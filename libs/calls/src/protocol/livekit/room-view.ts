@@ -129,6 +129,15 @@ export class RoomView {
     return this.others.has(view.sessionId) ? [] : this.upsert(view);
   }
 
+  /**
+   * A session joined (the core says so): added unless known, even when it left before (a
+   * LiveKit client's full reconnect joins again under the same session id).
+   */
+  joined(view: ParticipantView): SignalMessage[] {
+    this.departed.delete(view.sessionId);
+    return this.addIfUnknown(view);
+  }
+
   /** Changes another participant, if known: an `update` unless `quiet` says the client sees no change. */
   patch(
     sessionId: string,

@@ -125,8 +125,10 @@ export class PeerSlots {
       this.floatingSlots.push(slot);
     }
     await this.startConsumer(slot, producer.id, rtpCapabilities, sourceKey);
-    if (slot.sourceKey !== sourceKey || !slot.trackId) {
-      const label = this.host.consumerLabel(producer);
+    // A session's own labels name the track itself (e.g. after its client re-created it in the
+    // same section), so they are asked for every time; the default ones stay with the section.
+    const label = this.host.consumerLabel(producer);
+    if (label || slot.sourceKey !== sourceKey || !slot.trackId) {
       slot.streamId = label?.streamId ?? `${appData.type}_${appData.sessionId}`;
       slot.trackId =
         label?.trackId ?? `${appData.type}_${appData.sessionId}_${randomBytes(4).toString('hex')}`;

@@ -1,0 +1,176 @@
+/**
+ * Runs in the test page: the stock livekit-client `Room` behind `window.__lk`, which the e2e
+ * specs drive with `page.evaluate` (test/browser/livekit-page.ts). Bundled with livekit-client
+ * by esbuild at test start.
+ */
+import {
+  type Participant,
+  type RemoteTrack,
+  Room,
+  RoomEvent,
+  Track,
+  type TrackPublication,
+} from 'livekit-client';
+
+/** Something that happened in the room, as the page saw it. */
+export interface PageEvent {
+  readonly type: string;
+  readonly identity?: string;
+  readonly source?: string;
+  readonly detail?: string;
+}
+
+/** One remote track's RTP counters. */
+export interface TrackStats {
+  readonly bytes: number;
+  readonly packets: number;
+  readonly audioLevel: number;
+  readonly frames: number;
+}
+
+/** A remote participant as the page sees it. */
+export interface RemoteView {
+  readonly identity: string;
+  readonly sid: string;
+  readonly attributes: Record<string, string>;
+  readonly tracks: { sid: string; source: string; muted: boolean; subscribed: boolean }[];
+}
+
+const who = (p?: Participant): string | undefined => p?.identity;
+
+class LiveKitHarness {
+  room: Room | null = null;
+  readonly events: PageEvent[] = [];
+
+  private record(event: PageEvent): void {
+    this.events.push(event);
+  }
+
+  /** Joins with `token` at `url`; resolves once connected (both peer connections up). */
+  async connect(url: string, token: string): Promise<{ sid: string; identity: string }> {
+    // Mattermost's LiveKit-era client settings (MM-69110).
+    const room = new Room({
+      adaptiveStream: false,
+      dynacast: false,
+      publishDefaults: { dtx: true, red: true },
+    });
+    this.room = room;
+    room
+      .on(RoomEvent.ParticipantConnected, (p) => this.record({ type: 'joined', identity: who(p) }))
+      .on(RoomEvent.ParticipantDisconnected, (p) => this.record({ type: 'left', identity: who(p) }))
+      .on(RoomEvent.TrackSubscribed, (track: RemoteTrack, pub, p) => {
+        if (track.kind === Track.Kind.Audio) document.body.appendChild(track.attach());
+        this.record({ type: 'subscribed', identity: who(p), source: pub.source });
+      })
+      .on(RoomEvent.TrackUnsubscribed, (_t, pub, p) =>
+        this.record({ type: 'unsubscribed', identity: who(p), source: pub.source }),
+      )
+      .on(RoomEvent.TrackMuted, (pub: TrackPublication, p) =>
+        this.record({ type: 'muted', identity: who(p), source: pub.source }),
+      )
+      .on(RoomEvent.TrackUnmuted, (pub: TrackPublication, p) =>
+        this.record({ type: 'unmuted', identity: who(p), source: pub.source }),
+      )
+      .on(RoomEvent.ParticipantAttributesChanged, (changed, p) =>
+        this.record({ type: 'attributes', identity: who(p), detail: JSON.stringify(changed) }),
+      )
+      .on(RoomEvent.DataReceived, (payload, p, _kind, topic) =>
+        this.record({
+          type: 'data',
+          identity: who(p),
+          source: topic,
+          detail: new TextDecoder().decode(payload),
+        }),
+      )
+      .on(RoomEvent.Reconnecting, () => this.record({ type: 'reconnecting' }))
+      .on(RoomEvent.Reconnected, () => this.record({ type: 'reconnected' }))
+      .on(RoomEvent.Disconnected, (reason) =>
+        this.record({ type: 'disconnected', detail: String(reason) }),
+      )
+      .on(RoomEvent.LocalTrackUnpublished, (pub) =>
+        this.record({ type: 'local-unpublished', source: pub.source }),
+      );
+    await room.connect(url, token);
+    return { sid: room.localParticipant.sid, identity: room.localParticipant.identity };
+  }
+
+  private get local() {
+    if (!this.room) throw new Error('not connected');
+    return this.room.localParticipant;
+  }
+
+  /** Publishes (first time) or unmutes the fake microphone; `false` mutes it. */
+  async setMicrophone(on: boolean): Promise<void> {
+    await this.local.setMicrophoneEnabled(on);
+  }
+
+  /** Shares the fake screen (Chromium picks it without a prompt), or stops. */
+  async setScreenShare(on: boolean): Promise<void> {
+    await this.local.setScreenShareEnabled(on, { audio: false });
+  }
+
+  async setAttributes(attributes: Record<string, string>): Promise<void> {
+    await this.local.setAttributes(attributes);
+  }
+
+  /** Publishes JSON on a topic, reliably. */
+  async publishJson(topic: string, body: unknown, destinationIdentities?: string[]): Promise<void> {
+    const payload = new TextEncoder().encode(JSON.stringify(body));
+    await this.local.publishData(payload, { reliable: true, topic, destinationIdentities });
+  }
+
+  /** The local publications (source, muted). */
+  localTracks(): { source: string; muted: boolean }[] {
+    return [...this.local.trackPublications.values()].map((p) => ({
+      source: p.source,
+      muted: p.isMuted,
+    }));
+  }
+
+  remotes(): RemoteView[] {
+    return [...(this.room?.remoteParticipants.values() ?? [])].map((p) => ({
+      identity: p.identity,
+      sid: p.sid,
+      attributes: { ...p.attributes },
+      tracks: [...p.trackPublications.values()].map((t) => ({
+        sid: t.trackSid,
+        source: t.source,
+        muted: t.isMuted,
+        subscribed: t.isSubscribed,
+      })),
+    }));
+  }
+
+  /** RTP counters of `identity`'s track of `source` as received here, or null without one. */
+  async inbound(identity: string, source: string): Promise<TrackStats | null> {
+    const participant = this.room?.remoteParticipants.get(identity);
+    const pub = [...(participant?.trackPublications.values() ?? [])].find(
+      (t) => t.source === (source as Track.Source),
+    );
+    const report = await pub?.track?.getRTCStatsReport();
+    if (!report) return null;
+    let stats: TrackStats | null = null;
+    report.forEach((s: Record<string, unknown>) => {
+      if (s.type !== 'inbound-rtp') return;
+      stats = {
+        bytes: Number(s.bytesReceived ?? 0),
+        packets: Number(s.packetsReceived ?? 0),
+        audioLevel: Number(s.audioLevel ?? 0),
+        frames: Number(s.framesDecoded ?? 0),
+      };
+    });
+    return stats;
+  }
+
+  async disconnect(): Promise<void> {
+    await this.room?.disconnect();
+  }
+}
+
+declare global {
+  interface Window {
+    __lk: LiveKitHarness;
+  }
+}
+
+window.__lk = new LiveKitHarness();
