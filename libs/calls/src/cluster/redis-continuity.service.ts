@@ -74,7 +74,7 @@ export class RedisContinuity implements OnModuleInit, OnApplicationShutdown {
     this.everReady = true;
     this.sinceMs = Date.now();
     if (reason === 'reconnected')
-      this.logger.log('Redis is back, instances re-announce themselves');
+      this.logger.log('Redis reconnected: announcing this instance again');
     this.emit(reason);
     void this.checkEpoch();
   }

@@ -31,9 +31,11 @@ const RETRIES = 30;
  *   the same id, the other instances add theirs under compare-and-swap
  *   (`CallStateRepository.restoreSessions`). The `auto` backend does the same from its memory
  *   mirror when it leaves its fallback.
- * - **Orphans** (both): a session the state says this instance serves, which it does not (its
- *   removal was lost with a failover, or a previous process with the same instance id served
- *   it), is removed with the usual events.
+ * - **Orphans** (both): a session the state says this instance serves, which it does not, and
+ *   which it knows it should not be there (it stopped being served here, and a failover lost its
+ *   removal; or it joined before this process started: a previous process with the same instance
+ *   id served it), is removed with the usual events. Sessions written by others with this
+ *   instance's id (a host app using the repository directly) are left alone.
  *
  * Runs one pass at a time; a request during a pass runs another pass after it.
  */
@@ -45,6 +47,8 @@ export class ServedStateRebuilder implements OnModuleInit, OnApplicationShutdown
   private again: RedisRestoredReason | null = null;
   private retryTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** When this process started serving (sessions that joined before belong to a previous one). */
+  private readonly bootAt = Date.now();
 
   constructor(
     @Inject(CALLS_OPTIONS) private readonly options: RebuildOptions,
@@ -149,13 +153,18 @@ export class ServedStateRebuilder implements OnModuleInit, OnApplicationShutdown
     return { ...base, instanceId: this.options.instanceId };
   }
 
-  /** Removes the sessions the state says are served here and are not; returns how many. */
+  /**
+   * Removes the sessions the state says are served here that left here, or belong to a previous
+   * process with this instance's id; returns how many.
+   */
   private async removeOrphans(): Promise<number> {
     let removed = 0;
     for (const call of await this.state.listActiveCalls()) {
       for (const session of Object.values(call.sessions)) {
         if (session.instanceId !== this.options.instanceId) continue;
         if (this.membership.serves(session.sessionId)) continue;
+        const previousProcess = session.joinAt < this.bootAt;
+        if (!previousProcess && !this.sessions.departedRecently(session.sessionId)) continue;
         await this.membership.removeFromState(call.id, session.sessionId, 'not served here');
         removed++;
       }
