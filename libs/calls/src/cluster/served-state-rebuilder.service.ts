@@ -5,6 +5,7 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CALLS_OPTIONS } from '../calls.constants';
 import type { ResolvedCallsOptions } from '../config/calls-options.interface';
 import { CallMembershipService } from '../calls/call-membership.service';
@@ -20,6 +21,8 @@ type RebuildOptions = Pick<ResolvedCallsOptions, 'instanceId' | 'stateBackend'>;
 /** A failed rebuild is tried again this much later (ms), this many times. */
 const RETRY_MS = 1000;
 const RETRIES = 30;
+/** Longest wait for the `auto` backend to be back on Redis before looking for orphans (ms). */
+const AUTO_MERGE_WAIT_MS = 30_000;
 
 /**
  * Puts back into Redis what this instance holds when Redis may have lost it (it came back after
@@ -104,12 +107,23 @@ export class ServedStateRebuilder implements OnModuleInit, OnApplicationShutdown
 
   private async pass(reason: RedisRestoredReason): Promise<void> {
     const restored = this.options.stateBackend === 'redis' ? await this.restore() : 0;
+    // auto: the orphans are looked for in Redis, once the memory mirror has been merged back.
+    if (this.options.stateBackend === 'auto') await this.servedByRedis();
     const orphans = await this.removeOrphans();
     if (restored + orphans > 0) {
       this.logger.warn(
         `call state rebuilt [reason=${reason}, sessionsRestored=${restored}, orphansRemoved=${orphans}]`,
       );
     }
+  }
+
+  /** Waits (bounded) until the `auto` backend serves from Redis again. */
+  private async servedByRedis(): Promise<void> {
+    const deadline = Date.now() + AUTO_MERGE_WAIT_MS;
+    while (this.state.status().mode !== 'redis' && Date.now() < deadline && !this.stopped) {
+      await sleep(100);
+    }
+    if (this.state.status().mode !== 'redis') throw new Error('auto backend still on memory');
   }
 
   /** Puts the sessions served here back into their calls; returns how many were missing. */

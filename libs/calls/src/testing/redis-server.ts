@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,19 @@ export interface TestRedisServerOptions {
    * so that a restart, even after a SIGKILL, comes back with it. @default false (nothing on disk)
    */
   readonly persistent?: boolean;
+  /** Start as a replica of the server on this loopback port (`--replicaof`). */
+  readonly replicaOf?: number;
+  /**
+   * Start a Redis Sentinel (`redis-server <config> --sentinel`, no other binary needed) that
+   * monitors the primary on this loopback port under `name`.
+   */
+  readonly sentinel?: {
+    readonly name: string;
+    readonly primaryPort: number;
+    readonly quorum: number;
+    /** `down-after-milliseconds`: how long the primary may be silent before it is down. */
+    readonly downAfterMs: number;
+  };
 }
 
 /**
@@ -27,9 +40,10 @@ export class TestRedisServer {
 
   private constructor(
     readonly port: number,
-    options: TestRedisServerOptions,
+    private readonly options: TestRedisServerOptions,
   ) {
-    this.dir = options.persistent ? mkdtempSync(join(tmpdir(), 'calls-redis-')) : null;
+    const needsDir = options.persistent === true || options.sentinel !== undefined;
+    this.dir = needsDir ? mkdtempSync(join(tmpdir(), 'calls-redis-')) : null;
   }
 
   /**
@@ -87,24 +101,7 @@ export class TestRedisServer {
   }
 
   private async launch(): Promise<void> {
-    const persistence = this.dir
-      ? ['--dir', this.dir, '--appendonly', 'yes', '--appendfsync', 'always']
-      : ['--appendonly', 'no'];
-    const child = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(this.port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        ...persistence,
-        '--protected-mode',
-        'yes',
-      ],
-      { stdio: 'ignore' },
-    );
+    const child = spawn('redis-server', this.arguments(), { stdio: 'ignore' });
     this.process = child;
     child.once('exit', () => {
       if (this.process === child) this.process = null;
@@ -116,6 +113,44 @@ export class TestRedisServer {
       await sleep(25);
     }
     throw new Error(`redis-server did not answer within 5 s [port=${this.port}]`);
+  }
+
+  /** The command line of this server (or sentinel). */
+  private arguments(): string[] {
+    const { sentinel, replicaOf } = this.options;
+    if (sentinel && this.dir) {
+      // A sentinel rewrites its configuration file: one of its own, in its directory.
+      const config = join(this.dir, 'sentinel.conf');
+      writeFileSync(
+        config,
+        [
+          `port ${this.port}`,
+          'bind 127.0.0.1',
+          `dir ${this.dir}`,
+          `sentinel monitor ${sentinel.name} 127.0.0.1 ${sentinel.primaryPort} ${sentinel.quorum}`,
+          `sentinel down-after-milliseconds ${sentinel.name} ${sentinel.downAfterMs}`,
+          `sentinel failover-timeout ${sentinel.name} ${Math.max(3000, sentinel.downAfterMs * 3)}`,
+          `sentinel parallel-syncs ${sentinel.name} 1`,
+          '',
+        ].join('\n'),
+      );
+      return [config, '--sentinel'];
+    }
+    const persistence = this.dir
+      ? ['--dir', this.dir, '--appendonly', 'yes', '--appendfsync', 'always']
+      : ['--appendonly', 'no'];
+    return [
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      ...persistence,
+      ...(replicaOf !== undefined ? ['--replicaof', '127.0.0.1', String(replicaOf)] : []),
+      '--protected-mode',
+      'yes',
+    ];
   }
 
   private recreateDir(): void {
