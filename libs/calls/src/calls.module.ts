@@ -23,6 +23,8 @@ import { InstanceBus } from './cluster/instance-bus';
 import { InstanceRegistry } from './cluster/instance-registry.service';
 import { MediaPipeService } from './cluster/media-pipe.service';
 import { MediaPipeInstances } from './cluster/media-pipe-instances.service';
+import { RedisContinuity } from './cluster/redis-continuity.service';
+import { ServedStateRebuilder } from './cluster/served-state-rebuilder.service';
 import { SessionControlService } from './cluster/session-control.service';
 import { SignalingGateway } from './gateway/signaling.gateway';
 import { SocketIoDelivery } from './gateway/socket-io.delivery';
@@ -57,6 +59,7 @@ import {
   callStateRepositoryProvider,
   callsRedisClientProvider,
   redisKeysProvider,
+  servedCallSnapshotsProvider,
 } from './state/call-state.providers';
 import { CallStateRepository } from './state/call-state.repository';
 import { ChannelSettingsStore } from './state/channel-settings.store';
@@ -130,6 +133,7 @@ const liveKitProviders = [
     ...seamProviders,
     callsRedisClientProvider,
     redisKeysProvider,
+    servedCallSnapshotsProvider,
     callStateRepositoryProvider,
     ChannelSettingsStore,
     CallsHealthIndicator,
@@ -157,7 +161,9 @@ const liveKitProviders = [
     SignalingGateway,
     WsMetricsInterceptor,
     InstanceBus,
+    RedisContinuity,
     InstanceRegistry,
+    ServedStateRebuilder,
     DrainService,
     SessionControlService,
     { provide: SessionControl, useExisting: SessionControlService },

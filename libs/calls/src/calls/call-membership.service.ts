@@ -73,6 +73,8 @@ export class CallMembershipService implements OnApplicationShutdown {
   private readonly retries = new Set<NodeJS.Timeout>();
   /** Join fan-outs waiting for the next turn of the event loop (see {@link announce}). */
   private readonly announcements: (() => void)[] = [];
+  /** Sessions whose join is under way here (written to the state, not yet local). */
+  private readonly joining = new Set<string>();
   private closing = false;
 
   constructor(
@@ -100,30 +102,37 @@ export class CallMembershipService implements OnApplicationShutdown {
     if (!(await this.channels.isEnabled(channelId))) {
       throw new ForbiddenError('calls are disabled in this channel');
     }
-    const { call, created } = await this.state.joinCall(
-      { channelId, ownerId: userId, title: request.title, threadId: request.threadId },
-      {
-        sessionId,
-        userId,
-        unmuted: false,
-        raisedHand: 0,
-        video: false,
-        joinAt: Date.now(),
-        instanceId: this.options.instanceId,
-      },
-      { maxSessions: this.options.maxCallParticipants },
-    );
+    this.joining.add(sessionId);
+    let call: CallState;
+    let created: boolean;
     try {
-      // The session joined muted (unmuted: false): its voice waits for its unmute.
-      await this.media.openSession(
-        { callId: call.id, sessionId, userId },
-        { muted: true, ...request.media },
-      );
-    } catch (err) {
-      await this.state.removeSession(call.id, sessionId);
-      throw err;
+      ({ call, created } = await this.state.joinCall(
+        { channelId, ownerId: userId, title: request.title, threadId: request.threadId },
+        {
+          sessionId,
+          userId,
+          unmuted: false,
+          raisedHand: 0,
+          video: false,
+          joinAt: Date.now(),
+          instanceId: this.options.instanceId,
+        },
+        { maxSessions: this.options.maxCallParticipants },
+      ));
+      try {
+        // The session joined muted (unmuted: false): its voice waits for its unmute.
+        await this.media.openSession(
+          { callId: call.id, sessionId, userId },
+          { muted: true, ...request.media },
+        );
+      } catch (err) {
+        await this.state.removeSession(call.id, sessionId);
+        throw err;
+      }
+      this.attach(connection, { sessionId, callId: call.id, channelId, userId });
+    } finally {
+      this.joining.delete(sessionId);
     }
-    this.attach(connection, { sessionId, callId: call.id, channelId, userId });
     this.logger.log(`session joined [callId=${call.id}, sessionId=${sessionId}, userId=${userId}]`);
 
     this.delivery.toSession(sessionId, channelId, { type: 'joined', sessionId });
@@ -188,6 +197,14 @@ export class CallMembershipService implements OnApplicationShutdown {
     this.attach(connection, local);
     this.logger.log(`session reconnected [callId=${call.id}, sessionId=${session.sessionId}]`);
     return call;
+  }
+
+  /**
+   * Whether this instance serves the session: it is local (connected, or waiting for its
+   * reconnect), or its join is under way here.
+   */
+  serves(sessionId: string): boolean {
+    return this.sessions.get(sessionId) !== undefined || this.joining.has(sessionId);
   }
 
   /** The connection's session leaves its call. */

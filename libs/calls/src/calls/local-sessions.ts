@@ -30,10 +30,20 @@ export interface LocalSession extends SessionPlace {
   graceTimer?: NodeJS.Timeout;
 }
 
-/** Sessions served by this instance, by session id. Owns the reconnect grace timers. */
+/** How long, and how many, sessions that stopped being served here are remembered. */
+const DEPARTED_MS = 10 * 60_000;
+const DEPARTED_MAX = 10_000;
+
+/**
+ * Sessions served by this instance, by session id. Owns the reconnect grace timers, and remembers
+ * for a while the sessions that stopped being served here (so that one a failover wrote back into
+ * the call state can be recognised and removed again).
+ */
 @Injectable()
 export class LocalSessions {
   private readonly sessions = new Map<string, LocalSession>();
+  /** Sessions no longer served here → when they stopped (insertion order = age). */
+  private readonly departed = new Map<string, number>();
 
   constructor(private readonly metrics: CallsMetrics) {}
 
@@ -42,6 +52,7 @@ export class LocalSessions {
   }
 
   add(session: LocalSession): void {
+    this.departed.delete(session.sessionId);
     this.sessions.set(session.sessionId, session);
     this.metrics.localSessions.set(this.sessions.size);
   }
@@ -50,8 +61,27 @@ export class LocalSessions {
   delete(sessionId: string): LocalSession | undefined {
     const session = this.sessions.get(sessionId);
     if (session?.graceTimer) clearTimeout(session.graceTimer);
-    if (this.sessions.delete(sessionId)) this.metrics.localSessions.set(this.sessions.size);
+    if (this.sessions.delete(sessionId)) {
+      this.metrics.localSessions.set(this.sessions.size);
+      this.rememberDeparted(sessionId);
+    }
     return session;
+  }
+
+  /** Whether the session was served here and stopped being so in the last ten minutes. */
+  departedRecently(sessionId: string): boolean {
+    const at = this.departed.get(sessionId);
+    return at !== undefined && Date.now() - at < DEPARTED_MS;
+  }
+
+  private rememberDeparted(sessionId: string): void {
+    const now = Date.now();
+    this.departed.delete(sessionId);
+    this.departed.set(sessionId, now);
+    for (const [id, at] of this.departed) {
+      if (this.departed.size <= DEPARTED_MAX && now - at < DEPARTED_MS) break;
+      this.departed.delete(id);
+    }
   }
 
   all(): LocalSession[] {

@@ -2,11 +2,11 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { Logger } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import type { Server, ServerOptions } from 'socket.io';
 import { CALLS_OPTIONS } from '../calls.constants';
 import type { ResolvedCallsOptions } from '../config/calls-options.interface';
-import { redactCredentials } from '../config/calls-env';
+import { createRedis, describeRedis } from '../state/redis-connection';
 import { RedisKeys } from '../state/redis-keys';
 
 /**
@@ -43,7 +43,6 @@ export class CallsIoAdapter extends IoAdapter {
   /** Opens the Redis connections (no-op with the memory backend). */
   connect(): Promise<void> {
     if (!this.clustered || this.publisher) return Promise.resolve();
-    const url = this.options.redisUrl;
     const base: RedisOptions = {
       connectionName: `calls-io:${this.options.instanceId}`,
       retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
@@ -51,28 +50,27 @@ export class CallsIoAdapter extends IoAdapter {
     const readers = this.readers;
     // Publishing fails at once while Redis is down (local delivery still happens); the stream
     // readers and the pub/sub subscriber (made by duplicate()) wait for it instead of spinning.
-    class Publisher extends Redis {
-      override duplicate(): Redis {
-        const reader = new Redis(url, {
-          ...base,
-          enableOfflineQueue: true,
-          maxRetriesPerRequest: null,
-        });
-        reader.on('error', () => undefined);
-        readers.push(reader);
-        return reader;
-      }
-    }
-    this.publisher = new Publisher(url, {
+    const publisher = createRedis(this.options, {
       ...base,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
     });
-    this.publisher.on('error', (err: Error) =>
+    publisher.duplicate = (): Redis => {
+      const reader = createRedis(this.options, {
+        ...base,
+        enableOfflineQueue: true,
+        maxRetriesPerRequest: null,
+      });
+      reader.on('error', () => undefined);
+      readers.push(reader);
+      return reader;
+    };
+    publisher.on('error', (err: Error) =>
       this.logger.debug(`socket.io Redis error: ${err.message}`),
     );
+    this.publisher = publisher;
     this.logger.log(
-      `socket.io spans instances through Redis streams [url=${redactCredentials(url)}]`,
+      `socket.io spans instances through Redis streams [${describeRedis(this.options)}]`,
     );
     return Promise.resolve();
   }

@@ -1,6 +1,7 @@
 import { PipeMessage } from '../sfu/pipe/pipe.messages';
 import {
   BUS_MESSAGE_PARSERS,
+  InstanceMessage,
   isBusMessageType,
   parseBusEnvelope,
   parseBusRequest,
@@ -13,12 +14,25 @@ const endpoint = { ip: '10.0.0.2', port: 40000, srtpParameters };
 
 describe('bus messages', () => {
   it('has parsers for every session and pipe message type', () => {
-    const types = [...Object.values(SessionMessage), ...Object.values(PipeMessage)].sort();
+    const types = [
+      ...Object.values(InstanceMessage),
+      ...Object.values(SessionMessage),
+      ...Object.values(PipeMessage),
+    ].sort();
 
     expect(Object.keys(BUS_MESSAGE_PARSERS).sort()).toEqual(types);
     expect(types.every(isBusMessageType)).toBe(true);
     expect(isBusMessageType('session.unknown')).toBe(false);
     expect(isBusMessageType('toString')).toBe(false);
+  });
+
+  describe('instance requests', () => {
+    it('answers a ping with the boot id, whatever the request carries', () => {
+      expect(parseBusRequest('instance.ping', { x: 1 })).toEqual({});
+      expect(parseBusResponse('instance.ping', { bootId: 'b1', x: 1 })).toEqual({ bootId: 'b1' });
+      expect(() => parseBusResponse('instance.ping', {})).toThrow('bootId');
+      expect(() => parseBusResponse('instance.ping', null)).toThrow('payload is not an object');
+    });
   });
 
   describe('session requests', () => {

@@ -21,6 +21,21 @@ export const SessionMessage = {
   screenOff: 'session.screen-off',
 } as const;
 
+/** Bus request types of the instance registry. */
+export const InstanceMessage = {
+  /** Are you alive? Answered with the instance's boot id (asked before taking it for dead). */
+  ping: 'instance.ping',
+} as const;
+
+/** Payload of {@link InstanceMessage.ping}: nothing. */
+export type InstancePingRequest = Record<string, never>;
+
+/** Answer to {@link InstanceMessage.ping}. */
+export interface InstancePingResponse {
+  /** Random id of the instance's process, new at every start. */
+  readonly bootId: string;
+}
+
 /** Payload of {@link SessionMessage.remove}. */
 export interface SessionRemoveRequest {
   readonly sessionId: string;
@@ -65,6 +80,7 @@ export type PipeAck = Record<string, never>;
  * they may run another version). The `pipe.*` types are `PipeMessage`'s (sfu/pipe/pipe.messages.ts).
  */
 export interface BusMessageMap {
+  'instance.ping': { request: InstancePingRequest; response: InstancePingResponse };
   'session.remove': { request: SessionRemoveRequest; response: void };
   'session.mute': { request: SessionMuteRequest; response: void };
   'session.screen-off': { request: SessionScreenOffRequest; response: void };
@@ -111,6 +127,16 @@ function text(o: Record<string, unknown>, key: string, max = MAX_TEXT): string {
     throw new Error(`${key} is not a non-empty string`);
   }
   return v;
+}
+
+/** Parses an {@link InstanceMessage.ping} request: whatever it carries is ignored. */
+export function parseInstancePingRequest(): InstancePingRequest {
+  return {};
+}
+
+/** Parses the answer to an {@link InstanceMessage.ping}. */
+export function parseInstancePingResponse(value: unknown): InstancePingResponse {
+  return { bootId: text(object(value, 'payload'), 'bootId') };
 }
 
 /** Parses a {@link SessionMessage.remove} request. */
@@ -171,6 +197,7 @@ function pipeAck(): PipeAck {
 
 /** The parsers of every bus message type (the compiler requires one pair per type). */
 export const BUS_MESSAGE_PARSERS: { readonly [K in BusMessageType]: BusMessageParsers<K> } = {
+  'instance.ping': { request: parseInstancePingRequest, response: parseInstancePingResponse },
   'session.remove': { request: parseSessionRemoveRequest, response: noBody },
   'session.mute': { request: parseSessionMuteRequest, response: noBody },
   'session.screen-off': { request: parseSessionScreenOffRequest, response: noBody },

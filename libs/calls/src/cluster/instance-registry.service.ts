@@ -5,6 +5,7 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { CALLS_OPTIONS } from '../calls.constants';
 import type { ResolvedCallsOptions } from '../config/calls-options.interface';
 import { CallMembershipService } from '../calls/call-membership.service';
@@ -12,6 +13,9 @@ import { LocalSessions } from '../calls/local-sessions';
 import { CallStateRepository, InjectCallStateRepository } from '../state/call-state.repository';
 import { CallsRedisClient } from '../state/calls-redis.client';
 import { RedisKeys } from '../state/redis-keys';
+import { InstanceBus } from './instance-bus';
+import { InstanceMessage } from './instance-bus.messages';
+import { RedisContinuity } from './redis-continuity.service';
 
 /** What an instance announces about itself. */
 export interface InstanceInfo {
@@ -23,6 +27,11 @@ export interface InstanceInfo {
   readonly startedAt: number;
   /** True while it shuts down and accepts no joins. */
   readonly draining: boolean;
+  /**
+   * Random id of the process, new at every start: an instance restarted with the same id is
+   * told apart by it (absent in announcements of older versions).
+   */
+  readonly bootId?: string;
 }
 
 /** The options this class reads. */
@@ -31,23 +40,35 @@ type InstanceRegistryOptions = Pick<
   'heartbeatIntervalMs' | 'instanceId' | 'instanceTtlMs'
 >;
 
+/** Longest wait for a silent instance to answer a ping before it is taken for dead (ms). */
+const PING_TIMEOUT_MS = 1000;
+
 /**
  * Instance registry in Redis: every instance refreshes `<prefix>instance:<id>` (JSON, with a TTL)
- * and is listed in the set `<prefix>instances`. An instance whose key expired is dead: one
- * surviving instance (by a short Redis lock) removes its sessions from every call, with `user_left`
- * events. Every instance tells its listeners once about each instance it saw alive that is gone
- * (dead, or shut down), whichever instance reaped it (the media plane closes pipes to it).
+ * and is listed in the set `<prefix>instances`.
+ *
+ * An instance is taken for dead on evidence, not on a missing key alone: its key expired, it had
+ * a full TTL since Redis last came back (a restart, empty or not, or a failover: see
+ * {@link RedisContinuity}) to announce itself again, and it does not answer a ping over the
+ * instance bus. Then one surviving instance (by a short Redis lock) removes its sessions from
+ * every call, with `user_left` events, and every instance tells its listeners once about each
+ * instance it saw alive that is gone (dead, or shut down), whichever instance reaped it (the media
+ * plane closes pipes to it). An instance seen with a new boot id restarted under the same id: its
+ * old incarnation is reported gone the same way.
  */
 @Injectable()
 export class InstanceRegistry implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(InstanceRegistry.name);
   private readonly listeners = new Set<(instanceId: string) => void>();
-  /** Other instances seen alive and not reported gone since. */
-  private readonly known = new Set<string>();
+  /** Other instances seen alive and not reported gone since, with their boot id. */
+  private readonly known = new Map<string, string | undefined>();
   private readonly startedAt = Date.now();
+  private readonly bootId = randomUUID();
   private timer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | null = null;
   private address = '';
   private draining = false;
+  private stopped = false;
   private sweeping = false;
 
   constructor(
@@ -57,6 +78,8 @@ export class InstanceRegistry implements OnModuleInit, OnApplicationShutdown {
     @InjectCallStateRepository() private readonly state: CallStateRepository,
     private readonly membership: CallMembershipService,
     private readonly sessions: LocalSessions,
+    private readonly bus: InstanceBus,
+    private readonly continuity: RedisContinuity,
   ) {}
 
   /** Sets the address other instances pipe media to. */
@@ -71,8 +94,8 @@ export class InstanceRegistry implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * Calls `listener(instanceId)` once when another instance this one saw alive is gone (its
-   * heartbeat expired, or it shut down). Returns an unsubscribe.
+   * Calls `listener(instanceId)` once when another instance this one saw alive is gone (it died,
+   * shut down, or restarted under the same id). Returns an unsubscribe.
    */
   onInstanceDead(listener: (instanceId: string) => void): () => void {
     this.listeners.add(listener);
@@ -91,6 +114,12 @@ export class InstanceRegistry implements OnModuleInit, OnApplicationShutdown {
 
   onModuleInit(): void {
     if (!this.redis.client) return;
+    this.bus.handle(InstanceMessage.ping, () => {
+      if (this.stopped) return Promise.reject(new Error('shutting down'));
+      return Promise.resolve({ bootId: this.bootId });
+    });
+    // Back from an outage (or a failover, or an empty restart): announce at once.
+    this.unsubscribe = this.continuity.onRestored(() => void this.heartbeat());
     this.timer = setInterval(() => {
       void this.heartbeat();
       void this.sweep();
@@ -100,7 +129,9 @@ export class InstanceRegistry implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    this.unsubscribe?.();
     const client = this.redis.client;
     if (client?.status === 'ready') {
       await client
@@ -119,12 +150,13 @@ export class InstanceRegistry implements OnModuleInit, OnApplicationShutdown {
       sessions: this.sessions.size,
       startedAt: this.startedAt,
       draining: this.draining,
+      bootId: this.bootId,
     };
   }
 
   private async heartbeat(): Promise<void> {
     const client = this.redis.client;
-    if (!client || client.status !== 'ready') return;
+    if (this.stopped || !client || client.status !== 'ready') return;
     await client
       .multi()
       .set(
@@ -138,30 +170,64 @@ export class InstanceRegistry implements OnModuleInit, OnApplicationShutdown {
       .catch(() => undefined);
   }
 
-  /** Finds instances listed but no longer alive, and reaps them. */
+  /** Checks every instance listed or known: restarted ones are reported, dead ones reaped. */
   private async sweep(): Promise<void> {
     const client = this.redis.client;
     if (this.sweeping || !client || client.status !== 'ready') return;
     this.sweeping = true;
     try {
-      const ids = (await client.smembers(this.keys.instances())).filter(
+      const listed = await client.smembers(this.keys.instances());
+      // Known instances too: a Redis that lost its data no longer lists them.
+      const ids = [...new Set([...listed, ...this.known.keys()])].filter(
         (id) => id !== this.options.instanceId,
       );
-      const alive =
+      const values =
         ids.length > 0 ? await client.mget(ids.map((id) => this.keys.instance(id))) : [];
-      const aliveNow = new Set(ids.filter((_, i) => alive[i] !== null));
-      // Gone: seen alive before, not now (another instance may have reaped it already).
-      for (const id of [...this.known]) {
-        if (aliveNow.has(id)) continue;
-        this.known.delete(id);
-        this.notifyGone(id);
+      const silent: string[] = [];
+      for (const [i, id] of ids.entries()) {
+        const value = values[i];
+        if (value === null || value === undefined) silent.push(id);
+        else this.seen(id, parseBootId(value));
       }
-      for (const id of aliveNow) this.known.add(id);
-      for (const [i, id] of ids.entries()) if (alive[i] === null) await this.reap(id);
+      if (silent.length === 0) return;
+      // Keys lost with Redis's data say nothing: everyone gets a full TTL to announce itself.
+      if (Date.now() - this.continuity.since < this.options.instanceTtlMs) return;
+      const answers = await Promise.all(silent.map((id) => this.ping(id)));
+      for (const [i, id] of silent.entries()) {
+        const bootId = answers[i];
+        if (bootId !== null) {
+          this.seen(id, bootId);
+          continue;
+        }
+        if (this.known.delete(id)) this.notifyGone(id);
+        await this.reap(id);
+      }
     } catch (err) {
       this.logger.debug(`instance sweep failed: ${(err as Error).message}`);
     } finally {
       this.sweeping = false;
+    }
+  }
+
+  /** An instance is alive with this boot id: a new one means it restarted under the same id. */
+  private seen(id: string, bootId: string | undefined): void {
+    const before = this.known.get(id);
+    if (before !== undefined && bootId !== undefined && before !== bootId) {
+      this.logger.warn(`instance restarted under the same id [instanceId=${id}]`);
+      this.notifyGone(id);
+    }
+    this.known.set(id, bootId ?? before);
+  }
+
+  /** The boot id of a silent instance that answers over the bus, or null. */
+  private async ping(id: string): Promise<string | null> {
+    try {
+      const timeout = Math.min(PING_TIMEOUT_MS, this.options.instanceTtlMs);
+      const { bootId } = await this.bus.request(id, InstanceMessage.ping, {}, timeout);
+      this.logger.debug(`instance key missing but it answers [instanceId=${id}]`);
+      return bootId;
+    } catch {
+      return null;
     }
   }
 
@@ -201,5 +267,15 @@ export class InstanceRegistry implements OnModuleInit, OnApplicationShutdown {
     this.logger.warn(
       `instance dead, its sessions removed [instanceId=${deadId}, sessions=${removed}]`,
     );
+  }
+}
+
+/** The boot id in an instance's announcement (undefined if absent or unreadable). */
+function parseBootId(json: string): string | undefined {
+  try {
+    const info = JSON.parse(json) as Partial<InstanceInfo>;
+    return typeof info.bootId === 'string' ? info.bootId : undefined;
+  } catch {
+    return undefined;
   }
 }

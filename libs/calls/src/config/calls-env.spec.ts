@@ -45,6 +45,28 @@ describe('callsOptionsFromEnv', () => {
     }
   });
 
+  it('reads a Sentinel group: addresses (IPv6 in brackets) and the master name', () => {
+    expect(
+      callsOptionsFromEnv({
+        RUSTCHAT_REDIS_SENTINELS: 's1:26379, 10.0.0.2:26380,[::1]:26381',
+        RUSTCHAT_REDIS_SENTINEL_NAME: 'calls-primary',
+      }),
+    ).toEqual({
+      redisSentinels: ['s1:26379', '10.0.0.2:26380', '[::1]:26381'],
+      redisSentinelName: 'calls-primary',
+    });
+  });
+
+  it.each([
+    ['RUSTCHAT_REDIS_SENTINELS', 's1'],
+    ['RUSTCHAT_REDIS_SENTINELS', 's1:0'],
+    ['RUSTCHAT_REDIS_SENTINELS', 's1:65536'],
+    ['RUSTCHAT_REDIS_SENTINELS', 'redis://s1:26379'],
+    ['RUSTCHAT_REDIS_SENTINEL_NAME', 'my master'],
+  ])('refuses %s=%s at boot', (name, value) => {
+    expect(() => callsOptionsFromEnv({ [name]: value })).toThrow(name);
+  });
+
   it('never prints a password from a bad URL', () => {
     try {
       callsOptionsFromEnv({ RUSTCHAT_REDIS_URL: 'redis://user:s3cret@host:notaport' });

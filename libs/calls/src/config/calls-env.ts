@@ -21,6 +21,10 @@ const ipAddress: EnvParser<string> = {
   allowed: 'an IPv4 or IPv6 address (e.g. 0.0.0.0)',
 };
 
+/** A sentinel's address: `host:port` or `[ipv6]:port`, port 1 to 65535. */
+const SENTINEL_ADDRESS =
+  /^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]):(?:[1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5])$/;
+
 /** Options that can come from the environment (the seams are objects, given in code). */
 type EnvOptions = Omit<CallsModuleOptions, 'identity' | 'permissions' | 'idCodec'>;
 
@@ -35,6 +39,14 @@ type EnvTable = {
 export const CALLS_ENV: EnvTable = {
   stateBackend: { name: 'RUSTCHAT_CALLS_STATE_BACKEND', parser: oneOf(STATE_BACKEND_MODES) },
   redisUrl: { name: 'RUSTCHAT_REDIS_URL', parser: url(['redis:', 'rediss:']) },
+  redisSentinels: {
+    name: 'RUSTCHAT_REDIS_SENTINELS',
+    parser: list(SENTINEL_ADDRESS, 'host:port sentinel addresses (IPv6 as [addr]:port)'),
+  },
+  redisSentinelName: {
+    name: 'RUSTCHAT_REDIS_SENTINEL_NAME',
+    parser: matching(/^[A-Za-z0-9._-]{1,64}$/, '1 to 64 characters of letters, digits and . _ -'),
+  },
   redisKeyPrefix: {
     name: 'RUSTCHAT_CALLS_REDIS_KEY_PREFIX',
     parser: matching(

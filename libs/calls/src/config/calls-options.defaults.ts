@@ -27,6 +27,8 @@ export function resolveCallsOptions(options: CallsModuleOptions): ResolvedCallsO
   return {
     stateBackend: options.stateBackend ?? DEFAULT_STATE_BACKEND_MODE,
     redisUrl: options.redisUrl ?? 'redis://127.0.0.1:6379',
+    redisSentinels: [...(options.redisSentinels ?? [])],
+    redisSentinelName: options.redisSentinelName ?? 'mymaster',
     redisKeyPrefix: options.redisKeyPrefix ?? DEFAULT_KEY_PREFIX,
     redisCommandTimeoutMs: options.redisCommandTimeoutMs ?? 1000,
     redisProbeIntervalMs: options.redisProbeIntervalMs ?? 500,

@@ -18,6 +18,21 @@ export interface CallsModuleOptions {
    */
   redisUrl?: string;
   /**
+   * Redis Sentinel addresses (`host:port`; IPv6 as `[addr]:port`). When set, the state store, the
+   * socket.io adapter and the instance bus ask these sentinels for the primary of
+   * {@link redisSentinelName} and follow its failovers; `redisUrl` then only gives the
+   * credentials, database and TLS (its host and port are not used).
+   * Env: `RUSTCHAT_REDIS_SENTINELS` (comma separated).
+   * @default [] (no Sentinel: `redisUrl` is the server)
+   */
+  redisSentinels?: string[];
+  /**
+   * The Sentinel master group name (with {@link redisSentinels}).
+   * Env: `RUSTCHAT_REDIS_SENTINEL_NAME`.
+   * @default 'mymaster'
+   */
+  redisSentinelName?: string;
+  /**
    * Prefix of every Redis key; the default gives the seed's keys (`rustchat:calls:state:<id>`,
    * `rustchat:calls:channel:<id>`, `rustchat:calls:active`). Env: `RUSTCHAT_CALLS_REDIS_KEY_PREFIX`.
    * @default 'rustchat:calls:'

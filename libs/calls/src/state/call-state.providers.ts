@@ -8,6 +8,8 @@ import { FallbackCallStateStore } from './fallback-call-state.store';
 import { MemoryCallStateStore } from './memory-call-state.store';
 import { RedisCallStateStore } from './redis-call-state.store';
 import { RedisKeys } from './redis-keys';
+import { ServedCallSnapshots } from './served-call-snapshots';
+import { SnapshottingCallStateStore } from './snapshotting-call-state.store';
 import type { StateBackendStatus } from '../config/state-backend-mode';
 import { VersionedCallStateRepository } from './versioned-call-state.repository';
 import { UnknownStateBackendError } from '../errors/unknown-state-backend.error';
@@ -22,6 +24,7 @@ function createBackend(
   options: ResolvedCallsOptions,
   redis: CallsRedisClient,
   keys: RedisKeys,
+  snapshots: ServedCallSnapshots,
 ): Backend {
   const mode = options.stateBackend;
   switch (mode) {
@@ -37,7 +40,12 @@ function createBackend(
         }),
       };
     case 'redis': {
-      const store = new RedisCallStateStore(redis.client!, keys);
+      // What this instance saw of the calls it serves: written back if Redis loses them (the
+      // auto backend restores them from its memory mirror instead).
+      const store = new SnapshottingCallStateStore(
+        new RedisCallStateStore(redis.client!, keys),
+        snapshots,
+      );
       return {
         store,
         status: () => ({
@@ -88,13 +96,21 @@ class ManagedCallStateRepository extends VersionedCallStateRepository {
 /** The one place the state backend is chosen, from the resolved options. */
 export const callStateRepositoryProvider: Provider = {
   provide: CallStateRepository,
-  inject: [CALLS_OPTIONS, CallsRedisClient, RedisKeys],
+  inject: [CALLS_OPTIONS, CallsRedisClient, RedisKeys, ServedCallSnapshots],
   useFactory: (
     options: ResolvedCallsOptions,
     redis: CallsRedisClient,
     keys: RedisKeys,
+    snapshots: ServedCallSnapshots,
   ): CallStateRepository =>
-    new ManagedCallStateRepository(createBackend(options, redis, keys), options),
+    new ManagedCallStateRepository(createBackend(options, redis, keys, snapshots), options),
+};
+
+/** What this instance last saw of the calls it serves (recorded with the `redis` backend). */
+export const servedCallSnapshotsProvider: Provider = {
+  provide: ServedCallSnapshots,
+  inject: [CALLS_OPTIONS],
+  useFactory: (options: ResolvedCallsOptions) => new ServedCallSnapshots(options.instanceId),
 };
 
 /** The Redis connection, created from the resolved options. */

@@ -7,6 +7,7 @@ import type {
   CallStateMutator,
   JoinCallResult,
   RemoveSessionResult,
+  RestoreSessionsResult,
   ScreenShareStop,
   StartCallInput,
 } from './call-state.types';
@@ -65,6 +66,18 @@ export interface CallStateRepository {
   setMuted(callId: string, sessionId: string, muted: boolean): Promise<CallState>;
   /** Records that a user dismissed the call notification. */
   dismissNotification(callId: string, userId: string): Promise<CallState>;
+  /**
+   * Puts sessions an instance serves back into their call after the backend lost them (Redis
+   * restarted empty, or a failover lost recent writes): the call is created again from `snapshot`
+   * (the last state that instance saw) when the channel has no call, else the missing sessions
+   * are added under compare-and-swap, merging with what other instances put back; when the stored
+   * call is older than the snapshot, the snapshot's host, host lock, screen share and title win.
+   * Nothing is restored into another call of the channel.
+   */
+  restoreSessions(
+    snapshot: CallState,
+    sessions: readonly CallSessionState[],
+  ): Promise<RestoreSessionsResult>;
   /** Ends a call: removes its state, channel lookup and active entry. False if it was not active. */
   endCall(callId: string): Promise<boolean>;
   /**

@@ -110,3 +110,16 @@ export interface ScreenShareStop {
   /** Whether the session was sharing (and now no longer is). */
   readonly stopped: boolean;
 }
+
+/** Result of `CallStateRepository.restoreSessions`. */
+export interface RestoreSessionsResult {
+  /**
+   * The channel's call afterwards. Its id differs from the snapshot's when the channel has
+   * another call now (nothing was restored then).
+   */
+  readonly call: CallState;
+  /** True when the call was created again (the backend had lost it). */
+  readonly created: boolean;
+  /** How many sessions were put back (or given this instance's id). */
+  readonly restored: number;
+}

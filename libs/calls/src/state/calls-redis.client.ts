@@ -1,7 +1,7 @@
 import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { Redis } from 'ioredis';
-import { redactCredentials } from '../config/calls-env';
+import type { Redis } from 'ioredis';
 import type { ResolvedCallsOptions } from '../config/calls-options.interface';
+import { createRedis, describeRedis } from './redis-connection';
 
 const CONNECT_WAIT_MS = 3000;
 
@@ -21,7 +21,7 @@ export class CallsRedisClient implements OnModuleInit, OnApplicationShutdown {
       this.client = null;
       return;
     }
-    this.client = new Redis(options.redisUrl, {
+    this.client = createRedis(options, {
       lazyConnect: true,
       enableOfflineQueue: false,
       autoResendUnfulfilledCommands: false,
@@ -32,11 +32,11 @@ export class CallsRedisClient implements OnModuleInit, OnApplicationShutdown {
       retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
     });
     this.client.on('ready', () => {
-      if (!this.up) this.logger.log(`Redis connected [url=${this.safeUrl}]`);
+      if (!this.up) this.logger.log(`Redis connected [${this.where}]`);
       this.up = true;
     });
     this.client.on('close', () => {
-      if (this.up) this.logger.warn(`Redis connection lost [url=${this.safeUrl}]`);
+      if (this.up) this.logger.warn(`Redis connection lost [${this.where}]`);
       this.up = false;
     });
     // Reconnection errors repeat every attempt; the transitions above are logged once each.
@@ -59,7 +59,7 @@ export class CallsRedisClient implements OnModuleInit, OnApplicationShutdown {
     );
     if (!(await Promise.race([connected, waited]))) {
       this.logger.warn(
-        `Redis not reachable at boot, retrying in the background [url=${this.safeUrl}, backend=${this.options.stateBackend}]`,
+        `Redis not reachable at boot, retrying in the background [${this.where}, backend=${this.options.stateBackend}]`,
       );
     }
   }
@@ -72,7 +72,8 @@ export class CallsRedisClient implements OnModuleInit, OnApplicationShutdown {
     else this.client.disconnect();
   }
 
-  private get safeUrl(): string {
-    return redactCredentials(this.options.redisUrl);
+  /** Where Redis is, for log lines (no password). */
+  private get where(): string {
+    return describeRedis(this.options);
   }
 }

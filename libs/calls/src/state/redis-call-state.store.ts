@@ -54,6 +54,10 @@ export class RedisCallStateStore implements CallStateStore {
   ) {
     redis.defineCommand('callsCreate', { numberOfKeys: 3, lua: CREATE_CALL_SCRIPT });
     redis.defineCommand('callsCompareAndSet', { numberOfKeys: 3, lua: COMPARE_AND_SET_SCRIPT });
+    // A Redis that comes back may have lost data or be another server (a failover): a version
+    // cached from before could match a different state written since (ABA), so none is kept.
+    redis.on('close', () => this.cache.clear());
+    redis.on('ready', () => this.cache.clear());
   }
 
   async get(callId: string): Promise<CallState | null> {

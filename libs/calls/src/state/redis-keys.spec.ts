@@ -22,6 +22,7 @@ describe('RedisKeys', () => {
       instance: keys.instance('i1'),
       instances: keys.instances(),
       reap: keys.reap('i1'),
+      epoch: keys.epoch(),
       bus: keys.bus('i1'),
       socketIoStream: keys.socketIoStream(),
     };
@@ -35,6 +36,7 @@ describe('RedisKeys', () => {
       instance: 'rustchat:calls:instance:i1',
       instances: 'rustchat:calls:instances',
       reap: 'rustchat:calls:reap:i1',
+      epoch: 'rustchat:calls:epoch',
       bus: 'rustchat:calls:bus:i1',
       socketIoStream: 'rustchat:calls:socket.io',
     });
@@ -51,6 +53,7 @@ describe('RedisKeys', () => {
       keys.instance('i1'),
       keys.instances(),
       keys.reap('i1'),
+      keys.epoch(),
       keys.bus('i1'),
       keys.socketIoStream(),
     ]).toEqual([
@@ -61,6 +64,7 @@ describe('RedisKeys', () => {
       'tenant1:calls:instance:i1',
       'tenant1:calls:instances',
       'tenant1:calls:reap:i1',
+      'tenant1:calls:epoch',
       'tenant1:calls:bus:i1',
       'tenant1:calls:socket.io',
     ]);

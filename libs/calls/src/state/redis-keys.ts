@@ -16,6 +16,7 @@ export { DEFAULT_KEY_PREFIX };
  * | `instance:<id>`        | string (JSON)   | instance TTL (heartbeat) | `InstanceRegistry`                           |
  * | `instances`            | set of ids      | none                     | `InstanceRegistry`                           |
  * | `reap:<id>`            | string (lock)   | 30 s                     | `InstanceRegistry` (`SET NX`)                |
+ * | `epoch`                | string (random) | none                     | `RedisContinuity` (`SET NX`)                 |
  * | `bus:<id>`             | pub/sub channel | (nothing stored)         | `InstanceBus`                                |
  * | `socket.io`            | stream          | trimmed to ~10000        | `@socket.io/redis-streams-adapter`           |
  *
@@ -67,6 +68,15 @@ export class RedisKeys {
    */
   reap(instanceId: string): string {
     return `${this.prefix}reap:${instanceId}`;
+  }
+
+  /**
+   * `<prefix>epoch`: a random value set (`SET NX`) by the first instance that finds it missing.
+   * Another value than the one an instance saw before means Redis lost its data (it restarted
+   * empty, or was flushed): the instances then rebuild what they hold.
+   */
+  epoch(): string {
+    return `${this.prefix}epoch`;
   }
 
   /** `<prefix>bus:<instance_id>`: the pub/sub channel an instance's bus listens on. */

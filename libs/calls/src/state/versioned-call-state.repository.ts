@@ -5,6 +5,7 @@ import { CallStateConflictError } from '../errors/call-state-conflict.error';
 import { InvalidCallStateInputError } from '../errors/invalid-call-state-input.error';
 import { assertValidId } from './call-state.codec';
 import * as mutations from './call-state.mutations';
+import { restoredCall, restoreSessions } from './call-state.restore';
 import type { CallStateRepository } from './call-state.repository';
 import type {
   CallSessionPatch,
@@ -13,6 +14,7 @@ import type {
   CallStateMutator,
   JoinCallResult,
   RemoveSessionResult,
+  RestoreSessionsResult,
   ScreenShareStop,
   StartCallInput,
   StartCallResult,
@@ -178,6 +180,34 @@ export class VersionedCallStateRepository implements CallStateRepository {
   dismissNotification(callId: string, userId: string): Promise<CallState> {
     assertValidId('userId', userId);
     return this.mustUpdate(callId, (c) => mutations.dismissNotification(c, userId));
+  }
+
+  async restoreSessions(
+    snapshot: CallState,
+    sessions: readonly CallSessionState[],
+  ): Promise<RestoreSessionsResult> {
+    assertValidId('callId', snapshot.id);
+    assertValidId('channelId', snapshot.channelId);
+    sessions.forEach((s) => this.assertSession(s));
+    for (let attempt = 1; attempt <= JOIN_ATTEMPTS; attempt++) {
+      const { call, created } = await this.store.create(restoredCall(snapshot, sessions));
+      if (created) return { call, created, restored: sessions.length };
+      if (call.id !== snapshot.id) return { call, created: false, restored: 0 };
+      let restored = 0;
+      try {
+        const next = await this.mustUpdate(call.id, (c) => {
+          restored = sessions.filter(
+            (s) => c.sessions[s.sessionId]?.instanceId !== s.instanceId,
+          ).length;
+          return restoreSessions(c, snapshot, sessions);
+        });
+        return { call: next, created: false, restored };
+      } catch (err) {
+        // The call ended between the lookup and the update: create it again.
+        if (!(err instanceof CallNotFoundError)) throw err;
+      }
+    }
+    throw new CallStateConflictError(`channel:${snapshot.channelId}`, JOIN_ATTEMPTS);
   }
 
   async endCall(callId: string): Promise<boolean> {

@@ -16,6 +16,8 @@ import { CALLS_OPTIONS } from '../calls.constants';
 import { DrainService } from '../cluster/drain.service';
 import { InstanceBus } from '../cluster/instance-bus';
 import { InstanceRegistry } from '../cluster/instance-registry.service';
+import { RedisContinuity } from '../cluster/redis-continuity.service';
+import { ServedStateRebuilder } from '../cluster/served-state-rebuilder.service';
 import { SessionControlService } from '../cluster/session-control.service';
 import { resolveCallsOptions } from '../config/calls-options.defaults';
 import type { CallsModuleOptions } from '../config/calls-options.interface';
@@ -26,6 +28,7 @@ import {
   callStateRepositoryProvider,
   callsRedisClientProvider,
   redisKeysProvider,
+  servedCallSnapshotsProvider,
 } from '../state/call-state.providers';
 import type { CallState } from '../state/call-state.types';
 import { ChannelSettingsStore } from '../state/channel-settings.store';
@@ -66,6 +69,7 @@ export async function createCoreTestingModule(
       },
       callsRedisClientProvider,
       redisKeysProvider,
+      servedCallSnapshotsProvider,
       callStateRepositoryProvider,
       ChannelSettingsStore,
       CallsMetrics,
@@ -81,7 +85,9 @@ export async function createCoreTestingModule(
       CallQueriesService,
       MediaEventsBridge,
       InstanceBus,
+      RedisContinuity,
       InstanceRegistry,
+      ServedStateRebuilder,
       DrainService,
       SessionControlService,
       { provide: SessionControl, useExisting: SessionControlService },

@@ -1,5 +1,6 @@
 /** Test helpers of the calls plugin (`@app/calls/testing`); real parts only, no mocks. */
-export { TestRedisServer } from './redis-server';
+export { TestRedisServer, type TestRedisServerOptions } from './redis-server';
+export { TestSentinelGroup, type TestSentinelGroupOptions } from './redis-sentinel-group';
 export { freePort } from './free-port';
 export { testRedisUrl } from './test-redis-url';
 export {

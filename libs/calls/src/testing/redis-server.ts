@@ -1,29 +1,66 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './free-port';
 
+/** Options of {@link TestRedisServer.start}. */
+export interface TestRedisServerOptions {
+  /**
+   * Keep the data on disk (an append-only file in a temporary directory, fsynced at every write),
+   * so that a restart, even after a SIGKILL, comes back with it. @default false (nothing on disk)
+   */
+  readonly persistent?: boolean;
+  /** Start as a replica of the server on this loopback port (`--replicaof`). */
+  readonly replicaOf?: number;
+  /**
+   * Start a Redis Sentinel (`redis-server <config> --sentinel`, no other binary needed) that
+   * monitors the primary on this loopback port under `name`.
+   */
+  readonly sentinel?: {
+    readonly name: string;
+    readonly primaryPort: number;
+    readonly quorum: number;
+    /** `down-after-milliseconds`: how long the primary may be silent before it is down. */
+    readonly downAfterMs: number;
+  };
+}
+
 /**
  * A throwaway `redis-server` for tests: its own process on a free loopback port, nothing kept on
- * disk. Tests that kill or restart Redis use one of these, never a Redis they did not start.
+ * disk unless asked (then in a temporary directory, removed by {@link stop}). Tests that kill or
+ * restart Redis use one of these, never a Redis they did not start.
  */
 export class TestRedisServer {
   private process: ChildProcess | null = null;
+  private readonly dir: string | null;
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly options: TestRedisServerOptions,
+  ) {
+    const needsDir = options.persistent === true || options.sentinel !== undefined;
+    this.dir = needsDir ? mkdtempSync(join(tmpdir(), 'calls-redis-')) : null;
+  }
 
   /**
    * Starts a server on a free port (or the given one) and waits until it answers. Another process
    * may grab a free port first: then it tries the next free port (when none was given).
    */
-  static async start(port?: number): Promise<TestRedisServer> {
+  static async start(
+    port?: number,
+    options: TestRedisServerOptions = {},
+  ): Promise<TestRedisServer> {
     for (let attempt = 1; ; attempt++) {
-      const server = new TestRedisServer(port ?? (await freePort()));
+      const server = new TestRedisServer(port ?? (await freePort()), options);
       try {
         await server.launch();
         return server;
       } catch (err) {
+        server.removeDir();
         if (port !== undefined || attempt >= 5) throw err;
       }
     }
@@ -44,34 +81,27 @@ export class TestRedisServer {
     await this.stopWith('SIGKILL');
   }
 
-  /** Starts the server again on the same port (empty, as after a crash without persistence). */
-  async restart(): Promise<void> {
+  /**
+   * Starts the server again on the same port: empty, as after a crash without persistence, or
+   * with its data when it is persistent (unless `empty`: then its files are deleted first).
+   */
+  async restart(options: { empty?: boolean } = {}): Promise<void> {
     if (this.process) await this.kill();
+    if (options.empty && this.dir) {
+      rmSync(this.dir, { recursive: true, force: true });
+      this.recreateDir();
+    }
     await this.launch();
   }
 
-  /** Stops the server. */
+  /** Stops the server (and removes its data directory). */
   async stop(): Promise<void> {
     await this.stopWith('SIGTERM');
+    this.removeDir();
   }
 
   private async launch(): Promise<void> {
-    const child = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(this.port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--protected-mode',
-        'yes',
-      ],
-      { stdio: 'ignore' },
-    );
+    const child = spawn('redis-server', this.arguments(), { stdio: 'ignore' });
     this.process = child;
     child.once('exit', () => {
       if (this.process === child) this.process = null;
@@ -83,6 +113,52 @@ export class TestRedisServer {
       await sleep(25);
     }
     throw new Error(`redis-server did not answer within 5 s [port=${this.port}]`);
+  }
+
+  /** The command line of this server (or sentinel). */
+  private arguments(): string[] {
+    const { sentinel, replicaOf } = this.options;
+    if (sentinel && this.dir) {
+      // A sentinel rewrites its configuration file: one of its own, in its directory.
+      const config = join(this.dir, 'sentinel.conf');
+      writeFileSync(
+        config,
+        [
+          `port ${this.port}`,
+          'bind 127.0.0.1',
+          `dir ${this.dir}`,
+          `sentinel monitor ${sentinel.name} 127.0.0.1 ${sentinel.primaryPort} ${sentinel.quorum}`,
+          `sentinel down-after-milliseconds ${sentinel.name} ${sentinel.downAfterMs}`,
+          `sentinel failover-timeout ${sentinel.name} ${Math.max(3000, sentinel.downAfterMs * 3)}`,
+          `sentinel parallel-syncs ${sentinel.name} 1`,
+          '',
+        ].join('\n'),
+      );
+      return [config, '--sentinel'];
+    }
+    const persistence = this.dir
+      ? ['--dir', this.dir, '--appendonly', 'yes', '--appendfsync', 'always']
+      : ['--appendonly', 'no'];
+    return [
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      ...persistence,
+      ...(replicaOf !== undefined ? ['--replicaof', '127.0.0.1', String(replicaOf)] : []),
+      '--protected-mode',
+      'yes',
+    ];
+  }
+
+  private recreateDir(): void {
+    if (this.dir) mkdirSync(this.dir, { recursive: true });
+  }
+
+  private removeDir(): void {
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
   }
 
   private async stopWith(signal: NodeJS.Signals): Promise<void> {

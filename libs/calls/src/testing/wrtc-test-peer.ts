@@ -353,17 +353,34 @@ export class WrtcTestPeer {
     }
   }
 
-  /** RTP packets and bytes received so far, per `inbound-rtp` stream (from `getStats`). */
-  async inboundRtp(): Promise<{ kind: string; packets: number; bytes: number }[]> {
+  /**
+   * RTP packets and bytes received so far, per `inbound-rtp` stream (from `getStats`), with the
+   * stream's transceiver `mid` (null when the stats do not say).
+   */
+  async inboundRtp(): Promise<
+    { kind: string; mid: string | null; packets: number; bytes: number }[]
+  > {
     const report = await this.pc.getStats();
     return [...report.values()]
       .filter((s) => s.type === 'inbound-rtp')
       .map((s) => ({
         kind:
           typeof s.kind === 'string' ? s.kind : typeof s.mediaType === 'string' ? s.mediaType : '',
+        mid: typeof s.mid === 'string' ? s.mid : null,
         packets: Number(s.packetsReceived ?? 0),
         bytes: Number(s.bytesReceived ?? 0),
       }));
+  }
+
+  /** RTP audio packets sent so far (`outbound-rtp` `packetsSent` of every audio stream). */
+  async sentAudioPackets(): Promise<number> {
+    const report = await this.pc.getStats();
+    let packets = 0;
+    for (const s of report.values()) {
+      const kind = s.kind ?? s.mediaType;
+      if (s.type === 'outbound-rtp' && kind === 'audio') packets += Number(s.packetsSent ?? 0);
+    }
+    return packets;
   }
 
   /** Decoded frames per remote video track. */
