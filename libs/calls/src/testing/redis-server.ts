@@ -36,14 +36,15 @@ export interface TestRedisServerOptions {
  */
 export class TestRedisServer {
   private process: ChildProcess | null = null;
-  private readonly dir: string | null;
+  private readonly dir: string;
 
   private constructor(
     readonly port: number,
     private readonly options: TestRedisServerOptions,
   ) {
-    const needsDir = options.persistent === true || options.sentinel !== undefined;
-    this.dir = needsDir ? mkdtempSync(join(tmpdir(), 'calls-redis-')) : null;
+    // Every server works in a directory of its own (a replica writes the RDB of its sync there,
+    // which would otherwise land in the test's working directory, i.e. the repository).
+    this.dir = mkdtempSync(join(tmpdir(), 'calls-redis-'));
   }
 
   /**
@@ -87,7 +88,7 @@ export class TestRedisServer {
    */
   async restart(options: { empty?: boolean } = {}): Promise<void> {
     if (this.process) await this.kill();
-    if (options.empty && this.dir) {
+    if (options.empty) {
       rmSync(this.dir, { recursive: true, force: true });
       this.recreateDir();
     }
@@ -118,7 +119,7 @@ export class TestRedisServer {
   /** The command line of this server (or sentinel). */
   private arguments(): string[] {
     const { sentinel, replicaOf } = this.options;
-    if (sentinel && this.dir) {
+    if (sentinel) {
       // A sentinel rewrites its configuration file: one of its own, in its directory.
       const config = join(this.dir, 'sentinel.conf');
       writeFileSync(
@@ -136,8 +137,8 @@ export class TestRedisServer {
       );
       return [config, '--sentinel'];
     }
-    const persistence = this.dir
-      ? ['--dir', this.dir, '--appendonly', 'yes', '--appendfsync', 'always']
+    const persistence = this.options.persistent
+      ? ['--appendonly', 'yes', '--appendfsync', 'always']
       : ['--appendonly', 'no'];
     return [
       '--port',
@@ -146,6 +147,8 @@ export class TestRedisServer {
       '127.0.0.1',
       '--save',
       '',
+      '--dir',
+      this.dir,
       ...persistence,
       ...(replicaOf !== undefined ? ['--replicaof', '127.0.0.1', String(replicaOf)] : []),
       '--protected-mode',
@@ -154,11 +157,11 @@ export class TestRedisServer {
   }
 
   private recreateDir(): void {
-    if (this.dir) mkdirSync(this.dir, { recursive: true });
+    mkdirSync(this.dir, { recursive: true });
   }
 
   private removeDir(): void {
-    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    rmSync(this.dir, { recursive: true, force: true });
   }
 
   private async stopWith(signal: NodeJS.Signals): Promise<void> {
