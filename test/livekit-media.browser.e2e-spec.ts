@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { mintLiveKitToken } from '@app/calls';
+import { mintLiveKitToken, SfuService } from '@app/calls';
 import { LiveKitSessions } from '@app/calls/livekit/livekit-sessions';
 import { launchChromium } from './browser/calls-browser';
 import { LIVEKIT_TEST_LOG_NOISE, LiveKitPage, until } from './browser/livekit-page';
@@ -147,6 +147,8 @@ describe('livekit-client media in a real browser', () => {
     const bob = await joinLiveKit('Bob', ch);
     await Promise.all([alice.setMicrophone(true), bob.setMicrophone(true)]);
 
+    const sent = await alice.outbound('microphone');
+    expect(sent?.level).toBeGreaterThan(0);
     const heardByBob = await bob.hears(alice.identity);
     const heardByAlice = await alice.hears(bob.identity);
     expect(heardByBob.audioLevel).toBeGreaterThan(0);
@@ -356,5 +358,30 @@ describe('livekit-client media in a real browser', () => {
     expect(again).not.toBe(connection);
     await bob.hears(alice.identity);
     await alice.hears(bob.identity);
+  }, 60_000);
+
+  // Last: it kills the host's media worker (a new one takes the call over).
+  it("the call's media worker dies: the client is told to reconnect and hears again", async () => {
+    const ch = channel();
+    const alice = await joinLiveKit('Ava', ch);
+    const bob = await joinLiveKit('Bo', ch);
+    await Promise.all([alice.setMicrophone(true), bob.setMicrophone(true)]);
+    await bob.hears(alice.identity);
+
+    const sfu = host.app.get(SfuService);
+    const callId = host.app.get(LiveKitSessions).get(sessionOf(alice.identity))?.session?.callId;
+    const pid = sfu.callWorkerPid(callId ?? '');
+    expect(pid).toBeDefined();
+    process.kill(pid ?? 0, 'SIGKILL');
+
+    await until(
+      'both reconnected',
+      async () => [await alice.events(), await bob.events()],
+      (all) => all.every((e) => e.some((x) => x.type === 'reconnected')),
+      20_000,
+    );
+    await bob.hears(alice.identity);
+    await alice.hears(bob.identity);
+    expect(sfu.callWorkerPid(callId ?? '')).not.toBe(pid);
   }, 60_000);
 });
