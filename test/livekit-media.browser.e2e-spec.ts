@@ -147,12 +147,14 @@ describe('livekit-client media in a real browser', () => {
     const bob = await joinLiveKit('Bob', ch);
     await Promise.all([alice.setMicrophone(true), bob.setMicrophone(true)]);
 
-    const sent = await alice.outbound('microphone');
-    expect(sent?.level).toBeGreaterThan(0);
     const heardByBob = await bob.hears(alice.identity);
     const heardByAlice = await alice.hears(bob.identity);
     expect(heardByBob.audioLevel).toBeGreaterThan(0);
     expect(heardByAlice.audioLevel).toBeGreaterThan(0);
+    // What was heard was sent: Alice's microphone captures a sound and sends it.
+    const sent = await alice.outbound('microphone');
+    expect(sent?.level).toBeGreaterThan(0);
+    expect(sent?.packets).toBeGreaterThan(0);
     const remotes = await bob.remotes();
     expect(remotes).toEqual([
       expect.objectContaining({
@@ -313,18 +315,32 @@ describe('livekit-client media in a real browser', () => {
     );
   }, 60_000);
 
-  it('the host removes a LiveKit participant: Disconnected(PARTICIPANT_REMOVED)', async () => {
+  it('the host mutes a LiveKit participant (its client mutes, its voice stops), then removes it: Disconnected(PARTICIPANT_REMOVED)', async () => {
     const ch = channel();
-    const { token: hostToken } = await host.login('Hilda');
-    const hilda = await host.connect(hostToken);
-    clients.push(hilda);
-    expect(await hilda.send('join', { channelID: ch })).toMatchObject({ ok: true });
+    const hilda = await joinMattermost('Hilda', ch);
     const lk = await joinLiveKit('Lukas', ch);
-    await host.http
-      .post(`/plugins/com.mattermost.calls/calls/${ch}/host/remove`)
-      .set('Authorization', `Bearer ${hostToken}`)
-      .send({ session_id: sessionOf(lk.identity) })
-      .expect(200);
+    const lkSession = sessionOf(lk.identity);
+    const hostControl = (action: string) =>
+      host.http
+        .post(`/plugins/com.mattermost.calls/calls/${ch}/host/${action}`)
+        .set('Authorization', `Bearer ${tokens.get(hilda)}`)
+        .send({ session_id: lkSession })
+        .expect(200);
+    await lk.setMicrophone(true);
+    await mmReceives(hilda, 'audio');
+
+    await hostControl('mute');
+    await hilda.client.waitFor('user_muted', (e) => e.data.session_id === lkSession, 5000);
+    await until(
+      'the LiveKit client muting its microphone',
+      () => lk.localTracks(),
+      (t) => t.some((x) => x.source === 'microphone' && x.muted),
+      5000,
+    );
+    await hilda.page.waitForTimeout(300);
+    expect(await mmPacketsOver(hilda, 'audio', 1000)).toBeLessThanOrEqual(STOPPED);
+
+    await hostControl('remove');
     const events = await until(
       'the LiveKit client disconnected',
       () => lk.events(),
@@ -333,7 +349,7 @@ describe('livekit-client media in a real browser', () => {
     );
     // livekit-client's DisconnectReason.PARTICIPANT_REMOVED is 4.
     expect(events.find((x) => x.type === 'disconnected')?.detail).toBe('4');
-    await hilda.waitFor('user_left', (e) => e.data.session_id === sessionOf(lk.identity), 10_000);
+    await hilda.client.waitFor('user_left', (e) => e.data.session_id === lkSession, 10_000);
   }, 60_000);
 
   it('a dropped signal connection: the client reconnects under the same identity and hears again', async () => {
