@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { mintLiveKitToken } from '@app/calls';
+import { mintLiveKitToken, SfuService } from '@app/calls';
 import { LiveKitSessions } from '@app/calls/livekit/livekit-sessions';
 import { launchChromium } from './browser/calls-browser';
 import { LIVEKIT_TEST_LOG_NOISE, LiveKitPage, until } from './browser/livekit-page';
@@ -151,6 +151,10 @@ describe('livekit-client media in a real browser', () => {
     const heardByAlice = await alice.hears(bob.identity);
     expect(heardByBob.audioLevel).toBeGreaterThan(0);
     expect(heardByAlice.audioLevel).toBeGreaterThan(0);
+    // What was heard was sent: Alice's microphone captures a sound and sends it.
+    const sent = await alice.outbound('microphone');
+    expect(sent?.level).toBeGreaterThan(0);
+    expect(sent?.packets).toBeGreaterThan(0);
     const remotes = await bob.remotes();
     expect(remotes).toEqual([
       expect.objectContaining({
@@ -311,18 +315,32 @@ describe('livekit-client media in a real browser', () => {
     );
   }, 60_000);
 
-  it('the host removes a LiveKit participant: Disconnected(PARTICIPANT_REMOVED)', async () => {
+  it('the host mutes a LiveKit participant (its client mutes, its voice stops), then removes it: Disconnected(PARTICIPANT_REMOVED)', async () => {
     const ch = channel();
-    const { token: hostToken } = await host.login('Hilda');
-    const hilda = await host.connect(hostToken);
-    clients.push(hilda);
-    expect(await hilda.send('join', { channelID: ch })).toMatchObject({ ok: true });
+    const hilda = await joinMattermost('Hilda', ch);
     const lk = await joinLiveKit('Lukas', ch);
-    await host.http
-      .post(`/plugins/com.mattermost.calls/calls/${ch}/host/remove`)
-      .set('Authorization', `Bearer ${hostToken}`)
-      .send({ session_id: sessionOf(lk.identity) })
-      .expect(200);
+    const lkSession = sessionOf(lk.identity);
+    const hostControl = (action: string) =>
+      host.http
+        .post(`/plugins/com.mattermost.calls/calls/${ch}/host/${action}`)
+        .set('Authorization', `Bearer ${tokens.get(hilda)}`)
+        .send({ session_id: lkSession })
+        .expect(200);
+    await lk.setMicrophone(true);
+    await mmReceives(hilda, 'audio');
+
+    await hostControl('mute');
+    await hilda.client.waitFor('user_muted', (e) => e.data.session_id === lkSession, 5000);
+    await until(
+      'the LiveKit client muting its microphone',
+      () => lk.localTracks(),
+      (t) => t.some((x) => x.source === 'microphone' && x.muted),
+      5000,
+    );
+    await hilda.page.waitForTimeout(300);
+    expect(await mmPacketsOver(hilda, 'audio', 1000)).toBeLessThanOrEqual(STOPPED);
+
+    await hostControl('remove');
     const events = await until(
       'the LiveKit client disconnected',
       () => lk.events(),
@@ -331,7 +349,7 @@ describe('livekit-client media in a real browser', () => {
     );
     // livekit-client's DisconnectReason.PARTICIPANT_REMOVED is 4.
     expect(events.find((x) => x.type === 'disconnected')?.detail).toBe('4');
-    await hilda.waitFor('user_left', (e) => e.data.session_id === sessionOf(lk.identity), 10_000);
+    await hilda.client.waitFor('user_left', (e) => e.data.session_id === lkSession, 10_000);
   }, 60_000);
 
   it('a dropped signal connection: the client reconnects under the same identity and hears again', async () => {
@@ -356,5 +374,30 @@ describe('livekit-client media in a real browser', () => {
     expect(again).not.toBe(connection);
     await bob.hears(alice.identity);
     await alice.hears(bob.identity);
+  }, 60_000);
+
+  // Last: it kills the host's media worker (a new one takes the call over).
+  it("the call's media worker dies: the client is told to reconnect and hears again", async () => {
+    const ch = channel();
+    const alice = await joinLiveKit('Ava', ch);
+    const bob = await joinLiveKit('Bo', ch);
+    await Promise.all([alice.setMicrophone(true), bob.setMicrophone(true)]);
+    await bob.hears(alice.identity);
+
+    const sfu = host.app.get(SfuService);
+    const callId = host.app.get(LiveKitSessions).get(sessionOf(alice.identity))?.session?.callId;
+    const pid = sfu.callWorkerPid(callId ?? '');
+    expect(pid).toBeDefined();
+    process.kill(pid ?? 0, 'SIGKILL');
+
+    await until(
+      'both reconnected',
+      async () => [await alice.events(), await bob.events()],
+      (all) => all.every((e) => e.some((x) => x.type === 'reconnected')),
+      20_000,
+    );
+    await bob.hears(alice.identity);
+    await alice.hears(bob.identity);
+    expect(sfu.callWorkerPid(callId ?? '')).not.toBe(pid);
   }, 60_000);
 });

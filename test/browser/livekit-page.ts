@@ -35,10 +35,14 @@ interface Harness {
   localTracks(): { source: string; muted: boolean }[];
   remotes(): LkRemote[];
   inbound(identity: string, source: string): Promise<LkTrackStats | null>;
+  outbound(source: string): Promise<{ level: number; packets: number } | null>;
   disconnect(): Promise<void>;
 }
 
 type PageGlobal = { __lk: Harness };
+
+/** With LIVEKIT_PAGE_DEBUG set, pages log at debug level and keep every line (`debug`). */
+const DEBUG = process.env.LIVEKIT_PAGE_DEBUG !== undefined;
 // The functions given to page.evaluate run in the page: they may use nothing from this module.
 
 /**
@@ -74,6 +78,8 @@ export async function until<T>(
  */
 export class LiveKitPage {
   readonly logs: string[] = [];
+  /** Everything the page logged, with LIVEKIT_PAGE_DEBUG set (livekit-client at debug level). */
+  readonly debug: string[] = [];
   identity = '';
   sid = '';
 
@@ -83,6 +89,7 @@ export class LiveKitPage {
     readonly page: Page,
   ) {
     page.on('console', (m) => {
+      if (DEBUG) this.debug.push(`${Date.now() % 100_000} [${m.type()}] ${m.text().slice(0, 300)}`);
       if (m.type() === 'error' || m.type() === 'warning')
         this.logs.push(`[${m.type()}] ${m.text()}`);
     });
@@ -104,6 +111,7 @@ export class LiveKitPage {
       route.fulfill({ contentType: 'text/html', body: `<!doctype html><title>${name}</title>` }),
     );
     await page.goto(url);
+    if (DEBUG) await page.evaluate(() => Object.assign(globalThis, { __lkDebug: true }));
     await page.addScriptTag({ content: script });
     return new LiveKitPage(name, context, page);
   }
@@ -168,6 +176,14 @@ export class LiveKitPage {
     return this.page.evaluate(
       ([i, s]) => (globalThis as unknown as PageGlobal).__lk.inbound(i, s),
       [identity, source] as const,
+    );
+  }
+
+  /** This page's own track of `source`: its capture level and packets sent. */
+  outbound(source: string): Promise<{ level: number; packets: number } | null> {
+    return this.page.evaluate(
+      (s) => (globalThis as unknown as PageGlobal).__lk.outbound(s),
+      source,
     );
   }
 

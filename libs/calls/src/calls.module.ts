@@ -142,6 +142,7 @@ const liveKitProviders = [
     CallsMetrics,
     MattermostWire,
     SocketIoDelivery,
+    // Before MediaEventsBridge: LiveKitMediaService must hear of a failed media session first.
     ...liveKitProviders,
     // Every event reaches both protocols, each in its own terms.
     {

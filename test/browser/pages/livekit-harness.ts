@@ -8,6 +8,7 @@ import {
   type RemoteTrack,
   Room,
   RoomEvent,
+  setLogLevel,
   Track,
   type TrackPublication,
 } from 'livekit-client';
@@ -48,6 +49,8 @@ class LiveKitHarness {
 
   /** Joins with `token` at `url`; resolves once connected (both peer connections up). */
   async connect(url: string, token: string): Promise<{ sid: string; identity: string }> {
+    // Set by LiveKitPage when LIVEKIT_PAGE_DEBUG is: livekit-client logs everything.
+    if ((globalThis as { __lkDebug?: boolean }).__lkDebug) setLogLevel('debug');
     // Mattermost's LiveKit-era client settings (MM-69110).
     const room = new Room({
       adaptiveStream: false,
@@ -160,6 +163,22 @@ class LiveKitHarness {
       };
     });
     return stats;
+  }
+
+  /** This page's own track of `source`: what it captures (level) and sends (packets). */
+  async outbound(source: string): Promise<{ level: number; packets: number } | null> {
+    const pub = [...this.local.trackPublications.values()].find(
+      (t) => t.source === (source as Track.Source),
+    );
+    const report = await pub?.track?.getRTCStatsReport();
+    if (!report) return null;
+    let level = 0;
+    let packets = 0;
+    report.forEach((s: Record<string, unknown>) => {
+      if (s.type === 'media-source') level = Number(s.audioLevel ?? 0);
+      if (s.type === 'outbound-rtp') packets = Number(s.packetsSent ?? 0);
+    });
+    return { level, packets };
   }
 
   async disconnect(): Promise<void> {

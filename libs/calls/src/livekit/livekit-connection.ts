@@ -28,6 +28,27 @@ export const CloseCode = {
   serverError: 1011,
 } as const;
 
+/**
+ * How long a connection whose client was told to reconnect (`leave` with action RECONNECT) stays
+ * open for the client to close it: livekit-client closes it as its reconnect starts, and a server
+ * close on top makes it schedule a second reconnect, which leaves it buffering room events forever.
+ */
+const RECONNECT_LINGER_MS = 2000;
+
+/**
+ * How long call events wait after the join response for the client's first message (see
+ * {@link LiveKitConnection.joined}).
+ */
+const HOLD_FOR_MESSAGE_MS = 1000;
+
+/** What waits for a connection's join, and how long (see {@link LiveKitConnection.joined}). */
+export interface JoinHold {
+  /** Until the client's first message (at most {@link HOLD_FOR_MESSAGE_MS}). */
+  readonly firstMessage: boolean;
+  /** At least this long after the join response (ms). */
+  readonly minMs: number;
+}
+
 /** Limits of one connection. */
 export interface ConnectionLimits {
   readonly messageRate: number;
@@ -73,6 +94,12 @@ export class LiveKitConnection implements SessionConnection {
   private place: SessionPlace | null = null;
   private roomView: RoomView | null = null;
   private readonly waiting: (() => void)[] = [];
+  /** Whether what waits for the join may go (see {@link joined}). */
+  private released = false;
+  /** Whether the client has sent a message since its join response (or need not have). */
+  private heard = false;
+  /** Not released before this time (ms). */
+  private holdUntil = 0;
   private readonly limiter: TokenBucket;
   private queue: Promise<void> = Promise.resolve();
   private idleTimer: NodeJS.Timeout | null = null;
@@ -86,6 +113,8 @@ export class LiveKitConnection implements SessionConnection {
   media: LiveKitMediaSession | null = null;
   /** Timers the connection owns (token refresh). */
   readonly timers = new Set<NodeJS.Timeout>();
+  /** Closes the socket of a client told to reconnect, if it does not close it first. */
+  private lingerTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly socket: WebSocket,
@@ -135,9 +164,40 @@ export class LiveKitConnection implements SessionConnection {
     }
   }
 
-  /** The join is done: the view is filled, the client was sent `join`; waiting events go now. */
-  joined(view: RoomView): void {
+  /**
+   * The join is done: the view is filled, the client was sent `join`. What waits for the join
+   * (call events, other participants, subscriber offers) goes now, or as `hold` says: after the
+   * client's first message, since livekit-client drops room events that come before it has taken
+   * in the join response of a full reconnect (its first message, its publisher offer, comes after
+   * it has); and for a client that joins again, not before `minMs`, since livekit-client 2.x also
+   * loses room events that come between its `Reconnected` and the end of its engine's reconnect
+   * attempt (at least 2 s after the join response).
+   */
+  joined(view: RoomView, hold: JoinHold = { firstMessage: false, minMs: 0 }): void {
     this.roomView = view;
+    this.holdUntil = Date.now() + hold.minMs;
+    this.heard = !hold.firstMessage;
+    const later = (ms: number, then: () => void) => {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        then();
+      }, ms);
+      timer.unref();
+      this.timers.add(timer);
+    };
+    if (hold.firstMessage) {
+      later(HOLD_FOR_MESSAGE_MS, () => {
+        this.heard = true;
+        this.release();
+      });
+    }
+    if (hold.minMs > 0) later(hold.minMs, () => this.release());
+    this.release();
+  }
+
+  private release(): void {
+    if (this.released || !this.roomView || !this.heard || Date.now() < this.holdUntil) return;
+    this.released = true;
     for (const apply of this.waiting.splice(0)) apply();
   }
 
@@ -155,7 +215,7 @@ export class LiveKitConnection implements SessionConnection {
       for (const { label, payload } of data) this.media?.sendData(label, payload);
       for (const sid of stopTracks)
         void this.media?.setTrackMuted(sid, true).catch(() => undefined);
-      if (end) this.end(end.leaveCall);
+      if (end) this.end(end.leaveCall, end.reconnect === true);
     });
   }
 
@@ -164,23 +224,25 @@ export class LiveKitConnection implements SessionConnection {
     this.whenJoined((view) => this.send(...view.upsert(participant)));
   }
 
-  /** Runs against the room view once the join response went out. */
+  /** Runs against the room view once the join response went out (and was taken in). */
   whenJoined(apply: (view: RoomView) => void): void {
-    if (this.roomView) apply(this.roomView);
+    if (this.roomView && this.released) apply(this.roomView);
     else this.waiting.push(() => apply(this.roomView!));
   }
 
   /**
-   * Ends the connection after the server sent `leave`: the session leaves the call now, or (for a
-   * `leave` with action RECONNECT) waits for the client to come back within the grace.
+   * Ends the connection after the server sent `leave`: the session leaves the call now, or waits
+   * for the client to come back within the grace. A client told to reconnect (`reconnect`) closes
+   * the socket itself; the server closes it only if the client has not after a moment.
    */
-  end(leaveCall: boolean): void {
+  end(leaveCall: boolean, reconnect = false): void {
     if (this.ended || this.leaving) return;
     this.leaving = true;
+    const linger = reconnect ? RECONNECT_LINGER_MS : 0;
     if (leaveCall && this.place) {
-      void this.hooks.leaveCall(this).finally(() => this.close(null));
+      void this.hooks.leaveCall(this).finally(() => this.close(null, linger));
     } else {
-      this.close(null);
+      this.close(null, linger);
     }
   }
 
@@ -197,14 +259,19 @@ export class LiveKitConnection implements SessionConnection {
     this.socket.close(code, reason.slice(0, 120));
   }
 
-  private close(reason: DisconnectReason | null): void {
+  private close(reason: DisconnectReason | null, lingerMs = 0): void {
     if (this.ended) return;
     if (reason !== null) {
       this.send(LiveKitMessages.leave(reason));
     }
     this.ended = true;
     this.stopTimers();
-    this.socket.close(CloseCode.normal, 'leave');
+    if (lingerMs === 0) {
+      this.socket.close(CloseCode.normal, 'leave');
+      return;
+    }
+    this.lingerTimer = setTimeout(() => this.socket.close(CloseCode.normal, 'leave'), lingerMs);
+    this.lingerTimer.unref();
   }
 
   private onFrame(data: Buffer, isBinary: boolean): void {
@@ -230,10 +297,14 @@ export class LiveKitConnection implements SessionConnection {
       this.closeWithError(code, (err as Error).message);
       return;
     }
+    // The client took in the join response: what was held for it goes before its request.
+    this.heard = true;
+    this.release();
     this.queue = this.queue.then(() => this.hooks.request(this, request)).catch(() => undefined);
   }
 
   private onClose(): void {
+    if (this.lingerTimer) clearTimeout(this.lingerTimer);
     this.ended = true;
     this.stopTimers();
     void this.media?.close().catch(() => undefined);

@@ -25,6 +25,13 @@ import { LiveKitSignalHandler } from './livekit-signal.handler';
 import { LiveKitTokenRefresher } from './livekit-token.refresher';
 import { LiveKitDelivery } from './livekit.delivery';
 
+/**
+ * How long what happens in the call waits for a client that joins again (a full reconnect):
+ * livekit-client 2.x loses room events that come between its `Reconnected` and the end of its
+ * engine's attempt, which waits at least 2 s after the join response.
+ */
+const REJOIN_HOLD_MS = 2300;
+
 /** The options the join reads. */
 type JoinOptions = Pick<ResolvedCallsOptions, 'wsMessageRate' | 'wsMessageBurst' | 'instanceId'> &
   IceOptions;
@@ -91,8 +98,10 @@ export class LiveKitJoinService implements OnModuleInit {
   private async join(connection: LiveKitConnection): Promise<void> {
     const { userId, channelId, sessionId, token } = connection.client;
     let call;
+    let rejoin = false;
     try {
-      await this.replaceOlder(connection.client);
+      rejoin =
+        (await this.replaceOlder(connection.client)) || this.connections.takeRejoin(sessionId);
       call = await this.membership.join({
         userId,
         sessionId,
@@ -137,7 +146,11 @@ export class LiveKitJoinService implements OnModuleInit {
     connection.send(
       joinResponse(view, iceServersFor(this.options, userId), this.options.instanceId),
     );
-    connection.joined(view);
+    // With media, the client negotiates at once: its offer tells it took the join response in.
+    connection.joined(view, {
+      firstMessage: this.media.available,
+      minMs: rejoin && this.media.available ? REJOIN_HOLD_MS : 0,
+    });
     this.metrics.messages.inc({ type: 'livekit:join', result: 'ok' });
     this.delivery.showParticipant(channelId, view.self, true);
     this.refresher.start(connection);
@@ -148,22 +161,24 @@ export class LiveKitJoinService implements OnModuleInit {
    * Replaces an older session of the same identity (LiveKit's rule: one participant per identity
    * and room): a LiveKit connection here is told `leave DUPLICATE_IDENTITY` and leaves; a session
    * served elsewhere is evicted there (through the relay, then removed through session control).
+   * @returns whether there was one (this join is the client's rejoin)
    * @throws ForbiddenError when the session id belongs to another user
    */
-  private async replaceOlder(client: LiveKitClient): Promise<void> {
+  private async replaceOlder(client: LiveKitClient): Promise<boolean> {
     const { userId, channelId, sessionId } = client;
     const older = this.connections.get(sessionId);
     if (older) {
       if (older.client.userId !== userId) throw new ForbiddenError('session of another user');
       older.removing(DisconnectReason.DUPLICATE_IDENTITY);
       await this.membership.leave(older);
-      return;
+      return true;
     }
     const call = await this.queries.callOfChannel(userId, channelId);
     const existing = call?.sessions[sessionId];
-    if (!call || !existing) return;
+    if (!call || !existing) return false;
     if (existing.userId !== userId) throw new ForbiddenError('session of another user');
     if (!this.local.get(sessionId)) this.delivery.evictElsewhere(sessionId);
     await this.control.remove(call.id, sessionId, 'duplicate identity');
+    return true;
   }
 }

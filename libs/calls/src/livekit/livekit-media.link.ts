@@ -1,5 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { DisconnectReason, TrackSource, TrickleRequest } from '@livekit/protocol';
+import {
+  DisconnectReason,
+  LeaveRequest_Action,
+  TrackSource,
+  TrickleRequest,
+} from '@livekit/protocol';
 import { ParticipantActionsService } from '../calls/participant-actions.service';
 import { LiveKitIds } from '../protocol/livekit/livekit-ids';
 import { LiveKitMessages } from '../protocol/livekit/livekit-messages';
@@ -12,6 +17,7 @@ import {
   type LiveKitMediaEvents,
 } from './livekit-media-session.interface';
 import { LiveKitScreenShare } from './livekit-screen-share';
+import { LiveKitSessions } from './livekit-sessions';
 import { LiveKitTrackMirror } from './livekit-track.mirror';
 import { LiveKitDelivery } from './livekit.delivery';
 
@@ -20,7 +26,7 @@ import { LiveKitDelivery } from './livekit.delivery';
  * subscriber offers (after the tracks they carry were shown) and server candidates go to the
  * client, published tracks enter the room (the LiveKit clients of the call are shown them; a
  * camera is the core's video, the end of a screen share the core's screen off), data packets go
- * to the {@link LiveKitDataRouter}, and media that fails ends the session. Without a
+ * to the {@link LiveKitDataRouter}, and media that fails ends the session (the client rejoins). Without a
  * {@link LiveKitMedia} it does nothing: the endpoint serves signaling only.
  */
 @Injectable()
@@ -34,6 +40,7 @@ export class LiveKitMediaLink {
     private readonly mirror: LiveKitTrackMirror,
     private readonly data: LiveKitDataRouter,
     private readonly screens: LiveKitScreenShare,
+    private readonly connections: LiveKitSessions,
   ) {}
 
   /** Whether LiveKit clients get media. */
@@ -85,10 +92,13 @@ export class LiveKitMediaLink {
       });
     };
     return {
-      subscriberOffer: (offer) => c.send({ case: 'offer', value: offer }),
+      // After what waits for the join (the updates that show the offer's tracks).
+      subscriberOffer: (offer) => c.whenJoined(() => c.send({ case: 'offer', value: offer })),
       offering: (tracks) => this.mirror.ensure(c, tracks),
       candidate: (target, candidateInit) =>
-        c.send({ case: 'trickle', value: new TrickleRequest({ candidateInit, target }) }),
+        c.whenJoined(() =>
+          c.send({ case: 'trickle', value: new TrickleRequest({ candidateInit, target }) }),
+        ),
       trackPublished: (track) => {
         c.view?.pending.delete(track.sid);
         setTracks((tracks) => [...tracks.filter((t) => t.sid !== track.sid), track]);
@@ -111,8 +121,14 @@ export class LiveKitMediaLink {
     };
   }
 
+  /**
+   * The session's media is gone (its ICE or DTLS failed, its media worker died): the session
+   * leaves, and the client is told to join again (`leave` MEDIA_FAILURE with action RECONNECT: a
+   * full reconnect under the same identity, new connections).
+   */
   private fail(c: LiveKitConnection): void {
-    c.send(LiveKitMessages.leave(DisconnectReason.MEDIA_FAILURE));
-    c.end(true);
+    if (c.sessionId) this.connections.expectRejoin(c.sessionId);
+    c.send(LiveKitMessages.leave(DisconnectReason.MEDIA_FAILURE, LeaveRequest_Action.RECONNECT));
+    c.end(true, true);
   }
 }

@@ -34,6 +34,11 @@ export class LiveKitMediaService implements LiveKitMedia, OnModuleInit, OnModule
     private readonly enabled: LiveKitSwitch,
   ) {}
 
+  /**
+   * Subscribes before the core's `MediaEventsBridge` (it comes first in the module's providers):
+   * when a LiveKit session's media closes by itself, its client is told to reconnect before the
+   * bridge removes the session (which would tell it it was removed).
+   */
   onModuleInit(): void {
     if (this.enabled.on) this.unsubscribe = this.media.subscribe(this.listener());
   }

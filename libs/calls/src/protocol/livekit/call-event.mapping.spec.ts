@@ -246,7 +246,11 @@ describe('call events in a LiveKit client’s terms', () => {
       DisconnectReason.ROOM_DELETED,
     );
     const draining = reactToCallEvent(room(), { type: 'draining', sessionId: 's1', reason: 'bye' });
-    expect(draining.end).toEqual({ reason: DisconnectReason.SERVER_SHUTDOWN, leaveCall: false });
+    expect(draining.end).toEqual({
+      reason: DisconnectReason.SERVER_SHUTDOWN,
+      leaveCall: false,
+      reconnect: true,
+    });
     expect(draining.messages[0]).toMatchObject({
       case: 'leave',
       value: { action: LeaveRequest_Action.RECONNECT },

@@ -30,6 +30,8 @@ export interface LiveKitEnd {
   readonly reason: DisconnectReason;
   /** Whether the session leaves the call now (else it waits for the client to come back). */
   readonly leaveCall: boolean;
+  /** The client was told to reconnect (it closes the connection itself). */
+  readonly reconnect?: boolean;
 }
 
 /** A data packet for the client (an encoded `DataPacket`) and the channel it goes on. */
@@ -136,7 +138,7 @@ export function reactToCallEvent(view: RoomView, event: CallEvent): LiveKitReact
         messages: [
           LiveKitMessages.leave(DisconnectReason.SERVER_SHUTDOWN, LeaveRequest_Action.RECONNECT),
         ],
-        end: { reason: DisconnectReason.SERVER_SHUTDOWN, leaveCall: false },
+        end: { reason: DisconnectReason.SERVER_SHUTDOWN, leaveCall: false, reconnect: true },
       };
     default:
       return NOTHING;
