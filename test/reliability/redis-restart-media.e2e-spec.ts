@@ -144,6 +144,8 @@ describe.each(['redis', 'auto'] as const)(
       // Most of the outage and what follows was measured (not left out for a starved speaker).
       expect(measured).toBeGreaterThanOrEqual(10);
       r.check();
+      // The host is the one people had (the instances that saw it write it back).
+      expect(r.hostKept).toBe(true);
     }
 
     it('2 + 2 on two instances, Redis restarted empty: nobody stops hearing anybody, the state is rebuilt', async () => {

@@ -9,6 +9,8 @@ import { freePort } from '@app/calls/testing';
 export class TcpProxy {
   private readonly sockets = new Set<Socket>();
   private open = true;
+  /** Where new connections go (see {@link retarget}). */
+  target = 0;
 
   private constructor(
     private readonly server: Server,
@@ -24,7 +26,7 @@ export class TcpProxy {
         client.destroy();
         return;
       }
-      const upstream = createConnection({ port: targetPort, host: '127.0.0.1' });
+      const upstream = createConnection({ port: proxy.target, host: '127.0.0.1' });
       for (const [a, b] of [
         [client, upstream],
         [upstream, client],
@@ -40,6 +42,7 @@ export class TcpProxy {
     });
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     proxy = new TcpProxy(server, port);
+    proxy.target = targetPort;
     return proxy;
   }
 
@@ -55,6 +58,14 @@ export class TcpProxy {
 
   restore(): void {
     this.open = true;
+  }
+
+  /**
+   * Sends new connections to another server from now on (a load balancer switching backends);
+   * open connections stay where they are until {@link cut}.
+   */
+  retarget(targetPort: number): void {
+    this.target = targetPort;
   }
 
   async close(): Promise<void> {

@@ -26,6 +26,10 @@ import { MediaPipeInstances } from './cluster/media-pipe-instances.service';
 import { RedisContinuity } from './cluster/redis-continuity.service';
 import { ServedStateRebuilder } from './cluster/served-state-rebuilder.service';
 import { SessionControlService } from './cluster/session-control.service';
+import { BusSessionRelay } from './cluster/bus-session-relay';
+import { SessionRelayHandlers } from './cluster/session-relay.handlers';
+import { SessionActions } from './calls/session-actions';
+import { SessionRelay } from './calls/session-relay.interface';
 import { SignalingGateway } from './gateway/signaling.gateway';
 import { SocketIoDelivery } from './gateway/socket-io.delivery';
 import { SocketIoInstanceRelay } from './gateway/socket-io-instance.relay';
@@ -168,6 +172,10 @@ const liveKitProviders = [
     DrainService,
     SessionControlService,
     { provide: SessionControl, useExisting: SessionControlService },
+    BusSessionRelay,
+    { provide: SessionRelay, useExisting: BusSessionRelay },
+    SessionRelayHandlers,
+    SessionActions,
     MediaPipeService,
     { provide: RoomPipesFactory, useExisting: MediaPipeService },
     MediaPipeInstances,

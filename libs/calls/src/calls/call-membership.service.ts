@@ -19,6 +19,7 @@ import { CallAccessPolicy } from './call-access.policy';
 import { CallDelivery, InjectCallDelivery } from './call-delivery.interface';
 import { DrainState } from './drain-state';
 import { type LocalSession, LocalSessions, type SessionConnection } from './local-sessions';
+import { InjectSessionRelay, SessionRelay } from './session-relay.interface';
 
 /** A failed state removal is retried every second for five minutes. */
 const REMOVAL_RETRY_MS = 1000;
@@ -87,6 +88,7 @@ export class CallMembershipService implements OnApplicationShutdown {
     private readonly channels: ChannelSettingsStore,
     private readonly drain: DrainState,
     private readonly metrics: CallsMetrics,
+    @InjectSessionRelay() private readonly relay: SessionRelay,
   ) {}
 
   /**
@@ -171,7 +173,9 @@ export class CallMembershipService implements OnApplicationShutdown {
 
   /**
    * Hands a session to a new connection after its client reconnected (within the grace period):
-   * the session keeps its id and media; no `joined` is sent again.
+   * the session keeps its id and media; no `joined` is sent again. When another instance serves
+   * it (the connection came back through this one), it stays there and is served through this
+   * connection (see {@link SessionRelay}).
    * @throws ForbiddenError, CallNotFoundError, SessionNotFoundError, AlreadyInCallError
    */
   async reconnect(request: ReconnectRequest): Promise<CallState> {
@@ -188,15 +192,33 @@ export class CallMembershipService implements OnApplicationShutdown {
     // A connection serves one session: taking another over would orphan the one it serves.
     const current = connection.sessionId;
     if (current && current !== session.sessionId) throw new AlreadyInCallError(current);
-    const local = this.sessions.get(session.sessionId);
-    if (!local) throw new SessionNotFoundError(call.id, session.sessionId);
+    const { sessionId, instanceId } = session;
+    if (!this.sessions.get(sessionId) && instanceId !== this.options.instanceId) {
+      const place = { sessionId, callId: call.id, channelId: call.channelId, userId };
+      await this.relay.reconnect(instanceId, place, connection);
+      this.logger.log(
+        `session reconnected through this instance [callId=${call.id}, sessionId=${sessionId}, servedBy=${instanceId}]`,
+      );
+      return call;
+    }
+    this.takeOver(call.id, sessionId, connection);
+    this.logger.log(`session reconnected [callId=${call.id}, sessionId=${sessionId}]`);
+    return call;
+  }
+
+  /**
+   * A session served here is now served through `connection` (its client reconnected, here or
+   * through another instance): its grace timer stops and its previous connection is let go.
+   * @throws SessionNotFoundError when it is not served here
+   */
+  takeOver(callId: string, sessionId: string, connection: SessionConnection): void {
+    const local = this.sessions.get(sessionId);
+    if (!local) throw new SessionNotFoundError(callId, sessionId);
     if (local.graceTimer) clearTimeout(local.graceTimer);
     local.graceTimer = undefined;
     // The old connection is stale; it must not end the session when it finally closes.
     if (local.connection && local.connection !== connection) local.connection.detach();
     this.attach(connection, local);
-    this.logger.log(`session reconnected [callId=${call.id}, sessionId=${session.sessionId}]`);
-    return call;
   }
 
   /**
@@ -212,6 +234,10 @@ export class CallMembershipService implements OnApplicationShutdown {
     const sessionId = connection.sessionId;
     if (!sessionId) return;
     connection.detach();
+    if (!this.sessions.get(sessionId) && this.relay.isRemote(sessionId)) {
+      await this.relay.leave(sessionId);
+      return;
+    }
     await this.removeSession(sessionId, 'left');
   }
 
@@ -220,7 +246,11 @@ export class CallMembershipService implements OnApplicationShutdown {
     const sessionId = connection.sessionId;
     if (!sessionId) return;
     const local = this.sessions.get(sessionId);
-    if (!local || local.connection !== connection) return;
+    if (!local) {
+      if (this.relay.isRemote(sessionId)) this.relay.connectionLost(sessionId, connection);
+      return;
+    }
+    if (local.connection !== connection) return;
     local.connection = null;
     local.graceTimer = setTimeout(() => {
       this.removeSessionInBackground(sessionId, 'reconnect grace expired');

@@ -2,6 +2,7 @@ import { PipeMessage } from '../sfu/pipe/pipe.messages';
 import {
   BUS_MESSAGE_PARSERS,
   InstanceMessage,
+  RelayMessage,
   isBusMessageType,
   parseBusEnvelope,
   parseBusRequest,
@@ -16,6 +17,7 @@ describe('bus messages', () => {
   it('has parsers for every session and pipe message type', () => {
     const types = [
       ...Object.values(InstanceMessage),
+      ...Object.values(RelayMessage),
       ...Object.values(SessionMessage),
       ...Object.values(PipeMessage),
     ].sort();
@@ -32,6 +34,54 @@ describe('bus messages', () => {
       expect(parseBusResponse('instance.ping', { bootId: 'b1', x: 1 })).toEqual({ bootId: 'b1' });
       expect(() => parseBusResponse('instance.ping', {})).toThrow('bootId');
       expect(() => parseBusResponse('instance.ping', null)).toThrow('payload is not an object');
+    });
+  });
+
+  describe('relay requests', () => {
+    it('parses a relayed client action of every kind', () => {
+      const actions = [
+        { type: 'description', description: { type: 'answer', sdp: 'v=0' } },
+        { type: 'ice', candidate: { candidate: 'candidate:1', sdpMid: '0', sdpMLineIndex: 0 } },
+        { type: 'mute', muted: true },
+        { type: 'hand', raised: false },
+        { type: 'react', emoji: { name: 'smile', unified: '1f604' } },
+        { type: 'screen-on', streamId: 's1' },
+        { type: 'screen-off' },
+        { type: 'video', on: true },
+      ];
+      for (const action of actions) {
+        expect(parseBusRequest('session.action', { sessionId: 's1', action })).toMatchObject({
+          sessionId: 's1',
+          action,
+        });
+      }
+      expect(
+        parseBusRequest('session.reconnect', { sessionId: 's1', userId: 'u1', channelId: 'c1' }),
+      ).toEqual({ sessionId: 's1', userId: 'u1', channelId: 'c1' });
+      expect(parseBusRequest('session.detach', { sessionId: 's1' })).toEqual({ sessionId: 's1' });
+    });
+
+    it.each([
+      [{ sessionId: 's1', action: { type: 'teleport' } }, 'unknown action type'],
+      [{ sessionId: 's1', action: { type: 'mute', muted: 'yes' } }, 'muted is not a boolean'],
+      [
+        {
+          sessionId: 's1',
+          action: { type: 'description', description: { type: 'pranswer', sdp: 'x' } },
+        },
+        'description type is wrong',
+      ],
+      [
+        {
+          sessionId: 's1',
+          action: { type: 'ice', candidate: { candidate: 'c', sdpMLineIndex: 0.5 } },
+        },
+        'sdpMLineIndex is not an integer',
+      ],
+      [{ sessionId: 's1', action: { type: 'react', emoji: {} } }, 'name is not a non-empty string'],
+      [{ action: { type: 'screen-off' } }, 'sessionId is not a non-empty string'],
+    ])('rejects a malformed session.action (%#)', (payload, message) => {
+      expect(() => parseBusRequest('session.action', payload)).toThrow(message);
     });
   });
 

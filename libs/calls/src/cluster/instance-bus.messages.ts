@@ -1,3 +1,5 @@
+import type { SessionAction } from '../calls/session-relay.interface';
+import { parseSessionAction } from './session-action.parser';
 import {
   callIdOf,
   parseEndpoint,
@@ -34,6 +36,39 @@ export type InstancePingRequest = Record<string, never>;
 export interface InstancePingResponse {
   /** Random id of the instance's process, new at every start. */
   readonly bootId: string;
+}
+
+/**
+ * Bus request types of the session relay: a session whose media one instance holds, served
+ * through a connection of another (its client reconnected through it).
+ */
+export const RelayMessage = {
+  /** To the instance holding the session: a connection of the sender takes it over. */
+  reconnect: 'session.reconnect',
+  /** To the instance holding the session: perform the client's action. */
+  action: 'session.action',
+  /** To the instance holding the session: the sender's connection for it closed. */
+  connectionLost: 'session.connection-lost',
+  /** To the instance of the connection: it no longer serves the session. */
+  detach: 'session.detach',
+} as const;
+
+/** Payload of {@link RelayMessage.reconnect}. */
+export interface RelayReconnectRequest {
+  readonly sessionId: string;
+  readonly userId: string;
+  readonly channelId: string;
+}
+
+/** Payload of {@link RelayMessage.action}. */
+export interface RelayActionRequest {
+  readonly sessionId: string;
+  readonly action: SessionAction;
+}
+
+/** Payload of {@link RelayMessage.connectionLost} and {@link RelayMessage.detach}. */
+export interface RelaySessionRequest {
+  readonly sessionId: string;
 }
 
 /** Payload of {@link SessionMessage.remove}. */
@@ -82,6 +117,10 @@ export type PipeAck = Record<string, never>;
 export interface BusMessageMap {
   'instance.ping': { request: InstancePingRequest; response: InstancePingResponse };
   'session.remove': { request: SessionRemoveRequest; response: void };
+  'session.reconnect': { request: RelayReconnectRequest; response: void };
+  'session.action': { request: RelayActionRequest; response: void };
+  'session.connection-lost': { request: RelaySessionRequest; response: void };
+  'session.detach': { request: RelaySessionRequest; response: void };
   'session.mute': { request: SessionMuteRequest; response: void };
   'session.screen-off': { request: SessionScreenOffRequest; response: void };
   'pipe.list': { request: PipeCallRequest; response: PipeProducerList };
@@ -137,6 +176,27 @@ export function parseInstancePingRequest(): InstancePingRequest {
 /** Parses the answer to an {@link InstanceMessage.ping}. */
 export function parseInstancePingResponse(value: unknown): InstancePingResponse {
   return { bootId: text(object(value, 'payload'), 'bootId') };
+}
+
+/** Parses a {@link RelayMessage.reconnect} request. */
+export function parseRelayReconnectRequest(value: unknown): RelayReconnectRequest {
+  const o = object(value, 'payload');
+  return {
+    sessionId: text(o, 'sessionId'),
+    userId: text(o, 'userId'),
+    channelId: text(o, 'channelId'),
+  };
+}
+
+/** Parses a {@link RelayMessage.action} request. */
+export function parseRelayActionRequest(value: unknown): RelayActionRequest {
+  const o = object(value, 'payload');
+  return { sessionId: text(o, 'sessionId'), action: parseSessionAction(o.action) };
+}
+
+/** Parses a {@link RelayMessage.connectionLost} or {@link RelayMessage.detach} request. */
+export function parseRelaySessionRequest(value: unknown): RelaySessionRequest {
+  return { sessionId: text(object(value, 'payload'), 'sessionId') };
 }
 
 /** Parses a {@link SessionMessage.remove} request. */
@@ -199,6 +259,10 @@ function pipeAck(): PipeAck {
 export const BUS_MESSAGE_PARSERS: { readonly [K in BusMessageType]: BusMessageParsers<K> } = {
   'instance.ping': { request: parseInstancePingRequest, response: parseInstancePingResponse },
   'session.remove': { request: parseSessionRemoveRequest, response: noBody },
+  'session.reconnect': { request: parseRelayReconnectRequest, response: noBody },
+  'session.action': { request: parseRelayActionRequest, response: noBody },
+  'session.connection-lost': { request: parseRelaySessionRequest, response: noBody },
+  'session.detach': { request: parseRelaySessionRequest, response: noBody },
   'session.mute': { request: parseSessionMuteRequest, response: noBody },
   'session.screen-off': { request: parseSessionScreenOffRequest, response: noBody },
   'pipe.list': { request: parsePipeCallRequest, response: parseProducerList },

@@ -12,7 +12,8 @@ import type { Namespace } from 'socket.io';
 import { CallAccessPolicy } from '../calls/call-access.policy';
 import { CallMembershipService } from '../calls/call-membership.service';
 import { CallQueriesService } from '../calls/call-queries.service';
-import { ParticipantActionsService } from '../calls/participant-actions.service';
+import { SessionActions } from '../calls/session-actions';
+import type { SessionAction } from '../calls/session-relay.interface';
 import { TokenBucket } from '../calls/token-bucket';
 import { CALLS_OPTIONS } from '../calls.constants';
 import type { ResolvedCallsOptions } from '../config/calls-options.interface';
@@ -77,7 +78,7 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayConnection, OnG
     private readonly delivery: SocketIoDelivery,
     private readonly access: CallAccessPolicy,
     private readonly membership: CallMembershipService,
-    private readonly actions: ParticipantActionsService,
+    private readonly actions: SessionActions,
     private readonly queries: CallQueriesService,
     private readonly relay: SocketIoInstanceRelay,
   ) {}
@@ -170,46 +171,47 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayConnection, OnG
 
   @SubscribeMessage(ClientAction.sdp)
   sdp(@ConnectedSocket() socket: CallsSocket, @MessageBody() dto: SdpDto): Promise<WsAck> {
-    return this.act(socket, (s) =>
-      this.actions.description(s, decodeSessionDescription(dto.data, this.options.maxSdpBytes)),
-    );
+    return this.act(socket, () => ({
+      type: 'description',
+      description: decodeSessionDescription(dto.data, this.options.maxSdpBytes),
+    }));
   }
 
   @SubscribeMessage(ClientAction.ice)
   ice(@ConnectedSocket() socket: CallsSocket, @MessageBody() dto: IceDto): Promise<WsAck> {
-    return this.act(socket, async (s) => {
+    return this.act(socket, () => {
       const candidate = parseIceCandidate({
         candidate: dto.data ?? dto.candidate,
         sdpMid: dto.sdpMid,
         sdpMLineIndex: dto.sdpMLineIndex,
       });
-      if (candidate) await this.actions.iceCandidate(s, candidate);
+      return candidate ? { type: 'ice', candidate } : null;
     });
   }
 
   @SubscribeMessage(ClientAction.mute)
   mute(@ConnectedSocket() socket: CallsSocket): Promise<WsAck> {
-    return this.act(socket, (s) => this.actions.setMuted(s, true));
+    return this.act(socket, () => ({ type: 'mute', muted: true }));
   }
 
   @SubscribeMessage(ClientAction.unmute)
   unmute(@ConnectedSocket() socket: CallsSocket): Promise<WsAck> {
-    return this.act(socket, (s) => this.actions.setMuted(s, false));
+    return this.act(socket, () => ({ type: 'mute', muted: false }));
   }
 
   @SubscribeMessage(ClientAction.raiseHand)
   raiseHand(@ConnectedSocket() socket: CallsSocket): Promise<WsAck> {
-    return this.act(socket, (s) => this.actions.setHand(s, true));
+    return this.act(socket, () => ({ type: 'hand', raised: true }));
   }
 
   @SubscribeMessage(ClientAction.unraiseHand)
   unraiseHand(@ConnectedSocket() socket: CallsSocket): Promise<WsAck> {
-    return this.act(socket, (s) => this.actions.setHand(s, false));
+    return this.act(socket, () => ({ type: 'hand', raised: false }));
   }
 
   @SubscribeMessage(ClientAction.react)
   react(@ConnectedSocket() socket: CallsSocket, @MessageBody() dto: JsonDataDto): Promise<WsAck> {
-    return this.act(socket, (s) => this.actions.react(s, parseEmoji(dto.data)));
+    return this.act(socket, () => ({ type: 'react', emoji: parseEmoji(dto.data) }));
   }
 
   @SubscribeMessage(ClientAction.screenOn)
@@ -217,27 +219,28 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayConnection, OnG
     @ConnectedSocket() socket: CallsSocket,
     @MessageBody() dto: JsonDataDto,
   ): Promise<WsAck> {
-    return this.act(socket, (s) =>
-      this.actions.screenOn(s, parseStreamId(dto.data, 'screenStreamID')),
-    );
+    return this.act(socket, () => ({
+      type: 'screen-on',
+      streamId: parseStreamId(dto.data, 'screenStreamID'),
+    }));
   }
 
   @SubscribeMessage(ClientAction.screenOff)
   screenOff(@ConnectedSocket() socket: CallsSocket): Promise<WsAck> {
-    return this.act(socket, (s) => this.actions.screenOff(s));
+    return this.act(socket, () => ({ type: 'screen-off' }));
   }
 
   @SubscribeMessage(ClientAction.videoOn)
   videoOn(@ConnectedSocket() socket: CallsSocket, @MessageBody() dto: JsonDataDto): Promise<WsAck> {
-    return this.act(socket, async (s) => {
+    return this.act(socket, () => {
       parseStreamId(dto.data, 'videoStreamID');
-      await this.actions.setVideo(s, true);
+      return { type: 'video', on: true };
     });
   }
 
   @SubscribeMessage(ClientAction.videoOff)
   videoOff(@ConnectedSocket() socket: CallsSocket): Promise<WsAck> {
-    return this.act(socket, (s) => this.actions.setVideo(s, false));
+    return this.act(socket, () => ({ type: 'video', on: false }));
   }
 
   /** Replies `call_state` to this connection (and follows the channel's events from now on). */
@@ -273,13 +276,15 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayConnection, OnG
     return OK;
   }
 
-  /** Runs an action of the socket's session, after the socket's earlier actions. */
-  private act(
-    socket: CallsSocket,
-    fn: (s: ReturnType<typeof sessionOf>) => Promise<void>,
-  ): Promise<WsAck> {
+  /**
+   * Runs an action of the socket's session (made by `build`, null for nothing to do), after the
+   * socket's earlier actions, wherever the session is served.
+   */
+  private act(socket: CallsSocket, build: () => SessionAction | null): Promise<WsAck> {
     return this.serial(socket, async () => {
-      await fn(sessionOf(socket));
+      const session = sessionOf(socket);
+      const action = build();
+      if (action) await this.actions.perform(session, action);
       return OK;
     });
   }

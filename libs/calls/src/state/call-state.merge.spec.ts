@@ -71,6 +71,33 @@ describe('mergeCallState (what instance A did during an outage, into Redis)', ()
   });
 });
 
+describe('mergeCallState after Redis lost the call (its version is older than ours)', () => {
+  it('gives the host back to the one this instance saw, once their session is there', () => {
+    // u1 (on A) was host at version 9; B put its session back first into an empty Redis.
+    const seen = { ...call(s('a1', 'u1', 1), s('b1', 'u2', 2, 'B')), version: 9 };
+    const rebuilt = { ...call(s('b1', 'u2', 2, 'B')), version: 1 };
+    expect(rebuilt.hostId).toBe('u2');
+
+    const merged = mergeCallState(seen, seen, rebuilt, 'A')!;
+
+    expect(Object.keys(merged.sessions).sort()).toEqual(['a1', 'b1']);
+    expect(merged.hostId).toBe('u1');
+  });
+
+  it('does not count versions written locally during the outage', () => {
+    const base = { ...call(s('a1', 'u1', 1), s('b1', 'u2', 2, 'B')), version: 9 };
+    const local = { ...m.patchSession(base, 'a1', { unmuted: true }), version: 12 };
+    const remote = { ...m.setHost(base, 'u2', false), version: 10 };
+    expect(mergeCallState(base, local, remote, 'A')!.hostId).toBe('u2');
+  });
+
+  it('keeps the stored host when Redis is as new as what this instance saw', () => {
+    const seen = { ...call(s('a1', 'u1', 1), s('b1', 'u2', 2, 'B')), version: 9 };
+    const stored = { ...m.setHost(seen, 'u2', false), version: 10 };
+    expect(mergeCallState(seen, seen, stored, 'A')).toBe(stored);
+  });
+});
+
 describe('restorableCall', () => {
   it('keeps sessions served here or changed here, drops others’ untouched sessions', () => {
     const base = call(s('a1', 'u1', 1), s('b1', 'u2', 2, 'B'), s('b2', 'u3', 3, 'B'));

@@ -22,6 +22,9 @@ const CALL_FIELDS = [
   'title',
 ] as const;
 
+/** Call-level fields restored from this instance's view when Redis lost the call's history. */
+const LOST_HISTORY_FIELDS = ['hostId', ...CALL_FIELDS] as const;
+
 /**
  * Three-way, session-level merge of what one instance did while Redis was away into what Redis
  * holds now.
@@ -33,8 +36,8 @@ const CALL_FIELDS = [
  *
  * Sessions removed locally are removed, sessions added or changed locally win, and sessions served
  * by `instanceId` that Redis lost (e.g. it restarted empty) are restored; everything else in Redis
- * (other instances' work) is kept. Call-level fields changed locally win. Host and screen sharer
- * are re-derived. Returns `null` when no session remains (the call ends) and `remote` itself when
+ * (other instances' work) is kept. Call-level fields changed locally win, and all of them (host
+ * included) when Redis holds an older version than `base` (Redis lost the call's history). Host and screen sharer are re-derived. Returns `null` when no session remains (the call ends) and `remote` itself when
  * nothing changes. The version is left to the caller.
  */
 export function mergeCallState(
@@ -65,6 +68,15 @@ export function mergeCallState(
   }
 
   let merged: CallState = changed ? { ...remote, sessions } : remote;
+  if (local && base && remote.version < base.version) {
+    // Redis lost the call's history (it restarted empty, or a failover lost writes): it holds an
+    // older version than the last one this instance read from it. What this instance has of the
+    // call is newer, host included. (Versions written locally during an outage are not compared:
+    // they count local writes, not Redis's.)
+    for (const field of LOST_HISTORY_FIELDS) {
+      if (merged[field] !== local[field]) merged = { ...merged, [field]: local[field] };
+    }
+  }
   if (local && base) {
     for (const field of CALL_FIELDS) {
       if (local[field] !== base[field] && merged[field] !== local[field]) {

@@ -19,6 +19,10 @@ import { InstanceRegistry } from '../cluster/instance-registry.service';
 import { RedisContinuity } from '../cluster/redis-continuity.service';
 import { ServedStateRebuilder } from '../cluster/served-state-rebuilder.service';
 import { SessionControlService } from '../cluster/session-control.service';
+import { BusSessionRelay } from '../cluster/bus-session-relay';
+import { SessionRelayHandlers } from '../cluster/session-relay.handlers';
+import { SessionActions } from '../calls/session-actions';
+import { SessionRelay } from '../calls/session-relay.interface';
 import { resolveCallsOptions } from '../config/calls-options.defaults';
 import type { CallsModuleOptions } from '../config/calls-options.interface';
 import { CallsPermissions } from '../identity/calls-permissions.interface';
@@ -91,6 +95,10 @@ export async function createCoreTestingModule(
       DrainService,
       SessionControlService,
       { provide: SessionControl, useExisting: SessionControlService },
+      BusSessionRelay,
+      { provide: SessionRelay, useExisting: BusSessionRelay },
+      SessionRelayHandlers,
+      SessionActions,
     ],
   }).compile();
   // Errors only: the core logs every join and leave.
