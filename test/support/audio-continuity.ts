@@ -45,6 +45,7 @@ export class AudioContinuity {
   private timer: NodeJS.Timeout | null = null;
   private sampledAt = 0;
   private sampling: Promise<void> = Promise.resolve();
+  private failure: Error | null = null;
 
   private constructor(private readonly people: readonly TonePeer[]) {}
 
@@ -71,18 +72,30 @@ export class AudioContinuity {
     }
     await monitor.sample(false);
     monitor.timer = setInterval(() => {
-      monitor.sampling = monitor.sampling.then(() => monitor.sample(true));
+      monitor.sampling = monitor.sampling
+        .then(() => monitor.sample(true))
+        .catch((err: unknown) => {
+          // A sample failed (e.g. the test failed before stop() and closed its peers): stop
+          // sampling here, so no timer outlives its test and fails the next suite; stop() rethrows.
+          monitor.failure ??= err instanceof Error ? err : new Error(String(err));
+          monitor.cancel();
+        });
     }, 1000);
     return monitor;
   }
 
-  /** Stops measuring and returns the gaps of every pair. */
+  /** Stops measuring and returns the gaps of every pair. @throws the first failed sample */
   async stop(): Promise<PairGap[]> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    this.cancel();
     await this.sampling;
+    if (this.failure) throw this.failure;
     await this.sample(true);
     return this.result();
+  }
+
+  private cancel(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
   }
 
   /** The gaps so far. */
