@@ -1,4 +1,5 @@
 import type { SessionAction } from '../calls/session-relay.interface';
+import { flag, object, text } from './bus-fields';
 import { parseSessionAction } from './session-action.parser';
 import {
   callIdOf,
@@ -150,23 +151,7 @@ export interface BusMessageParsers<K extends BusMessageType> {
   readonly response: BusParser<BusResponse<K>>;
 }
 
-const MAX_TEXT = 256;
 const MAX_REASON = 1024;
-
-function object(value: unknown, what: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new Error(`${what} is not an object`);
-  }
-  return value as Record<string, unknown>;
-}
-
-function text(o: Record<string, unknown>, key: string, max = MAX_TEXT): string {
-  const v = o[key];
-  if (typeof v !== 'string' || v.length === 0 || v.length > max) {
-    throw new Error(`${key} is not a non-empty string`);
-  }
-  return v;
-}
 
 /** Parses an {@link InstanceMessage.ping} request: whatever it carries is ignored. */
 export function parseInstancePingRequest(): InstancePingRequest {
@@ -212,8 +197,7 @@ export function parseSessionRemoveRequest(value: unknown): SessionRemoveRequest 
 /** Parses a {@link SessionMessage.mute} request. */
 export function parseSessionMuteRequest(value: unknown): SessionMuteRequest {
   const o = object(value, 'payload');
-  if (typeof o.muted !== 'boolean') throw new Error('muted is not a boolean');
-  return { sessionId: text(o, 'sessionId'), muted: o.muted };
+  return { sessionId: text(o, 'sessionId'), muted: flag(o, 'muted') };
 }
 
 /** Parses a {@link SessionMessage.screenOff} request. */

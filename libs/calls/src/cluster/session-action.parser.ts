@@ -1,37 +1,11 @@
 import type { SessionAction } from '../calls/session-relay.interface';
+import { flag, object, optionalText, text } from './bus-fields';
 
 const MAX_SDP = 1024 * 1024;
 const MAX_TEXT = 1024;
 
-function object(value: unknown, what: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new Error(`${what} is not an object`);
-  }
-  return value as Record<string, unknown>;
-}
-
-function text(o: Record<string, unknown>, key: string, max = MAX_TEXT): string {
-  const v = o[key];
-  if (typeof v !== 'string' || v.length === 0 || v.length > max) {
-    throw new Error(`${key} is not a non-empty string`);
-  }
-  return v;
-}
-
-function optionalText(o: Record<string, unknown>, key: string): string | undefined {
-  const v = o[key];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string' || v.length > MAX_TEXT) throw new Error(`${key} is not a string`);
-  return v;
-}
-
 function nullableText(o: Record<string, unknown>, key: string): string | null | undefined {
-  return o[key] === null ? null : optionalText(o, key);
-}
-
-function flag(o: Record<string, unknown>, key: string): boolean {
-  if (typeof o[key] !== 'boolean') throw new Error(`${key} is not a boolean`);
-  return o[key];
+  return o[key] === null ? null : optionalText(o, key, MAX_TEXT);
 }
 
 /**
@@ -57,7 +31,7 @@ export function parseSessionAction(value: unknown): SessionAction {
       return {
         type: 'ice',
         candidate: {
-          candidate: text(c, 'candidate'),
+          candidate: text(c, 'candidate', MAX_TEXT),
           sdpMid: nullableText(c, 'sdpMid'),
           sdpMLineIndex: index as number | null | undefined,
           usernameFragment: nullableText(c, 'usernameFragment'),
@@ -73,15 +47,15 @@ export function parseSessionAction(value: unknown): SessionAction {
       return {
         type: 'react',
         emoji: {
-          name: text(e, 'name'),
-          unified: optionalText(e, 'unified'),
-          skin: optionalText(e, 'skin'),
-          literal: optionalText(e, 'literal'),
+          name: text(e, 'name', MAX_TEXT),
+          unified: optionalText(e, 'unified', MAX_TEXT),
+          skin: optionalText(e, 'skin', MAX_TEXT),
+          literal: optionalText(e, 'literal', MAX_TEXT),
         },
       };
     }
     case 'screen-on':
-      return { type: 'screen-on', streamId: text(o, 'streamId') };
+      return { type: 'screen-on', streamId: text(o, 'streamId', MAX_TEXT) };
     case 'screen-off':
       return { type: 'screen-off' };
     case 'video':
