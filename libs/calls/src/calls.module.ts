@@ -3,33 +3,17 @@ import { TerminusModule } from '@nestjs/terminus';
 import { CallsController } from './api/calls.controller';
 import { HostControlsController } from './api/host-controls.controller';
 import { LiveKitTokenController } from './api/livekit-token.controller';
-import { CallAccessPolicy } from './calls/call-access.policy';
 import { CallDelivery } from './calls/call-delivery.interface';
-import { CallMembershipService } from './calls/call-membership.service';
-import { CallQueriesService } from './calls/call-queries.service';
 import { DrainState } from './calls/drain-state';
 import { FanOutCallDelivery } from './calls/fan-out.delivery';
-import { HostControlsService } from './calls/host-controls.service';
-import { LocalSessions } from './calls/local-sessions';
-import { MediaEventsBridge } from './calls/media-events.bridge';
-import { ParticipantActionsService } from './calls/participant-actions.service';
-import { SessionControl } from './calls/session-control.interface';
 import { CALLS_OPTIONS } from './calls.constants';
+import { CORE_PROVIDERS } from './calls-core.providers';
 import { CALLS_MODULE_OPTIONS, ConfigurableCallsModule } from './calls.module-definition';
 import type { CallsModuleOptions, ResolvedCallsOptions } from './config/calls-options.interface';
 import { resolveCallsOptions } from './config/calls-options.defaults';
-import { DrainService } from './cluster/drain.service';
-import { InstanceBus } from './cluster/instance-bus';
 import { InstanceRegistry } from './cluster/instance-registry.service';
 import { MediaPipeService } from './cluster/media-pipe.service';
 import { MediaPipeInstances } from './cluster/media-pipe-instances.service';
-import { RedisContinuity } from './cluster/redis-continuity.service';
-import { ServedStateRebuilder } from './cluster/served-state-rebuilder.service';
-import { SessionControlService } from './cluster/session-control.service';
-import { BusSessionRelay } from './cluster/bus-session-relay';
-import { SessionRelayHandlers } from './cluster/session-relay.handlers';
-import { SessionActions } from './calls/session-actions';
-import { SessionRelay } from './calls/session-relay.interface';
 import { SignalingGateway } from './gateway/signaling.gateway';
 import { SocketIoDelivery } from './gateway/socket-io.delivery';
 import { SocketIoInstanceRelay } from './gateway/socket-io-instance.relay';
@@ -155,27 +139,9 @@ const liveKitProviders = [
       useFactory: (socketIo: SocketIoDelivery, liveKit: LiveKitDelivery): CallDelivery =>
         new FanOutCallDelivery([socketIo, liveKit]),
     },
-    CallAccessPolicy,
-    DrainState,
-    LocalSessions,
-    CallMembershipService,
-    ParticipantActionsService,
-    HostControlsService,
-    CallQueriesService,
-    MediaEventsBridge,
+    ...CORE_PROVIDERS,
     SignalingGateway,
     WsMetricsInterceptor,
-    InstanceBus,
-    RedisContinuity,
-    InstanceRegistry,
-    ServedStateRebuilder,
-    DrainService,
-    SessionControlService,
-    { provide: SessionControl, useExisting: SessionControlService },
-    BusSessionRelay,
-    { provide: SessionRelay, useExisting: BusSessionRelay },
-    SessionRelayHandlers,
-    SessionActions,
     MediaPipeService,
     { provide: RoomPipesFactory, useExisting: MediaPipeService },
     MediaPipeInstances,

@@ -1,28 +1,9 @@
 import { Test, type TestingModule } from '@nestjs/testing';
-import { CallAccessPolicy } from '../calls/call-access.policy';
 import { CallDelivery } from '../calls/call-delivery.interface';
 import { CallMembershipService } from '../calls/call-membership.service';
-import { CallQueriesService } from '../calls/call-queries.service';
-import { DrainState } from '../calls/drain-state';
-import { HostControlsService } from '../calls/host-controls.service';
-import { LocalSessions } from '../calls/local-sessions';
-import { MediaEventsBridge } from '../calls/media-events.bridge';
-import {
-  type ActingSession,
-  ParticipantActionsService,
-} from '../calls/participant-actions.service';
-import { SessionControl } from '../calls/session-control.interface';
+import type { ActingSession } from '../calls/participant-actions.service';
 import { CALLS_OPTIONS } from '../calls.constants';
-import { DrainService } from '../cluster/drain.service';
-import { InstanceBus } from '../cluster/instance-bus';
-import { InstanceRegistry } from '../cluster/instance-registry.service';
-import { RedisContinuity } from '../cluster/redis-continuity.service';
-import { ServedStateRebuilder } from '../cluster/served-state-rebuilder.service';
-import { SessionControlService } from '../cluster/session-control.service';
-import { BusSessionRelay } from '../cluster/bus-session-relay';
-import { SessionRelayHandlers } from '../cluster/session-relay.handlers';
-import { SessionActions } from '../calls/session-actions';
-import { SessionRelay } from '../calls/session-relay.interface';
+import { CORE_PROVIDERS } from '../calls-core.providers';
 import { resolveCallsOptions } from '../config/calls-options.defaults';
 import type { CallsModuleOptions } from '../config/calls-options.interface';
 import { CallsPermissions } from '../identity/calls-permissions.interface';
@@ -80,25 +61,7 @@ export async function createCoreTestingModule(
       { provide: MediaPlane, useValue: new FakeMediaPlane() },
       { provide: CallDelivery, useValue: new FakeDelivery() },
       { provide: CallsPermissions, useValue: new FakePermissions() },
-      CallAccessPolicy,
-      DrainState,
-      LocalSessions,
-      CallMembershipService,
-      ParticipantActionsService,
-      HostControlsService,
-      CallQueriesService,
-      MediaEventsBridge,
-      InstanceBus,
-      RedisContinuity,
-      InstanceRegistry,
-      ServedStateRebuilder,
-      DrainService,
-      SessionControlService,
-      { provide: SessionControl, useExisting: SessionControlService },
-      BusSessionRelay,
-      { provide: SessionRelay, useExisting: BusSessionRelay },
-      SessionRelayHandlers,
-      SessionActions,
+      ...CORE_PROVIDERS,
     ],
   }).compile();
   // Errors only: the core logs every join and leave.
