@@ -24,7 +24,7 @@ import { envNumber, envNumbers } from './lib/env';
 import { LoadProcess } from './lib/load-process';
 import { loginMany, rawWorker, startMediaHost } from './lib/media-host';
 import { percentile, printTable, type Row } from './lib/measure';
-import type { AudioRole, StageTimes } from './lib/werift-participant';
+import type { AudioRole, StageTimes } from './lib/bench-participant';
 
 const TARGETS_AT_200: Partial<Record<keyof StageTimes, string>> = {
   answer: 'p50 ≤ 15, p99 ≤ 100',

@@ -1,18 +1,20 @@
 /**
  * Runs every benchmark and prints one Markdown table each (copy them into bench/RESULTS.md).
- * Usage: npm run bench [-- <name> ...]   names: state, fanout, join, join3, forwarding
+ * Usage: npm run bench [-- <name> ...]   names: state, fanout, join, joinlk, join3, forwarding
  */
 import { cpus } from 'node:os';
 import { fanoutBench } from './fanout.bench';
 import { forwardingBench } from './forwarding.bench';
 import { joinInstancesBench } from './join-instances.bench';
 import { joinBench } from './join.bench';
+import { joinLiveKitBench } from './join-livekit.bench';
 import { stateStoreBench } from './state-store.bench';
 
 const BENCHES: Record<string, () => Promise<void>> = {
   state: stateStoreBench,
   fanout: fanoutBench,
   join: joinBench,
+  joinlk: joinLiveKitBench,
   join3: joinInstancesBench,
   forwarding: forwardingBench,
 };
