@@ -10,7 +10,7 @@ import {
   TrackType,
   TrickleRequest,
 } from '@livekit/protocol';
-import { MediaStreamTrack, RTCPeerConnection, type RTCDataChannel } from 'werift';
+import { MediaStream, MediaStreamTrack, RTCPeerConnection, type RTCDataChannel } from 'werift';
 import WebSocket from 'ws';
 import type { AudioRole, BenchParticipant, StageTimes } from './bench-participant';
 import { OpusPacer } from './opus-pacer';
@@ -104,7 +104,11 @@ export class LiveKitParticipant implements BenchParticipant {
     ];
     if (this.role !== 'none') {
       this.track = new MediaStreamTrack({ kind: 'audio' });
-      this.publisher.pc.addTransceiver(this.track, { direction: 'sendonly' });
+      // In a stream, so that the offer has an msid (its track id is the `add_track` cid).
+      this.publisher.pc.addTransceiver(this.track, {
+        direction: 'sendonly',
+        streams: [new MediaStream([this.track])],
+      });
     }
     await this.publisher.pc.setLocalDescription(await this.publisher.pc.createOffer());
     this.offerSdp = this.publisher.pc.localDescription?.sdp ?? '';
