@@ -42,7 +42,7 @@ interface Connection {
  * so that both protocols run on the same media stack: the signal WebSocket `<path>/rtc` opened
  * with the token is the join; after the `join` response, a participant with audio announces its
  * microphone (`add_track`, muted for `idle`) and waits for `track_published`; then the publisher
- * offer (data channels `_reliable` and `_lossy`, plus the sendonly audio transceiver unless the
+ * offer (data channels `_lossy`, `_reliable` and `_data_track`, plus the sendonly audio transceiver unless the
  * role is `none`) with its candidates trickled (target PUBLISHER). The server's subscriber offers
  * are answered with their `id` on the second connection, where others' audio arrives. Pings
  * every 5 s keep the signal connection open.
@@ -98,9 +98,12 @@ export class LiveKitParticipant implements BenchParticipant {
         this.received.add(rtp.header.ssrc, rtp.header.sequenceNumber);
       });
     });
+    // livekit-client 2.23's channels, in its order (the server names them by order).
+    const lossy = { ordered: false, maxRetransmits: 0 };
     this.channels = [
+      this.publisher.pc.createDataChannel('_lossy', lossy),
       this.publisher.pc.createDataChannel('_reliable', { ordered: true }),
-      this.publisher.pc.createDataChannel('_lossy', { ordered: false, maxRetransmits: 0 }),
+      this.publisher.pc.createDataChannel('_data_track', lossy),
     ];
     if (this.role !== 'none') {
       this.track = new MediaStreamTrack({ kind: 'audio' });

@@ -57,6 +57,8 @@ function srtpSession(keyBase64: string, suite: GeneratorSrtpSuite): SrtpSession 
 }
 
 const groups = new Map<string, BenchParticipant[]>();
+/** Exceptions nothing caught (see the handler at the end), reported by the next join. */
+const uncaught: string[] = [];
 const udpSockets: UdpSocket[] = [];
 const udpFlows: UdpFlow[] = [];
 const udpCounter = new StreamCounter();
@@ -216,7 +218,7 @@ const COMMANDS = {
       sessionIds: list.map((p) => p.sessionId),
       joinSentAt: list.map((p) => p.joinSentAt),
       failures,
-      errors: list.flatMap((p) => p.errors).slice(0, 5),
+      errors: [...uncaught.splice(0), ...list.flatMap((p) => p.errors)].slice(0, 5),
     };
   },
 
@@ -329,3 +331,9 @@ process.on('message', (msg: { id: number; cmd: keyof LoadCommands; args: never }
   );
 });
 process.on('disconnect', () => process.exit(0));
+// A client library's exception in an event handler (werift's SCTP, say) is reported with the
+// join's errors instead of ending the run.
+process.on('uncaughtException', (err) => {
+  uncaught.push(err.message);
+  console.error('load process: uncaught', err);
+});
