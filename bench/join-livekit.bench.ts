@@ -19,7 +19,8 @@
  * only (`JOIN_LISTENER_AUDIO=idle`: a sendonly transceiver too, announced muted over LiveKit).
  *
  * Env: LKJOIN_SIZES (10,50,200), LKJOIN_ROUNDS (4: two with each protocol first), JOIN_SENDERS,
- * JOIN_LISTENER_AUDIO, JOIN_TIMEOUT_MS (60000).
+ * JOIN_LISTENER_AUDIO, JOIN_TIMEOUT_MS (60000), LKJOIN_CPU_PROFILE (a directory: a CPU profile of
+ * the server process per measured join goes there; the profiler's cost is in that run's CPU).
  */
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
@@ -29,6 +30,7 @@ import { mintLiveKitToken } from '../libs/calls/src/protocol/livekit/livekit-tok
 import { SfuService } from '../libs/calls/src/sfu/sfu.service';
 import type { TestHostApp } from '../test/support/host-app';
 import type { AudioRole, StageTimes } from './lib/bench-participant';
+import { profiled } from './lib/cpu-profile';
 import { envNumber, envNumbers } from './lib/env';
 import { LoadProcess } from './lib/load-process';
 import { loginUsers, startMediaHost } from './lib/media-host';
@@ -53,15 +55,58 @@ const STAGES: [keyof StageTimes, string, readonly Protocol[]][] = [
   ['subscriberConnected', '    LiveKit: join → subscriber connected', ['livekit']],
 ];
 
+/** What the server saw of a media session (epoch ms). */
+interface ServerSeen {
+  answer?: number;
+  connected?: number;
+}
+
+/** Server-side stages, from the join request: [name, media session of a participant, what]. */
+const SERVER_STAGES: [
+  string,
+  (sessionId: string) => string,
+  keyof ServerSeen,
+  readonly Protocol[],
+][] = [
+  ['    server: join → (publisher) answer emitted', (id) => id, 'answer', PROTOCOLS],
+  ['    server: join → (publisher) DTLS connected', (id) => id, 'connected', PROTOCOLS],
+  [
+    '    server: join → LiveKit subscriber DTLS connected',
+    (id) => `${id}:sub`,
+    'connected',
+    ['livekit'],
+  ],
+];
+
+/** Records, per media session, when the server emitted its first answer and when DTLS connected. */
+function probeServer(host: TestHostApp): Map<string, ServerSeen> {
+  const seen = new Map<string, ServerSeen>();
+  const now = () => performance.timeOrigin + performance.now();
+  host.app.get(SfuService).subscribe({
+    signal: (ref, signal) => {
+      const s = seen.get(ref.sessionId) ?? seen.set(ref.sessionId, {}).get(ref.sessionId)!;
+      if (signal.type === 'answer') s.answer ??= now();
+      if (signal.type === 'connection-state' && signal.state === 'connected') s.connected ??= now();
+    },
+    voice: () => undefined,
+    sessionClosed: () => undefined,
+  });
+  return seen;
+}
+
 /** One protocol's join of N participants, measured. */
 interface RoundResult {
   readonly times: StageTimes[];
+  /** Per server stage (as {@link SERVER_STAGES}), ms from each participant's join request. */
+  readonly server: number[][];
   readonly mainCpuMs: number;
   readonly workerCpuMs: number;
   readonly wallMs: number;
   readonly generatorCpuMs: number;
   readonly lagP99Ms: number;
   readonly failures: string[];
+  /** werift's exceptions on an early DCEP ACK in the load process so far (harmless here). */
+  readonly earlyAcks: number;
 }
 
 /** What every round of one size shares. */
@@ -73,6 +118,9 @@ interface SizeContext {
   readonly v1Tokens: string[];
   readonly livekitUsers: string[];
   readonly timeoutMs: number;
+  readonly probe: Map<string, ServerSeen>;
+  /** Where to write a CPU profile of the server process per measured join, if anywhere. */
+  readonly profileDir?: string;
 }
 
 /** Waits until the server has no media left (every session left), then a moment more. */
@@ -132,23 +180,34 @@ async function joinRound(ctx: SizeContext, protocol: Protocol, tag: string): Pro
     const lag = monitorEventLoopDelay({ resolution: 10 });
     const [worker0, cpu0, t0] = [await workerCpu(), process.cpuUsage(), performance.now()];
     lag.enable();
-    const result = await ctx.load.call('weriftJoin', {
-      group,
-      channel,
-      unmuteSpeakers: true,
-      timeoutMs: ctx.timeoutMs,
-    });
+    const profile = ctx.profileDir && `${ctx.profileDir}/${group}.cpuprofile`;
+    const result = await profiled(profile, () =>
+      ctx.load.call('weriftJoin', {
+        group,
+        channel,
+        unmuteSpeakers: true,
+        timeoutMs: ctx.timeoutMs,
+      }),
+    );
     lag.disable();
     const wallMs = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
+    const server = SERVER_STAGES.map(([, media, what]) =>
+      result.sessionIds.flatMap((id, i) => {
+        const at = ctx.probe.get(media(id))?.[what];
+        return at === undefined ? [] : [at - result.joinSentAt[i]];
+      }),
+    );
     return {
       times: result.times,
+      server,
       mainCpuMs: (cpu.user + cpu.system) / 1e3,
       workerCpuMs: ((await workerCpu()) - worker0) * 1e3,
       wallMs,
       generatorCpuMs: result.generatorCpu * wallMs,
       lagP99Ms: lag.percentile(99) / 1e6,
       failures: [...result.failures, ...result.errors],
+      earlyAcks: result.earlyAcks,
     };
   } finally {
     await ctx.load.call('weriftLeave', { group });
@@ -163,18 +222,17 @@ const ratio = (a: number, b: number) => (b > 0 ? fmt(a / b, 2) : '–');
 function sizeRows(n: number, senders: number, results: Record<Protocol, RoundResult[]>): Row[] {
   const rows: Row[] = [];
   const label = `${n} (${senders} send)`;
-  const values = (p: Protocol, stage: keyof StageTimes) =>
-    results[p].flatMap((r) => stageOf(r, stage));
-  const roundP50s = (p: Protocol, stage: keyof StageTimes) =>
-    results[p].map((r) => fmt(percentile(stageOf(r, stage), 50))).join(', ');
-  for (const [stage, name, has] of STAGES) {
+  /** Latency samples pooled over the rounds, v1 beside LiveKit (`has`: the protocols with it). */
+  const latencyRow = (name: string, has: readonly Protocol[], of: (r: RoundResult) => number[]) => {
+    const pooled = (p: Protocol) => results[p].flatMap(of);
     const cell = (p: Protocol) => {
       if (!has.includes(p)) return '';
-      const v = values(p, stage);
+      const v = pooled(p);
       return `${fmt(percentile(v, 50))} / ${fmt(percentile(v, 95))} (${v.length})`;
     };
     const both = has.length === 2;
-    const [a, b] = [values('livekit', stage), values('v1', stage)];
+    const [a, b] = [pooled('livekit'), pooled('v1')];
+    const roundP50s = (p: Protocol) => results[p].map((r) => fmt(percentile(of(r), 50))).join(', ');
     rows.push({
       participants: label,
       measure: `${name}: p50 / p95 ms (samples)`,
@@ -183,11 +241,11 @@ function sizeRows(n: number, senders: number, results: Record<Protocol, RoundRes
       'LiveKit / v1': both
         ? `${ratio(percentile(a, 50), percentile(b, 50))} / ${ratio(percentile(a, 95), percentile(b, 95))}`
         : '',
-      'per round (v1; LiveKit)': both
-        ? `${roundP50s('v1', stage)}; ${roundP50s('livekit', stage)}`
-        : '',
+      'per round (v1; LiveKit)': both ? `${roundP50s('v1')}; ${roundP50s('livekit')}` : '',
     });
-  }
+  };
+  for (const [stage, name, has] of STAGES) latencyRow(name, has, (r) => stageOf(r, stage));
+  SERVER_STAGES.forEach(([name, , , has], i) => latencyRow(name, has, (r) => r.server[i]));
   /** A mean over the rounds of `of` ÷ `per`. */
   const meanRow = (measure: string, of: (r: RoundResult) => number, per = n) => {
     const mean = (p: Protocol) =>
@@ -249,6 +307,7 @@ export async function joinLiveKitBench(): Promise<void> {
           loginUsers(host, count, `${prefix}-${n}-`);
         const roles = (count: number): AudioRole[] =>
           Array.from({ length: count }, (_, i) => (i < senders ? 'speaker' : listenerRole));
+        const probe = probeServer(host);
         const context = async (count: number): Promise<SizeContext> => ({
           host,
           load,
@@ -257,6 +316,8 @@ export async function joinLiveKitBench(): Promise<void> {
           v1Tokens: (await users('v1', count)).map((u) => u.token),
           livekitUsers: (await users('lk', count)).map((u) => u.userId),
           timeoutMs,
+          probe,
+          profileDir: process.env.LKJOIN_CPU_PROFILE,
         });
         // Warm-up (JIT, both paths, the first router): two of each join and leave.
         const warm = await context(2);
@@ -273,7 +334,7 @@ export async function joinLiveKitBench(): Promise<void> {
               );
             }
             console.log(
-              `${p} ${n} round ${r}: connected p50 ${fmt(percentile(stageOf(result, 'connected'), 50))} ms, first audio p50 ${fmt(percentile(stageOf(result, 'firstMedia'), 50))} ms, load ${loadavg()[0].toFixed(2)}`,
+              `${p} ${n} round ${r}: connected p50 ${fmt(percentile(stageOf(result, 'connected'), 50))} ms, first audio p50 ${fmt(percentile(stageOf(result, 'firstMedia'), 50))} ms, load ${loadavg()[0].toFixed(2)}, werift early DCEP ACKs so far ${result.earlyAcks}`,
             );
           }
         }

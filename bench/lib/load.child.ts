@@ -59,6 +59,8 @@ function srtpSession(keyBase64: string, suite: GeneratorSrtpSuite): SrtpSession 
 const groups = new Map<string, BenchParticipant[]>();
 /** Exceptions nothing caught (see the handler at the end), reported by the next join. */
 const uncaught: string[] = [];
+/** werift's exceptions on an early DCEP ACK (see the handler at the end). */
+let earlyAcks = 0;
 const udpSockets: UdpSocket[] = [];
 const udpFlows: UdpFlow[] = [];
 const udpCounter = new StreamCounter();
@@ -219,6 +221,8 @@ const COMMANDS = {
       joinSentAt: list.map((p) => p.joinSentAt),
       failures,
       errors: [...uncaught.splice(0), ...list.flatMap((p) => p.errors)].slice(0, 5),
+      /** werift's exceptions on an early DCEP ACK so far. */
+      earlyAcks,
     };
   },
 
@@ -331,9 +335,16 @@ process.on('message', (msg: { id: number; cmd: keyof LoadCommands; args: never }
   );
 });
 process.on('disconnect', () => process.exit(0));
-// A client library's exception in an event handler (werift's SCTP, say) is reported with the
-// join's errors instead of ending the run.
+// A client library's exception in an event handler is reported with the join's errors instead
+// of ending the run. werift 0.24 throws on a DCEP ACK for a channel it has not opened yet (the
+// server acknowledges each channel once SCTP is up, maybe before werift sent its OPEN; browsers
+// ignore such an ACK; werift's channel then stays unopened, and the bench sends no data):
+// counted, not reported.
 process.on('uncaughtException', (err) => {
+  if (err.message === 'channel not found') {
+    earlyAcks++;
+    return;
+  }
   uncaught.push(err.message);
   console.error('load process: uncaught', err);
 });
