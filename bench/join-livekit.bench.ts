@@ -57,6 +57,10 @@ const STAGES: [keyof StageTimes, string, readonly Protocol[]][] = [
 
 /** What the server saw of a media session (epoch ms). */
 interface ServerSeen {
+  /** `openSession` done (its transport exists). */
+  opened?: number;
+  /** The client's first offer reached the SFU (`handleDescription`). */
+  offerIn?: number;
   answer?: number;
   connected?: number;
 }
@@ -68,6 +72,8 @@ const SERVER_STAGES: [
   keyof ServerSeen,
   readonly Protocol[],
 ][] = [
+  ['    server: join → (publisher) media session open', (id) => id, 'opened', PROTOCOLS],
+  ['    server: join → (publisher) offer reaches the SFU', (id) => id, 'offerIn', PROTOCOLS],
   ['    server: join → (publisher) answer emitted', (id) => id, 'answer', PROTOCOLS],
   ['    server: join → (publisher) DTLS connected', (id) => id, 'connected', PROTOCOLS],
   [
@@ -78,13 +84,28 @@ const SERVER_STAGES: [
   ],
 ];
 
-/** Records, per media session, when the server emitted its first answer and when DTLS connected. */
+/**
+ * Records, per media session, when the SFU opened it, got the client's first offer, emitted its
+ * first answer, and when DTLS connected.
+ */
 function probeServer(host: TestHostApp): Map<string, ServerSeen> {
   const seen = new Map<string, ServerSeen>();
+  const of = (id: string) => seen.get(id) ?? seen.set(id, {}).get(id)!;
   const now = () => performance.timeOrigin + performance.now();
-  host.app.get(SfuService).subscribe({
+  const sfu = host.app.get(SfuService);
+  const open = sfu.openSession.bind(sfu);
+  const describe = sfu.handleDescription.bind(sfu);
+  sfu.openSession = async (ref, options) => {
+    await open(ref, options);
+    of(ref.sessionId).opened ??= now();
+  };
+  sfu.handleDescription = (sessionId, description) => {
+    if (description.type === 'offer') of(sessionId).offerIn ??= now();
+    return describe(sessionId, description);
+  };
+  sfu.subscribe({
     signal: (ref, signal) => {
-      const s = seen.get(ref.sessionId) ?? seen.set(ref.sessionId, {}).get(ref.sessionId)!;
+      const s = of(ref.sessionId);
       if (signal.type === 'answer') s.answer ??= now();
       if (signal.type === 'connection-state' && signal.state === 'connected') s.connected ??= now();
     },
