@@ -72,7 +72,7 @@ export const CALLS_ENV: EnvTable = {
   },
   heartbeatIntervalMs: { name: 'RUSTCHAT_CALLS_HEARTBEAT_MS', parser: integer(100, 60_000) },
   instanceTtlMs: { name: 'RUSTCHAT_CALLS_INSTANCE_TTL_MS', parser: integer(300, 600_000) },
-  drainTimeoutMs: { name: 'RUSTCHAT_CALLS_DRAIN_TIMEOUT_MS', parser: integer(0, 600_000) },
+  drainTimeoutMs: { name: 'RUSTCHAT_CALLS_DRAIN_TIMEOUT_MS', parser: integer(0, 86_400_000) },
   idFormat: {
     name: 'RUSTCHAT_CALLS_ID_FORMAT',
     parser: oneOf(['plain', 'uuid-mattermost'] as const),

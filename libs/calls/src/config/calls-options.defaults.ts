@@ -36,7 +36,7 @@ export function resolveCallsOptions(options: CallsModuleOptions): ResolvedCallsO
     instanceId: options.instanceId ?? defaultInstanceId(),
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? 1000,
     instanceTtlMs: options.instanceTtlMs ?? 4000,
-    drainTimeoutMs: options.drainTimeoutMs ?? 15_000,
+    drainTimeoutMs: options.drainTimeoutMs ?? 3_600_000,
     identity: options.identity ?? DENY_ALL,
     permissions: options.permissions ?? DENY_ALL,
     idFormat: options.idFormat ?? 'plain',

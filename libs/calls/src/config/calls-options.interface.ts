@@ -73,9 +73,11 @@ export interface CallsModuleOptions {
    */
   instanceTtlMs?: number;
   /**
-   * On SIGTERM, how long to wait for clients to move to another instance before closing (ms).
-   * Env: `RUSTCHAT_CALLS_DRAIN_TIMEOUT_MS`.
-   * @default 15000
+   * On SIGTERM (or SIGINT), the longest this instance waits for its participants' calls to end
+   * (or for them to move to another instance) before it removes whoever is left and closes (ms).
+   * Give the process manager at least this long before it kills the process (Kubernetes
+   * `terminationGracePeriodSeconds`, systemd `TimeoutStopSec`). Env: `RUSTCHAT_CALLS_DRAIN_TIMEOUT_MS`.
+   * @default 3600000 (one hour)
    */
   drainTimeoutMs?: number;
 
