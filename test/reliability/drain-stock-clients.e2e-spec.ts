@@ -117,4 +117,27 @@ describe('drain that stock clients survive', () => {
     expect(drained).toContain('remaining=0');
     expect(exitMs).toBeLessThan(5000);
   }, 180_000);
+
+  it('Ctrl+C on a lone instance with a call: it waits for the call, and Ctrl+C again ends it at once', async () => {
+    const lone = await HostProcess.start('drain-lone', { RUSTCHAT_CALLS_STATE_BACKEND: 'memory' });
+    hosts.push(lone);
+    const client = await lone.connect((await lone.login('Solo')).token);
+    extra.push(client);
+    expect(await client.send('join', { channelID: 'lone' })).toMatchObject({ ok: true });
+
+    let exitedAt = 0;
+    const stopped = lone.stop('SIGINT', 30_000).then(() => (exitedAt = Date.now()));
+    await sleep(1500);
+    expect(exitedAt).toBe(0);
+    expect((await lone.http.get('/health')).status).toBe(503);
+    expect(client.received('server_draining')).toEqual([]);
+
+    const againAt = Date.now();
+    process.kill(lone.pid, 'SIGINT');
+    await stopped;
+    const output = lone.output.join('\n');
+    expect(output).toContain('drain ended by a second signal');
+    expect(output).toMatch(/drained \[remaining=1,/);
+    expect(exitedAt - againAt).toBeLessThan(5000);
+  }, 60_000);
 });
