@@ -19,6 +19,8 @@ const ARTIFACTS = join(__dirname, '..', 'test-artifacts');
 const WINDOW_MS = 2000;
 /** Opus sends 50 packets/s; a forwarded stream must show most of them in a measuring window. */
 const FLOWING = 40;
+/** The page samples its statistics every 2 s. */
+const QUALITY_INTERVAL_MS = 2000;
 
 /**
  * The calls page's protocol switch: two tabs of the real page in headless Chromium, one joined
@@ -136,6 +138,21 @@ describe('calls page: one call, two protocols', () => {
     // Voice activity crosses protocols too: the fake microphones' beeps make each one "speaking".
     await alice.waitForParticipants((r) => row(r, b)?.speaking === true);
     await bob.waitForParticipants((r) => row(r, a)?.speaking === true);
+
+    // The LiveKit page grades connections from its own statistics, as the Mattermost page does:
+    // Alice's voice as Bob receives it, and his own voice and round trip.
+    const rows = await bob.waitForParticipants(
+      (r) => r.every((x) => x.quality !== null && x.quality.level !== 'unknown'),
+      3 * QUALITY_INTERVAL_MS,
+    );
+    const ofAlice = row(rows, a)?.quality;
+    const own = row(rows, b)?.quality;
+    console.log(`Bob sees Alice ${JSON.stringify(ofAlice)}; himself ${JSON.stringify(own)}`);
+    expect(ofAlice?.loss).toEqual(expect.any(Number));
+    expect(ofAlice?.jitterMs).toEqual(expect.any(Number));
+    expect(ofAlice?.packets).toBeGreaterThan(FLOWING);
+    expect(own?.rttMs).toEqual(expect.any(Number));
+    expect(own?.packets).toBeGreaterThan(FLOWING);
   }, 60_000);
 
   it('a raised hand shows on the other protocol, both ways; the host lowers it', async () => {

@@ -5,6 +5,7 @@ import {
   type RemoteTrack,
   Room,
   RoomEvent,
+  setLogLevel,
   Track,
   type TrackPublication,
 } from 'livekit-client';
@@ -27,6 +28,9 @@ import {
   type LinkQuality,
   type StatsEntry,
 } from './quality';
+
+// livekit-client logs every step at info level; the page's console keeps its warnings and errors.
+setLogLevel('warn');
 
 /** Mattermost's data packet topics: reactions, and the host's requests to one participant. */
 const REACTION_TOPIC = 'reaction';
