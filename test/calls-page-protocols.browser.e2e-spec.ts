@@ -84,6 +84,7 @@ describe('calls page: one call, two protocols', () => {
       await page.page.locator('.protocol-switch label', { hasText: 'LiveKit' }).click();
       await page.page.reload();
       expect(await chosen()).toBe('livekit');
+      await page.page.screenshot({ path: join(ARTIFACTS, 'calls-page-join.png') });
       // `?protocol=` in the address wins over the remembered choice.
       await page.page.goto(`${host.url}/?protocol=mattermost`);
       expect(await chosen()).toBe('mattermost');
@@ -176,6 +177,8 @@ describe('calls page: one call, two protocols', () => {
     await bob.page.locator('#screen-area[data-active="true"]').waitFor();
     await alice.waitForParticipants((r) => row(r, b)?.screen === true);
     await alice.waitForVideoPicture();
+    // Bob's LiveKit page, sharing (its own preview on the stage).
+    await bob.page.screenshot({ path: join(ARTIFACTS, 'calls-page-livekit.png') });
     // The encoder starts slowly (a few frames in its first second), as on the Mattermost path.
     await alice.page.waitForTimeout(1000);
     const { before, after } = await measure(alice, WINDOW_MS);
