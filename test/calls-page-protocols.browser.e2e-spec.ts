@@ -14,6 +14,7 @@ import {
 } from './browser/calls-browser';
 import { LIVEKIT_TEST_LOG_NOISE } from './browser/livekit-page';
 import { TestHostApp } from './support/host-app';
+import { TcpProxy } from './support/tcp-proxy';
 
 const ARTIFACTS = join(__dirname, '..', 'test-artifacts');
 const WINDOW_MS = 2000;
@@ -31,6 +32,8 @@ describe('calls page: one call, two protocols', () => {
   const channel = `mix-${randomBytes(4).toString('hex')}`;
   let host: TestHostApp;
   let browser: Browser;
+  /** Bob's way to the server: a TCP proxy the tests can cut (his LiveKit URL comes through it too). */
+  let bobsLine: TcpProxy;
   /** Alice joins with Mattermost's protocol, Bob with LiveKit's. */
   let alice: CallsPage;
   let bob: CallsPage;
@@ -50,6 +53,7 @@ describe('calls page: one call, two protocols', () => {
       RUSTCHAT_CALLS_HTTP_BURST: '1000',
       DEMO_WEB_DIR: webDir,
     });
+    bobsLine = await TcpProxy.start(Number(new URL(host.url).port));
     browser = await launchChromium();
   }, 60_000);
 
@@ -72,6 +76,7 @@ describe('calls page: one call, two protocols', () => {
   afterAll(async () => {
     await Promise.all(pages().map((p) => p.close().catch(() => undefined)));
     await browser?.close();
+    await bobsLine?.close();
     await host?.close();
   });
 
@@ -95,7 +100,7 @@ describe('calls page: one call, two protocols', () => {
 
   it('a Mattermost tab and a LiveKit tab join one call and see each other', async () => {
     alice = await CallsPage.open(browser, host.url, 'Alice');
-    bob = await CallsPage.open(browser, host.url, 'Bob');
+    bob = await CallsPage.open(browser, `http://127.0.0.1:${bobsLine.port}`, 'Bob');
     await alice.join(channel, 'mattermost');
     await bob.join(channel, 'livekit');
     expect(await alice.protocol()).toBe('mattermost');
@@ -155,6 +160,53 @@ describe('calls page: one call, two protocols', () => {
     expect(own?.rttMs).toEqual(expect.any(Number));
     expect(own?.packets).toBeGreaterThan(FLOWING);
   }, 60_000);
+
+  it('the LiveKit tab switches microphones; Alice still hears it', async () => {
+    const mics = await bob.options('#mic-select');
+    const [micId] = mics.find(([, label]) => label === 'Fake Audio Input 2') ?? [''];
+    expect(micId).not.toBe('');
+    await bob.page.selectOption('#mic-select', micId);
+    await bob.page.waitForFunction(
+      (id) =>
+        (globalThis as unknown as { __calls: { microphone: { deviceId: string } | null } }).__calls
+          .microphone?.deviceId === id,
+      micId,
+    );
+    expect(await bob.microphone()).toMatchObject({ label: 'Fake Audio Input 2' });
+    await alice.page.waitForTimeout(500);
+    const { before, after } = await measure(alice, WINDOW_MS);
+    expect(Math.max(...growth(before, after, inboundAudio, 'packetsReceived'))).toBeGreaterThan(
+      FLOWING,
+    );
+    expect(await bob.errorBanner()).toBeNull();
+  }, 30_000);
+
+  it("the LiveKit tab's connection drops: it says so, then is back in the call as the same session", async () => {
+    const banner = bob.page.locator('#reconnect-banner');
+    // The server side of Bob's signal connection goes away, and stays away for a while.
+    bobsLine.cut();
+    await banner.waitFor({ state: 'visible', timeout: 10_000 });
+    expect(await bob.state()).toBe('reconnecting');
+    await bob.page.waitForTimeout(1000);
+    bobsLine.restore();
+    await bob.waitForState('connected', 30_000);
+    await banner.waitFor({ state: 'hidden' });
+    expect(await bob.sessionId()).toBe(b);
+    // Back in the call: both listed, unmuted, and each hears the other again.
+    for (const p of [alice, bob]) {
+      await p.waitForParticipants((r) => r.length === 2 && r.every((x) => !x.muted), 15_000);
+    }
+    for (const p of [alice, bob]) {
+      let packets = 0;
+      for (let i = 0; i < 10 && packets <= FLOWING; i++) {
+        const { before, after } = await measure(p, WINDOW_MS);
+        packets = Math.max(0, ...growth(before, after, inboundAudio, 'packetsReceived'));
+      }
+      console.log(`${p.name} after Bob's reconnect: ${packets} packets in ${WINDOW_MS} ms`);
+      expect(packets).toBeGreaterThan(FLOWING);
+    }
+    for (const p of pages()) expect(await p.errorBanner()).toBeNull();
+  }, 90_000);
 
   it('a raised hand shows on the other protocol, both ways; the host lowers it', async () => {
     await bob.page.click('#hand-btn');

@@ -58,7 +58,8 @@ export function emojiLiteral(emoji: unknown): string {
 
 /**
  * The call as this page knows it: participants (ordered by arrival), the host and the screen
- * sharer, kept up to date from `call_state` and the incremental events.
+ * sharer, kept up to date from Mattermost's `call_state` and incremental events, or from snapshots
+ * of a LiveKit room.
  */
 export class CallModel {
   hostId = '';

@@ -113,9 +113,6 @@ export abstract class CallSession {
   /** Test hook: every statistic of the session's peer connections. */
   abstract stats(): Promise<StatsEntry[]>;
 
-  /** Test hook: drop the signalling connection as a network failure would. */
-  abstract dropConnection(): void;
-
   /** A host control on this call. */
   async host(
     action: HostAction,

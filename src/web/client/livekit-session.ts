@@ -19,7 +19,7 @@ import {
   type SessionView,
 } from './call-session';
 import { parseIdentity, RAISED_HAND, roomSnapshot } from './livekit-room-model';
-import { deviceProblem, messageOf, pickerClosed } from './problems';
+import { deviceProblem, pickerClosed } from './problems';
 import {
   isInboundAudio,
   ownQuality,
@@ -107,6 +107,7 @@ export class LiveKitSession extends CallSession {
       session.sessionId = parseIdentity(session.room.localParticipant.identity).sessionId;
     } catch (err) {
       session.finish();
+      void session.room.disconnect();
       view.state('idle', null);
       throw err;
     }
@@ -230,13 +231,6 @@ export class LiveKitSession extends CallSession {
       transports?.subscriber?.getStats(),
     ]);
     return reports.flatMap(entriesOf);
-  }
-
-  /** Test hook: livekit-client's own "signal connection lost" (it reconnects the room). */
-  dropConnection(): void {
-    this.room
-      .simulateScenario('signal-reconnect')
-      .catch((err: unknown) => this.view.error(messageOf(err)));
   }
 
   private micTrack(): MediaStreamTrack | null {

@@ -415,8 +415,9 @@ Object.defineProperty(window, '__calls', {
     stats(): Promise<StatsEntry[]> {
       return page.session?.stats() ?? Promise.resolve([]);
     },
+    /** Drops the socket as a network failure would (Mattermost's protocol only). */
     dropConnection(): void {
-      page.session?.dropConnection();
+      if (page.session instanceof MattermostSession) page.session.dropConnection();
     },
     /** A raw Mattermost action (Mattermost's protocol only). */
     action(type: string, data?: unknown): Promise<Record<string, unknown>> {
