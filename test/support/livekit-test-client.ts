@@ -23,6 +23,8 @@ export class UpgradeRefused extends Error {
 export class LiveKitTestClient {
   readonly messages: ServerMessage[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
+  private readonly listeners: ((m: ServerMessage) => void)[] = [];
+  private keepAliveTimer: NodeJS.Timeout | null = null;
   private waiters: { match: (m: ServerMessage) => boolean; resolve: (m: ServerMessage) => void }[] =
     [];
 
@@ -30,6 +32,7 @@ export class LiveKitTestClient {
     socket.on('message', (data: Buffer) => {
       const message = SignalResponse.fromBinary(new Uint8Array(data)).message;
       this.messages.push(message);
+      for (const listener of this.listeners) listener(message);
       this.waiters = this.waiters.filter((w) => {
         if (!w.match(message)) return true;
         w.resolve(message);
@@ -37,7 +40,10 @@ export class LiveKitTestClient {
       });
     });
     this.closed = new Promise((resolve) =>
-      socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+      socket.on('close', (code, reason) => {
+        this.stopKeepAlive();
+        resolve({ code, reason: reason.toString() });
+      }),
     );
   }
 
@@ -65,6 +71,24 @@ export class LiveKitTestClient {
   /** Sends a client request. */
   send(message: SignalRequest['message']): void {
     this.socket.send(new SignalRequest({ message }).toBinary());
+  }
+
+  /** Calls `listener` with every server message from now on. */
+  onMessage(listener: (m: ServerMessage) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Pings every `intervalMs` (the server closes a connection that says nothing for 15 s). */
+  keepAlive(intervalMs = 4000): void {
+    this.stopKeepAlive();
+    this.keepAliveTimer = setInterval(() => {
+      if (this.socket.readyState === WebSocket.OPEN) this.send({ case: 'ping', value: 0n });
+    }, intervalMs);
+  }
+
+  /** Whether the socket is open. */
+  get open(): boolean {
+    return this.socket.readyState === WebSocket.OPEN;
   }
 
   /** Waits for a server message of a kind (already received ones count). */
@@ -106,6 +130,12 @@ export class LiveKitTestClient {
   }
 
   close(): void {
+    this.stopKeepAlive();
     this.socket.close();
+  }
+
+  private stopKeepAlive(): void {
+    if (this.keepAliveTimer) clearInterval(this.keepAliveTimer);
+    this.keepAliveTimer = null;
   }
 }
