@@ -5,7 +5,6 @@ import {
   DisconnectReason,
   LeaveRequest,
   MuteTrackRequest,
-  RequestResponse_Reason,
   SessionDescription,
   SignalRequest,
   SignalTarget,
@@ -14,27 +13,21 @@ import {
   TrickleRequest,
   UpdateParticipantMetadata,
 } from '@livekit/protocol';
-import WebSocket from 'ws';
-import { mintLiveKitToken, type LiveKitGrantsInput } from '@app/calls';
 import { testRedisUrl } from '@app/calls/testing';
-import { CALLS_PATH, channelState, parsePrometheus, until } from '../support/calls-probe';
+import { CALLS_PATH, channelState, releaseCounts, until } from '../support/calls-probe';
 import { FaultRecorder } from '../support/fault-recorder';
 import { Rng } from '../support/fuzz';
-import { TestHostApp, type TestClient } from '../support/host-app';
-import {
-  hostileSignal,
-  type HostileSignal,
-  type LiveKitHostileContext,
-} from '../support/livekit-hostile-signals';
-import type { LiveKitMediaPeer } from '../support/livekit-media-peer';
+import type { TestClient } from '../support/host-app';
 import { hostileFrame, type HostileFrame } from '../support/livekit-hostile-frames';
-import { LiveKitTestClient, type ServerMessage } from '../support/livekit-test-client';
+import { hostileSignal } from '../support/livekit-hostile-signals';
+import { describeFuzzReport, fuzzSender, fuzzSignals } from '../support/livekit-signal-fuzzer';
+import { UpgradeRefused, type LiveKitTestClient } from '../support/livekit-test-client';
+import { LiveKitTestHost } from '../support/livekit-test-host';
 import { hostileToken } from '../support/livekit-tokens-hostile';
-import { LogRecorder } from '../support/log-recorder';
 import { fuzzMessage } from '../support/protobuf-fuzz';
 import { captureRealOffer } from '../support/real-offer';
 
-const REQUESTS = Number(process.env.FUZZ_LIVEKIT_REQUESTS ?? 2000);
+const REQUESTS = Number(process.env.FUZZ_LIVEKIT_REQUESTS ?? 1500);
 const FRAMES = Number(process.env.FUZZ_LIVEKIT_FRAMES ?? 120);
 const TOKENS = Number(process.env.FUZZ_LIVEKIT_TOKENS ?? 80);
 // A fixed corpus by default (reproducible runs); FUZZ_SEED=<n> replays one, FUZZ_SEED=random explores.
@@ -42,219 +35,129 @@ const SEED =
   process.env.FUZZ_SEED === 'random'
     ? randomBytes(4).readUInt32LE()
     : Number(process.env.FUZZ_SEED ?? 20261207);
-const KEY = { apiKey: 'lk-fuzz', apiSecret: randomBytes(24).toString('hex') };
-const PATH = '/livekit';
-/** The per-connection signal rate this host allows (messages per second and burst). */
+/** The per-connection signal rate this host allows (messages per second, and the burst). */
 const WS_RATE = 3000;
-/** Marker pings: values no fuzzed ping uses. */
-let marker = 2n ** 60n;
-
-/** A short, bounded description of a request for failure reports. */
-function describe_(m: SignalRequest['message']): string {
-  const json = JSON.stringify(new SignalRequest({ message: m }).toJson(), (_k, v: unknown) =>
-    typeof v === 'string' && v.length > 60 ? `${v.slice(0, 60)}…(${v.length})` : v,
-  );
-  return (json ?? '').slice(0, 300);
-}
 
 /**
- * Sends one request, then a marker ping: the server handles a connection's requests in order, so
- * what came before the marker's pong is the request's answer (with whatever else the call sent).
+ * The LiveKit endpoint under hostile input (the socket.io side: hostile-input.e2e-spec.ts), on
+ * one host with real Redis and real mediasoup: forged tokens, fuzzed `SignalRequest`s of every
+ * case, frames that are no requests, fuzzed leaves, a flood. Each gets a clear answer (a
+ * `request_response`, an HTTP refusal, a close with a reason), nothing fails inside the server
+ * (no `result="error"`, nothing logged as an error, no unhandled rejection), the call's state is
+ * as before, and afterwards a real call in the fuzzed room works.
  */
-async function exchange(
-  client: LiveKitTestClient,
-  message: SignalRequest['message'],
-): Promise<ServerMessage[]> {
-  const from = client.messages.length;
-  const value = marker++;
-  client.send(message);
-  client.send({ case: 'ping', value });
-  await client.waitFor('pong', (v) => v === value, 15_000);
-  return client.messages.slice(from).filter((m) => !(m.case === 'pong' && m.value === value));
-}
-
-/** Why a request's answer is not what the corpus demands (null: it is). */
-function answerProblem(s: HostileSignal, replies: ServerMessage[]): string | null {
-  const refusals = replies.flatMap((m) => (m.case === 'requestResponse' ? [m.value] : []));
-  for (const r of refusals) {
-    if (r.message === '') return 'request_response without a message';
-    if (/internal/i.test(r.message)) return `internal error: ${r.message}`;
-  }
-  const refused = refusals.some((r) => r.reason !== RequestResponse_Reason.OK);
-  const requestId = s.message.case === 'updateMetadata' ? s.message.value.requestId : undefined;
-  if (refused && requestId !== undefined && !refusals.some((r) => r.requestId === requestId)) {
-    return `refusal without the request_id ${requestId}`;
-  }
-  if (s.message.case === 'ping') {
-    const value = s.message.value;
-    return replies.some((m) => m.case === 'pong' && m.value === value) ? null : 'no pong';
-  }
-  if (s.expect === 'refused' && !refused) {
-    return `not refused (got ${replies.map((m) => m.case).join(',') || 'nothing'})`;
-  }
-  if (s.expect === 'answered' && !refused && !replies.some((m) => s.replies.includes(m.case!))) {
-    return `no ${s.replies.join('/')} and no refusal (got ${replies.map((m) => m.case).join(',') || 'nothing'})`;
-  }
-  return null;
-}
-
-describe('LiveKit hostile input (fuzzed SignalRequests, frames, tokens and data packets)', () => {
-  const prefix = `lkfuzz:${randomBytes(4).toString('hex')}:`;
+describe('LiveKit hostile input (tokens, fuzzed SignalRequests, frames, floods)', () => {
   const channel = `lkfuzz-${randomBytes(4).toString('hex')}`;
   const faults = FaultRecorder.install();
-  const logs = new LogRecorder();
-  let host: TestHostApp;
-  const mm: TestClient[] = [];
-  const clients: LiveKitTestClient[] = [];
-  const media: LiveKitMediaPeer[] = [];
+  let lk: LiveKitTestHost;
+  let member: TestClient;
   let memberToken = '';
   let baseline: Record<string, unknown> = {};
+  const fuzzers: LiveKitTestClient[] = [];
 
-  const token = (identity: string, room: string, grants: LiveKitGrantsInput = {}) =>
-    mintLiveKitToken(KEY, { identity, room, grants, ttlSeconds: 600 });
-  /** A LiveKit client of a demo user, joined (its `join` received). */
-  const joinLk = async (name: string, grants: LiveKitGrantsInput = {}, room = channel) => {
-    const { userId } = await host.login(name);
-    const sessionId = randomBytes(13).toString('hex');
-    const client = await LiveKitTestClient.connect(
-      host.url,
-      `${PATH}/rtc`,
-      await token(`${userId}___${sessionId}`, room, grants),
-    );
-    clients.push(client);
-    const join = await client.waitFor('join');
-    return { client, userId, sessionId, join };
-  };
   const snapshot = async (ch = channel) => {
-    const { status, body } = await channelState(host, memberToken, ch);
+    const { status, body } = await channelState(lk.host, memberToken, ch);
     expect(status).toBe(200);
     return body;
-  };
-  /** LiveKit requests the server failed on itself (`result="error"`), by type. */
-  const internalErrors = async (): Promise<Record<string, number>> => {
-    const metrics = parsePrometheus((await host.http.get('/metrics').expect(200)).text);
-    return Object.fromEntries(
-      [...metrics].filter(
-        ([k, v]) =>
-          k.startsWith('calls_signaling_messages_total{type="livekit:') &&
-          k.includes('result="error"') &&
-          v > 0,
-      ),
-    );
   };
   const sessionIds = (state: Record<string, unknown>) =>
     ((state.call as { sessions?: { session_id: string }[] } | undefined)?.sessions ?? [])
       .map((s) => s.session_id)
       .sort();
+  const backToBaseline = () =>
+    until(
+      async () => JSON.stringify(await snapshot()) === JSON.stringify(baseline),
+      5000,
+      'the call as before',
+    );
 
   beforeAll(async () => {
-    host = await TestHostApp.start(
-      {
-        RUSTCHAT_CALLS_STATE_BACKEND: 'redis',
-        RUSTCHAT_REDIS_URL: testRedisUrl(),
-        RUSTCHAT_CALLS_REDIS_KEY_PREFIX: prefix,
-        RUSTCHAT_CALLS_LIVEKIT_KEYS: `${KEY.apiKey}:${KEY.apiSecret}`,
-        RUSTCHAT_CALLS_WORKERS: '1',
-        // The fuzz is about content, not volume (the rate limit is tested on its own).
-        RUSTCHAT_CALLS_WS_RATE: String(WS_RATE),
-        RUSTCHAT_CALLS_WS_BURST: String(WS_RATE),
-        RUSTCHAT_CALLS_HTTP_RATE: '100000',
-        RUSTCHAT_CALLS_HTTP_BURST: '100000',
-        // Fuzzed sessions never answer server offers; keep them in the call for the whole run.
-        RUSTCHAT_CALLS_SIGNALING_TIMEOUT_MS: '120000',
-        RUSTCHAT_CALLS_RECONNECT_GRACE_MS: '1000',
-      },
-      logs,
-    );
-    const member = await host.login('Fuzz Member');
-    memberToken = member.token;
-    const socket = await host.connect(member.token);
-    mm.push(socket);
-    expect(await socket.send('join', { channelID: channel })).toMatchObject({ ok: true });
+    lk = await LiveKitTestHost.start({
+      RUSTCHAT_CALLS_STATE_BACKEND: 'redis',
+      RUSTCHAT_REDIS_URL: testRedisUrl(),
+      RUSTCHAT_CALLS_REDIS_KEY_PREFIX: `lkfuzz:${randomBytes(4).toString('hex')}:`,
+      RUSTCHAT_CALLS_WORKERS: '1',
+      // The fuzz is about content, not volume (the flood test shows the limit holds).
+      RUSTCHAT_CALLS_WS_RATE: String(WS_RATE),
+      RUSTCHAT_CALLS_WS_BURST: String(WS_RATE),
+      RUSTCHAT_CALLS_HTTP_RATE: '100000',
+      RUSTCHAT_CALLS_HTTP_BURST: '100000',
+      // Fuzzed sessions never answer server offers; keep them in the call for the whole run.
+      RUSTCHAT_CALLS_SIGNALING_TIMEOUT_MS: '120000',
+      RUSTCHAT_CALLS_RECONNECT_GRACE_MS: '1000',
+    });
+    // A Mattermost participant in the fuzzed call too (its token reads the call's state).
+    const login = await lk.host.login('Fuzz Member');
+    memberToken = login.token;
+    member = await lk.host.connect(memberToken);
+    expect(await member.send('join', { channelID: channel })).toMatchObject({ ok: true });
     console.log(`LiveKit hostile input: seed=${SEED} (FUZZ_SEED reproduces the corpus)`);
   }, 30_000);
 
   afterEach(() => {
     expect(faults.describe()).toEqual([]);
-    expect(logs.of('error')).toEqual([]);
+    expect(lk.logs.of('error')).toEqual([]);
   });
 
   afterAll(async () => {
-    media.forEach((p) => p.close());
-    clients.forEach((c) => c.close());
-    await Promise.all(mm.map((c) => c.send('leave').catch(() => undefined)));
-    mm.forEach((c) => c.close());
-    await host?.close();
+    await member?.send('leave').catch(() => undefined);
+    member?.close();
+    await lk?.close();
     faults.uninstall();
   });
 
   it(`${TOKENS} forged, damaged, expired and misshapen tokens are refused before anything is created; the token alone names the room`, async () => {
     const rng = new Rng(SEED ^ 0x70c3);
-    const { userId } = await host.login('Fuzz Token');
+    const { userId } = await lk.host.login('Fuzz Token');
     const room = `${channel}-tokens`;
     const identity = `${userId}___${randomBytes(13).toString('hex')}`;
-    const valid = await token(identity, room);
+    const valid = await lk.token(identity, room);
     const claims = JSON.parse(Buffer.from(valid.split('.')[1], 'base64url').toString()) as Record<
       string,
       unknown
     >;
-    const joinsBefore = parsePrometheus((await host.http.get('/metrics')).text).get(
-      'calls_joins_total',
-    );
+    const joinsBefore = (await lk.metrics()).get('calls_joins_total');
+    const objectsBefore = await releaseCounts(lk.host);
     const failures: string[] = [];
     const kinds = new Map<string, number>();
     for (let i = 0; i < TOKENS; i++) {
-      const { token: jwt, kind } = hostileToken(rng, KEY, valid, claims);
+      const { token, kind } = hostileToken(rng, lk.key, valid, claims);
       kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
       // A header carries visible ASCII only (the client refuses anything else).
-      const where = rng.chance(0.5) && /^[\x21-\x7e]*$/.test(jwt) ? 'header' : 'query';
-      const outcome = await new Promise<string>((resolve) => {
-        const ws = new WebSocket(
-          `${host.url.replace(/^http/, 'ws')}${PATH}/rtc?${where === 'query' ? `access_token=${encodeURIComponent(jwt)}&` : ''}protocol=17`,
-          where === 'header' ? { headers: { Authorization: `Bearer ${jwt}` } } : {},
+      const where = rng.chance(0.5) && /^[\x21-\x7e]*$/.test(token) ? 'header' : 'query';
+      const outcome = await lk
+        .connect(
+          where === 'query' ? token : null,
+          'protocol=17',
+          where === 'header' ? { Authorization: `Bearer ${token}` } : {},
+        )
+        .then(
+          () => '101 (connected)',
+          (err: unknown) =>
+            err instanceof UpgradeRefused ? `${err.status} ${err.body}` : String(err),
         );
-        ws.once('open', () => {
-          ws.close();
-          resolve('101 (connected)');
-        });
-        ws.once('unexpected-response', (_req, res) => {
-          let body = '';
-          res.on('data', (d: Buffer) => (body += d.toString()));
-          res.on('end', () => resolve(`${res.statusCode} ${body}`));
-        });
-        ws.once('error', (err) => resolve(`error ${err.message}`));
-      });
       // 431: Node's HTTP parser refuses a request line or header over 16 KiB before any handler.
       if (!/^((401|403|404) \S|431 )/.test(outcome)) {
-        failures.push(`${kind} (${where}) → ${outcome.slice(0, 120)}: ${jwt.slice(0, 80)}`);
+        failures.push(`${kind} (${where}) → ${outcome.slice(0, 120)}: ${token.slice(0, 80)}`);
       }
     }
+    console.log(`hostile tokens: ${[...kinds].map(([k, n]) => `${k}=${n}`).join(', ')}`);
     expect(failures).toEqual([]);
-    // Nothing joined, nothing was created.
-    expect(parsePrometheus((await host.http.get('/metrics')).text).get('calls_joins_total')).toBe(
-      joinsBefore,
-    );
+    // Nothing joined, nothing was created (no session, no call, no media object).
+    expect((await lk.metrics()).get('calls_joins_total')).toBe(joinsBefore);
+    expect(await releaseCounts(lk.host)).toEqual(objectsBefore);
     expect(sessionIds(await snapshot(room))).toEqual([]);
-    console.log(
-      `hostile tokens: ${TOKENS}, kinds ${[...kinds].map(([k, n]) => `${k}=${n}`).join(', ')}`,
-    );
 
-    // The room is the token's: a `room` in the query names nothing, and the join is the token's room.
+    // The room is the token's: a `room` in the query names nothing.
     const other = `${channel}-other`;
-    const joined = await LiveKitTestClient.connect(
-      host.url,
-      `${PATH}/rtc`,
-      valid,
-      `room=${other}&name=${other}&auto_subscribe=1&sdk=js&protocol=17`,
-    );
-    clients.push(joined);
+    const joined = await lk.connect(valid, `room=${other}&name=${other}&sdk=js&protocol=17`);
     expect((await joined.waitFor('join')).room?.name).toBe(room);
     expect(sessionIds(await snapshot(other))).toEqual([]);
-    // Mattermost's token route gives no token for a session in another channel's call.
+    // Mattermost's token route gives no token for that session in another channel's call.
     const sessionId = identity.split('___')[1];
-    const { token: userToken } = await host.login('Fuzz Token');
+    const { token: userToken } = await lk.host.login('Fuzz Token');
     for (const ch of [other, channel]) {
-      const res = await host.http
+      const res = await lk.host.http
         .get(`${CALLS_PATH}/livekit-token`)
         .query({ channel_id: ch, session_id: sessionId })
         .set('Authorization', `Bearer ${userToken}`);
@@ -265,131 +168,60 @@ describe('LiveKit hostile input (fuzzed SignalRequests, frames, tokens and data 
       value: new LeaveRequest({ reason: DisconnectReason.CLIENT_INITIATED }),
     });
     await joined.closed;
-    await until(
-      async () => sessionIds(await snapshot(room)).length === 0,
-      5000,
-      'the token room empty',
-    );
+    await until(async () => sessionIds(await snapshot(room)).length === 0, 5000, 'the room empty');
   }, 30_000);
 
-  it(`${REQUESTS} fuzzed SignalRequests of every kind: a clear answer or refusal each, no internal error, no state change`, async () => {
+  it(`${REQUESTS} fuzzed SignalRequests of every case: a clear answer or refusal each, no internal error, no state change`, async () => {
     const { offer, candidates } = await captureRealOffer();
-    const senders: {
-      name: string;
-      client: LiveKitTestClient;
-      own: string[];
-      mayPublish: (source: TrackSource) => boolean;
-      canUpdateOwnMetadata: boolean;
-    }[] = [];
+    const senders = [];
     for (const [name, grants] of [
       ['Fuzz Full', { canUpdateOwnMetadata: true }],
       ['Fuzz Viewer', { canPublish: false, canPublishData: false }],
       ['Fuzz Mic Only', { canPublishSources: ['microphone'], canUpdateOwnMetadata: true }],
       ['Fuzz No Subscribe', { canSubscribe: false, canUpdateOwnMetadata: true }],
     ] as const) {
-      const joined = await joinLk(name, grants);
-      const own: string[] = [];
-      joined.client.onMessage((m) => {
-        if (m.case === 'trackPublished' && m.value.track) own.push(m.value.track.sid);
-      });
-      const permission = joined.join.participant!.permission!;
-      senders.push({
-        name,
-        client: joined.client,
-        own,
-        mayPublish: (source: TrackSource) =>
-          permission.canPublish &&
-          (permission.canPublishSources.length === 0 ||
-            permission.canPublishSources.includes(source)),
-        canUpdateOwnMetadata: permission.canUpdateMetadata,
-      });
+      const sender = fuzzSender(name, await lk.join(name, channel, grants));
+      fuzzers.push(sender.participant.client);
+      senders.push(sender);
     }
     baseline = await snapshot();
     expect(sessionIds(baseline)).toHaveLength(1 + senders.length);
-    const errorsBefore = await internalErrors();
-    const tally = new Map<string, { sent: number; refused: number }>();
-    const failures: string[] = [];
-    const started = Date.now();
-    const perSender = Math.ceil(REQUESTS / senders.length);
-    let sent = 0;
-    const CHECKPOINT = 100;
-    for (let done = 0; done < perSender; done += CHECKPOINT) {
-      await Promise.all(
-        senders.map(async (s, index) => {
-          const ctx: LiveKitHostileContext = {
-            rng: new Rng(SEED + index * 7919 + done),
-            mayPublish: s.mayPublish,
-            canUpdateOwnMetadata: s.canUpdateOwnMetadata,
-            offer,
-            candidates,
-            ownTracks: s.own,
-            foreignTracks: senders.filter((o) => o !== s).flatMap((o) => o.own),
-          };
-          for (let i = 0; i < Math.min(CHECKPOINT, perSender - done); i++) {
-            const signal = hostileSignal(ctx);
-            const t = tally.get(signal.kind) ?? { sent: 0, refused: 0 };
-            tally.set(signal.kind, t);
-            t.sent++;
-            sent++;
-            let replies: ServerMessage[];
-            try {
-              replies = await exchange(s.client, signal.message);
-            } catch (err) {
-              const closed = s.client.open ? '' : ' (connection closed)';
-              failures.push(
-                `${s.name}: ${(err as Error).message}${closed}: ${signal.kind} ${describe_(signal.message)}`,
-              );
-              return;
-            }
-            if (replies.some((m) => m.case === 'requestResponse')) t.refused++;
-            const problem = answerProblem(signal, replies);
-            if (problem)
-              failures.push(`${s.name}: ${problem}: ${signal.kind} ${describe_(signal.message)}`);
-          }
-        }),
-      );
+    const errorsBefore = await lk.internalErrors();
+
+    const report = await fuzzSignals({
+      senders,
+      requests: REQUESTS,
+      seed: SEED,
+      offer,
+      candidates,
       // Nothing the fuzz sent changed what anyone sees of the call.
-      const now = await snapshot();
-      if (JSON.stringify(now) !== JSON.stringify(baseline)) {
-        failures.push(
-          `state changed within requests ${done}..${done + CHECKPOINT} per sender: ${JSON.stringify(now)}`,
-        );
+      checkpoint: async () => {
+        const now = await snapshot();
+        if (JSON.stringify(now) === JSON.stringify(baseline)) return null;
         baseline = now;
-      }
-      expect({ count: failures.length, first: failures.slice(0, 20) }).toEqual({
-        count: 0,
-        first: [],
-      });
-    }
-    const seconds = (Date.now() - started) / 1000;
-    const byCase = new Map<string, { sent: number; refused: number }>();
-    for (const [kind, t] of tally) {
-      const c = kind.split(':')[0];
-      const a = byCase.get(c) ?? { sent: 0, refused: 0 };
-      a.sent += t.sent;
-      a.refused += t.refused;
-      byCase.set(c, a);
-    }
-    console.log(
-      [
-        `hostile SignalRequests: ${sent} in ${seconds.toFixed(1)} s (${Math.round(sent / seconds)}/s), seed=${SEED}`,
-        `  by case (sent/refused): ${[...byCase].map(([k, a]) => `${k} ${a.sent}/${a.refused}`).join(', ')}`,
-        `  kinds: ${tally.size}`,
-      ].join('\n'),
-    );
-    expect(byCase.size).toBe(21);
-    expect(senders.every((s) => s.client.open)).toBe(true);
-    expect(await internalErrors()).toEqual(errorsBefore);
-    expect(await snapshot()).toEqual(baseline);
-    for (const s of senders) s.client.keepAlive();
+        return `state changed: ${JSON.stringify(now)}`;
+      },
+    });
+
+    console.log(describeFuzzReport(report, SEED));
+    expect({ count: report.failures.length, first: report.failures.slice(0, 20) }).toEqual({
+      count: 0,
+      first: [],
+    });
+    // Every case but `leave` (fuzzed on its own below).
+    expect(report.byCase.size).toBe(SignalRequest.fields.list().filter((f) => f.oneof).length - 1);
+    expect(fuzzers.every((c) => c.open)).toBe(true);
+    expect(await lk.internalErrors()).toEqual(errorsBefore);
+    expect(lk.liveKitLogs()).toEqual([]);
+    fuzzers.forEach((c) => c.keepAlive());
   }, 120_000);
 
   it('requests sent before the join response are handled after it, in order', async () => {
-    const { userId } = await host.login('Fuzz Early');
+    const { userId } = await lk.host.login('Fuzz Early');
     const sessionId = randomBytes(13).toString('hex');
-    const jwt = await token(`${userId}___${sessionId}`, channel, { canUpdateOwnMetadata: true });
-    const client = await LiveKitTestClient.connect(host.url, `${PATH}/rtc`, jwt);
-    clients.push(client);
+    const client = await lk.connect(
+      await lk.token(`${userId}___${sessionId}`, channel, { canUpdateOwnMetadata: true }),
+    );
     // At once, before the join response.
     const requests: SignalRequest['message'][] = [
       { case: 'ping', value: 1n },
@@ -410,15 +242,17 @@ describe('LiveKit hostile input (fuzzed SignalRequests, frames, tokens and data 
         case: 'trickle',
         value: new TrickleRequest({ candidateInit: '{', target: SignalTarget.PUBLISHER }),
       },
-      { case: 'offer', value: new SessionDescription({ type: 'offer', sdp: 'v=0', id: 1 }) },
     ];
-    for (const message of requests.slice(0, -1)) client.send(message);
-    const replies = await exchange(client, requests.at(-1)!);
+    for (const message of requests) client.send(message);
+    const replies = await client.request({
+      case: 'offer',
+      value: new SessionDescription({ type: 'offer', sdp: 'v=0', id: 1 }),
+    });
     expect(client.messages[0].case).toBe('join');
     const kinds = replies.map((m) =>
       m.case === 'requestResponse' ? `refused:${m.value.request.case ?? '-'}` : m.case,
     );
-    // In order: the pong, the track, the metadata (an update of itself), then the three refusals.
+    // In order: the pong, the track, the metadata (an update of itself), the three refusals.
     expect(kinds.filter((k) => k !== 'update' && k !== 'join')).toEqual([
       'pong',
       'trackPublished',
@@ -430,24 +264,17 @@ describe('LiveKit hostile input (fuzzed SignalRequests, frames, tokens and data 
       cid: 'early-cam',
     });
     await client.waitFor('update', (u) => u.participants.some((p) => p.name === 'Early Bird'));
-    client.send({
-      case: 'leave',
-      value: new LeaveRequest({ reason: DisconnectReason.CLIENT_INITIATED }),
-    });
+    client.send({ case: 'leave', value: new LeaveRequest({}) });
     expect((await client.closed).code).toBe(1000);
-    await until(
-      async () => JSON.stringify(await snapshot()) === JSON.stringify(baseline),
-      5000,
-      'the call as before',
-    );
+    await backToBaseline();
   });
 
   it(`${FRAMES} hostile frames (random, truncated, bit-flipped, text, oversized) close only their own connection, with a reason`, async () => {
     const rng = new Rng(SEED ^ 0xf4a3e);
     const room = `${channel}-frames`;
-    const errorsBefore = await internalErrors();
+    const errorsBefore = await lk.internalErrors();
     const { offer, candidates } = await captureRealOffer();
-    const ctx: LiveKitHostileContext = {
+    const ctx = {
       rng,
       mayPublish: () => false,
       canUpdateOwnMetadata: false,
@@ -465,34 +292,32 @@ describe('LiveKit hostile input (fuzzed SignalRequests, frames, tokens and data 
       for (let f = queue.shift(); f; f = queue.shift()) {
         // Throwaway participants that may do nothing but join and leave.
         current ??= (
-          await joinLk('Fuzz Framer', { canPublish: false, canPublishData: false }, room)
+          await lk.join('Fuzz Framer', room, { canPublish: false, canPublishData: false })
         ).client;
         const client: LiveKitTestClient = current;
         client.socket.send(f.data, { binary: f.binary });
         const what = `${f.kind} (${f.data.byteLength} bytes${f.binary ? '' : ', text'})`;
-        if (f.expect === 'open') {
-          try {
-            await exchange(client, { case: 'ping', value: 0n });
-          } catch {
-            failures.push(
-              `${what}: closed ${JSON.stringify(await client.closed)}, expected to stay open`,
-            );
+        const expected = f.expect === 'leave' ? { close: 1000, reason: true } : f.expect;
+        const outcome = expected === 'open' ? 'open' : String(expected.close);
+        outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+        if (expected === 'open') {
+          await client.request({ case: 'ping', value: 0n }).catch(async () => {
+            failures.push(`${what}: closed ${JSON.stringify(await client.closed)}, not open`);
             current = null;
-          }
-          outcomes.set('open', (outcomes.get('open') ?? 0) + 1);
+          });
           continue;
         }
+        current = null;
         const closed = await Promise.race([client.closed, sleep(5000).then(() => null)]);
-        const { close: code, reason } =
-          f.expect === 'leave' ? { close: 1000, reason: true } : f.expect;
-        if (closed === null) failures.push(`${what}: still open, expected close ${code}`);
-        else if (closed.code !== code || (reason && closed.reason === '')) {
+        if (
+          closed === null ||
+          closed.code !== expected.close ||
+          (expected.reason && closed.reason === '')
+        ) {
           failures.push(
-            `${what}: closed ${JSON.stringify(closed)}, expected ${code}${reason ? ' with a reason' : ''}`,
+            `${what}: ${JSON.stringify(closed) ?? 'still open'}, expected close ${expected.close}${expected.reason ? ' with a reason' : ''}`,
           );
         }
-        outcomes.set(String(code), (outcomes.get(String(code)) ?? 0) + 1);
-        current = null;
       }
       if (current) {
         current.send({ case: 'leave', value: new LeaveRequest({}) });
@@ -502,9 +327,7 @@ describe('LiveKit hostile input (fuzzed SignalRequests, frames, tokens and data 
     const queues: HostileFrame[][] = [[], [], [], []];
     frames.forEach((f, i) => queues[i % queues.length].push(f));
     await Promise.all(queues.map(lane));
-    console.log(
-      `hostile frames: ${FRAMES}, outcomes ${[...outcomes].map(([k, n]) => `${k}=${n}`).join(', ')}`,
-    );
+    console.log(`hostile frames: ${[...outcomes].map(([k, n]) => `${k}=${n}`).join(', ')}`);
     expect(failures.slice(0, 20)).toEqual([]);
     // Their sessions leave after the reconnect grace (1 s); the fuzzed call is as it was.
     await until(
@@ -513,13 +336,15 @@ describe('LiveKit hostile input (fuzzed SignalRequests, frames, tokens and data 
       'the framers gone',
     );
     expect(await snapshot()).toEqual(baseline);
-    expect(await internalErrors()).toEqual(errorsBefore);
+    expect(await lk.internalErrors()).toEqual(errorsBefore);
   }, 60_000);
 
   it("fuzzed leave requests end only their sender's session", async () => {
     const rng = new Rng(SEED ^ 0x1ea7e);
     for (let i = 0; i < 5; i++) {
-      const { client, sessionId } = await joinLk(`Fuzz Leaver ${i}`, { canPublish: false });
+      const { client, sessionId } = await lk.join(`Fuzz Leaver ${i}`, channel, {
+        canPublish: false,
+      });
       expect(sessionIds(await snapshot())).toContain(sessionId);
       client.send({ case: 'leave', value: fuzzMessage(rng, LeaveRequest) });
       expect((await client.closed).code).toBe(1000);
@@ -533,18 +358,47 @@ describe('LiveKit hostile input (fuzzed SignalRequests, frames, tokens and data 
   });
 
   it(`the per-connection rate limit applies (${WS_RATE}/s here): a flood over it is closed, rate limited; the others go on`, async () => {
-    const { client } = await joinLk('Fuzz Flood', { canPublish: false });
+    const before = await lk.results('frame');
+    const { client } = await lk.join('Fuzz Flood', channel, { canPublish: false });
     for (let i = 0; i < WS_RATE * 2; i++) client.send({ case: 'ping', value: BigInt(i) });
     expect(await client.closed).toEqual({ code: 1008, reason: 'rate limited' });
-    const metrics = parsePrometheus((await host.http.get('/metrics')).text);
-    expect(
-      metrics.get('calls_signaling_messages_total{type="livekit:frame",result="rate_limited"}'),
-    ).toBeGreaterThan(0);
-    for (const other of clients.filter((c) => c.open)) {
-      expect(await exchange(other, { case: 'ping', value: 3n })).toContainEqual({
+    expect((await lk.results('frame')).rate_limited).toBe((before.rate_limited ?? 0) + 1);
+    // Its session leaves after the grace; the fuzzers still get answers.
+    await backToBaseline();
+    for (const other of fuzzers) {
+      expect(await other.request({ case: 'ping', value: 3n })).toContainEqual({
         case: 'pong',
         value: 3n,
       });
     }
   });
+
+  it('afterwards a real call in the fuzzed room works: two LiveKit clients with real WebRTC hear each other', async () => {
+    const alice = await lk.joinWithMedia('Fuzz Alice', channel);
+    const bob = await lk.joinWithMedia('Fuzz Bob', channel);
+    await alice.peer.publishTone(440);
+    await bob.peer.publishTone(660);
+    await Promise.all([alice.peer.waitConnected(), bob.peer.waitConnected()]);
+    await Promise.all([
+      alice.peer.waitHearing(660, [440, 660]),
+      bob.peer.waitHearing(440, [440, 660]),
+    ]);
+    for (const p of [alice, bob]) {
+      expect(await p.peer.audioStreams()).toHaveLength(1);
+      expect(p.peer.errors).toEqual([]);
+    }
+    // The call's state shows them, unmuted; everyone else as before.
+    const sessions = (
+      (await snapshot()).call as { sessions: { session_id: string; unmuted: boolean }[] }
+    ).sessions;
+    const ids = (unmuted: boolean) =>
+      sessions
+        .filter((s) => s.unmuted === unmuted)
+        .map((s) => s.session_id)
+        .sort();
+    expect(ids(true)).toEqual([alice.sessionId, bob.sessionId].sort());
+    expect(ids(false)).toEqual(sessionIds(baseline));
+    expect(await lk.internalErrors()).toEqual({});
+    expect(lk.liveKitLogs()).toEqual([]);
+  }, 45_000);
 });

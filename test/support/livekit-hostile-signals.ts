@@ -1,6 +1,7 @@
 import {
+  RequestResponse_Reason,
   SignalRequest,
-  SignalResponse,
+  type SignalResponse,
   TrackSource,
   type UpdateParticipantMetadata,
 } from '@livekit/protocol';
@@ -12,6 +13,7 @@ import {
   NASTY_STRINGS,
   type Rng,
 } from './fuzz';
+import type { ServerMessage } from './livekit-test-client';
 import { fuzzMessage, fuzzString } from './protobuf-fuzz';
 
 /** A client request (`SignalRequest.message`). */
@@ -284,4 +286,41 @@ export function hostileSignal(ctx: LiveKitHostileContext): HostileSignal {
     const bytes = new SignalRequest({ message: d.message }).toBinary().byteLength;
     if (bytes <= MAX_REQUEST_BYTES) return { ...d, kind: `${c}:${category}` };
   }
+}
+
+/** A short, bounded description of a request for failure reports. */
+export function describeRequest(m: SignalMessage): string {
+  const json = JSON.stringify(new SignalRequest({ message: m }).toJson(), (_k, v: unknown) =>
+    typeof v === 'string' && v.length > 60 ? `${v.slice(0, 60)}…(${v.length})` : v,
+  );
+  return (json ?? '').slice(0, 300);
+}
+
+/**
+ * Why the server's answer to a request (what came before the marker pong of
+ * `LiveKitTestClient.request`) is not what the corpus demands; null when it is. Every
+ * `request_response` must have a message and never be an internal error; a refused
+ * `update_metadata` carries its `request_id`; a ping gets its pong.
+ */
+export function answerProblem(s: HostileSignal, replies: readonly ServerMessage[]): string | null {
+  const refusals = replies.flatMap((m) => (m.case === 'requestResponse' ? [m.value] : []));
+  for (const r of refusals) {
+    if (r.message === '') return 'request_response without a message';
+    if (/internal/i.test(r.message)) return `internal error: ${r.message}`;
+  }
+  const refused = refusals.some((r) => r.reason !== RequestResponse_Reason.OK);
+  const requestId = s.message.case === 'updateMetadata' ? s.message.value.requestId : undefined;
+  if (refused && requestId !== undefined && !refusals.some((r) => r.requestId === requestId)) {
+    return `refusal without the request_id ${requestId}`;
+  }
+  if (s.message.case === 'ping') {
+    const value = s.message.value;
+    return replies.some((m) => m.case === 'pong' && m.value === value) ? null : 'no pong';
+  }
+  const got = replies.map((m) => m.case).join(',') || 'nothing';
+  if (s.expect === 'refused' && !refused) return `not refused (got ${got})`;
+  if (s.expect === 'answered' && !refused && !replies.some((m) => s.replies.includes(m.case!))) {
+    return `no ${s.replies.join('/')} and no refusal (got ${got})`;
+  }
+  return null;
 }

@@ -110,6 +110,27 @@ export class LiveKitMediaPeer {
     await this.subscriber.waitConnected(timeoutMs);
   }
 
+  /** Waits until a track it receives is mostly the tone `hz` (of the tones `candidatesHz`). */
+  async waitHearing(
+    hz: number,
+    candidatesHz: readonly number[],
+    timeoutMs = 20_000,
+  ): Promise<void> {
+    await this.subscriber.waitFor(
+      () =>
+        this.subscriber
+          .heardTones(candidatesHz, 0.5)
+          .some((h) => h.frequencyHz === hz && h.share > 0.8 && h.power > 0.001),
+      timeoutMs,
+      `${this.subscriber.name} hearing ${hz} Hz`,
+    );
+  }
+
+  /** The remote audio tracks it has received RTP of (inbound-rtp statistics). */
+  async audioStreams(): Promise<{ mid: string | null; packets: number; bytes: number }[]> {
+    return (await this.subscriber.inboundRtp()).filter((s) => s.kind === 'audio' && s.packets > 0);
+  }
+
   /** Data packets received on a data channel of the publisher connection. */
   received(label: '_reliable' | '_lossy'): Uint8Array[] {
     return (this.publisher.channelMessages.get(label) ?? []).map((m) =>

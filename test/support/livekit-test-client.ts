@@ -6,6 +6,9 @@ export type ServerMessage = SignalResponse['message'];
 type Case = NonNullable<ServerMessage['case']>;
 type ValueOf<C extends Case> = Extract<ServerMessage, { case: C }>['value'];
 
+/** Values of {@link LiveKitTestClient.request}'s marker pings, far from any a test sends itself. */
+let nextMarker = 2n ** 60n;
+
 /** An upgrade the server refused: its HTTP status and body. */
 export class UpgradeRefused extends Error {
   constructor(
@@ -47,16 +50,20 @@ export class LiveKitTestClient {
     );
   }
 
-  /** Opens `<base><path>` (e.g. `http://127.0.0.1:3000/livekit/rtc`) with a token. */
+  /**
+   * Opens `<base><path>` (e.g. `http://127.0.0.1:3000/livekit/rtc`) with a token in the query.
+   * @throws UpgradeRefused when the server answers the upgrade with an HTTP error
+   */
   static connect(
     httpBase: string,
     path: string,
     token: string | null,
     query = 'auto_subscribe=1&sdk=js&version=2.23.0&protocol=17',
+    headers: Record<string, string> = {},
   ): Promise<LiveKitTestClient> {
     const base = httpBase.replace(/^http/, 'ws');
     const auth = token === null ? '' : `access_token=${encodeURIComponent(token)}&`;
-    const socket = new WebSocket(`${base}${path}?${auth}${query}`);
+    const socket = new WebSocket(`${base}${path}?${auth}${query}`, { headers });
     return new Promise((resolve, reject) => {
       socket.once('open', () => resolve(new LiveKitTestClient(socket)));
       socket.once('unexpected-response', (_req, res) => {
@@ -71,6 +78,20 @@ export class LiveKitTestClient {
   /** Sends a client request. */
   send(message: SignalRequest['message']): void {
     this.socket.send(new SignalRequest({ message }).toBinary());
+  }
+
+  /**
+   * Sends a request, then a marker ping, and returns what came before the marker's pong: the
+   * server handles a connection's requests in order, so that is the request's answer (with
+   * whatever else the call sent meanwhile).
+   */
+  async request(message: SignalRequest['message'], timeoutMs = 15_000): Promise<ServerMessage[]> {
+    const from = this.messages.length;
+    const value = nextMarker++;
+    this.send(message);
+    this.send({ case: 'ping', value });
+    await this.waitFor('pong', (v) => v === value, timeoutMs);
+    return this.messages.slice(from).filter((m) => !(m.case === 'pong' && m.value === value));
   }
 
   /** Calls `listener` with every server message from now on. */

@@ -24,7 +24,8 @@ const INT32 = [0, 1, -1, 2 ** 31 - 1, -(2 ** 31), 7, 1000];
 const UINT32 = [0, 1, 2 ** 32 - 1, 2 ** 31, 7, 1000];
 const INT64 = [0n, 1n, -1n, 2n ** 63n - 1n, -(2n ** 63n), BigInt(Date.now())];
 const UINT64 = [0n, 1n, 2n ** 64n - 1n, 2n ** 63n, BigInt(Date.now())];
-const FLOATS = [0, -0, 1.5, NaN, Infinity, -Infinity, 1e308, -3.4e38, 5e-324];
+const FLOATS = [0, -0, 1.5, NaN, Infinity, -Infinity, 3.4e38, -3.4e38, 1e-45];
+const DOUBLES = [...FLOATS, 1e308, -1e308, 5e-324];
 
 /** A string of up to `max` bytes: empty, nasty, random, or long. */
 export function fuzzString(rng: Rng, max: number): string {
@@ -57,7 +58,9 @@ function scalar(rng: Rng, field: { T: ScalarType; L: LongType }, limits: Resolve
     case ScalarType.BOOL:
       return rng.chance(0.5);
     case ScalarType.DOUBLE:
+      return rng.chance(0.6) ? rng.pick(DOUBLES) : (rng.next() - 0.5) * 10 ** rng.int(12);
     case ScalarType.FLOAT:
+      // A float32 (the encoder refuses finite values past its range).
       return rng.chance(0.6) ? rng.pick(FLOATS) : (rng.next() - 0.5) * 10 ** rng.int(12);
     case ScalarType.INT32:
     case ScalarType.SINT32:
