@@ -145,13 +145,17 @@ function hostileCandidateInit(ctx: LiveKitHostileContext): {
 /** `update_metadata` drafts: grant checks, huge maps, the hand, fuzzed names and attributes. */
 function metadataDraft(ctx: LiveKitHostileContext, value: UpdateParticipantMetadata): Draft {
   const { rng } = ctx;
-  const big = rng.int(4) === 0;
-  if (big) {
+  const size = rng.int(6);
+  const big = size <= 1;
+  if (size === 0) {
     // Far over the 16 KiB a participant's name, metadata and attributes may take.
     const attributes: Record<string, string> = {};
     for (let i = 0; i < 1500; i++) attributes[`k${i}-${rng.string(6)}`] = rng.string(16);
     value.attributes = attributes;
     if (rng.chance(0.5)) value.metadata = longString(rng, 20_000).slice(0, 20_000);
+  } else if (size === 1) {
+    // The hand is an attribute too: a huge one is refused, not raised.
+    value.attributes = { raised_hand: rng.string(17_000 + rng.int(20_000)) };
   }
   if (!ctx.canUpdateOwnMetadata) {
     // Without the grant even the hand is refused (its state must not change).
@@ -163,13 +167,21 @@ function metadataDraft(ctx: LiveKitHostileContext, value: UpdateParticipantMetad
       category: 'no-grant',
     };
   }
+  if (big) {
+    return {
+      message: { case: 'updateMetadata', value },
+      expect: 'refused',
+      replies: [],
+      category: size === 0 ? 'huge' : 'huge-hand',
+    };
+  }
   // The hand goes only down: a raised hand is a real state change.
   if ('raised_hand' in value.attributes || rng.chance(0.2)) value.attributes.raised_hand = '';
   return {
     message: { case: 'updateMetadata', value },
-    expect: big ? 'refused' : 'any',
+    expect: 'any',
     replies: [],
-    category: big ? 'huge' : 'fuzzed',
+    category: 'fuzzed',
   };
 }
 

@@ -152,7 +152,8 @@ export class LiveKitSignalHandler {
       metadata: req.metadata || view.self.metadata,
       attributes: mergeAttributes(view.self.attributes, others),
     };
-    if (JSON.stringify(next).length > MAX_METADATA_BYTES) {
+    // The hand becomes one of its attributes too: it counts.
+    if (JSON.stringify(next).length + (hand?.length ?? 0) > MAX_METADATA_BYTES) {
       return refuse(RequestResponse_Reason.LIMIT_EXCEEDED, 'metadata too large');
     }
     const changed = JSON.stringify(next) !== JSON.stringify(view.self);
