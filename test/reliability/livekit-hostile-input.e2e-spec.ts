@@ -16,7 +16,7 @@ import {
 import { testRedisUrl } from '@app/calls/testing';
 import { CALLS_PATH, channelState, releaseCounts, until } from '../support/calls-probe';
 import { FaultRecorder } from '../support/fault-recorder';
-import { Rng } from '../support/fuzz';
+import { fuzzSeed, Rng } from '../support/fuzz';
 import type { TestClient } from '../support/host-app';
 import { hostileFrame, type HostileFrame } from '../support/livekit-hostile-frames';
 import { hostileSignal } from '../support/livekit-hostile-signals';
@@ -30,11 +30,7 @@ import { captureRealOffer } from '../support/real-offer';
 const REQUESTS = Number(process.env.FUZZ_LIVEKIT_REQUESTS ?? 1500);
 const FRAMES = Number(process.env.FUZZ_LIVEKIT_FRAMES ?? 120);
 const TOKENS = Number(process.env.FUZZ_LIVEKIT_TOKENS ?? 80);
-// A fixed corpus by default (reproducible runs); FUZZ_SEED=<n> replays one, FUZZ_SEED=random explores.
-const SEED =
-  process.env.FUZZ_SEED === 'random'
-    ? randomBytes(4).readUInt32LE()
-    : Number(process.env.FUZZ_SEED ?? 20261207);
+const SEED = fuzzSeed(20261207);
 /** The per-connection signal rate this host allows (messages per second, and the burst). */
 const WS_RATE = 3000;
 

@@ -16,13 +16,13 @@ import {
 } from '@livekit/protocol';
 import { channelState, until } from '../support/calls-probe';
 import { FaultRecorder } from '../support/fault-recorder';
-import { Rng } from '../support/fuzz';
+import { fuzzSeed, Rng } from '../support/fuzz';
 import type { TestClient } from '../support/host-app';
 import type { ServerMessage } from '../support/livekit-test-client';
 import { grew, LiveKitTestHost, type LiveKitMediaParticipant } from '../support/livekit-test-host';
 import { fuzzMessage } from '../support/protobuf-fuzz';
 
-const SEED = Number(process.env.FUZZ_SEED ?? 20261207);
+const SEED = fuzzSeed(20261207);
 const TONES = [440, 660, 880];
 
 /** The `request_response` among a request's replies. */
@@ -76,6 +76,7 @@ describe('LiveKit permissions: data packets, publishing, metadata, others’ tra
     await bob.peer.publishTone(660);
     await Promise.all([alice.peer.waitConnected(), bob.peer.waitConnected()]);
     await Promise.all([alice.peer.waitHearing(660, TONES), bob.peer.waitHearing(440, TONES)]);
+    console.log(`LiveKit permissions: seed=${SEED} (FUZZ_SEED reproduces the fuzzed packets)`);
   }, 45_000);
 
   afterEach(() => {

@@ -58,13 +58,13 @@ export interface LiveKitHostileContext {
 }
 
 /** Largest request this corpus sends (the server closes the connection above 64 KiB). */
-export const MAX_REQUEST_BYTES = 60 * 1024;
+const MAX_REQUEST_BYTES = 60 * 1024;
 
 /**
  * Every case of `SignalRequest.message`, read from the generated type, except `leave` (it ends the
  * session: tested on its own).
  */
-export const FUZZED_CASES: readonly SignalCase[] = SignalRequest.fields
+const FUZZED_CASES: readonly SignalCase[] = SignalRequest.fields
   .list()
   .filter((f) => f.oneof?.localName === 'message' && f.localName !== 'leave')
   .map((f) => f.localName as SignalCase);

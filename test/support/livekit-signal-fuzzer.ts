@@ -93,18 +93,18 @@ export async function fuzzSignals(options: SignalFuzzOptions): Promise<SignalFuz
       tally.set(signal.kind, t);
       t.sent++;
       sent++;
-      const what = `${s.name}: ${signal.kind} ${describeRequest(signal.message)}`;
+      const what = () => `${s.name}: ${signal.kind} ${describeRequest(signal.message)}`;
       let replies: ServerMessage[];
       try {
         replies = await s.participant.client.request(signal.message);
       } catch (err) {
         const closed = s.participant.client.open ? '' : ' (connection closed)';
-        failures.push(`${(err as Error).message}${closed}: ${what}`);
+        failures.push(`${(err as Error).message}${closed}: ${what()}`);
         return;
       }
       if (replies.some((m) => m.case === 'requestResponse')) t.refused++;
       const problem = answerProblem(signal, replies);
-      if (problem) failures.push(`${problem}: ${what}`);
+      if (problem) failures.push(`${problem}: ${what()}`);
     }
   };
   for (let done = 0; done < perSender && failures.length < 20; done += every) {
