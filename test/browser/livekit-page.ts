@@ -48,10 +48,10 @@ const DEBUG = process.env.LIVEKIT_PAGE_DEBUG !== undefined;
 /**
  * What livekit-client logs here on every join and full reconnect, by design: its single-PC
  * attempt is refused (`/rtc/v1` 404, so it falls back to `/rtc`), and a dropped signal
- * connection is reported before the client rejoins.
+ * connection (or a server `leave` with action RECONNECT) is reported before the client rejoins.
  */
 export const LIVEKIT_TEST_LOG_NOISE =
-  /rtc\/v1|v1 RTC path|404 \(Not Found\)|signal disconnected|failed to remove track/;
+  /rtc\/v1|v1 RTC path|404 \(Not Found\)|signal disconnected|failed to remove track|leave-reconnect/;
 
 /** Polls `check` until it holds (or throws after `ms`, naming `what` and the last value seen). */
 export async function until<T>(

@@ -1,4 +1,4 @@
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, LoggerService } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { io, type Socket } from 'socket.io-client';
 import request from 'supertest';
@@ -13,11 +13,12 @@ export class TestHostApp {
     private readonly savedEnv: NodeJS.ProcessEnv,
   ) {}
 
-  static async start(env: Record<string, string>): Promise<TestHostApp> {
+  /** Starts it with `env` set; `logger` replaces Nest's console logger (errors and warnings). */
+  static async start(env: Record<string, string>, logger?: LoggerService): Promise<TestHostApp> {
     const savedEnv = { ...process.env };
     Object.assign(process.env, env);
     const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-    const app = moduleRef.createNestApplication({ logger: ['error', 'warn'] });
+    const app = moduleRef.createNestApplication({ logger: logger ?? ['error', 'warn'] });
     app.enableShutdownHooks();
     const adapter = new CallsIoAdapter(app);
     await adapter.connect();

@@ -109,7 +109,7 @@ describe('MediaEventsBridge', () => {
   });
 
   it('stops listening when the module is destroyed', () => {
-    moduleRef.get(MediaEventsBridge).onModuleDestroy();
+    moduleRef.get(MediaEventsBridge).onApplicationShutdown();
 
     media.emitSignal(ref('s1', 'alice'), ANSWER);
 

@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import {
   InjectMediaPlane,
   type MediaPlane,
@@ -15,7 +15,7 @@ import { LocalSessions } from './local-sessions';
  * activity to the participants, and sessions the media plane closed into leaves.
  */
 @Injectable()
-export class MediaEventsBridge implements OnModuleInit, OnModuleDestroy {
+export class MediaEventsBridge implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(MediaEventsBridge.name);
   private unsubscribe: (() => void) | null = null;
 
@@ -36,7 +36,7 @@ export class MediaEventsBridge implements OnModuleInit, OnModuleDestroy {
     });
   }
 
-  onModuleDestroy(): void {
+  onApplicationShutdown(): void {
     this.unsubscribe?.();
   }
 

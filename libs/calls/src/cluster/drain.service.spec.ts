@@ -1,4 +1,5 @@
 import type { TestingModule } from '@nestjs/testing';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CallDelivery } from '../calls/call-delivery.interface';
 import { CallMembershipService } from '../calls/call-membership.service';
 import { LocalSessions } from '../calls/local-sessions';
@@ -75,16 +76,23 @@ describe('DrainService', () => {
     };
   }
 
-  beforeEach(() => start(LONG_DRAIN_MS));
+  /** The SIGINT listeners before a test: a drain removes the ones it added. */
+  let sigintListeners = 0;
+
+  beforeEach(async () => {
+    sigintListeners = process.listenerCount('SIGINT');
+    await start(LONG_DRAIN_MS);
+  });
 
   afterEach(async () => {
-    // A drain still seeing another instance would wait its whole timeout at close.
     jest.restoreAllMocks();
     await moduleRef.close();
   });
 
-  it('without another instance: refuses joins, does not wait, removes every session', async () => {
-    const tookMs = await shutdown();
+  it('without a signal (app.close()): refuses joins, does not wait, removes every session', async () => {
+    const started = Date.now();
+    await drain.beforeApplicationShutdown();
+    const tookMs = Date.now() - started;
 
     expect(tookMs).toBeLessThan(LONG_DRAIN_MS);
     expect(delivery.ofType('draining')).toEqual([]);
@@ -99,27 +107,64 @@ describe('DrainService', () => {
     await expect(joinSession(moduleRef, 'carol', 's3', CHANNEL)).rejects.toThrow(DrainingError);
   });
 
+  it('without another instance: tells nobody to move and serves the call until its sessions leave', async () => {
+    const membership = moduleRef.get(CallMembershipService);
+    const draining = shutdown();
+    await sleep(200);
+    await expect(joinSession(moduleRef, 'carol', 's3', CHANNEL)).rejects.toThrow(DrainingError);
+    expect(moduleRef.get(LocalSessions).size).toBe(2);
+    await membership.leave(alice.connection);
+    await sleep(200);
+    expect(moduleRef.get(LocalSessions).size).toBe(1);
+    await membership.leave(bob.connection);
+
+    const tookMs = await draining;
+
+    expect(tookMs).toBeGreaterThanOrEqual(400);
+    expect(tookMs).toBeLessThan(LONG_DRAIN_MS);
+    expect(delivery.ofType('draining')).toEqual([]);
+    expect(delivery.ofType('session-left').map((d) => d.event.sessionId)).toEqual(['s1', 's2']);
+  });
+
+  it('the same signal again ends the wait: the sessions still here are removed', async () => {
+    const draining = shutdown();
+    await sleep(200);
+    process.emit('SIGINT', 'SIGINT');
+
+    const tookMs = await draining;
+
+    expect(tookMs).toBeLessThan(LONG_DRAIN_MS);
+    expect(moduleRef.get(LocalSessions).size).toBe(0);
+    expect(await state.listActiveCalls()).toEqual([]);
+    expect(process.listenerCount('SIGINT')).toBe(sigintListeners);
+  });
+
   it('does not count another instance that drains too', async () => {
     jest
       .spyOn(registry, 'live')
       .mockResolvedValue([instance(TEST_INSTANCE_ID), instance('instance-other', true)]);
 
-    const tookMs = await shutdown();
+    const draining = shutdown();
+    await sleep(200);
+    process.emit('SIGTERM', 'SIGTERM');
+    await draining;
 
-    expect(tookMs).toBeLessThan(LONG_DRAIN_MS);
     expect(delivery.ofType('draining')).toEqual([]);
   });
 
-  it('does not wait when the live instances cannot be read', async () => {
+  it('tells nobody to move when the live instances cannot be read', async () => {
     jest.spyOn(registry, 'live').mockRejectedValue(new Error('redis away'));
 
-    const tookMs = await shutdown();
+    const draining = shutdown();
+    await sleep(200);
+    process.emit('SIGTERM', 'SIGTERM');
+    await draining;
 
-    expect(tookMs).toBeLessThan(LONG_DRAIN_MS);
+    expect(delivery.ofType('draining')).toEqual([]);
     expect(moduleRef.get(LocalSessions).size).toBe(0);
   });
 
-  it('with another live instance, removes the sessions that did not move once the drain timeout is over', async () => {
+  it('removes the sessions that stayed once the drain timeout is over', async () => {
     await moduleRef.close();
     await start(SHORT_DRAIN_MS);
     jest
@@ -134,6 +179,21 @@ describe('DrainService', () => {
     expect(await state.listActiveCalls()).toEqual([]);
     expect(bob.connection.sessionId).toBeUndefined();
     expect(delivery.ofType('session-left').map((d) => d.event.sessionId)).toEqual(['s1', 's2']);
+  });
+
+  it('tells the sessions to move once another instance comes up during the wait', async () => {
+    const live = jest.spyOn(registry, 'live').mockResolvedValue([instance(TEST_INSTANCE_ID)]);
+    moveWhenTold(['s1', 's2']);
+    const draining = shutdown();
+    await sleep(200);
+    expect(delivery.ofType('draining')).toEqual([]);
+    live.mockResolvedValue([instance(TEST_INSTANCE_ID), instance('instance-new')]);
+
+    const tookMs = await draining;
+
+    expect(delivery.ofType('draining').map((d) => d.target)).toEqual(['s1', 's2']);
+    expect(tookMs).toBeLessThan(LONG_DRAIN_MS);
+    expect(moduleRef.get(LocalSessions).size).toBe(0);
   });
 
   describe('with another live instance', () => {

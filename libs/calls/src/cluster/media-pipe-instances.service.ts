@@ -1,4 +1,4 @@
-import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { InstanceRegistry } from './instance-registry.service';
 import { MediaPipeService } from './media-pipe.service';
 
@@ -9,7 +9,7 @@ import { MediaPipeService } from './media-pipe.service';
  * media plane, which depends on the pipes: one class needing both would close a DI cycle.
  */
 @Injectable()
-export class MediaPipeInstances implements OnModuleInit, OnModuleDestroy {
+export class MediaPipeInstances implements OnModuleInit, OnApplicationShutdown {
   private unsubscribe: (() => void) | null = null;
 
   constructor(
@@ -23,7 +23,7 @@ export class MediaPipeInstances implements OnModuleInit, OnModuleDestroy {
     this.unsubscribe = this.instances.onInstanceDead((id) => this.pipes.dropInstance(id));
   }
 
-  onModuleDestroy(): void {
+  onApplicationShutdown(): void {
     this.unsubscribe?.();
     this.unsubscribe = null;
   }

@@ -2,7 +2,7 @@ import {
   Inject,
   Injectable,
   Logger,
-  type OnModuleDestroy,
+  type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
 import { CALLS_OPTIONS } from '../calls.constants';
@@ -45,7 +45,7 @@ export const PIPE_RECONCILE_INTERVAL_MS = 15_000;
  * instance serves.
  */
 @Injectable()
-export class MediaPipeService implements OnModuleInit, OnModuleDestroy, RoomPipesFactory {
+export class MediaPipeService implements OnModuleInit, OnApplicationShutdown, RoomPipesFactory {
   private readonly logger = new Logger(MediaPipeService.name);
   private readonly rooms = new Map<string, RoomPipes>();
   private readonly cluster: PipeCluster;
@@ -90,7 +90,7 @@ export class MediaPipeService implements OnModuleInit, OnModuleDestroy, RoomPipe
     );
   }
 
-  onModuleDestroy(): void {
+  onApplicationShutdown(): void {
     if (this.reconcileTimer) clearInterval(this.reconcileTimer);
     this.reconcileTimer = null;
   }

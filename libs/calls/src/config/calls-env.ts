@@ -72,7 +72,7 @@ export const CALLS_ENV: EnvTable = {
   },
   heartbeatIntervalMs: { name: 'RUSTCHAT_CALLS_HEARTBEAT_MS', parser: integer(100, 60_000) },
   instanceTtlMs: { name: 'RUSTCHAT_CALLS_INSTANCE_TTL_MS', parser: integer(300, 600_000) },
-  drainTimeoutMs: { name: 'RUSTCHAT_CALLS_DRAIN_TIMEOUT_MS', parser: integer(0, 600_000) },
+  drainTimeoutMs: { name: 'RUSTCHAT_CALLS_DRAIN_TIMEOUT_MS', parser: integer(0, 86_400_000) },
   idFormat: {
     name: 'RUSTCHAT_CALLS_ID_FORMAT',
     parser: oneOf(['plain', 'uuid-mattermost'] as const),
@@ -106,6 +106,10 @@ export const CALLS_ENV: EnvTable = {
   },
   livekitAnnounce: { name: 'RUSTCHAT_CALLS_LIVEKIT_ANNOUNCE', parser: boolean },
   rtcWorkers: { name: 'RUSTCHAT_CALLS_WORKERS', parser: integer(0, 64) },
+  maxSessionsPerRouter: {
+    name: 'RUSTCHAT_CALLS_ROUTER_MAX_SESSIONS',
+    parser: integer(0, 100_000),
+  },
   rtcListenIp: { name: 'RUSTCHAT_CALLS_LISTEN_IP', parser: ipAddress },
   iceHostOverride: {
     name: 'RUSTCHAT_CALLS_ICE_HOST_OVERRIDE',

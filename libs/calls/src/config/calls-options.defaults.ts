@@ -36,7 +36,7 @@ export function resolveCallsOptions(options: CallsModuleOptions): ResolvedCallsO
     instanceId: options.instanceId ?? defaultInstanceId(),
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? 1000,
     instanceTtlMs: options.instanceTtlMs ?? 4000,
-    drainTimeoutMs: options.drainTimeoutMs ?? 15_000,
+    drainTimeoutMs: options.drainTimeoutMs ?? 3_600_000,
     identity: options.identity ?? DENY_ALL,
     permissions: options.permissions ?? DENY_ALL,
     idFormat: options.idFormat ?? 'plain',
@@ -73,6 +73,7 @@ function checkLiveKitKeys(options: CallsModuleOptions): void {
 function resolveMediaOptions(options: CallsModuleOptions) {
   const media = {
     rtcWorkers: options.rtcWorkers ?? availableParallelism(),
+    maxSessionsPerRouter: options.maxSessionsPerRouter ?? 100,
     rtcListenIp: options.rtcListenIp ?? '0.0.0.0',
     iceHostOverride: options.iceHostOverride ?? '',
     pipeAddress: options.pipeAddress ?? '',

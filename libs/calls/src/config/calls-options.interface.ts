@@ -73,9 +73,11 @@ export interface CallsModuleOptions {
    */
   instanceTtlMs?: number;
   /**
-   * On SIGTERM, how long to wait for clients to move to another instance before closing (ms).
-   * Env: `RUSTCHAT_CALLS_DRAIN_TIMEOUT_MS`.
-   * @default 15000
+   * On SIGTERM (or SIGINT), the longest this instance waits for its participants' calls to end
+   * (or for them to move to another instance) before it removes whoever is left and closes (ms).
+   * Give the process manager at least this long before it kills the process (Kubernetes
+   * `terminationGracePeriodSeconds`, systemd `TimeoutStopSec`). Env: `RUSTCHAT_CALLS_DRAIN_TIMEOUT_MS`.
+   * @default 3600000 (one hour)
    */
   drainTimeoutMs?: number;
 
@@ -203,6 +205,14 @@ export interface CallsModuleOptions {
    * @default the number of CPU cores
    */
   rtcWorkers?: number;
+  /**
+   * Sessions one router of a call takes before the call opens another router on another worker
+   * (one worker runs on one core: a call spread over the workers uses every core); the routers
+   * of a call are piped together. 0 keeps every call on one router. Env:
+   * `RUSTCHAT_CALLS_ROUTER_MAX_SESSIONS`.
+   * @default 100
+   */
+  maxSessionsPerRouter?: number;
   /**
    * IP address the RTC sockets listen on. Env: `RUSTCHAT_CALLS_LISTEN_IP`.
    * @default '0.0.0.0'

@@ -267,6 +267,16 @@ export class LiveKitConnection implements SessionConnection {
     }
   }
 
+  /**
+   * Runs `task` after every task queued before it: the join first (the transport queues it as
+   * the connection opens), then the client's requests in the order they came, so a request sent
+   * before the join response is handled after the join, like LiveKit's. A task's failure is its
+   * own (it should not throw).
+   */
+  enqueue(task: () => Promise<void>): void {
+    this.queue = this.queue.then(task).catch(() => undefined);
+  }
+
   /** Marks why the server is about to remove the session (sent in `leave` when it detaches). */
   removing(reason: DisconnectReason): void {
     this.endReason = reason;
@@ -323,7 +333,7 @@ export class LiveKitConnection implements SessionConnection {
     // The client took in the join response: what was held for it goes before its request.
     this.heard = true;
     this.release();
-    this.queue = this.queue.then(() => this.hooks.request(this, request)).catch(() => undefined);
+    this.enqueue(() => this.hooks.request(this, request));
   }
 
   private onClose(): void {

@@ -1,4 +1,4 @@
-import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import {
   InjectMediaPlane,
   type MediaPlane,
@@ -21,7 +21,7 @@ import { LiveKitTrackMirror } from './livekit-track.mirror';
  * {@link LiveKitTrackMirror} that shows them to the LiveKit clients of the call.
  */
 @Injectable()
-export class LiveKitMediaService implements LiveKitMedia, OnModuleInit, OnModuleDestroy {
+export class LiveKitMediaService implements LiveKitMedia, OnModuleInit, OnApplicationShutdown {
   /** Bindings by session id and by subscriber session id. */
   private readonly bindings = new Map<string, LiveKitMediaBinding>();
   /** The session of each track started here, by producer id. */
@@ -43,7 +43,7 @@ export class LiveKitMediaService implements LiveKitMedia, OnModuleInit, OnModule
     if (this.enabled.on) this.unsubscribe = this.media.subscribe(this.listener());
   }
 
-  onModuleDestroy(): void {
+  onApplicationShutdown(): void {
     this.unsubscribe?.();
   }
 
