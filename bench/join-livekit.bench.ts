@@ -52,6 +52,7 @@ const STAGES: [keyof StageTimes, string, readonly Protocol[]][] = [
   ['trackPublished', '    LiveKit (senders): join → track_published', ['livekit']],
   ['offerSent', '    join → (publisher) offer sent', PROTOCOLS],
   ['answer', '    join → (publisher) answer', PROTOCOLS],
+  ['subscriberOffer', '    LiveKit: join → first subscriber offer', ['livekit']],
   ['subscriberConnected', '    LiveKit: join → subscriber connected', ['livekit']],
 ];
 

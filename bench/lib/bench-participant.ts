@@ -27,6 +27,8 @@ export interface StageTimes {
   answer?: number;
   /** That connection is connected (ICE + DTLS). */
   connected?: number;
+  /** LiveKit: the server's first offer on the subscriber connection arrived. */
+  subscriberOffer?: number;
   /** LiveKit: the subscriber connection is connected. */
   subscriberConnected?: number;
   /** The first RTP packet from another participant arrived. */

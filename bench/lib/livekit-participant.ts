@@ -237,6 +237,7 @@ export class LiveKitParticipant implements BenchParticipant {
         await this.addEarly(this.publisher);
         return;
       case 'offer':
+        this.times.subscriberOffer ??= this.elapsed();
         await this.answerSubscriber(message.value);
         return;
       case 'trickle':
