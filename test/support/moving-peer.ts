@@ -1,7 +1,7 @@
 import { deflateSync } from 'node:zlib';
 import { io } from 'socket.io-client';
 import { WrtcTestPeer, type TestPeerSignal } from '@app/calls/testing';
-import { type Envelope, TestClient } from './host-app';
+import { type Envelope, TestClient } from './test-client';
 
 /**
  * A real WebRTC participant whose signaling connection can change (a Mattermost client whose
@@ -58,8 +58,15 @@ export class MovingPeer {
   }
 }
 
-/** A calls socket to `http://127.0.0.1:<port>` (e.g. a TCP proxy in front of the instances). */
-export async function connectThrough(port: number, token: string): Promise<TestClient> {
+/**
+ * A calls socket to `http://127.0.0.1:<port>` (e.g. a TCP proxy in front of the instances).
+ * @throws when it is not connected (`hello` received) within `timeoutMs`; the socket is closed
+ */
+export async function connectThrough(
+  port: number,
+  token: string,
+  timeoutMs = 10_000,
+): Promise<TestClient> {
   const socket = io(`http://127.0.0.1:${port}/calls`, {
     transports: ['websocket'],
     auth: { token },
@@ -67,6 +74,22 @@ export async function connectThrough(port: number, token: string): Promise<TestC
     forceNew: true,
   });
   const client = new TestClient(socket);
-  await client.connected();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      client.connected(),
+      new Promise((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`not connected within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+      }),
+    ]);
+  } catch (err) {
+    client.close();
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
   return client;
 }
