@@ -12,14 +12,21 @@ export interface HearingMember {
   readonly peer: WrtcTestPeer;
 }
 
-type SampleState = 'heard' | 'silent' | 'excluded';
-
 interface Sample {
   /** When the sample was taken (ms since the epoch); it covers the `seconds` before. */
   readonly at: number;
   readonly seconds: number;
-  readonly state: SampleState;
+  /** Packets per second of the speaker's tone at the listener. */
+  readonly rate: number;
+  /** Whether the speaker's process fed its tone (else the sample says nothing). */
+  readonly speaking: boolean;
 }
+
+/**
+ * `late`: a second without audio whose packets came right after (the next second brought the
+ * missing ones: delayed by a starved process, not lost).
+ */
+type SampleState = 'heard' | 'silent' | 'late' | 'excluded';
 
 /** What one listener heard of one speaker within a window. */
 export interface PairHearing {
@@ -27,8 +34,12 @@ export interface PairHearing {
   readonly speaker: string;
   /** The longest run of consecutive seconds without audio (excluded seconds neither add nor break). */
   readonly longestGapS: number;
+  /** When that run started (ms since the epoch; 0 without one). */
+  readonly longestGapAt: number;
   /** All seconds without audio. */
   readonly silentS: number;
+  /** Seconds without audio whose packets all came just after (delayed, not lost). */
+  readonly lateS: number;
   readonly measuredS: number;
   /**
    * Seconds left out because the speaker's process fed its tone too little (this process starved
@@ -36,6 +47,11 @@ export interface PairHearing {
    */
   readonly excludedS: number;
 }
+
+/** Opus at 20 ms: packets per second of a speaker. */
+const NOMINAL_PPS = 50;
+/** A silent run counts as late when it and the next second together got this share of packets. */
+const LATE_SHARE = 0.8;
 
 /**
  * 10 ms frames per second a speaker's process must have fed for its seconds to count: what a
@@ -59,6 +75,9 @@ export class HearingMonitor {
   private running = false;
   private loop: Promise<void> = Promise.resolve();
 
+  /** @param tones every tone a participant may send */
+  constructor(private readonly tones: readonly number[]) {}
+
   /** Starts sampling every second. */
   start(): void {
     this.running = true;
@@ -75,7 +94,7 @@ export class HearingMonitor {
   track(member: HearingMember): void {
     this.members.set(member.name, {
       member,
-      rates: new ToneRates(member.peer),
+      rates: new ToneRates(member.peer, this.tones),
       feed: new FeedRate(member.peer),
     });
   }
@@ -94,30 +113,40 @@ export class HearingMonitor {
     for (const [key, samples] of this.samples) {
       const [listener, speaker] = key.split('<-');
       if (!names.has(listener) || !names.has(speaker)) continue;
+      const states = classify(samples);
       let run = 0;
+      let runAt = 0;
       let longest = 0;
+      let longestAt = 0;
       let silent = 0;
+      let late = 0;
       let measured = 0;
       let excluded = 0;
-      for (const s of samples) {
-        if (s.at <= from || s.at > to) continue;
-        if (s.state === 'excluded') {
+      samples.forEach((s, i) => {
+        if (s.at <= from || s.at > to) return;
+        const state = states[i];
+        if (state === 'excluded') {
           excluded += s.seconds;
-          continue;
+          return;
         }
         measured += s.seconds;
-        if (s.state === 'heard') run = 0;
-        else {
-          run += s.seconds;
-          silent += s.seconds;
-          longest = Math.max(longest, run);
+        if (state === 'late') late += s.seconds;
+        if (state !== 'silent') {
+          run = 0;
+          return;
         }
-      }
+        if (run === 0) runAt = s.at - s.seconds * 1000;
+        run += s.seconds;
+        silent += s.seconds;
+        if (run > longest) [longest, longestAt] = [run, runAt];
+      });
       result.push({
         listener,
         speaker,
         longestGapS: longest,
+        longestGapAt: longestAt,
         silentS: silent,
+        lateS: late,
         measuredS: measured,
         excludedS: excluded,
       });
@@ -131,8 +160,8 @@ export class HearingMonitor {
     for (const [key, samples] of this.samples) {
       const [listener, speaker] = key.split('<-');
       if (!this.members.has(listener) || !this.members.has(speaker)) continue;
-      const last = [...samples].reverse().find((s) => s.state !== 'excluded');
-      if (last?.state === 'silent') result.push(key);
+      const last = [...samples].reverse().find((s) => s.speaking);
+      if (last && last.rate < SILENT_BELOW_PPS) result.push(key);
     }
     return result;
   }
@@ -160,7 +189,7 @@ export class HearingMonitor {
         const speakers = members
           .map((m) => m.member)
           .filter((m) => m.group === listener.group && m !== listener);
-        const read = await rates.read(speakers.map((s) => s.tone)).catch(() => null);
+        const read = await rates.read().catch(() => null);
         // Null: the member's first read, or its peer closed meanwhile (it is rejoining).
         if (read && this.members.get(listener.name)?.member === listener) {
           this.record(listener, speakers, speaking, read.rates, read.seconds, at);
@@ -179,14 +208,48 @@ export class HearingMonitor {
   ): void {
     for (const speaker of speakers) {
       const key = `${listener.name}<-${speaker.name}`;
-      const state: SampleState = !speaking.has(speaker.name)
-        ? 'excluded'
-        : (rates.get(speaker.tone) ?? 0) >= SILENT_BELOW_PPS
-          ? 'heard'
-          : 'silent';
       const list = this.samples.get(key) ?? [];
-      list.push({ at, seconds, state });
+      list.push({
+        at,
+        seconds,
+        rate: rates.get(speaker.tone) ?? 0,
+        speaking: speaking.has(speaker.name),
+      });
       this.samples.set(key, list);
     }
   }
+}
+
+/**
+ * The state of every sample: seconds the speaker did not speak are excluded; a second with fewer
+ * than {@link SILENT_BELOW_PPS} packets is silent, unless it starts a run of such seconds that the
+ * next second made up for (together they got most of the packets of their duration: delayed by a
+ * process that did not get the CPU, not lost), then it is late.
+ */
+function classify(samples: readonly Sample[]): SampleState[] {
+  const states: SampleState[] = samples.map((s) =>
+    !s.speaking ? 'excluded' : s.rate >= SILENT_BELOW_PPS ? 'heard' : 'silent',
+  );
+  let runStart = -1;
+  for (let i = 0; i < samples.length; i++) {
+    if (states[i] === 'excluded') continue;
+    if (states[i] === 'silent') {
+      if (runStart < 0) runStart = i;
+      continue;
+    }
+    if (runStart >= 0) {
+      let packets = 0;
+      let seconds = 0;
+      for (let j = runStart; j <= i; j++) {
+        if (states[j] === 'excluded') continue;
+        packets += samples[j].rate * samples[j].seconds;
+        seconds += samples[j].seconds;
+      }
+      if (packets >= LATE_SHARE * NOMINAL_PPS * seconds) {
+        for (let j = runStart; j < i; j++) if (states[j] === 'silent') states[j] = 'late';
+      }
+      runStart = -1;
+    }
+  }
+  return states;
 }

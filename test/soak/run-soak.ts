@@ -3,8 +3,9 @@
  * soak-options.ts (e.g. `SOAK_MINUTES=2 SOAK_SEED=42 npm run soak`). Exits 1 when a target is
  * missed or something leaked, 130 when interrupted; every process it started is stopped.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { Soak } from './soak';
 import { soakOptionsFromEnv } from './soak-options';
 import { missedTargets, recordsTable } from './soak-report';
@@ -18,7 +19,13 @@ function machine(): string {
 
 async function main(): Promise<number> {
   const options = soakOptionsFromEnv(process.env);
+  if (!existsSync('dist/src/main.js')) {
+    throw new Error('dist/src/main.js missing: the soak runs the build (npm run build)');
+  }
   mkdirSync(options.logDir, { recursive: true });
+  for (const f of readdirSync(options.logDir)) {
+    if (/^soak-\d+\.log$/.test(f)) rmSync(join(options.logDir, f));
+  }
   console.log(
     `[soak] seed ${options.seed} (SOAK_SEED=${options.seed} repeats the choices); ${options.minutes} min, ` +
       `a fault every ${options.intervalS.join('–')} s from ${options.faults.join(', ')}; ` +

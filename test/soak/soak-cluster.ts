@@ -79,6 +79,7 @@ export class SoakCluster {
   async startInstance(inst: SoakInstance): Promise<void> {
     const host = await HostProcess.start(inst.id, this.env(inst), {
       logFile: join(this.options.logDir, `${inst.id}.log`),
+      fromBuild: true,
     });
     inst.host = host;
     inst.proxy.retarget(host.port);

@@ -198,6 +198,7 @@ export class SoakParticipant {
         await sleep(250);
         continue;
       }
+      this.moving?.listen(client);
       const ack = await client
         .send<Ack>('reconnect', {
           channelID: this.channel,

@@ -22,6 +22,8 @@ export interface FaultRecord {
   readonly index: number;
   /** Seconds since the first fault window started. */
   readonly atS: number;
+  /** When the fault was injected (ms since the epoch). */
+  readonly startedAt: number;
   readonly kind: FaultKind | 'baseline';
   readonly detail: string;
   readonly windowS: number;
@@ -53,10 +55,11 @@ export function missedTargets(r: FaultRecord): string[] {
   const gaps = r.pairs.filter((p) => p.silentS > 0);
   if (gaps.length > 0) {
     const what = STORE_FAULTS.has(r.kind as FaultKind) ? 'store fault' : r.kind;
+    const at = (g: PairHearing) => `+${((g.longestGapAt - r.startedAt) / 1000).toFixed(0)} s`;
     missed.push(
       `${what}: ${gaps.length} surviving pair(s) lost audio (${gaps
         .slice(0, 4)
-        .map((g) => `${g.listener}<-${g.speaker} ${g.longestGapS.toFixed(1)} s`)
+        .map((g) => `${g.listener}<-${g.speaker} ${g.longestGapS.toFixed(1)} s at ${at(g)}`)
         .join(', ')}${gaps.length > 4 ? ', …' : ''})`,
     );
   }
@@ -121,10 +124,11 @@ function sessionsCell(r: FaultRecord): string {
 export function describeRecord(r: FaultRecord): string {
   const measured = r.pairs.length > 0 ? Math.min(...r.pairs.map((p) => p.measuredS)) : 0;
   const excluded = r.pairs.length > 0 ? Math.max(...r.pairs.map((p) => p.excludedS)) : 0;
+  const late = r.pairs.length > 0 ? Math.max(...r.pairs.map((p) => p.lateS)) : 0;
   const missed = missedTargets(r);
   return [
     `#${r.index} +${r.atS.toFixed(0)} s ${r.kind}: ${r.detail}`,
-    `  pairs ${r.pairs.length} (≥${measured.toFixed(0)} s measured each, ≤${excluded.toFixed(0)} s left out): longest gap ${longest(r.pairs)} s`,
+    `  pairs ${r.pairs.length} (≥${measured.toFixed(0)} s measured each, ≤${excluded.toFixed(0)} s left out, ≤${late.toFixed(0)} s late): longest gap ${longest(r.pairs)} s`,
     `  rejoin-to-audio ${rejoinCell(r)} s; worker recovery ${recoveryCell(r)}; sessions ${sessionsCell(r)}`,
     `  ${missed.length === 0 ? 'targets met' : `MISSED: ${missed.join(' | ')}`}`,
   ].join('\n');

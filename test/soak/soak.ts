@@ -41,7 +41,7 @@ export class Soak implements ParticipantWorld, FaultWorld {
   cluster!: SoakCluster;
   readonly participants: SoakParticipant[] = [];
   readonly rng: Rng;
-  private readonly monitor = new HearingMonitor();
+  private readonly monitor = new HearingMonitor(SPREAD_TONES);
   private readonly rejoins: RejoinRecord[] = [];
   private readonly pendingRejoins = new Set<Promise<void>>();
   private readonly seenWorkers = new Set<number>();
@@ -68,6 +68,7 @@ export class Soak implements ParticipantWorld, FaultWorld {
     await this.joinEveryone();
     this.monitor.start();
     await this.waitEveryoneHearing();
+    await sleep(2000); // the monitor's first seconds of the last tracks to come up
     this.log(`everyone hears everyone; ${o.minutes} min of faults from now`);
     const records: FaultRecord[] = [];
     this.startedAt = Date.now();
@@ -132,8 +133,13 @@ export class Soak implements ParticipantWorld, FaultWorld {
       this.rejoins.push({ name: p.name, cause, at, audioMs: null });
       return;
     }
+    const joinedMs = Date.now() - at;
     const ms = await this.twoWayAudioMs(p);
-    this.rejoins.push({ name: p.name, cause, at, audioMs: ms === null ? null : Date.now() - at });
+    const audioMs = ms === null ? null : Date.now() - at;
+    this.rejoins.push({ name: p.name, cause, at, audioMs });
+    this.log(
+      `${p.name} (${cause}) joined again through ${p.media?.id} in ${joinedMs} ms, two-way audio ${audioMs === null ? 'never' : `${audioMs} ms`} after it started`,
+    );
   }
 
   twoWayAudioMs(p: SoakParticipant): Promise<number | null> {
@@ -143,7 +149,11 @@ export class Soak implements ParticipantWorld, FaultWorld {
       this.participants
         .filter((o) => o !== p && o.channel === p.channel && o.isUp)
         .flatMap((o) => (o.member ? [o.member] : []));
-    return waitTwoWayAudio(member, others, AUDIO_WAIT_MS);
+    return waitTwoWayAudio(member, others, SPREAD_TONES, AUDIO_WAIT_MS).then(({ ms, missing }) => {
+      if (ms === null)
+        this.log(`${p.name}: still no audio after ${AUDIO_WAIT_MS} ms: ${missing.join(' ')}`);
+      return ms;
+    });
   }
 
   // The soak's steps
@@ -221,6 +231,7 @@ export class Soak implements ParticipantWorld, FaultWorld {
     const record: FaultRecord = {
       index,
       atS: (start - this.startedAt) / 1000,
+      startedAt: start,
       kind: kind ?? 'baseline',
       detail: outcome?.detail ?? 'no fault',
       windowS: (end - start) / 1000,

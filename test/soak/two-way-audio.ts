@@ -10,18 +10,22 @@ const POLL_MS = 200;
  * Waits until `member` hears every one of `others()` and every one of them hears it (packets of
  * the track with the other's tone flowing now, polled every 200 ms), e.g. after a rejoin.
  * @param others the other participants of its call as they are now (they may rejoin meanwhile)
- * @returns the milliseconds it took, or null after `timeoutMs`
+ * @param tones every tone a participant may send
+ * @returns the milliseconds it took (null after `timeoutMs`), and the directions still without
+ *   audio at the end
  */
 export async function waitTwoWayAudio(
   member: HearingMember,
   others: () => readonly HearingMember[],
+  tones: readonly number[],
   timeoutMs: number,
-): Promise<number | null> {
+): Promise<{ ms: number | null; missing: string[] }> {
   const started = Date.now();
+  let missing: string[] = [];
   const readers = new Map<unknown, ToneRates>();
   const reader = (m: HearingMember): ToneRates => {
     let r = readers.get(m.peer);
-    if (!r) readers.set(m.peer, (r = new ToneRates(m.peer)));
+    if (!r) readers.set(m.peer, (r = new ToneRates(m.peer, tones)));
     return r;
   };
   while (Date.now() - started < timeoutMs) {
@@ -29,17 +33,23 @@ export async function waitTwoWayAudio(
     const now = others();
     const [mine, ...theirs] = await Promise.all([
       reader(member)
-        .read(now.map((o) => o.tone))
+        .read()
         .catch(() => null),
       ...now.map((o) =>
         reader(o)
-          .read([...now.filter((x) => x !== o).map((x) => x.tone), member.tone])
+          .read()
           .catch(() => null),
       ),
     ]);
-    const hears = now.every((o) => (mine?.rates.get(o.tone) ?? 0) >= HEARING_PPS);
-    const heard = theirs.every((t) => (t?.rates.get(member.tone) ?? 0) >= HEARING_PPS);
-    if (hears && heard) return Date.now() - started;
+    missing = [
+      ...now
+        .filter((o) => (mine?.rates.get(o.tone) ?? 0) < HEARING_PPS)
+        .map((o) => `${member.name}<-${o.name}`),
+      ...now
+        .filter((_, i) => (theirs[i]?.rates.get(member.tone) ?? 0) < HEARING_PPS)
+        .map((o) => `${o.name}<-${member.name}`),
+    ];
+    if (missing.length === 0) return { ms: Date.now() - started, missing };
   }
-  return null;
+  return { ms: null, missing };
 }

@@ -38,16 +38,20 @@ export class HostProcess {
   /**
    * Starts an instance and waits until it is healthy.
    * @param options.logFile also append everything it prints to this file
+   * @param options.fromBuild run the build (`node dist/src/main.js`, as `npm start` does; it
+   *   starts in a fraction of the time) instead of the sources through ts-node
    */
   static async start(
     name: string,
     env: Record<string, string>,
-    options: { logFile?: string } = {},
+    options: { logFile?: string; fromBuild?: boolean } = {},
   ): Promise<HostProcess> {
     const port = await freePort();
     const child = spawn(
       process.execPath,
-      ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', 'src/main.ts'],
+      options.fromBuild
+        ? ['dist/src/main.js']
+        : ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', 'src/main.ts'],
       {
         cwd: ROOT,
         env: {

@@ -11,6 +11,7 @@ import { type Envelope, TestClient } from './test-client';
  */
 export class MovingPeer {
   private current: TestClient;
+  private readonly listened = new Set<TestClient>();
   readonly peer: Promise<WrtcTestPeer>;
 
   constructor(
@@ -48,7 +49,14 @@ export class MovingPeer {
     this.listen(client);
   }
 
-  private listen(client: TestClient): void {
+  /**
+   * Takes the session's signals from `client` too, before it becomes the current connection: a
+   * client listens on its new connection before it sends `reconnect` there, and the server may
+   * send it an offer before the acknowledgement.
+   */
+  listen(client: TestClient): void {
+    if (this.listened.has(client)) return;
+    this.listened.add(client);
     client.socket.on('custom_com.mattermost.calls_signal', (envelope: Envelope) => {
       if (envelope.data.connID !== this.sessionId) return;
       void this.peer.then((p) =>
