@@ -41,27 +41,34 @@ export async function checkSessions(
   const unanswered: string[] = [];
   const channels = [...new Set(participants.map((p) => p.channel))];
   const callIds = new Map<string, Set<string>>();
-  for (const inst of instances) {
-    const host = inst.host;
-    if (!host?.alive) continue;
-    for (const channel of channels) {
-      const call = await fetchCall(host.url, channel, token);
-      if (call === undefined) {
-        unanswered.push(`${inst.id}/${channel}`);
-        continue;
-      }
-      const listed = new Map<string, number>();
-      for (const s of call?.sessions ?? []) {
-        listed.set(s.session_id, (listed.get(s.session_id) ?? 0) + 1);
-      }
-      const expected = participants.filter((p) => p.channel === channel && p.isUp);
-      for (const p of expected) if (!listed.has(p.sessionId)) lost.push(`${inst.id}/${p.name}`);
-      const known = new Set(expected.map((p) => p.sessionId));
-      for (const [id, n] of listed) {
-        if (!known.has(id) || n > 1) duplicated.push(`${inst.id}/${channel}/${id}`);
-      }
-      if (call) callIds.set(channel, (callIds.get(channel) ?? new Set()).add(call.id));
+  // Every instance and channel at once: a stuck instance costs one timeout, not one per request.
+  const views = await Promise.all(
+    instances.flatMap((inst) => {
+      const host = inst.host;
+      if (!host?.alive) return [];
+      return channels.map(async (channel) => ({
+        inst,
+        channel,
+        call: await fetchCall(host.url, channel, token),
+      }));
+    }),
+  );
+  for (const { inst, channel, call } of views) {
+    if (call === undefined) {
+      unanswered.push(`${inst.id}/${channel}`);
+      continue;
     }
+    const listed = new Map<string, number>();
+    for (const s of call?.sessions ?? []) {
+      listed.set(s.session_id, (listed.get(s.session_id) ?? 0) + 1);
+    }
+    const expected = participants.filter((p) => p.channel === channel && p.isUp);
+    for (const p of expected) if (!listed.has(p.sessionId)) lost.push(`${inst.id}/${p.name}`);
+    const known = new Set(expected.map((p) => p.sessionId));
+    for (const [id, n] of listed) {
+      if (!known.has(id) || n > 1) duplicated.push(`${inst.id}/${channel}/${id}`);
+    }
+    if (call) callIds.set(channel, (callIds.get(channel) ?? new Set()).add(call.id));
   }
   const split = [...callIds].filter(([, ids]) => ids.size > 1).map(([channel]) => channel);
   return { lost, duplicated, split, unanswered };

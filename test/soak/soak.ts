@@ -134,25 +134,31 @@ export class Soak implements ParticipantWorld, FaultWorld {
       return;
     }
     const joinedMs = Date.now() - at;
-    const ms = await this.twoWayAudioMs(p);
+    const { ms, slowest } = await this.twoWayAudio(p);
     const audioMs = ms === null ? null : Date.now() - at;
     this.rejoins.push({ name: p.name, cause, at, audioMs });
     this.log(
-      `${p.name} (${cause}) joined again through ${p.media?.id} in ${joinedMs} ms, two-way audio ${audioMs === null ? 'never' : `${audioMs} ms`} after it started`,
+      `${p.name} (${cause}) joined again through ${p.media?.id} in ${joinedMs} ms, two-way audio ` +
+        `${audioMs === null ? 'never' : `${audioMs} ms`} after it started (last: ${slowest} after the join)`,
     );
   }
 
   twoWayAudioMs(p: SoakParticipant): Promise<number | null> {
+    return this.twoWayAudio(p).then((r) => r.ms);
+  }
+
+  /** {@link waitTwoWayAudio} for `p` and the others of its call, logged when it fails. */
+  private twoWayAudio(p: SoakParticipant): Promise<{ ms: number | null; slowest: string }> {
     const member = p.member;
-    if (!member) return Promise.resolve(null);
+    if (!member) return Promise.resolve({ ms: null, slowest: '-' });
     const others = (): HearingMember[] =>
       this.participants
         .filter((o) => o !== p && o.channel === p.channel && o.isUp)
         .flatMap((o) => (o.member ? [o.member] : []));
-    return waitTwoWayAudio(member, others, SPREAD_TONES, AUDIO_WAIT_MS).then(({ ms, missing }) => {
-      if (ms === null)
-        this.log(`${p.name}: still no audio after ${AUDIO_WAIT_MS} ms: ${missing.join(' ')}`);
-      return ms;
+    return waitTwoWayAudio(member, others, SPREAD_TONES, AUDIO_WAIT_MS).then((r) => {
+      if (r.ms === null)
+        this.log(`${p.name}: still no audio after ${AUDIO_WAIT_MS} ms: ${r.missing.join(' ')}`);
+      return r;
     });
   }
 
