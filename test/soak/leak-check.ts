@@ -31,6 +31,10 @@ export async function findLeaks(
     const text = await fetch(`${host.url}/metrics`, { signal: AbortSignal.timeout(5000) })
       .then((r) => r.text())
       .catch(() => '');
+    if (!text) {
+      leaks.push(`${inst.id}: /metrics not answered`);
+      continue;
+    }
     const metric = (name: string): number =>
       Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
     for (const kind of SFU_KINDS) {
