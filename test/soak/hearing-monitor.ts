@@ -20,6 +20,13 @@ interface Sample {
   readonly rate: number;
   /** Whether the speaker's process fed its tone (else the sample says nothing). */
   readonly speaking: boolean;
+  /** Whether the control pair got nothing either: this process or the machine stalled. */
+  readonly stalled: boolean;
+}
+
+/** Something that says how many packets a control stream (no server in its path) received. */
+export interface HearingReference {
+  receivedPackets(): Promise<number>;
 }
 
 /**
@@ -42,8 +49,8 @@ export interface PairHearing {
   readonly lateS: number;
   readonly measuredS: number;
   /**
-   * Seconds left out because the speaker's process fed its tone too little (this process starved
-   * of CPU): nothing to hear, whatever the servers did.
+   * Seconds left out because the speaker's process fed its tone too little, or the control stream
+   * stalled (this process or the machine starved of CPU): they say nothing about the servers.
    */
   readonly excludedS: number;
 }
@@ -74,9 +81,27 @@ export class HearingMonitor {
   private readonly samples = new Map<string, Sample[]>();
   private running = false;
   private loop: Promise<void> = Promise.resolve();
+  /** Every sampling round: when, how long, and whether the control pair stalled. */
+  private readonly rounds: { at: number; seconds: number; stalled: boolean }[] = [];
+  private reference: { source: HearingReference; packets: number; at: number } | null = null;
 
   /** @param tones every tone a participant may send */
   constructor(private readonly tones: readonly number[]) {}
+
+  /**
+   * Takes a control stream: a second in which it gets fewer than {@link SILENT_BELOW_PPS} packets
+   * says nothing about the servers (this process or the machine stalled) and is left out.
+   */
+  useReference(source: HearingReference): void {
+    this.reference = { source, packets: -1, at: 0 };
+  }
+
+  /** Seconds in (`from`, `to`] in which the control stream stalled. */
+  stalledSeconds(from: number, to: number): number {
+    return this.rounds
+      .filter((r) => r.stalled && r.at > from && r.at <= to)
+      .reduce((n, r) => n + r.seconds, 0);
+  }
 
   /** Starts sampling every second. */
   start(): void {
@@ -176,6 +201,17 @@ export class HearingMonitor {
     }
   }
 
+  /** Whether the control stream got too few packets since the previous round. */
+  private async referenceStalled(): Promise<boolean> {
+    const ref = this.reference;
+    if (!ref) return false;
+    const packets = await ref.source.receivedPackets();
+    const now = performance.now();
+    const rate = ref.packets < 0 ? Infinity : (packets - ref.packets) / ((now - ref.at) / 1000);
+    [ref.packets, ref.at] = [packets, now];
+    return rate < SILENT_BELOW_PPS;
+  }
+
   private async sample(): Promise<void> {
     const members = [...this.members.values()];
     const speaking = new Set<string>();
@@ -184,6 +220,8 @@ export class HearingMonitor {
       if (rate !== null && rate >= SPEAKING_FRAMES_PER_S) speaking.add(member.name);
     }
     const at = Date.now();
+    const stalled = await this.referenceStalled();
+    let seconds = 0;
     await Promise.all(
       members.map(async ({ member: listener, rates }) => {
         const speakers = members
@@ -192,16 +230,18 @@ export class HearingMonitor {
         const read = await rates.read().catch(() => null);
         // Null: the member's first read, or its peer closed meanwhile (it is rejoining).
         if (read && this.members.get(listener.name)?.member === listener) {
-          this.record(listener, speakers, speaking, read.rates, read.seconds, at);
+          seconds = Math.max(seconds, read.seconds);
+          this.record(listener, speakers, { speaking, stalled }, read.rates, read.seconds, at);
         }
       }),
     );
+    if (seconds > 0) this.rounds.push({ at, seconds, stalled });
   }
 
   private record(
     listener: HearingMember,
     speakers: readonly HearingMember[],
-    speaking: ReadonlySet<string>,
+    { speaking, stalled }: { speaking: ReadonlySet<string>; stalled: boolean },
     rates: ReadonlyMap<number, number>,
     seconds: number,
     at: number,
@@ -214,6 +254,7 @@ export class HearingMonitor {
         seconds,
         rate: rates.get(speaker.tone) ?? 0,
         speaking: speaking.has(speaker.name),
+        stalled,
       });
       this.samples.set(key, list);
     }
@@ -221,14 +262,15 @@ export class HearingMonitor {
 }
 
 /**
- * The state of every sample: seconds the speaker did not speak are excluded; a second with fewer
+ * The state of every sample: seconds the speaker did not speak, or the control stream stalled,
+ * are excluded; a second with fewer
  * than {@link SILENT_BELOW_PPS} packets is silent, unless it starts a run of such seconds that the
  * next second made up for (together they got most of the packets of their duration: delayed by a
  * process that did not get the CPU, not lost), then it is late.
  */
 function classify(samples: readonly Sample[]): SampleState[] {
   const states: SampleState[] = samples.map((s) =>
-    !s.speaking ? 'excluded' : s.rate >= SILENT_BELOW_PPS ? 'heard' : 'silent',
+    !s.speaking || s.stalled ? 'excluded' : s.rate >= SILENT_BELOW_PPS ? 'heard' : 'silent',
   );
   let runStart = -1;
   for (let i = 0; i < samples.length; i++) {

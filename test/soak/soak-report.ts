@@ -45,6 +45,8 @@ export interface FaultRecord {
   readonly convergedMs: number | null;
   /** Pairs not hearing each other at the end of the window. */
   readonly silentAtEnd: readonly string[];
+  /** Seconds of the window in which the control pair stalled (left out of every pair). */
+  readonly stalledS: number;
 }
 
 const sec = (ms: number | null): string => (ms === null ? 'never' : (ms / 1000).toFixed(1));
@@ -128,7 +130,7 @@ export function describeRecord(r: FaultRecord): string {
   const missed = missedTargets(r);
   return [
     `#${r.index} +${r.atS.toFixed(0)} s ${r.kind}: ${r.detail}`,
-    `  pairs ${r.pairs.length} (≥${measured.toFixed(0)} s measured each, ≤${excluded.toFixed(0)} s left out, ≤${late.toFixed(0)} s late): longest gap ${longest(r.pairs)} s`,
+    `  pairs ${r.pairs.length} (≥${measured.toFixed(0)} s measured each, ≤${excluded.toFixed(0)} s left out of which ${r.stalledS.toFixed(0)} s machine stalled, ≤${late.toFixed(0)} s late): longest gap ${longest(r.pairs)} s`,
     `  rejoin-to-audio ${rejoinCell(r)} s; worker recovery ${recoveryCell(r)}; sessions ${sessionsCell(r)}`,
     `  ${missed.length === 0 ? 'targets met' : `MISSED: ${missed.join(' | ')}`}`,
   ].join('\n');
@@ -144,6 +146,7 @@ export function recordsTable(records: readonly FaultRecord[]): string {
       r.kind,
       r.detail,
       r.pairs.length,
+      r.stalledS.toFixed(0),
       longest(r.pairs),
       rejoinCell(r),
       recoveryCell(r),
@@ -152,8 +155,8 @@ export function recordsTable(records: readonly FaultRecord[]): string {
     ].join(' | ');
   });
   return [
-    '| # | at (s) | fault | what happened | pairs | longest gap (s) | rejoin-to-audio (s) | worker death: recovery (s) | sessions at the end | targets |',
-    '| - | - | - | - | - | - | - | - | - | - |',
+    '| # | at (s) | fault | what happened | pairs | stalled (s) | longest gap (s) | rejoin-to-audio (s) | worker death: recovery (s) | sessions at the end | targets |',
+    '| - | - | - | - | - | - | - | - | - | - | - |',
     ...rows.map((r) => `| ${r} |`),
   ].join('\n');
 }

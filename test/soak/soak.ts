@@ -4,6 +4,7 @@ import { SPREAD_TONES } from '../support/spread-call';
 import { injectFault, type FaultKind, type FaultOutcome, type FaultWorld } from './faults';
 import { HearingMonitor, type HearingMember } from './hearing-monitor';
 import { findLeaks, leftoverProcesses, type Leaks } from './leak-check';
+import { ReferencePair } from './reference-pair';
 import { checkSessions, sessionsOk } from './session-check';
 import { SoakCluster, type SoakInstance } from './soak-cluster';
 import type { SoakOptions } from './soak-options';
@@ -20,6 +21,8 @@ const AUDIO_WAIT_MS = 20_000;
 /** A window lasts at least this long after its fault's recovery steps ended. */
 const SETTLE_MS = 5000;
 const BASELINE_MS = 10_000;
+/** The control pair's tone (any: it is not told apart from others). */
+const REFERENCE_TONE = 1200;
 
 /** What the soak found. */
 export interface SoakResult {
@@ -49,6 +52,7 @@ export class Soak implements ParticipantWorld, FaultWorld {
   private aborted = false;
   private released: Promise<void> | null = null;
   private startedAt = 0;
+  private reference: ReferencePair | null = null;
 
   constructor(private readonly options: SoakOptions) {
     this.rng = new Rng(options.seed);
@@ -66,6 +70,8 @@ export class Soak implements ParticipantWorld, FaultWorld {
     });
     this.noteWorkers();
     await this.joinEveryone();
+    this.reference = await ReferencePair.start(REFERENCE_TONE);
+    this.monitor.useReference(this.reference);
     this.monitor.start();
     await this.waitEveryoneHearing();
     await sleep(2000); // the monitor's first seconds of the last tracks to come up
@@ -85,6 +91,7 @@ export class Soak implements ParticipantWorld, FaultWorld {
     this.aborted = true;
     this.released ??= (async () => {
       for (const p of this.participants) p.close();
+      this.reference?.close();
       await this.monitor.stop();
       await this.cluster?.stop();
     })();
@@ -249,6 +256,7 @@ export class Soak implements ParticipantWorld, FaultWorld {
       sessions,
       convergedMs,
       silentAtEnd: this.monitor.silentNow(),
+      stalledS: this.monitor.stalledSeconds(start, end),
     };
     console.log(describeRecord(record));
     return record;
