@@ -1,4 +1,4 @@
-import { WrtcTestPeer } from '@app/calls/testing';
+import { type TestPeerSignal, WrtcTestPeer } from '@app/calls/testing';
 
 /**
  * Two WebRTC peers of this process connected to each other directly (no server in between), one
@@ -16,20 +16,27 @@ export class ReferencePair {
 
   /** Connects the pair and waits until audio flows (bounded). */
   static async start(tone: number): Promise<ReferencePair> {
-    let receiver: WrtcTestPeer | null = null;
-    const sender = await WrtcTestPeer.create(
+    // Signals are delivered, not awaited: each peer handles its steps one at a time, and a step
+    // that waited for the other's reply would wait for itself.
+    const deliver = (to: () => WrtcTestPeer, signal: TestPeerSignal): Promise<void> => {
+      void to().handleSignal(signal);
+      return Promise.resolve();
+    };
+    // The receiver first: it only answers, by then the sender exists; the sender offers at once.
+    let sender: WrtcTestPeer | null = null;
+    const receiver = await WrtcTestPeer.create(
       {
-        sendDescription: (d) => receiver!.handleSignal(d),
-        sendCandidate: (c) => receiver!.handleSignal({ type: 'candidate', candidate: c }),
-      },
-      { name: 'reference-sender' },
-    );
-    receiver = await WrtcTestPeer.create(
-      {
-        sendDescription: (d) => sender.handleSignal(d),
-        sendCandidate: (c) => sender.handleSignal({ type: 'candidate', candidate: c }),
+        sendDescription: (d) => deliver(() => sender!, d),
+        sendCandidate: (c) => deliver(() => sender!, { type: 'candidate', candidate: c }),
       },
       { name: 'reference-receiver', dataChannel: false },
+    );
+    sender = await WrtcTestPeer.create(
+      {
+        sendDescription: (d) => deliver(() => receiver, d),
+        sendCandidate: (c) => deliver(() => receiver, { type: 'candidate', candidate: c }),
+      },
+      { name: 'reference-sender' },
     );
     sender.addTone(tone);
     const pair = new ReferencePair(sender, receiver);
