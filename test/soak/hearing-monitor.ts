@@ -59,6 +59,12 @@ export interface PairHearing {
 const NOMINAL_PPS = 50;
 /** A silent run counts as late when it and the next second together got this share of packets. */
 const LATE_SHARE = 0.8;
+/**
+ * The control pair has no server in its path: it gets its 50 packets a second unless this process
+ * or the machine stalls, and a second in which it got less than 80 % of them is a stalled second
+ * (stalls shorter than a second already cost the pairs through the servers a second's packets).
+ */
+const CONTROL_STALLED_BELOW_PPS = LATE_SHARE * NOMINAL_PPS;
 
 /**
  * 10 ms frames per second a speaker's process must have fed for its seconds to count: what a
@@ -89,8 +95,8 @@ export class HearingMonitor {
   constructor(private readonly tones: readonly number[]) {}
 
   /**
-   * Takes a control stream: a second in which it gets fewer than {@link SILENT_BELOW_PPS} packets
-   * says nothing about the servers (this process or the machine stalled) and is left out.
+   * Takes a control stream: a second in which it gets fewer than {@link CONTROL_STALLED_BELOW_PPS}
+   * packets says nothing about the servers (this process or the machine stalled) and is left out.
    */
   useReference(source: HearingReference): void {
     this.reference = { source, packets: -1, at: 0 };
@@ -209,7 +215,7 @@ export class HearingMonitor {
     const now = performance.now();
     const rate = ref.packets < 0 ? Infinity : (packets - ref.packets) / ((now - ref.at) / 1000);
     [ref.packets, ref.at] = [packets, now];
-    return rate < SILENT_BELOW_PPS;
+    return rate < CONTROL_STALLED_BELOW_PPS;
   }
 
   private async sample(): Promise<void> {
