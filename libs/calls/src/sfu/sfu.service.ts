@@ -175,6 +175,11 @@ export class SfuService implements MediaPlane, OnModuleInit, OnApplicationShutdo
     room.producersChanged(peer);
   }
 
+  /** See {@link MediaPlane.clientReconnected}. */
+  clientReconnected(sessionId: string): void {
+    this.find(sessionId)?.peer.clientReconnected();
+  }
+
   /**
    * Closes a session's transport, producers and consumers; the others get server offers
    * without its tracks. Unknown sessions are ignored. No `session-closed` event follows.
