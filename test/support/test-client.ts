@@ -33,13 +33,12 @@ export class TestClient {
     });
   }
 
-  /** Sends an action and returns its acknowledgement. */
-  send<T = Record<string, unknown>>(short: string, data?: unknown): Promise<T> {
+  /** Sends an action and returns its acknowledgement (rejects after `timeoutMs` without one). */
+  send<T = Record<string, unknown>>(short: string, data?: unknown, timeoutMs = 5000): Promise<T> {
     const name = `custom_com.mattermost.calls_${short}`;
+    const socket = this.socket.timeout(timeoutMs);
     return (
-      data === undefined
-        ? this.socket.timeout(5000).emitWithAck(name)
-        : this.socket.timeout(5000).emitWithAck(name, data)
+      data === undefined ? socket.emitWithAck(name) : socket.emitWithAck(name, data)
     ) as Promise<T>;
   }
 
