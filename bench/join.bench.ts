@@ -13,7 +13,8 @@
  * is only feasible at small N on one worker: 200 senders would be 39,800 forwarded streams.
  *
  * Env: JOIN_SIZES (10,50,200), JOIN_SENDERS (2; `0` = all), JOIN_LISTENER_AUDIO (none | idle),
- * JOIN_TIMEOUT_MS (60000), JOIN_ACK_ROUNDS (3).
+ * JOIN_TIMEOUT_MS (60000), JOIN_ACK_ROUNDS (3), JOIN_CPU_PROFILE (a directory: the server
+ * process is profiled over each measured join, `join-<n>.cpuprofile`, and its top frames printed).
  */
 import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -21,6 +22,7 @@ import { ROUTER_MEDIA_CODECS } from '../libs/calls/src/sfu/workers/media-codecs'
 import { SfuService } from '../libs/calls/src/sfu/sfu.service';
 import type { TestHostApp } from '../test/support/host-app';
 import { envNumber, envNumbers } from './lib/env';
+import { CpuProfiler, summarizeProfile } from './lib/cpu-profile';
 import { LoadProcess } from './lib/load-process';
 import { loginMany, rawWorker, startMediaHost } from './lib/media-host';
 import { percentile, printTable, type Row } from './lib/measure';
@@ -119,6 +121,17 @@ function stageValues(times: StageTimes[], stage: keyof StageTimes | 'offerToAnsw
   return times.map((t) => t[stage]).filter((v): v is number => v !== undefined);
 }
 
+/** The top frames of a server profile (self and inclusive, % of busy samples) and origins. */
+export function printProfile(name: string, profile: Parameters<typeof summarizeProfile>[0]): void {
+  const summary = summarizeProfile(profile, 30);
+  const rows = (list: { name: string; percent: number }[]): Row[] =>
+    list.map((f) => ({ frame: f.name, '% of busy': Number(f.percent.toFixed(1)) }));
+  const title = `${name}: ${summary.samples} busy samples, idle ${summary.idlePercent.toFixed(0)} %`;
+  printTable(`${title}: self time by origin`, rows(summary.origins));
+  printTable(`${title}: self time by function`, rows(summary.functions));
+  printTable(`${title}: inclusive time by function`, rows(summary.inclusive));
+}
+
 export async function joinBench(): Promise<void> {
   const listenerRole: AudioRole = process.env.JOIN_LISTENER_AUDIO === 'idle' ? 'idle' : 'none';
   const sizes = envNumbers('JOIN_SIZES', [10, 50, 200]);
@@ -173,6 +186,9 @@ export async function joinBench(): Promise<void> {
           (await sfu.workerUsage()).reduce((sum, w) => sum + w.cpuSeconds, 0);
         const lag = monitorEventLoopDelay({ resolution: 10 });
         const [worker0, cpu0, t0] = [await workerCpu(), process.cpuUsage(), performance.now()];
+        const profileDir = process.env.JOIN_CPU_PROFILE;
+        const profiler = profileDir ? new CpuProfiler() : null;
+        await profiler?.start();
         lag.enable();
         const result = await load.call('weriftJoin', {
           group,
@@ -181,6 +197,7 @@ export async function joinBench(): Promise<void> {
           timeoutMs,
         });
         lag.disable();
+        if (profiler) printProfile(`join-${n}`, await profiler.stop(profileDir!, `join-${n}`));
         const wallS = (performance.now() - t0) / 1000;
         const cpu = process.cpuUsage(cpu0);
         serverLoad.mainCpuMs = (cpu.user + cpu.system) / 1e3;

@@ -139,6 +139,14 @@ export interface CallsModuleOptions {
    */
   reconnectGraceMs?: number;
   /**
+   * How long join and leave announcements of a call are collected before they go out together
+   * (ms): a burst of joins reaches everyone already in the call as one batch per window, not one
+   * broadcast per join (0: the joins and leaves of one turn of the event loop). The joiner's own
+   * acknowledgement, answer and call state never wait. Env: `RUSTCHAT_CALLS_ANNOUNCE_WINDOW_MS`.
+   * @default 20
+   */
+  announceWindowMs?: number;
+  /**
    * Whether participants may share their screen. Env: `RUSTCHAT_CALLS_ALLOW_SCREEN_SHARING`.
    * @default true
    */
