@@ -1,10 +1,11 @@
 /**
  * Runs every benchmark and prints one Markdown table each (copy them into bench/RESULTS.md).
- * Usage: npm run bench [-- <name> ...]   names: state, fanout, join, join3, forwarding
+ * Usage: npm run bench [-- <name> ...]   names: state, fanout, join, joincost, join3, forwarding
  */
 import { cpus } from 'node:os';
 import { fanoutBench } from './fanout.bench';
 import { forwardingBench } from './forwarding.bench';
+import { joinCostBench } from './join-cost.bench';
 import { joinInstancesBench } from './join-instances.bench';
 import { joinBench } from './join.bench';
 import { stateStoreBench } from './state-store.bench';
@@ -13,6 +14,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   state: stateStoreBench,
   fanout: fanoutBench,
   join: joinBench,
+  joincost: joinCostBench,
   join3: joinInstancesBench,
   forwarding: forwardingBench,
 };
