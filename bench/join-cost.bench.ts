@@ -12,7 +12,8 @@
  * Modes run alternately per size, `JOINCOST_ROUNDS` times; the table shows medians over rounds.
  *
  * Env: JOINCOST_SIZES (10,50,200), JOINCOST_MODES (bare,module,module-redis), JOINCOST_ROUNDS (1),
- * JOIN_TIMEOUT_MS (60000).
+ * JOIN_TIMEOUT_MS (60000), JOIN_CPU_PROFILE (a directory: the server process is profiled over each
+ * measured join, `<mode>-<n>.cpuprofile`, and its top frames printed).
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -20,7 +21,9 @@ import { Redis } from 'ioredis';
 import { TestRedisServer } from '@app/calls/testing';
 import { SfuService } from '../libs/calls/src/sfu/sfu.service';
 import { TestHostApp } from '../test/support/host-app';
+import { printProfile } from './join.bench';
 import { BareSfuServer } from './lib/bare-sfu-server';
+import { CpuProfiler } from './lib/cpu-profile';
 import { envNumber, envNumbers } from './lib/env';
 import { LoadProcess } from './lib/load-process';
 import { loginMany, MEDIA_BENCH_ENV } from './lib/media-host';
@@ -126,6 +129,9 @@ async function measure(
       processCpuSeconds(redis.pid),
       process.cpuUsage(),
     ];
+    const profileDir = process.env.JOIN_CPU_PROFILE;
+    const profiler = profileDir ? new CpuProfiler() : null;
+    await profiler?.start();
     const result = await load.call('weriftJoin', {
       group,
       channel: `cost-${randomBytes(4).toString('hex')}`,
@@ -133,6 +139,7 @@ async function measure(
       timeoutMs,
     });
     const cpu = process.cpuUsage(cpu0);
+    if (profiler) printProfile(group, await profiler.stop(profileDir!, group));
     const sample: Sample = {
       serverMs: (cpu.user + cpu.system) / 1e3,
       workerMs: ((await target.workerCpuSeconds()) - worker0) * 1e3,

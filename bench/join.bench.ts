@@ -20,12 +20,12 @@ import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { ROUTER_MEDIA_CODECS } from '../libs/calls/src/sfu/workers/media-codecs';
 import { SfuService } from '../libs/calls/src/sfu/sfu.service';
-import type { TestHostApp } from '../test/support/host-app';
 import { envNumber, envNumbers } from './lib/env';
 import { CpuProfiler, summarizeProfile } from './lib/cpu-profile';
 import { LoadProcess } from './lib/load-process';
 import { loginMany, rawWorker, startMediaHost } from './lib/media-host';
 import { percentile, printTable, type Row } from './lib/measure';
+import { probeModule } from './lib/server-probe';
 import type { AudioRole, StageTimes } from './lib/werift-participant';
 
 const TARGETS_AT_200: Partial<Record<keyof StageTimes, string>> = {
@@ -40,52 +40,6 @@ const STAGES: [keyof StageTimes | 'offerToAnswer', string][] = [
   ['connected', '(b) join → DTLS connected'],
   ['firstMedia', '(c) join → first RTP from another'],
 ];
-
-/** Server-side timestamps of a session (epoch ms, comparable with the load process's). */
-interface ServerTimes {
-  openStart?: number;
-  openEnd?: number;
-  offerIn?: number;
-  answerOut?: number;
-  firstServerOffer?: number;
-  dtlsConnected?: number;
-}
-
-const epochNow = () => performance.timeOrigin + performance.now();
-
-/**
- * Records, per session, when the SFU opened its media (`openSession`, during `join`), received
- * its first offer and emitted the answer: what the server spends, apart from the client and
- * the socket path.
- */
-function probeServer(host: TestHostApp): Map<string, ServerTimes> {
-  const sessions = new Map<string, ServerTimes>();
-  const of = (id: string) => sessions.get(id) ?? sessions.set(id, {}).get(id)!;
-  const sfu = host.app.get(SfuService);
-  const open = sfu.openSession.bind(sfu);
-  const describe = sfu.handleDescription.bind(sfu);
-  sfu.openSession = async (ref, options) => {
-    of(ref.sessionId).openStart = epochNow();
-    await open(ref, options);
-    of(ref.sessionId).openEnd = epochNow();
-  };
-  sfu.handleDescription = (sessionId, description) => {
-    if (description.type === 'offer') of(sessionId).offerIn ??= epochNow();
-    return describe(sessionId, description);
-  };
-  sfu.subscribe({
-    signal: (ref, signal) => {
-      if (signal.type === 'answer') of(ref.sessionId).answerOut ??= epochNow();
-      if (signal.type === 'offer') of(ref.sessionId).firstServerOffer ??= epochNow();
-      if (signal.type === 'connection-state' && signal.state === 'connected') {
-        of(ref.sessionId).dtlsConnected ??= epochNow();
-      }
-    },
-    voice: () => undefined,
-    sessionClosed: () => undefined,
-  });
-  return sessions;
-}
 
 /** N concurrent `createWebRtcTransport` on a bare worker and router (module's options). */
 async function rawTransportTimes(n: number): Promise<number[]> {
@@ -158,7 +112,7 @@ export async function joinBench(): Promise<void> {
         lagP99: NaN,
       };
       try {
-        const probe = probeServer(host);
+        const probe = probeModule(host);
         // Warm-up (JIT, first router): two participants join and leave another call.
         const warmTokens = await loginMany(host, 2, `warm-${n}-`);
         await load.call('weriftAdd', {
@@ -208,7 +162,7 @@ export async function joinBench(): Promise<void> {
         serverLoad.lagP99 = lag.percentile(99) / 1e6;
         times = result.times;
         generatorCpu = result.generatorCpu;
-        const serverTimes = result.sessionIds.map((id) => probe.get(id) ?? {});
+        const serverTimes = result.sessionIds.map((id) => probe.of(id));
         const diff = (a?: number, b?: number) =>
           a !== undefined && b !== undefined ? [b - a] : [];
         server = [

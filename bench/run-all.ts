@@ -1,10 +1,11 @@
 /**
  * Runs every benchmark and prints one Markdown table each (copy them into bench/RESULTS.md).
- * Usage: npm run bench [-- <name> ...]   names: state, fanout, join, joincost, join3, forwarding
+ * Usage: npm run bench [-- <name> ...]   names: state, fanout, join, joincost, arrivals, join3, forwarding
  */
 import { cpus } from 'node:os';
 import { fanoutBench } from './fanout.bench';
 import { forwardingBench } from './forwarding.bench';
+import { joinArrivalsBench } from './join-arrivals.bench';
 import { joinCostBench } from './join-cost.bench';
 import { joinInstancesBench } from './join-instances.bench';
 import { joinBench } from './join.bench';
@@ -15,6 +16,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   fanout: fanoutBench,
   join: joinBench,
   joincost: joinCostBench,
+  arrivals: joinArrivalsBench,
   join3: joinInstancesBench,
   forwarding: forwardingBench,
 };
