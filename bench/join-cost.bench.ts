@@ -19,6 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { TestRedisServer } from '@app/calls/testing';
+import { SocketIoDelivery } from '../libs/calls/src/gateway/socket-io.delivery';
 import { SfuService } from '../libs/calls/src/sfu/sfu.service';
 import { TestHostApp } from '../test/support/host-app';
 import { printProfile } from './join.bench';
@@ -37,6 +38,8 @@ const SPEAKERS = 2;
 /** A server under test: its URL, tokens for N users, its worker's CPU so far, and its end. */
 interface Target {
   readonly url: string;
+  /** Join/leave announcement batches the module handed to socket.io so far: count and events. */
+  readonly batches: { count: number; events: number };
   tokens(n: number, prefix: string): Promise<string[]>;
   workerCpuSeconds(): Promise<number>;
   close(): Promise<void>;
@@ -45,6 +48,11 @@ interface Target {
 /** One measured join of N. */
 interface Sample {
   serverMs: number;
+  /** Write system calls of the server process (`/proc/self/io` syscw): socket and pipe writes. */
+  writes: number;
+  /** Announcement batches (module) and the events in them, over the join. */
+  batches: number;
+  batchedEvents: number;
   workerMs: number;
   redisMs: number;
   generatorCpu: number;
@@ -59,6 +67,7 @@ async function startTarget(mode: Mode, redisUrl: string): Promise<Target> {
     const bare = await BareSfuServer.start(redisUrl);
     return {
       url: bare.url,
+      batches: { count: NaN, events: NaN },
       tokens: (n) => Promise.resolve(Array.from({ length: n }, () => 'bare')),
       workerCpuSeconds: () => bare.workerCpuSeconds(),
       close: () => bare.close(),
@@ -71,13 +80,27 @@ async function startTarget(mode: Mode, redisUrl: string): Promise<Target> {
       : { RUSTCHAT_CALLS_STATE_BACKEND: 'redis', RUSTCHAT_REDIS_URL: redisUrl }),
   });
   const sfu = host.app.get(SfuService);
+  const batches = { count: 0, events: 0 };
+  const socketIo = host.app.get(SocketIoDelivery);
+  const toChannelBatch = socketIo.toChannelBatch.bind(socketIo);
+  socketIo.toChannelBatch = (channelId, events) => {
+    batches.count++;
+    batches.events += events.length;
+    toChannelBatch(channelId, events);
+  };
   return {
     url: host.url,
+    batches,
     tokens: (n, prefix) => loginMany(host, n, prefix),
     workerCpuSeconds: async () =>
       (await sfu.workerUsage()).reduce((sum, w) => sum + w.cpuSeconds, 0),
     close: () => host.close(),
   };
+}
+
+/** Write system calls this process made so far (Linux). */
+function writeSyscalls(): number {
+  return Number(/syscw: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))?.[1]);
 }
 
 /** CPU seconds a process used so far (Linux `/proc/<pid>/stat`: utime + stime). */
@@ -124,9 +147,11 @@ async function measure(
     const tokens = await target.tokens(n, `joiner-${group}-`);
     const roles: AudioRole[] = tokens.map((_, i) => (i < SPEAKERS ? 'speaker' : 'none'));
     await load.call('weriftAdd', { group, url: target.url, tokens, roles });
-    const [worker0, redis0, cpu0] = [
+    const batches0 = { ...target.batches };
+    const [worker0, redis0, writes0, cpu0] = [
       await target.workerCpuSeconds(),
       processCpuSeconds(redis.pid),
+      writeSyscalls(),
       process.cpuUsage(),
     ];
     const profileDir = process.env.JOIN_CPU_PROFILE;
@@ -139,9 +164,13 @@ async function measure(
       timeoutMs,
     });
     const cpu = process.cpuUsage(cpu0);
+    const writes = writeSyscalls() - writes0;
     if (profiler) printProfile(group, await profiler.stop(profileDir!, group));
     const sample: Sample = {
       serverMs: (cpu.user + cpu.system) / 1e3,
+      writes,
+      batches: target.batches.count - batches0.count,
+      batchedEvents: target.batches.events - batches0.events,
       workerMs: ((await target.workerCpuSeconds()) - worker0) * 1e3,
       redisMs: (processCpuSeconds(redis.pid) - redis0) * 1e3,
       generatorCpu: result.generatorCpu,
@@ -211,6 +240,11 @@ export async function joinCostBench(): Promise<void> {
             ? '1 / 1'
             : `${(server / bareServer).toFixed(2)} / ${(total / bareTotal).toFixed(2)}`,
         'Redis CPU ms/join': perJoin(mode, (s) => s.redisMs),
+        'write syscalls/join': Math.round(perJoin(mode, (s) => s.writes)),
+        'announcement batches (events/batch)':
+          mode === 'bare'
+            ? ''
+            : `${median(list.map((s) => s.batches))} (${median(list.map((s) => s.batchedEvents / s.batches)).toFixed(1)})`,
         'answer p50 / p99 ms': `${p((s) => s.answer, 50)} / ${p((s) => s.answer, 99)}`,
         'first audio p50 / p99 ms': `${p((s) => s.firstAudio, 50)} / ${p((s) => s.firstAudio, 99)}`,
         'reached audio': list.map((s) => `${s.reached}/${n}`).join(' '),

@@ -140,10 +140,11 @@ export interface CallsModuleOptions {
   reconnectGraceMs?: number;
   /**
    * How long join and leave announcements of a call are collected before they go out together
-   * (ms): a burst of joins reaches everyone already in the call as one batch per window, not one
-   * broadcast per join (0: the joins and leaves of one turn of the event loop). The joiner's own
-   * acknowledgement, answer and call state never wait. Env: `RUSTCHAT_CALLS_ANNOUNCE_WINDOW_MS`.
-   * @default 20
+   * (ms). 0: those of one turn of the event loop, which in a burst of joins already makes batches of
+   * dozens (joins complete in waves). A window adds latency for the others and makes each batch's
+   * synchronous fan-out bigger. The joiner's own acknowledgement, answer and call state never
+   * wait. Env: `RUSTCHAT_CALLS_ANNOUNCE_WINDOW_MS`.
+   * @default 0
    */
   announceWindowMs?: number;
   /**
