@@ -11,8 +11,9 @@ const ANNOUNCEMENTS: ReadonlySet<CallEventType> = new Set<CallEventType>([
 
 /**
  * The core's {@link CallDelivery}, around the protocol adapters': the joins and leaves announced
- * to a channel are collected for `windowMs` (0: until the check phase of this turn of the event
- * loop: until its next check phase) and handed to the adapters as one batch per channel ({@link CallDelivery.toChannelBatch}),
+ * to a channel are collected for `windowMs` (0: until the next check phase of the event loop, i.e.
+ * those of one turn) and handed to the adapters as one batch per channel
+ * ({@link CallDelivery.toChannelBatch}),
  * so a burst of joins reaches each follower as a few writes instead of one broadcast per join.
  * Everything else goes out at once: what goes to one session or user (the joiner's `joined`, its
  * answer, its call state) never waits, and an event for a channel's or call's audience (a mute, a
