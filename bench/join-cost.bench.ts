@@ -179,6 +179,11 @@ async function measure(
       reached: result.times.filter((t) => t.firstMedia !== undefined).length,
       failures: result.failures.length,
     };
+    if (sample.reached < n || result.errors.length > 0) {
+      console.warn(
+        `${group}: ${sample.reached}/${n} heard a speaker; ${result.failures.length} failed joins; first errors: ${[...result.failures, ...result.errors].slice(0, 3).join(' | ')}`,
+      );
+    }
     await load.call('weriftClose', { group });
     return sample;
   } finally {
@@ -221,24 +226,29 @@ export async function joinCostBench(): Promise<void> {
   for (const n of sizes) {
     const perJoin = (mode: Mode, pick: (s: Sample) => number) =>
       median((samples.get(`${mode}:${n}`) ?? []).map((s) => pick(s) / n));
-    const bareTotal = perJoin('bare', (s) => s.serverMs + s.workerMs);
-    const bareServer = perJoin('bare', (s) => s.serverMs);
+    const bare = samples.get(`bare:${n}`) ?? [];
     for (const mode of modes) {
       const list = samples.get(`${mode}:${n}`) ?? [];
       const server = perJoin(mode, (s) => s.serverMs);
       const total = perJoin(mode, (s) => s.serverMs + s.workerMs);
       const p = (pick: (s: Sample) => number[], q: number) =>
         median(list.map((s) => percentile(pick(s), q))).toFixed(0);
+      // Each round's ratio against the bare run of the same round (neighbours' load moves both).
+      const ratios = list.map((s, i) => {
+        const b = bare[i];
+        return b ? (s.serverMs + s.workerMs) / (b.serverMs + b.workerMs) : NaN;
+      });
+      const sorted = [...ratios].sort((a, b) => a - b);
       rows.push({
         participants: n,
         server: mode,
         'CPU ms/join: server process': server,
         'media worker': perJoin(mode, (s) => s.workerMs),
         'server + worker': total,
-        'ratio to bare: server / server + worker':
+        'ratio to bare (server + worker), per round: median (min–max)':
           mode === 'bare'
-            ? '1 / 1'
-            : `${(server / bareServer).toFixed(2)} / ${(total / bareTotal).toFixed(2)}`,
+            ? '1'
+            : `${median(ratios).toFixed(2)} (${sorted[0].toFixed(2)}–${sorted[sorted.length - 1].toFixed(2)})`,
         'Redis CPU ms/join': perJoin(mode, (s) => s.redisMs),
         'write syscalls/join': Math.round(perJoin(mode, (s) => s.writes)),
         'announcement batches (events/batch)':
