@@ -23,6 +23,7 @@ import { envNumber } from './lib/env';
 import { LoadProcess } from './lib/load-process';
 import { loginMany, MEDIA_BENCH_ENV } from './lib/media-host';
 import { percentile, printTable, type Row } from './lib/measure';
+import { sampleRunQueue } from './lib/run-queue';
 import { probeModule, type ServerTimeline } from './lib/server-probe';
 import type { AudioRole } from './lib/werift-participant';
 
@@ -122,6 +123,7 @@ async function run(
     const lag = monitorEventLoopDelay({ resolution: 10 });
     const [worker0, cpu0, t0] = [await server.workerCpuSeconds(), process.cpuUsage(), Date.now()];
     lag.enable();
+    const runQueue = sampleRunQueue();
     const result = await load.call('weriftArrive', {
       group,
       channel: `arrivals-${randomBytes(4).toString('hex')}`,
@@ -130,6 +132,7 @@ async function run(
       timeoutMs,
     });
     lag.disable();
+    const queue = runQueue();
     const cpu = process.cpuUsage(cpu0);
     const wallS = (Date.now() - t0) / 1000;
     const workerMs = ((await server.workerCpuSeconds()) - worker0) * 1000;
@@ -158,6 +161,7 @@ async function run(
       'worker CPU % / ms per join': `${((workerMs / 1000 / wallS) * 100).toFixed(0)} / ${(workerMs / n).toFixed(1)}`,
       'server event-loop delay p99 ms': (lag.percentile(99) / 1e6).toFixed(0),
       'load gen CPU % (run / busiest s)': `${(result.generatorCpu * 100).toFixed(0)} / ${(result.generatorBusiestSecond * 100).toFixed(0)}`,
+      'machine: runnable threads p50 / max (2 cores)': `${queue.p50} / ${queue.max}`,
       failures: result.failures.length,
     };
   } finally {

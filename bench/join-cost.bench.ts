@@ -29,6 +29,7 @@ import { envNumber, envNumbers } from './lib/env';
 import { LoadProcess } from './lib/load-process';
 import { loginMany, MEDIA_BENCH_ENV } from './lib/media-host';
 import { percentile, printTable, type Row } from './lib/measure';
+import { sampleRunQueue } from './lib/run-queue';
 import type { AudioRole } from './lib/werift-participant';
 
 type Mode = 'bare' | 'module' | 'module-redis';
@@ -55,6 +56,8 @@ interface Sample {
   batchedEvents: number;
   workerMs: number;
   redisMs: number;
+  /** Runnable threads on the machine during the join (median). */
+  runQueue: number;
   generatorCpu: number;
   answer: number[];
   firstAudio: number[];
@@ -157,6 +160,7 @@ async function measure(
     const profileDir = process.env.JOIN_CPU_PROFILE;
     const profiler = profileDir ? new CpuProfiler() : null;
     await profiler?.start();
+    const runQueue = sampleRunQueue();
     const result = await load.call('weriftJoin', {
       group,
       channel: `cost-${randomBytes(4).toString('hex')}`,
@@ -164,6 +168,7 @@ async function measure(
       timeoutMs,
     });
     const cpu = process.cpuUsage(cpu0);
+    const queue = runQueue();
     const writes = writeSyscalls() - writes0;
     if (profiler) printProfile(group, await profiler.stop(profileDir!, group));
     const sample: Sample = {
@@ -173,6 +178,7 @@ async function measure(
       batchedEvents: target.batches.events - batches0.events,
       workerMs: ((await target.workerCpuSeconds()) - worker0) * 1e3,
       redisMs: (processCpuSeconds(redis.pid) - redis0) * 1e3,
+      runQueue: queue.p50,
       generatorCpu: result.generatorCpu,
       answer: result.times.flatMap((t) => (t.answer === undefined ? [] : [t.answer])),
       firstAudio: result.times.flatMap((t) => (t.firstMedia === undefined ? [] : [t.firstMedia])),
@@ -259,6 +265,7 @@ export async function joinCostBench(): Promise<void> {
         'first audio p50 / p99 ms': `${p((s) => s.firstAudio, 50)} / ${p((s) => s.firstAudio, 99)}`,
         'reached audio': list.map((s) => `${s.reached}/${n}`).join(' '),
         'load gen CPU %': median(list.map((s) => s.generatorCpu * 100)).toFixed(0),
+        'runnable threads (p50 per round)': list.map((s) => s.runQueue).join(' '),
       });
     }
   }
