@@ -28,7 +28,12 @@ import { percentile, printTable, type Row } from './lib/measure';
 import { probeModule } from './lib/server-probe';
 import type { AudioRole, StageTimes } from './lib/werift-participant';
 
-const TARGETS_AT_200: Partial<Record<keyof StageTimes, string>> = {
+/**
+ * The storm targets of issue 7, retired by issue 17 (a storm of 200 joins on the machine that also
+ * runs the load generator measures that machine; see bench/RESULTS.md): shown for comparison only.
+ * The targets now are ratios against the bare baseline (joincost) and Poisson arrivals (arrivals).
+ */
+const RETIRED_TARGETS_AT_200: Partial<Record<keyof StageTimes, string>> = {
   answer: 'p50 ≤ 15, p99 ≤ 100',
   firstMedia: 'p50 ≤ 500',
 };
@@ -197,7 +202,7 @@ export async function joinBench(): Promise<void> {
           'p50 ms': p50,
           'p99 ms': p99,
           reached,
-          'target (at 200)': target,
+          'retired target (at 200)': target,
         });
       const sampled = (stage: string, values: number[], of: number, target = '') =>
         row(
@@ -208,7 +213,8 @@ export async function joinBench(): Promise<void> {
           target,
         );
       for (const [stage, name] of STAGES) {
-        const target = n === 200 && stage !== 'offerToAnswer' ? TARGETS_AT_200[stage] : undefined;
+        const target =
+          n === 200 && stage !== 'offerToAnswer' ? RETIRED_TARGETS_AT_200[stage] : undefined;
         sampled(name, stageValues(times, stage), n, target ?? '');
       }
       sampled('    server: openSession in join (transport)', server[0], n);
