@@ -1,10 +1,13 @@
 /**
  * Runs every benchmark and prints one Markdown table each (copy them into bench/RESULTS.md).
- * Usage: npm run bench [-- <name> ...]   names: state, fanout, join, joinlk, join3, forwarding
+ * Usage: npm run bench [-- <name> ...]   names: state, fanout, join, joinlk, joincost, arrivals, join3,
+ *   forwarding
  */
 import { cpus } from 'node:os';
 import { fanoutBench } from './fanout.bench';
 import { forwardingBench } from './forwarding.bench';
+import { joinArrivalsBench } from './join-arrivals.bench';
+import { joinCostBench } from './join-cost.bench';
 import { joinInstancesBench } from './join-instances.bench';
 import { joinBench } from './join.bench';
 import { joinLiveKitBench } from './join-livekit.bench';
@@ -15,6 +18,8 @@ const BENCHES: Record<string, () => Promise<void>> = {
   fanout: fanoutBench,
   join: joinBench,
   joinlk: joinLiveKitBench,
+  joincost: joinCostBench,
+  arrivals: joinArrivalsBench,
   join3: joinInstancesBench,
   forwarding: forwardingBench,
 };

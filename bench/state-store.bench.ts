@@ -1,17 +1,21 @@
 /**
  * State store benchmark: the Redis-backed repository next to a raw ioredis round trip of the same
  * payload size, in the same run, against a throwaway redis-server; the memory backend; and what a
- * fallback costs in `auto` mode while Redis is down. The Redis pairs run STATE_ROUNDS times (5);
- * the table shows the median round and the range of the ratio.
+ * fallback costs in `auto` mode while Redis is down. The Redis runs (raw SET, the CAS script alone,
+ * the repository) go back to back STATE_ROUNDS times (7, at least 5); the table shows the median
+ * round, the ratio's distribution over the rounds, this process's CPU per operation and Redis's
+ * own time per command (INFO commandstats).
  */
 import { Test } from '@nestjs/testing';
 import { Redis } from 'ioredis';
 import { CallsModule, CallStateRepository, type StateBackendMode } from '@app/calls';
 import { TestRedisServer } from '@app/calls/testing';
+import { COMPARE_AND_SET_SCRIPT } from '../libs/calls/src/state/redis-call-state.scripts';
 import { envNumber } from './lib/env';
 import { percentile, printTable, type Row, runLoad, type Samples, summarize } from './lib/measure';
 
 const CALLS = 50;
+const RATIO = 'ratio of p50s over rounds: min / p25 / median / p75 / max';
 const SESSIONS_PER_CALL = 8;
 
 async function repository(backend: StateBackendMode, redisUrl: string, prefix: string) {
@@ -59,51 +63,135 @@ async function seed(repo: CallStateRepository): Promise<string[]> {
   return ids;
 }
 
-/** A conflict-free mutation: toggles one session's mute on the client's own call. */
-const mutate = (repo: CallStateRepository, ids: string[]) => (i: number) =>
-  repo.setMuted(ids[i % ids.length], `c${i % ids.length}-s0`, Math.floor(i / ids.length) % 2 === 0);
+/**
+ * A conflict-free mutation: client `c` toggles one session's mute on its own call (call `c`, each
+ * op changing it, so each is a write), as a client of its own call does.
+ */
+function mutate(repo: CallStateRepository, ids: string[]) {
+  const toggles: boolean[] = [];
+  return (_i: number, client: number) => {
+    const c = client % ids.length;
+    toggles[c] = !toggles[c];
+    return repo.setMuted(ids[c], `c${c}-s0`, toggles[c]);
+  };
+}
+
+/** Redis's own accounting per command (INFO commandstats): calls and microseconds. */
+async function commandStats(redis: Redis): Promise<Map<string, { calls: number; usec: number }>> {
+  const info = await redis.info('commandstats');
+  const stats = new Map<string, { calls: number; usec: number }>();
+  for (const m of info.matchAll(/cmdstat_(\w+):calls=(\d+),usec=(\d+)/g)) {
+    stats.set(m[1], { calls: Number(m[2]), usec: Number(m[3]) });
+  }
+  return stats;
+}
+
+/** One measured run: latencies, this process's CPU per op, Redis's time per command. */
+interface Measured extends Samples {
+  readonly nodeUsPerOp: number;
+  readonly redisUsPerCall: number;
+}
+
+async function measured(
+  admin: Redis,
+  command: string,
+  total: number,
+  concurrency: number,
+  op: (i: number, client: number) => Promise<unknown>,
+): Promise<Measured> {
+  const before = await commandStats(admin);
+  const cpu0 = process.cpuUsage();
+  const samples = await runLoad(total, concurrency, op);
+  const cpu = process.cpuUsage(cpu0);
+  const after = await commandStats(admin);
+  const delta = (k: 'calls' | 'usec') =>
+    (after.get(command)?.[k] ?? 0) - (before.get(command)?.[k] ?? 0);
+  return {
+    ...samples,
+    nodeUsPerOp: (cpu.user + cpu.system) / total,
+    redisUsPerCall: delta('usec') / Math.max(1, delta('calls')),
+  };
+}
+
+/** The ratio's distribution over rounds: min / p25 / median / p75 / max. */
+function distribution(ratios: number[]): string {
+  return [0, 25, 50, 75, 100].map((p) => percentile(ratios, Math.max(p, 1)).toFixed(2)).join(' / ');
+}
 
 export async function stateStoreBench(): Promise<void> {
-  const rounds = Math.max(1, envNumber('STATE_ROUNDS', 5));
+  const rounds = Math.max(5, envNumber('STATE_ROUNDS', 7));
   const server = await TestRedisServer.start();
   const rows: Row[] = [];
   try {
     const raw = new Redis(server.url);
+    const admin = new Redis(server.url);
     const { repo, close } = await repository('redis', server.url, 'bench:redis:');
     const ids = await seed(repo);
     const payload = (await raw.get(`bench:redis:state:${ids[0]}`)) ?? '';
+    // The repository's compare-and-swap script alone (same payload, a version per key), run by
+    // the raw client: what Redis and ioredis cost for the script, without the repository.
+    raw.defineCommand('benchCas', { numberOfKeys: 3, lua: COMPARE_AND_SET_SCRIPT });
+    const body = payload.slice(payload.indexOf(','));
+    const versions = Array.from({ length: CALLS }, () => 1);
+    for (let c = 0; c < CALLS; c++) await raw.set(`bench:cas:${c}`, `{"version":1${body}`);
+    const cas = (_i: number, client: number) => {
+      const c = client % CALLS;
+      const v = versions[c]++;
+      const args = [
+        `bench:cas:${c}`,
+        `bench:ch:${c}`,
+        'bench:active',
+        v,
+        `{"version":${v + 1}${body}`,
+        `id${c}`,
+      ];
+      return (raw as unknown as { benchCas(...a: unknown[]): Promise<unknown> }).benchCas(...args);
+    };
+    const set = (_i: number, client: number) => raw.set(`bench:raw:${client % CALLS}`, payload);
 
     for (const concurrency of [1, 50]) {
       const n = concurrency === 1 ? 5000 : 20000;
-      // Warm up both, then measure the baseline and the repository back to back, several rounds:
-      // on a shared machine a single pair swings with the neighbours; the median round does not.
-      await runLoad(500, concurrency, (i) => raw.set(`bench:raw:${i % CALLS}`, payload));
+      // Warm up all three, then measure them back to back, several rounds: on a shared machine
+      // a single round swings with the neighbours; the distribution over rounds does not.
+      await runLoad(500, concurrency, set);
+      await runLoad(500, concurrency, cas);
       await runLoad(500, concurrency, mutate(repo, ids));
-      const pairs: { base: Samples; repo: Samples; ratio: number }[] = [];
+      const runs: { base: Measured; cas: Measured; repo: Measured; ratio: number }[] = [];
       for (let round = 0; round < rounds; round++) {
-        const base = await runLoad(n, concurrency, (i) =>
-          raw.set(`bench:raw:${i % CALLS}`, payload),
-        );
-        const repoRun = await runLoad(n, concurrency, mutate(repo, ids));
+        const base = await measured(admin, 'set', n, concurrency, set);
+        const script = await measured(admin, 'evalsha', n, concurrency, cas);
+        const repoRun = await measured(admin, 'evalsha', n, concurrency, mutate(repo, ids));
         const ratio = percentile(repoRun.latenciesMs, 50) / percentile(base.latenciesMs, 50);
-        pairs.push({ base, repo: repoRun, ratio });
+        runs.push({ base, cas: script, repo: repoRun, ratio });
       }
-      pairs.sort((a, b) => a.ratio - b.ratio);
-      const median = pairs[Math.floor(pairs.length / 2)];
-      const spread = `${pairs[0].ratio.toFixed(2)}–${pairs[pairs.length - 1].ratio.toFixed(2)}`;
+      const ratios = runs.map((r) => r.ratio);
+      const median = [...runs].sort((a, b) => a.ratio - b.ratio)[Math.floor(runs.length / 2)];
+      const costs = (m: Measured) => ({
+        'Node CPU µs/op': m.nodeUsPerOp.toFixed(1),
+        'Redis µs/command': m.redisUsPerCall.toFixed(1),
+      });
+      const ratioOf = (pick: (r: (typeof runs)[number]) => Measured) =>
+        distribution(
+          runs.map((r) => percentile(pick(r).latenciesMs, 50) / percentile(r.base.latenciesMs, 50)),
+        );
       rows.push(
         summarize(`raw ioredis SET (${payload.length} B), ${concurrency} client(s)`, median.base, {
-          'ratio p50': 1,
+          ...costs(median.base),
+          [RATIO]: '1',
         }),
-      );
-      rows.push(
+        summarize(`raw EVALSHA of the CAS script, ${concurrency} client(s)`, median.cas, {
+          ...costs(median.cas),
+          [RATIO]: ratioOf((r) => r.cas),
+        }),
         summarize(`redis repository mutation, ${concurrency} client(s)`, median.repo, {
-          'ratio p50': `${median.ratio.toFixed(3)} (rounds ${spread})`,
+          ...costs(median.repo),
+          [RATIO]: distribution(ratios),
         }),
       );
     }
     await close();
     raw.disconnect();
+    admin.disconnect();
 
     const memory = await repository('memory', server.url, 'unused:');
     const memIds = await seed(memory.repo);
@@ -112,14 +200,14 @@ export async function stateStoreBench(): Promise<void> {
       summarize(
         'memory repository mutation, 1 client',
         await runLoad(200000, 1, mutate(memory.repo, memIds)),
-        { 'ratio p50': '' },
+        { [RATIO]: '' },
       ),
     );
     rows.push(
       summarize(
         'memory repository mutation, 50 clients',
         await runLoad(200000, 50, mutate(memory.repo, memIds)),
-        { 'ratio p50': '' },
+        { [RATIO]: '' },
       ),
     );
     await memory.close();
@@ -127,14 +215,14 @@ export async function stateStoreBench(): Promise<void> {
     const auto = await repository('auto', server.url, 'bench:auto:');
     const autoIds = await seed(auto.repo);
     const healthy = await runLoad(5000, 1, mutate(auto.repo, autoIds));
-    rows.push(summarize('auto mutation, Redis up', healthy, { 'ratio p50': '' }));
+    rows.push(summarize('auto mutation, Redis up', healthy, { [RATIO]: '' }));
     await server.kill();
     const first = await runLoad(1, 1, mutate(auto.repo, autoIds));
     const during = await runLoad(20000, 1, mutate(auto.repo, autoIds));
-    rows.push(summarize('auto: first operation after Redis died', first, { 'ratio p50': '' }));
+    rows.push(summarize('auto: first operation after Redis died', first, { [RATIO]: '' }));
     rows.push(
       summarize('auto mutation during outage (fallback)', during, {
-        'ratio p50': `max ${Math.max(...during.latenciesMs).toFixed(3)} ms`,
+        [RATIO]: `max ${Math.max(...during.latenciesMs).toFixed(3)} ms`,
       }),
     );
     await auto.close();

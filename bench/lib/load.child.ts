@@ -226,6 +226,56 @@ const COMMANDS = {
     };
   },
 
+  /**
+   * Participant `i` of the group joins `offsetsMs[i]` after the start (arrivals spread over time);
+   * waits until each is connected and received media, or the timeout. Also this process's CPU over
+   * the run and its busiest second (fractions of one core).
+   */
+  async weriftArrive(a: {
+    group: string;
+    channel: string;
+    offsetsMs: number[];
+    unmuteSpeakers: boolean;
+    timeoutMs: number;
+  }) {
+    const list = groups.get(a.group)!;
+    const failures: string[] = [];
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    let last = { at: t0, cpu: cpu0 };
+    let busiest = 0;
+    const sampler = setInterval(() => {
+      const now = { at: performance.now(), cpu: process.cpuUsage() };
+      const used = now.cpu.user + now.cpu.system - last.cpu.user - last.cpu.system;
+      busiest = Math.max(busiest, used / 1000 / (now.at - last.at));
+      last = now;
+    }, 1000);
+    await Promise.all(
+      list.map(async (p, i) => {
+        await new Promise((r) =>
+          setTimeout(r, Math.max(0, t0 + a.offsetsMs[i] - performance.now())),
+        );
+        await p
+          .join(a.channel, { unmute: a.unmuteSpeakers && p.role === 'speaker' })
+          .catch((err: Error) => failures.push(err.message));
+      }),
+    );
+    const done = (p: BenchParticipant) =>
+      p.times.connected !== undefined && p.times.firstMedia !== undefined;
+    await waitUntil(() => list.every(done), a.timeoutMs);
+    clearInterval(sampler);
+    const cpu = process.cpuUsage(cpu0);
+    return {
+      generatorCpu: (cpu.user + cpu.system) / 1000 / (performance.now() - t0),
+      generatorBusiestSecond: busiest,
+      times: list.map((p): StageTimes => p.times),
+      sessionIds: list.map((p) => p.sessionId),
+      joinSentAt: list.map((p) => p.joinSentAt),
+      failures,
+      errors: list.flatMap((p) => p.errors).slice(0, 5),
+    };
+  },
+
   /** Binds `count` UDP sockets on loopback; returns their ports. */
   async udpAdd(a: { count: number }) {
     const ports: number[] = [];

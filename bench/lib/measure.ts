@@ -16,20 +16,21 @@ export function percentile(values: number[], p: number): number {
 
 /**
  * Runs `op` from `concurrency` loops until `total` operations are done; records each latency.
+ * `op` gets the operation's number and its loop's (the client's) number.
  */
 export async function runLoad(
   total: number,
   concurrency: number,
-  op: (i: number) => Promise<unknown>,
+  op: (i: number, client: number) => Promise<unknown>,
 ): Promise<Samples> {
   const latenciesMs: number[] = [];
   let next = 0;
   const start = performance.now();
   await Promise.all(
-    Array.from({ length: concurrency }, async () => {
+    Array.from({ length: concurrency }, async (_, client) => {
       for (let i = next++; i < total; i = next++) {
         const t0 = performance.now();
-        await op(i);
+        await op(i, client);
         latenciesMs.push(performance.now() - t0);
       }
     }),

@@ -5,6 +5,7 @@ import { HostControlsController } from './api/host-controls.controller';
 import { LiveKitTokenController } from './api/livekit-token.controller';
 import { CallDelivery } from './calls/call-delivery.interface';
 import { DrainState } from './calls/drain-state';
+import { AnnouncementBatchingDelivery } from './calls/announcement-batching.delivery';
 import { FanOutCallDelivery } from './calls/fan-out.delivery';
 import { CALLS_OPTIONS } from './calls.constants';
 import { CORE_PROVIDERS } from './calls-core.providers';
@@ -132,12 +133,19 @@ const liveKitProviders = [
     SocketIoDelivery,
     // Before MediaEventsBridge: LiveKitMediaService must hear of a failed media session first.
     ...liveKitProviders,
-    // Every event reaches both protocols, each in its own terms.
+    // Every event reaches both protocols, each in its own terms; joins and leaves in batches.
     {
       provide: CallDelivery,
-      inject: [SocketIoDelivery, LiveKitDelivery],
-      useFactory: (socketIo: SocketIoDelivery, liveKit: LiveKitDelivery): CallDelivery =>
-        new FanOutCallDelivery([socketIo, liveKit]),
+      inject: [SocketIoDelivery, LiveKitDelivery, CALLS_OPTIONS],
+      useFactory: (
+        socketIo: SocketIoDelivery,
+        liveKit: LiveKitDelivery,
+        options: ResolvedCallsOptions,
+      ): CallDelivery =>
+        new AnnouncementBatchingDelivery(
+          new FanOutCallDelivery([socketIo, liveKit]),
+          options.announceWindowMs,
+        ),
     },
     ...CORE_PROVIDERS,
     SignalingGateway,

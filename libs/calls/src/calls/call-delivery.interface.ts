@@ -16,6 +16,12 @@ export interface CallDelivery {
   toParticipants(call: CallState, event: CallEvent): void;
   /** To everyone following a channel's calls (members with the channel open, participants). */
   toChannel(channelId: string, event: CallEvent): void;
+  /**
+   * Several events, in order, to everyone following a channel's calls (the joins and leaves of a
+   * call collected over a short window): the adapter sends them with as few messages and writes as
+   * its protocol allows.
+   */
+  toChannelBatch(channelId: string, events: readonly CallEvent[]): void;
 }
 
 /** Injection token of {@link CallDelivery}. */

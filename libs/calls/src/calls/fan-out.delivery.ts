@@ -29,6 +29,10 @@ export class FanOutCallDelivery implements CallDelivery {
     this.each((d) => d.toChannel(channelId, event));
   }
 
+  toChannelBatch(channelId: string, events: readonly CallEvent[]): void {
+    this.each((d) => d.toChannelBatch(channelId, events));
+  }
+
   private each(deliver: (delivery: CallDelivery) => void): void {
     for (const delivery of this.deliveries) {
       try {

@@ -84,6 +84,7 @@ export const CALLS_ENV: EnvTable = {
   httpRequestBurst: { name: 'RUSTCHAT_CALLS_HTTP_BURST', parser: integer(1, 100_000) },
   maxSdpBytes: { name: 'RUSTCHAT_CALLS_MAX_SDP_BYTES', parser: integer(1024, 1_048_576) },
   reconnectGraceMs: { name: 'RUSTCHAT_CALLS_RECONNECT_GRACE_MS', parser: integer(0, 600_000) },
+  announceWindowMs: { name: 'RUSTCHAT_CALLS_ANNOUNCE_WINDOW_MS', parser: integer(0, 1000) },
   allowScreenSharing: { name: 'RUSTCHAT_CALLS_ALLOW_SCREEN_SHARING', parser: boolean },
   stunServers: {
     name: 'RUSTCHAT_CALLS_STUN_SERVERS',

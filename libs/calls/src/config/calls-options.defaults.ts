@@ -50,6 +50,7 @@ export function resolveCallsOptions(options: CallsModuleOptions): ResolvedCallsO
     httpRequestBurst: options.httpRequestBurst ?? 10,
     maxSdpBytes: options.maxSdpBytes ?? 65536,
     reconnectGraceMs: options.reconnectGraceMs ?? 10_000,
+    announceWindowMs: options.announceWindowMs ?? 0,
     allowScreenSharing: options.allowScreenSharing ?? true,
     stunServers: options.stunServers ?? [],
     turnServerUrls: options.turnServerUrls ?? [],

@@ -139,6 +139,15 @@ export interface CallsModuleOptions {
    */
   reconnectGraceMs?: number;
   /**
+   * How long join and leave announcements of a call are collected before they go out together
+   * (ms). 0: those of one turn of the event loop, which in a burst of joins already makes batches of
+   * dozens (joins complete in waves). A window adds latency for the others and makes each batch's
+   * synchronous fan-out bigger. The joiner's own acknowledgement, answer and call state never
+   * wait. Env: `RUSTCHAT_CALLS_ANNOUNCE_WINDOW_MS`.
+   * @default 0
+   */
+  announceWindowMs?: number;
+  /**
    * Whether participants may share their screen. Env: `RUSTCHAT_CALLS_ALLOW_SCREEN_SHARING`.
    * @default true
    */

@@ -44,6 +44,15 @@ export class SocketIoDelivery implements CallDelivery {
     );
   }
 
+  /**
+   * One Mattermost event per call event, as stock clients expect (one `user_joined` per session):
+   * each serialised once for the whole room, the batch written back to back, so a socket takes it
+   * in a couple of writes (see `ws-write-coalescing.ts`).
+   */
+  toChannelBatch(channelId: string, events: readonly CallEvent[]): void {
+    for (const event of events) this.toChannel(channelId, event);
+  }
+
   toParticipants(call: CallState, event: CallEvent): void {
     const userIds = new Set(Object.values(call.sessions).map((s) => s.userId));
     if (userIds.size === 0) return;

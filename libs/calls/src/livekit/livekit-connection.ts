@@ -230,13 +230,31 @@ export class LiveKitConnection implements SessionConnection {
 
   /** A call event for this client: applied to its room view, sent, and an end acted on. */
   deliver(event: CallEvent): void {
+    this.deliverAll([event]);
+  }
+
+  /**
+   * Call events for this client, in order, each applied to its room view; the participant changes
+   * of consecutive events go out as one `update` (a batch of joins: one message, not one each).
+   */
+  deliverAll(events: readonly CallEvent[]): void {
     this.whenJoined((view) => {
-      const { messages, data = [], stopTracks = [], end } = reactToCallEvent(view, event);
-      this.send(...messages);
-      for (const { label, payload } of data) this.media?.sendData(label, payload);
-      for (const sid of stopTracks)
-        void this.media?.setTrackMuted(sid, true).catch(() => undefined);
-      if (end) this.end(end.leaveCall, end.reconnect === true);
+      let messages: SignalMessage[] = [];
+      const sendMessages = () => {
+        this.send(...coalesceUpdates(messages));
+        messages = [];
+      };
+      for (const event of events) {
+        const { messages: own, data = [], stopTracks = [], end } = reactToCallEvent(view, event);
+        messages.push(...own);
+        if (data.length === 0 && stopTracks.length === 0 && !end) continue;
+        sendMessages();
+        for (const { label, payload } of data) this.media?.sendData(label, payload);
+        for (const sid of stopTracks)
+          void this.media?.setTrackMuted(sid, true).catch(() => undefined);
+        if (end) this.end(end.leaveCall, end.reconnect === true);
+      }
+      sendMessages();
     });
   }
 

@@ -27,6 +27,7 @@ function connection(sessionId: string, channelId: string, userId = `user-${sessi
     client: { userId },
     view: { self: view(sessionId) },
     deliver: jest.fn(),
+    deliverAll: jest.fn(),
     showParticipant: jest.fn(),
     media: { sendData: jest.fn() },
   };
@@ -81,6 +82,21 @@ describe('LiveKitDelivery', () => {
     ]);
     delivery.toParticipants({ channelId: 'ch2' } as CallState, joined);
     expect(other.deliver).toHaveBeenCalledWith(joined);
+  });
+
+  it('hands a channel batch to each LiveKit connection of the channel at once, and relays each event', () => {
+    const a = add(connection('s1', 'ch1'));
+    const other = add(connection('s2', 'ch2'));
+    const left: CallEvent = { type: 'session-left', userId: 'u8', sessionId: 's8' };
+    const dismissed: CallEvent = { type: 'notification-dismissed', userId: 'u', callId: 'c' };
+    delivery.toChannelBatch('ch1', [joined, dismissed, left]);
+    expect(a.deliverAll).toHaveBeenCalledWith([joined, left]);
+    expect(other.deliverAll).not.toHaveBeenCalled();
+    const target = { kind: 'channel', channelId: 'ch1' };
+    expect(relay.sent).toEqual([
+      { type: 'event', target, event: joined },
+      { type: 'event', target, event: left },
+    ]);
   });
 
   it('reaches a user’s connections (in one channel when named)', () => {

@@ -74,6 +74,19 @@ export class LiveKitDelivery implements CallDelivery, OnModuleInit {
     this.route({ kind: 'channel', channelId }, event);
   }
 
+  /**
+   * A batch for a channel: this instance's LiveKit clients get its participant changes as one
+   * `update`; other instances get each event as usual (a relayed `event`, which every version
+   * understands).
+   */
+  toChannelBatch(channelId: string, events: readonly CallEvent[]): void {
+    const wanted = events.filter((e) => this.wanted(e));
+    if (wanted.length === 0) return;
+    const target: DeliveryTarget = { kind: 'channel', channelId };
+    for (const connection of this.targets(target)) connection.deliverAll(wanted);
+    for (const event of wanted) this.publish({ type: 'event', target, event });
+  }
+
   /** Shows a LiveKit participant's view to the LiveKit clients of its channel, everywhere. */
   showParticipant(channelId: string, view: ParticipantView, joined = false): void {
     if (!this.enabled.on) return;

@@ -229,6 +229,11 @@ export class FakeDelivery implements CallDelivery {
     this.record({ scope: 'channel', target: channelId, event });
   }
 
+  /** Recorded as one `channel` delivery per event (the batch's order kept). */
+  toChannelBatch(channelId: string, events: readonly CallEvent[]): void {
+    for (const event of events) this.toChannel(channelId, event);
+  }
+
   /** The deliveries of events of one type, in order. */
   ofType<T extends CallEventType>(
     type: T,
