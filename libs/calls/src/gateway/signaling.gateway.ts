@@ -28,6 +28,7 @@ import {
 } from '../protocol/mattermost/json-payloads';
 import { MattermostWire } from '../protocol/mattermost/mattermost-wire';
 import { decodeSessionDescription } from '../protocol/mattermost/sdp-payload';
+import { MATTERMOST_MEDIA } from '../protocol/mattermost/video-defaults';
 import { MATTERMOST_PROTOCOL_VERSION } from '../protocol/mattermost/version';
 import { SocketIoRooms } from './socket-io-rooms';
 import { newConnectionId } from './connection-id';
@@ -143,6 +144,7 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayConnection, OnG
         title: dto.title,
         threadId: this.wire.optionalId(dto.threadID),
         connection: connectionOf(socket),
+        media: MATTERMOST_MEDIA,
       });
       return { ok: true, connID: socket.data.sessionId, callID: this.wire.id(call.id) };
     });
