@@ -195,7 +195,7 @@ class LiveKitHarness {
     report?.forEach((s: Record<string, unknown>) => {
       if (s.type !== 'outbound-rtp') return;
       layers.push({
-        rid: String(s.rid ?? ''),
+        rid: typeof s.rid === 'string' ? s.rid : '',
         width: Number(s.frameWidth ?? 0),
         height: Number(s.frameHeight ?? 0),
         bytes: Number(s.bytesSent ?? 0),

@@ -121,7 +121,7 @@ class MattermostHarness {
         packets: Number(s.packetsReceived ?? 0),
         audioLevel: Number(s.audioLevel ?? 0),
         frames: Number(s.framesDecoded ?? 0),
-        trackId: String(s.trackIdentifier ?? ''),
+        trackId: typeof s.trackIdentifier === 'string' ? s.trackIdentifier : '',
         width: Number(s.frameWidth ?? 0),
         height: Number(s.frameHeight ?? 0),
       });

@@ -132,7 +132,9 @@ export class ParticipantActionsService {
   ): Promise<void> {
     const tracks = this.media
       .tracksOf(s.callId)
-      .filter((t) => t.kind === 'video' && t.sessionId === video.sessionId && t.type === video.type);
+      .filter(
+        (t) => t.kind === 'video' && t.sessionId === video.sessionId && t.type === video.type,
+      );
     await Promise.all(
       tracks.map((t) => this.media.setTrackPreference(s.sessionId, t.producerId, preference)),
     );

@@ -54,7 +54,8 @@ export class LiveKitCameras {
     const acting = actingOf(c);
     const view = c.view;
     if (!camera || !acting || !view) return;
-    const track = view.pending.get(camera.sid) ?? view.self.tracks.find((t) => t.sid === camera.sid);
+    const track =
+      view.pending.get(camera.sid) ?? view.self.tracks.find((t) => t.sid === camera.sid);
     if (!track) return;
     const streamId = msidsOf(sdp).find((m) => m.trackId === track.cid)?.streamId;
     if (!streamId || streamId === camera.streamId) return;

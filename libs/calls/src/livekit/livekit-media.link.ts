@@ -1,9 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import {
-  DisconnectReason,
-  LeaveRequest_Action,
-  TrickleRequest,
-} from '@livekit/protocol';
+import { DisconnectReason, LeaveRequest_Action, TrickleRequest } from '@livekit/protocol';
 import { LiveKitIds } from '../protocol/livekit/livekit-ids';
 import { LiveKitMessages } from '../protocol/livekit/livekit-messages';
 import type { TrackView } from '../protocol/livekit/participant-view';

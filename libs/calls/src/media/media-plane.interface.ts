@@ -274,7 +274,11 @@ export interface MediaPlane {
    * taken to have LiveKit's default ladder.
    * @throws SfuSessionNotFoundError
    */
-  setTrackLayers(sessionId: string, clientTrackId: string, layers: readonly MediaVideoLayer[]): void;
+  setTrackLayers(
+    sessionId: string,
+    clientTrackId: string,
+    layers: readonly MediaVideoLayer[],
+  ): void;
   /**
    * Names the MediaStream of the session's camera (`null`: none). Video the session sends
    * outside its screen share and its camera stream is not forwarded (no one allowed it).

@@ -191,7 +191,11 @@ export class SfuService implements MediaPlane, OnModuleInit, OnApplicationShutdo
    * a track that starts later): what receivers' size preferences are matched against.
    * @throws SfuSessionNotFoundError
    */
-  setTrackLayers(sessionId: string, clientTrackId: string, layers: readonly MediaVideoLayer[]): void {
+  setTrackLayers(
+    sessionId: string,
+    clientTrackId: string,
+    layers: readonly MediaVideoLayer[],
+  ): void {
     const { room, peer } = this.entry(sessionId);
     if (peer.setTrackLayers(clientTrackId, layers)) room.producersChanged(peer);
   }

@@ -156,7 +156,11 @@ export class FakeMediaPlane implements MediaPlane {
     return Promise.resolve();
   }
 
-  setTrackLayers(sessionId: string, clientTrackId: string, layers: readonly MediaVideoLayer[]): void {
+  setTrackLayers(
+    sessionId: string,
+    clientTrackId: string,
+    layers: readonly MediaVideoLayer[],
+  ): void {
     this.calls.push({ method: 'setTrackLayers', sessionId, clientTrackId, layers });
   }
 

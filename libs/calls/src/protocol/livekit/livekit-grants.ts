@@ -84,7 +84,10 @@ export function mayPublish(grants: LiveKitGrants, source: TrackSource): boolean 
  * The grants with these sources taken away (what the server's configuration refuses, e.g. the
  * camera when video is off): clients are shown the sources left, and refuse the others at once.
  */
-export function withoutSources(grants: LiveKitGrants, refused: readonly TrackSource[]): LiveKitGrants {
+export function withoutSources(
+  grants: LiveKitGrants,
+  refused: readonly TrackSource[],
+): LiveKitGrants {
   if (refused.length === 0) return grants;
   const allowed =
     grants.canPublishSources.length > 0 ? grants.canPublishSources : Object.values(SOURCES);

@@ -184,7 +184,8 @@ export class SfuRoom implements PipedRoom {
   labelsChanged(): void {
     for (const peer of this.peers.values()) {
       peer.refreshConsumers().catch((err: Error) => {
-        if (!peer.isClosed) this.logger.warn(`consumers not updated [${peer.context}]: ${err.message}`);
+        if (!peer.isClosed)
+          this.logger.warn(`consumers not updated [${peer.context}]: ${err.message}`);
       });
     }
   }
