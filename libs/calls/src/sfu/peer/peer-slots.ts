@@ -438,7 +438,6 @@ export class PeerSlots {
       // The producer's own app data object: labels changed later (screen, camera) are seen here.
       appData: { sessionId: this.host.sessionId, sourceKey, source },
     });
-    await this.applySettings(consumer);
     slot.consumer = consumer;
     const media = consumerMedia(consumer);
     slot.lastCodecs = media.codecs;
@@ -452,6 +451,7 @@ export class PeerSlots {
     consumer.on('transportclose', () => {
       if (slot.consumer === consumer) slot.consumer = null;
     });
+    await this.applySettings(consumer);
     return consumer;
   }
 }
