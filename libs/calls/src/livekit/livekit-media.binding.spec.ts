@@ -307,5 +307,17 @@ describe('LiveKitMediaBinding (a LiveKit participant on the media port)', () => 
       ['s1:sub', 'cam-2', { disabled: true }],
       ['s1:sub', 'cam-2', { width: 320, height: 180 }],
     ]);
+
+    // The same track re-created (a new producer, same sid): what the client asked applies again.
+    const again = { ...camera, producerId: 'cam-2b' };
+    media.tracks.push(again);
+    binding.othersTrackAdded(again);
+    binding.othersTrackAdded(track({ producerId: 'other', kind: 'video', clientTrackId: 'x' }));
+    await new Promise((r) => setImmediate(r));
+    expect(media.callsOf('setTrackPreference').at(-1)).toMatchObject({
+      producerId: 'cam-2b',
+      preference: { width: 320, height: 180 },
+    });
+    expect(media.callsOf('setTrackPreference')).toHaveLength(4);
   });
 });

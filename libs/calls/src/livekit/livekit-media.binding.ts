@@ -211,6 +211,17 @@ export class LiveKitMediaBinding implements LiveKitMediaSession {
     this.events.trackPublished(announced);
   }
 
+  /**
+   * A track of another participant started: what the client asked of a track of that sid (the
+   * same track re-created, e.g. after a media worker death) applies to it from its start.
+   */
+  othersTrackAdded(track: MediaTrack): void {
+    if (track.sessionId === this.ref.sessionId || track.kind !== 'video') return;
+    const sid = trackSidOf(track);
+    if (!this.settings.has(sid) && !this.unsubscribed.has(sid)) return;
+    this.prefer([track]).catch(() => undefined); // the subscriber closed meanwhile
+  }
+
   /** A track of this participant ended. */
   trackRemoved(producerId: string): void {
     const view = this.published.get(producerId);
