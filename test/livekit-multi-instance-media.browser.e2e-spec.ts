@@ -77,7 +77,12 @@ describe('livekit-client media across instances', () => {
 
   const channel = () => `lkmm-${randomBytes(4).toString('hex')}`;
 
-  async function joinLiveKit(host: HostProcess, name: string, ch: string): Promise<LiveKitPage> {
+  async function joinLiveKit(
+    host: HostProcess,
+    name: string,
+    ch: string,
+    adaptiveStream = false,
+  ): Promise<LiveKitPage> {
     const { userId } = await host.login(name);
     const token = await mintLiveKitToken(
       { apiKey: KEY, apiSecret: SECRET },
@@ -91,7 +96,7 @@ describe('livekit-client media across instances', () => {
     );
     const page = await LiveKitPage.open(browser, host.url, livekitScript, name);
     pages.push(page);
-    await page.connect(`${host.url.replace('http', 'ws')}/livekit`, token);
+    await page.connect(`${host.url.replace('http', 'ws')}/livekit`, token, adaptiveStream);
     return page;
   }
 
@@ -148,5 +153,47 @@ describe('livekit-client media across instances', () => {
       },
       ({ grown, level }) => grown > 0 && level > 0,
     );
+  }, 90_000);
+  it("cameras cross instances: each side decodes the other's, and a viewer's tile picks the layer of one piped in", async () => {
+    const ch = channel();
+    const alice = await joinLiveKit(hosts[0], 'Alice', ch);
+    const bob = await joinLiveKit(hosts[1], 'Bob', ch, true);
+    const { token } = await hosts[1].login('Mary');
+    const client = await hosts[1].connect(token);
+    clients.push(client);
+    expect(await client.send('join', { channelID: ch })).toMatchObject({ ok: true });
+    const mary = await MattermostPage.open(browser, hosts[1].url, mattermostScript, client);
+    mmPages.push(mary);
+    await alice.setCamera(true);
+    expect(await mary.startCamera()).toMatchObject({ ok: true });
+    const aliceSession = alice.identity.split('___')[1];
+    const layers = await until(
+      "Alice's three layers sent",
+      () => alice.sentLayers('camera'),
+      (l) => l.length === 3 && l.every((x) => x.frames > 0 && x.width > 0),
+    );
+    const [low, middle, top] = layers.map((l) => l.width);
+
+    // Instance 1 decodes Mary's camera (instance 2); instance 2 decodes Alice's, each viewer at
+    // its own layer: Mary (Mattermost) the middle one, Bob what his tile needs.
+    const maryId = await until(
+      "Mary's camera at Alice",
+      async () =>
+        (await alice.remotes()).find((r) => r.tracks.some((t) => t.source === 'camera'))?.identity,
+      (id) => id !== undefined,
+    );
+    await until(
+      "Mary's camera decoded at Alice",
+      async () => (await alice.inbound(maryId as string, 'camera'))?.frames ?? 0,
+      (frames) => frames > 10,
+    );
+    const atMary = async () =>
+      (await mary.inbound()).find((s) => s.trackId.startsWith(`video_${aliceSession}_`))?.width;
+    await until("Alice's camera at Mary, middle layer", atMary, (w) => w === middle);
+    const atBob = async () => (await bob.inbound(alice.identity, 'camera'))?.width;
+    await bob.layOut(alice.identity, 'camera', { width: 960, height: 540, hidden: false });
+    await until("Alice's camera at Bob, large tile", atBob, (w) => w === top);
+    await bob.layOut(alice.identity, 'camera', { width: 160, height: 90, hidden: false });
+    await until("Alice's camera at Bob, small tile", atBob, (w) => w === low);
   }, 90_000);
 });

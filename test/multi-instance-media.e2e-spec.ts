@@ -229,8 +229,12 @@ describe('many instances, one call: media', () => {
     await a.client.send('unmute');
     await allHearEachOther(people);
 
-    // Video through the pipes too (keyframe requests cross them).
-    a.peer.addVideo();
+    // Video through the pipes too (keyframe requests cross them): a camera, turned on.
+    const { streamId } = a.peer.addVideo();
+    const videoOn = await a.client.send('video_on', {
+      data: JSON.stringify({ videoStreamID: streamId }),
+    });
+    expect(videoOn).toMatchObject({ ok: true });
     for (const p of [b, c]) {
       await p.peer.waitFor(
         () => p.peer.videoFrames().some((v) => v.frames >= 10),

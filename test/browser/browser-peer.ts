@@ -44,10 +44,11 @@ export async function bundleCallsPeer(): Promise<string> {
             problem: (message, err) => { g.__problems.push(message + ': ' + String(err)); },
           });
         };
-        g.__shareScreen = async () => {
-          const stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
-          g.__peer.startScreen(stream);
-        };`,
+        g.__captureScreen = async () => {
+          g.__screen = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+          return g.__screen.id;
+        };
+        g.__startScreen = () => g.__peer.startScreen(g.__screen);`,
       resolveDir: CLIENT_DIR,
       loader: 'ts',
     },
@@ -73,6 +74,7 @@ export class BrowserPeer implements SignalSink {
     readonly ref: MediaSessionRef,
     private readonly context: BrowserContext,
     readonly page: Page,
+    private readonly sfu: SfuService,
   ) {
     page.on('console', (m) => this.logs.push(`[${m.type()}] ${m.text()}`));
     page.on('pageerror', (e) => this.logs.push(`[pageerror] ${e.message}`));
@@ -87,7 +89,7 @@ export class BrowserPeer implements SignalSink {
   ): Promise<BrowserPeer> {
     const context = await browser.newContext();
     const page = await context.newPage();
-    const peer = new BrowserPeer(ref, context, page);
+    const peer = new BrowserPeer(ref, context, page, sfu);
     await page.route(PAGE_URL, (route) =>
       route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>peer</title>' }),
     );
@@ -118,11 +120,17 @@ export class BrowserPeer implements SignalSink {
     return this.page.evaluate(() => (globalThis as unknown as PeerPage).__peer.setMicrophone(true));
   }
 
-  /** Shares the (fake) screen: a new send-only video section, which renegotiates. */
-  shareScreen(): Promise<void> {
-    return this.page.evaluate(() =>
-      (globalThis as unknown as { __shareScreen(): Promise<void> }).__shareScreen(),
+  /**
+   * Shares the (fake) screen, in Mattermost's order: its stream named to the SFU as the screen
+   * (`screen_on`), then a new send-only video section, which renegotiates.
+   */
+  async shareScreen(): Promise<void> {
+    type Screen = { __captureScreen(): Promise<string>; __startScreen(): void };
+    const streamId = await this.page.evaluate(() =>
+      (globalThis as unknown as Screen).__captureScreen(),
     );
+    await this.sfu.setScreenStream(this.ref.sessionId, streamId);
+    await this.page.evaluate(() => (globalThis as unknown as Screen).__startScreen());
   }
 
   /** The page's signaling state. */

@@ -14,6 +14,25 @@ export interface LkTrackStats {
   readonly packets: number;
   readonly audioLevel: number;
   readonly frames: number;
+  /** Video: the size of the frames received now. */
+  readonly width: number;
+  readonly height: number;
+}
+
+/** One simulcast layer a page sends (see pages/livekit-harness.ts). */
+export interface LkSentLayer {
+  readonly rid: string;
+  readonly width: number;
+  readonly height: number;
+  readonly bytes: number;
+  readonly frames: number;
+}
+
+/** How a page shows a remote video: its tile's size (CSS pixels), or hidden. */
+export interface LkTileLayout {
+  readonly width: number;
+  readonly height: number;
+  readonly hidden: boolean;
 }
 
 /** A remote participant as the page sees it. */
@@ -27,8 +46,15 @@ export interface LkRemote {
 /** `window.__lk` of pages/livekit-harness.ts, as far as the tests call it. */
 interface Harness {
   events: LkPageEvent[];
-  connect(url: string, token: string): Promise<{ sid: string; identity: string }>;
+  connect(
+    url: string,
+    token: string,
+    adaptiveStream?: boolean,
+  ): Promise<{ sid: string; identity: string }>;
   setMicrophone(on: boolean): Promise<void>;
+  setCamera(on: boolean): Promise<void>;
+  layOut(identity: string, source: string, layout: LkTileLayout): void;
+  sentLayers(source: string): Promise<LkSentLayer[]>;
   setScreenShare(on: boolean): Promise<void>;
   setAttributes(attributes: Record<string, string>): Promise<void>;
   publishJson(topic: string, body: unknown, destinationIdentities?: string[]): Promise<void>;
@@ -116,12 +142,15 @@ export class LiveKitPage {
     return new LiveKitPage(name, context, page);
   }
 
-  /** `room.connect(url, token)`; resolves once connected. */
-  async connect(url: string, token: string): Promise<void> {
+  /**
+   * `room.connect(url, token)`; resolves once connected. With `adaptiveStream`, the video it
+   * receives follows the tiles it shows it in.
+   */
+  async connect(url: string, token: string, adaptiveStream = false): Promise<void> {
     try {
       const { sid, identity } = await this.page.evaluate(
-        ([u, t]) => (globalThis as unknown as PageGlobal).__lk.connect(u, t),
-        [url, token] as const,
+        ([u, t, a]) => (globalThis as unknown as PageGlobal).__lk.connect(u, t, a),
+        [url, token, adaptiveStream] as const,
       );
       this.sid = sid;
       this.identity = identity;
@@ -136,6 +165,27 @@ export class LiveKitPage {
     return this.page.evaluate(
       (v) => (globalThis as unknown as PageGlobal).__lk.setMicrophone(v),
       on,
+    );
+  }
+
+  /** Publishes (the first time: 960×540, three simulcast layers) or unmutes the camera; false mutes it. */
+  setCamera(on: boolean): Promise<void> {
+    return this.page.evaluate((v) => (globalThis as unknown as PageGlobal).__lk.setCamera(v), on);
+  }
+
+  /** Lays out the tile this page shows `identity`'s video of `source` in. */
+  layOut(identity: string, source: string, layout: LkTileLayout): Promise<void> {
+    return this.page.evaluate(
+      ([i, s, l]) => (globalThis as unknown as PageGlobal).__lk.layOut(i, s, l),
+      [identity, source, layout] as const,
+    );
+  }
+
+  /** The simulcast layers this page sends of its track of `source`, smallest first. */
+  sentLayers(source: string): Promise<LkSentLayer[]> {
+    return this.page.evaluate(
+      (s) => (globalThis as unknown as PageGlobal).__lk.sentLayers(s),
+      source,
     );
   }
 

@@ -8,6 +8,10 @@ export interface MmInbound {
   readonly packets: number;
   readonly audioLevel: number;
   readonly frames: number;
+  /** The receiving track's id (the server's label: `<type>_<sender session>_<hex>`). */
+  readonly trackId: string;
+  readonly width: number;
+  readonly height: number;
 }
 
 /** `window.__mm` of pages/mattermost-harness.ts, as far as the tests call it. */
@@ -18,6 +22,9 @@ interface Harness {
   addMicrophone(): Promise<void>;
   captureScreen(): Promise<string>;
   sendScreen(): void;
+  captureCamera(): Promise<string>;
+  sendCamera(): void;
+  stopCamera(): void;
   inbound(): Promise<MmInbound[]>;
   close(): void;
 }
@@ -84,6 +91,36 @@ export class MattermostPage {
     );
     await this.client.send('screen_on', { data: JSON.stringify({ screenStreamID }) });
     await this.page.evaluate(() => (globalThis as unknown as PageGlobal).__mm.sendScreen());
+  }
+
+  /** Turns the (fake) camera on: `video_on` with its stream id, then the stream. */
+  async startCamera(): Promise<Record<string, unknown>> {
+    const videoStreamID = await this.page.evaluate(() =>
+      (globalThis as unknown as PageGlobal).__mm.captureCamera(),
+    );
+    const ack = await this.client.send('video_on', { data: JSON.stringify({ videoStreamID }) });
+    await this.page.evaluate(() => (globalThis as unknown as PageGlobal).__mm.sendCamera());
+    return ack;
+  }
+
+  /** Turns the camera off: the track is removed, then `video_off`. */
+  async stopCamera(): Promise<void> {
+    await this.page.evaluate(() => (globalThis as unknown as PageGlobal).__mm.stopCamera());
+    await this.client.send('video_off');
+  }
+
+  /**
+   * How this client wants another session's camera or screen (the server's `track_settings`
+   * extension).
+   */
+  trackSettings(
+    sessionId: string,
+    type: 'video' | 'screen',
+    settings: { disabled?: boolean; width?: number; height?: number },
+  ): Promise<Record<string, unknown>> {
+    return this.client.send('track_settings', {
+      data: JSON.stringify({ session_id: sessionId, type, ...settings }),
+    });
   }
 
   inbound(): Promise<MmInbound[]> {

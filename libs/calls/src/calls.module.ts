@@ -30,6 +30,7 @@ import { LiveKitDataRouter } from './livekit/livekit-data.router';
 import { LiveKitMediaLink } from './livekit/livekit-media.link';
 import { LiveKitMedia } from './livekit/livekit-media-session.interface';
 import { LiveKitMediaService } from './livekit/livekit-media.service';
+import { LiveKitCameras } from './livekit/livekit-camera';
 import { LiveKitScreenShare } from './livekit/livekit-screen-share';
 import { LiveKitSessions } from './livekit/livekit-sessions';
 import { LiveKitSignalHandler } from './livekit/livekit-signal.handler';
@@ -92,6 +93,7 @@ const liveKitProviders = [
   { provide: LiveKitMedia, useExisting: LiveKitMediaService },
   LiveKitDataRouter,
   LiveKitScreenShare,
+  LiveKitCameras,
   LiveKitMediaLink,
   LiveKitTokenRefresher,
   LiveKitJoinService,

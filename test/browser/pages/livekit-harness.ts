@@ -11,6 +11,7 @@ import {
   setLogLevel,
   Track,
   type TrackPublication,
+  VideoPresets,
 } from 'livekit-client';
 
 /** Something that happened in the room, as the page saw it. */
@@ -27,7 +28,31 @@ export interface TrackStats {
   readonly packets: number;
   readonly audioLevel: number;
   readonly frames: number;
+  /** Video: the size of the frames received now. */
+  readonly width: number;
+  readonly height: number;
 }
+
+/** One simulcast layer the page sends: its rid and what the encoder makes of it. */
+export interface SentLayer {
+  readonly rid: string;
+  readonly width: number;
+  readonly height: number;
+  readonly bytes: number;
+  readonly frames: number;
+}
+
+/** How the page shows a remote video: its tile's size, or hidden. */
+export interface TileLayout {
+  readonly width: number;
+  readonly height: number;
+  readonly hidden: boolean;
+}
+
+/** The camera the page publishes: 960×540 at 15 fps, three simulcast layers (180p, 360p, 540p). */
+const CAMERA = { width: 960, height: 540, frameRate: 15 };
+/** Where a remote video is shown until a test lays it out. */
+const DEFAULT_TILE: TileLayout = { width: 320, height: 180, hidden: false };
 
 /** A remote participant as the page sees it. */
 export interface RemoteView {
@@ -47,13 +72,21 @@ class LiveKitHarness {
     this.events.push(event);
   }
 
-  /** Joins with `token` at `url`; resolves once connected (both peer connections up). */
-  async connect(url: string, token: string): Promise<{ sid: string; identity: string }> {
+  /**
+   * Joins with `token` at `url`; resolves once connected (both peer connections up). With
+   * `adaptiveStream`, the video it receives follows the tiles it shows it in (LiveKit's adaptive
+   * stream: element size and visibility are sent to the server); else Mattermost's settings.
+   */
+  async connect(
+    url: string,
+    token: string,
+    adaptiveStream = false,
+  ): Promise<{ sid: string; identity: string }> {
     // Set by LiveKitPage when LIVEKIT_PAGE_DEBUG is: livekit-client logs everything.
     if ((globalThis as { __lkDebug?: boolean }).__lkDebug) setLogLevel('debug');
     // Mattermost's LiveKit-era client settings (MM-69110).
     const room = new Room({
-      adaptiveStream: false,
+      adaptiveStream,
       dynacast: false,
       publishDefaults: { dtx: true, red: true },
     });
@@ -63,10 +96,15 @@ class LiveKitHarness {
       .on(RoomEvent.ParticipantDisconnected, (p) => this.record({ type: 'left', identity: who(p) }))
       .on(RoomEvent.TrackSubscribed, (track: RemoteTrack, pub, p) => {
         if (track.kind === Track.Kind.Audio) document.body.appendChild(track.attach());
+        else this.tile(`${p.identity}/${pub.source}`).appendChild(track.attach());
         this.record({ type: 'subscribed', identity: who(p), source: pub.source });
       })
-      .on(RoomEvent.TrackUnsubscribed, (_t, pub, p) =>
-        this.record({ type: 'unsubscribed', identity: who(p), source: pub.source }),
+      .on(RoomEvent.TrackUnsubscribed, (track, pub, p) => {
+        track.detach().forEach((e) => e.remove());
+        this.record({ type: 'unsubscribed', identity: who(p), source: pub.source });
+      })
+      .on(RoomEvent.TrackUnpublished, (pub, p) =>
+        this.record({ type: 'unpublished', identity: who(p), source: pub.source }),
       )
       .on(RoomEvent.TrackMuted, (pub: TrackPublication, p) =>
         this.record({ type: 'muted', identity: who(p), source: pub.source }),
@@ -105,6 +143,66 @@ class LiveKitHarness {
   /** Publishes (first time) or unmutes the fake microphone; `false` mutes it. */
   async setMicrophone(on: boolean): Promise<void> {
     await this.local.setMicrophoneEnabled(on);
+  }
+
+  /** Publishes (first time) or unmutes the fake camera (simulcast, 3 layers); `false` mutes it. */
+  async setCamera(on: boolean): Promise<void> {
+    await this.local.setCameraEnabled(on, on ? { resolution: CAMERA } : undefined, {
+      simulcast: true,
+      videoCodec: 'vp8',
+      videoSimulcastLayers: [VideoPresets.h180, VideoPresets.h360],
+    });
+  }
+
+  /** Lays out the tile of `identity`'s video of `source` (size in CSS pixels, or hidden). */
+  layOut(identity: string, source: string, layout: TileLayout): void {
+    const tile = this.tile(`${identity}/${source}`);
+    tile.style.width = `${layout.width}px`;
+    tile.style.height = `${layout.height}px`;
+    tile.style.display = layout.hidden ? 'none' : 'block';
+  }
+
+  /** The tile (a box its video fills) of a remote video, made on first use. */
+  private tile(key: string): HTMLElement {
+    let tile = [...document.querySelectorAll<HTMLElement>('.tile')].find(
+      (t) => t.dataset.key === key,
+    );
+    if (!tile) {
+      tile = document.createElement('div');
+      tile.className = 'tile';
+      tile.dataset.key = key;
+      Object.assign(tile.style, {
+        width: `${DEFAULT_TILE.width}px`,
+        height: `${DEFAULT_TILE.height}px`,
+        display: 'block',
+        overflow: 'hidden',
+      });
+      const style = document.createElement('style');
+      style.textContent = '.tile video { width: 100%; height: 100%; object-fit: cover; }';
+      if (!document.querySelector('style')) document.head.appendChild(style);
+      document.body.appendChild(tile);
+    }
+    return tile;
+  }
+
+  /** The simulcast layers this page sends of its track of `source`, lowest first. */
+  async sentLayers(source: string): Promise<SentLayer[]> {
+    const pub = [...this.local.trackPublications.values()].find(
+      (t) => t.source === (source as Track.Source),
+    );
+    const report = await pub?.track?.getRTCStatsReport();
+    const layers: SentLayer[] = [];
+    report?.forEach((s: Record<string, unknown>) => {
+      if (s.type !== 'outbound-rtp') return;
+      layers.push({
+        rid: typeof s.rid === 'string' ? s.rid : '',
+        width: Number(s.frameWidth ?? 0),
+        height: Number(s.frameHeight ?? 0),
+        bytes: Number(s.bytesSent ?? 0),
+        frames: Number(s.framesEncoded ?? 0),
+      });
+    });
+    return layers.sort((a, b) => a.width - b.width);
   }
 
   /** Shares the fake screen (Chromium picks it without a prompt), or stops. */
@@ -160,6 +258,8 @@ class LiveKitHarness {
         packets: Number(s.packetsReceived ?? 0),
         audioLevel: Number(s.audioLevel ?? 0),
         frames: Number(s.framesDecoded ?? 0),
+        width: Number(s.frameWidth ?? 0),
+        height: Number(s.frameHeight ?? 0),
       };
     });
     return stats;

@@ -14,6 +14,11 @@ export interface InboundStats {
   readonly packets: number;
   readonly audioLevel: number;
   readonly frames: number;
+  /** The receiving track's id (the server's label: `<type>_<sender session>_<hex>`). */
+  readonly trackId: string;
+  /** Video: the size of the frames received now. */
+  readonly width: number;
+  readonly height: number;
 }
 
 declare global {
@@ -30,6 +35,7 @@ class MattermostHarness {
   peer: RTCPeer | null = null;
   readonly problems: string[] = [];
   private screen: MediaStream | null = null;
+  private camera: MediaStream | null = null;
 
   /** Creates the peer (its data channel makes it offer at once). */
   start(): void {
@@ -81,6 +87,28 @@ class MattermostHarness {
     if (this.screen) this.peer?.addStream(this.screen);
   }
 
+  /** Captures the fake camera (640×360, 15 fps); returns its stream id (for `video_on`). */
+  async captureCamera(): Promise<string> {
+    this.camera = await navigator.mediaDevices.getUserMedia({
+      video: { width: 640, height: 360, frameRate: 15 },
+    });
+    return this.camera.id;
+  }
+
+  /** Sends the captured camera. */
+  sendCamera(): void {
+    if (this.camera) this.peer?.addStream(this.camera);
+  }
+
+  /** Stops sending the camera (its transceiver stops, as the web app's camera off does). */
+  stopCamera(): void {
+    for (const track of this.camera?.getTracks() ?? []) {
+      this.peer?.removeTrack(track.id);
+      track.stop();
+    }
+    this.camera = null;
+  }
+
   /** Inbound RTP streams of the peer connection. */
   async inbound(): Promise<InboundStats[]> {
     const out: InboundStats[] = [];
@@ -93,6 +121,9 @@ class MattermostHarness {
         packets: Number(s.packetsReceived ?? 0),
         audioLevel: Number(s.audioLevel ?? 0),
         frames: Number(s.framesDecoded ?? 0),
+        trackId: typeof s.trackIdentifier === 'string' ? s.trackIdentifier : '',
+        width: Number(s.frameWidth ?? 0),
+        height: Number(s.frameHeight ?? 0),
       });
     });
     return out;

@@ -42,8 +42,10 @@ interface ChannelEntry {
 type CallsControllerOptions = Pick<
   ResolvedCallsOptions,
   | 'allowScreenSharing'
+  | 'enableVideo'
   | 'livekitAnnounce'
   | 'livekitKeys'
+  | 'maxCallCameras'
   | 'maxCallParticipants'
   | 'stunServers'
   | 'turnCredentialsTtlMinutes'
@@ -101,7 +103,9 @@ export class CallsController {
       EnableAV1: false,
       GroupCallsAllowed: true,
       EnableDCSignaling: false,
-      EnableVideo: false,
+      EnableVideo: o.enableVideo,
+      // This server's extension: the most cameras on at once in a call (0: no limit).
+      MaxCallCameras: o.maxCallCameras,
     };
   }
 

@@ -8,7 +8,7 @@ import { CallsError, type CallsErrorCode } from '../errors';
  * | status | codes | why |
  * |---|---|---|
  * | 400 | `invalid_message`, `invalid_call_state_input`, `invalid_sdp`, `no_common_codec` | the input cannot be used as sent |
- * | 400 | `call_not_found`, `session_not_found`, `not_in_call`, `screen_share_unavailable` | Mattermost answers these with 400; its clients expect that |
+ * | 400 | `call_not_found`, `session_not_found`, `not_in_call`, `screen_share_unavailable`, `video_unavailable` | Mattermost answers these with 400; its clients expect that |
  * | 401 | `unauthenticated` | no valid credentials |
  * | 403 | `forbidden`, `call_full` | authenticated but not allowed (Mattermost: a full call is 403) |
  * | 404 | `sfu_session_not_found` | this instance has no media session with that id |
@@ -28,6 +28,7 @@ export const HTTP_STATUS_OF: Readonly<Record<CallsErrorCode, HttpStatus>> = {
   session_not_found: HttpStatus.BAD_REQUEST,
   not_in_call: HttpStatus.BAD_REQUEST,
   screen_share_unavailable: HttpStatus.BAD_REQUEST,
+  video_unavailable: HttpStatus.BAD_REQUEST,
   unauthenticated: HttpStatus.UNAUTHORIZED,
   forbidden: HttpStatus.FORBIDDEN,
   call_full: HttpStatus.FORBIDDEN,

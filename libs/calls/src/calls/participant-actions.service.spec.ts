@@ -1,5 +1,7 @@
 import type { TestingModule } from '@nestjs/testing';
+import type { CallsModuleOptions } from '../config/calls-options.interface';
 import { ScreenShareUnavailableError } from '../errors/screen-share-unavailable.error';
+import { VideoUnavailableError } from '../errors/video-unavailable.error';
 import { MediaPlane } from '../media/media-plane.interface';
 import { CallStateRepository } from '../state/call-state.repository';
 import type { FakeDelivery, FakeMediaPlane } from '../testing/core-fakes';
@@ -26,7 +28,7 @@ describe('ParticipantActionsService', () => {
   let bob: JoinedSession;
 
   /** A call with alice (host) and bob, events and media calls of the joins forgotten. */
-  async function startCall(options: { allowScreenSharing?: boolean } = {}): Promise<void> {
+  async function startCall(options: CallsModuleOptions = {}): Promise<void> {
     moduleRef = await createCoreTestingModule(options);
     actions = moduleRef.get(ParticipantActionsService);
     state = moduleRef.get<CallStateRepository>(CallStateRepository);
@@ -171,21 +173,103 @@ describe('ParticipantActionsService', () => {
     ]);
   });
 
-  it('turns the camera on and off', async () => {
-    await actions.setVideo(bob.session, true);
+  it('turns the camera on (its stream named to the media plane) and off, telling the participants once', async () => {
+    await actions.setVideo(bob.session, true, 'cam-stream');
 
     expect((await session('s2'))?.video).toBe(true);
-    expect(delivery.ofType('video')[0]?.event).toEqual({
-      type: 'video',
-      on: true,
-      userId: 'bob',
-      sessionId: 's2',
-    });
+    expect(media.calls).toEqual([
+      { method: 'setCameraStream', sessionId: 's2', streamId: 'cam-stream' },
+    ]);
+    expect(delivery.ofType('video').map((d) => d.event)).toEqual([
+      { type: 'video', on: true, userId: 'bob', sessionId: 's2' },
+    ]);
+
+    // On again (LiveKit names the stream after it announced the camera): no second event.
+    await actions.setVideo(bob.session, true, 'cam-stream-2');
+    expect(delivery.ofType('video')).toHaveLength(1);
 
     await actions.setVideo(bob.session, false);
 
     expect((await session('s2'))?.video).toBe(false);
+    expect(media.calls.at(-1)).toEqual({
+      method: 'setCameraStream',
+      sessionId: 's2',
+      streamId: null,
+    });
     expect(delivery.ofType('video')[1]?.event).toMatchObject({ on: false });
+  });
+
+  it("refuses a camera over the call's limit, and any camera when video is off", async () => {
+    await moduleRef.close();
+    await startCall({ maxCallCameras: 1 });
+    await actions.setVideo(alice.session, true, 'a');
+    await expect(actions.setVideo(bob.session, true, 'b')).rejects.toBeInstanceOf(
+      VideoUnavailableError,
+    );
+    expect((await session('s2'))?.video).toBe(false);
+    expect(media.calls).toEqual([{ method: 'setCameraStream', sessionId: 's1', streamId: 'a' }]);
+    // Off is always allowed; then there is room.
+    await actions.setVideo(alice.session, false);
+    await actions.setVideo(bob.session, true, 'b');
+    expect((await session('s2'))?.video).toBe(true);
+
+    await moduleRef.close();
+    await startCall({ enableVideo: false });
+    await expect(actions.setVideo(bob.session, true, 'b')).rejects.toBeInstanceOf(
+      VideoUnavailableError,
+    );
+    await actions.setVideo(bob.session, false);
+    expect(delivery.ofType('video')).toEqual([]);
+  });
+
+  it("passes a session's preference for another session's camera or screen to the media plane", async () => {
+    const track = (producerId: string, sessionId: string, type: 'video' | 'screen' | 'voice') =>
+      media.tracks.push({
+        producerId,
+        callId: alice.session.callId,
+        sessionId,
+        userId: 'x',
+        kind: type === 'voice' ? 'audio' : 'video',
+        type,
+        clientTrackId: producerId,
+        streamId: producerId,
+        mid: '0',
+        paused: false,
+      });
+    track('cam-a', 's1', 'video');
+    track('screen-a', 's1', 'screen');
+    track('mic-a', 's1', 'voice');
+
+    await actions.setTrackPreference(
+      bob.session,
+      { sessionId: 's1', type: 'video' },
+      {
+        width: 320,
+        height: 180,
+      },
+    );
+    await actions.setTrackPreference(
+      bob.session,
+      { sessionId: 's1', type: 'screen' },
+      {
+        disabled: true,
+      },
+    );
+
+    expect(media.calls).toEqual([
+      {
+        method: 'setTrackPreference',
+        viewerSessionId: 's2',
+        producerId: 'cam-a',
+        preference: { width: 320, height: 180 },
+      },
+      {
+        method: 'setTrackPreference',
+        viewerSessionId: 's2',
+        producerId: 'screen-a',
+        preference: { disabled: true },
+      },
+    ]);
   });
 
   it('hands descriptions and ICE candidates to the media plane', async () => {

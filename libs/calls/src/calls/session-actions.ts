@@ -37,7 +37,9 @@ export class SessionActions {
       case 'screen-off':
         return this.actions.screenOff(s);
       case 'video':
-        return this.actions.setVideo(s, action.on);
+        return this.actions.setVideo(s, action.on, action.streamId);
+      case 'track-settings':
+        return this.actions.setTrackPreference(s, action.video, action.preference);
     }
   }
 }

@@ -1,8 +1,12 @@
 import { Inject } from '@nestjs/common';
-import type { MediaIceCandidate } from '../media/media-plane.interface';
+import type { MediaIceCandidate, MediaTrackPreference } from '../media/media-plane.interface';
 import type { EmojiData } from './call-events';
 import type { SessionConnection, SessionPlace } from './local-sessions';
-import type { ActingSession, ClientSessionDescription } from './participant-actions.service';
+import type {
+  ActingSession,
+  ClientSessionDescription,
+  SentVideo,
+} from './participant-actions.service';
 
 /** What a participant's client asks for, in the core's terms (one per client action). */
 export type SessionAction =
@@ -13,7 +17,12 @@ export type SessionAction =
   | { readonly type: 'react'; readonly emoji: EmojiData }
   | { readonly type: 'screen-on'; readonly streamId: string }
   | { readonly type: 'screen-off' }
-  | { readonly type: 'video'; readonly on: boolean };
+  | { readonly type: 'video'; readonly on: boolean; readonly streamId?: string }
+  | {
+      readonly type: 'track-settings';
+      readonly video: SentVideo;
+      readonly preference: MediaTrackPreference;
+    };
 
 /**
  * Sessions whose media another instance holds, served through a connection of this one: a client

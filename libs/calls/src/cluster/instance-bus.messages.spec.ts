@@ -48,6 +48,17 @@ describe('bus messages', () => {
         { type: 'screen-on', streamId: 's1' },
         { type: 'screen-off' },
         { type: 'video', on: true },
+        { type: 'video', on: true, streamId: 'cam-1' },
+        {
+          type: 'track-settings',
+          video: { sessionId: 's2', type: 'video' },
+          preference: { width: 320, height: 180 },
+        },
+        {
+          type: 'track-settings',
+          video: { sessionId: 's2', type: 'screen' },
+          preference: { disabled: true, quality: 'low' },
+        },
       ];
       for (const action of actions) {
         expect(parseBusRequest('session.action', { sessionId: 's1', action })).toMatchObject({
@@ -80,6 +91,35 @@ describe('bus messages', () => {
       ],
       [{ sessionId: 's1', action: { type: 'react', emoji: {} } }, 'name is not a non-empty string'],
       [{ action: { type: 'screen-off' } }, 'sessionId is not a non-empty string'],
+      [
+        {
+          sessionId: 's1',
+          action: { type: 'track-settings', video: { sessionId: 's2', type: 'voice' } },
+        },
+        'video type is wrong',
+      ],
+      [
+        {
+          sessionId: 's1',
+          action: {
+            type: 'track-settings',
+            video: { sessionId: 's2', type: 'video' },
+            preference: { width: -1 },
+          },
+        },
+        'width is not a size',
+      ],
+      [
+        {
+          sessionId: 's1',
+          action: {
+            type: 'track-settings',
+            video: { sessionId: 's2', type: 'video' },
+            preference: { quality: 'ultra' },
+          },
+        },
+        'quality is wrong',
+      ],
     ])('rejects a malformed session.action (%#)', (payload, message) => {
       expect(() => parseBusRequest('session.action', payload)).toThrow(message);
     });

@@ -1,11 +1,39 @@
 import type { SessionAction } from '../calls/session-relay.interface';
+import type { MediaTrackPreference } from '../media/media-plane.interface';
 import { flag, object, optionalText, text } from './bus-fields';
 
 const MAX_SDP = 1024 * 1024;
 const MAX_TEXT = 1024;
+/** The largest video side a preference may name (pixels). */
+const MAX_VIDEO_SIDE = 16384;
 
 function nullableText(o: Record<string, unknown>, key: string): string | null | undefined {
   return o[key] === null ? null : optionalText(o, key, MAX_TEXT);
+}
+
+/** A relayed track preference (sizes bounded like a client's). */
+function parsePreference(p: Record<string, unknown>): MediaTrackPreference {
+  const size = (key: string): number | undefined => {
+    const v = p[key];
+    if (v === undefined) return undefined;
+    if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > MAX_VIDEO_SIDE) {
+      throw new Error(`${key} is not a size`);
+    }
+    return v as number;
+  };
+  const quality = p.quality;
+  if (quality !== undefined && quality !== 'low' && quality !== 'medium' && quality !== 'high') {
+    throw new Error('quality is wrong');
+  }
+  const disabled = p.disabled === undefined ? undefined : flag(p, 'disabled');
+  const width = size('width');
+  const height = size('height');
+  return {
+    ...(disabled !== undefined ? { disabled } : {}),
+    ...(width !== undefined ? { width } : {}),
+    ...(height !== undefined ? { height } : {}),
+    ...(quality !== undefined ? { quality } : {}),
+  };
 }
 
 /**
@@ -58,8 +86,19 @@ export function parseSessionAction(value: unknown): SessionAction {
       return { type: 'screen-on', streamId: text(o, 'streamId', MAX_TEXT) };
     case 'screen-off':
       return { type: 'screen-off' };
-    case 'video':
-      return { type: 'video', on: flag(o, 'on') };
+    case 'video': {
+      const streamId = optionalText(o, 'streamId', MAX_TEXT);
+      return { type: 'video', on: flag(o, 'on'), ...(streamId !== undefined ? { streamId } : {}) };
+    }
+    case 'track-settings': {
+      const v = object(o.video, 'video');
+      if (v.type !== 'video' && v.type !== 'screen') throw new Error('video type is wrong');
+      return {
+        type: 'track-settings',
+        video: { sessionId: text(v, 'sessionId'), type: v.type },
+        preference: parsePreference(object(o.preference, 'preference')),
+      };
+    }
     default:
       throw new Error('unknown action type');
   }

@@ -31,9 +31,8 @@ export class SessionControlService implements SessionControl, OnModuleInit {
     this.bus.handle(SessionMessage.mute, async ({ sessionId, muted }) => {
       if (this.media.hasSession(sessionId)) await this.media.setAudioMuted(sessionId, muted);
     });
-    this.bus.handle(SessionMessage.screenOff, ({ sessionId }) => {
-      if (this.media.hasSession(sessionId)) this.media.setScreenStream(sessionId, null);
-      return Promise.resolve();
+    this.bus.handle(SessionMessage.screenOff, async ({ sessionId }) => {
+      if (this.media.hasSession(sessionId)) await this.media.setScreenStream(sessionId, null);
     });
   }
 

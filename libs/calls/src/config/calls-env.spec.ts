@@ -120,6 +120,10 @@ describe('callsOptionsFromEnv', () => {
         RUSTCHAT_CALLS_ICE_RESTART_MAX_ATTEMPTS: '2',
         RUSTCHAT_CALLS_ICE_RESTART_BACKOFF_MS: '1500',
         RUSTCHAT_CALLS_SIGNALING_TIMEOUT_MS: '5000',
+        RUSTCHAT_CALLS_ENABLE_VIDEO: 'off',
+        RUSTCHAT_CALLS_MAX_CAMERAS: '9',
+        RUSTCHAT_CALLS_VIDEO_MAX_SEND_KBPS: '0',
+        RUSTCHAT_CALLS_VIDEO_MAX_RECEIVE_KBPS: '2500',
       }),
     ).toEqual({
       rtcWorkers: 3,
@@ -135,7 +139,15 @@ describe('callsOptionsFromEnv', () => {
       iceRestartMaxAttempts: 2,
       iceRestartBackoffMs: 1500,
       signalingTimeoutMs: 5000,
+      enableVideo: false,
+      maxCallCameras: 9,
+      videoMaxSendKbps: 0,
+      videoMaxReceiveKbps: 2500,
     });
+    // A bitrate cap is 0 (none) or at least 100 kbit/s (mediasoup refuses less than 30).
+    expect(() => callsOptionsFromEnv({ RUSTCHAT_CALLS_VIDEO_MAX_RECEIVE_KBPS: '50' })).toThrow(
+      'expected 0 or an integer from 100 to 1000000',
+    );
     const bad = () =>
       callsOptionsFromEnv({
         RUSTCHAT_CALLS_LISTEN_IP: 'localhost',

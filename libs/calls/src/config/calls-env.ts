@@ -13,6 +13,7 @@ import {
   oneOf,
   secret,
   url,
+  zeroOr,
 } from './env-parsers';
 
 /** An IPv4 or IPv6 address (listen addresses). */
@@ -86,6 +87,17 @@ export const CALLS_ENV: EnvTable = {
   reconnectGraceMs: { name: 'RUSTCHAT_CALLS_RECONNECT_GRACE_MS', parser: integer(0, 600_000) },
   announceWindowMs: { name: 'RUSTCHAT_CALLS_ANNOUNCE_WINDOW_MS', parser: integer(0, 1000) },
   allowScreenSharing: { name: 'RUSTCHAT_CALLS_ALLOW_SCREEN_SHARING', parser: boolean },
+  enableVideo: { name: 'RUSTCHAT_CALLS_ENABLE_VIDEO', parser: boolean },
+  maxCallCameras: { name: 'RUSTCHAT_CALLS_MAX_CAMERAS', parser: integer(0, 100_000) },
+  // mediasoup refuses bitrate caps below 30 kbit/s.
+  videoMaxSendKbps: {
+    name: 'RUSTCHAT_CALLS_VIDEO_MAX_SEND_KBPS',
+    parser: zeroOr(integer(100, 1_000_000)),
+  },
+  videoMaxReceiveKbps: {
+    name: 'RUSTCHAT_CALLS_VIDEO_MAX_RECEIVE_KBPS',
+    parser: zeroOr(integer(100, 1_000_000)),
+  },
   stunServers: {
     name: 'RUSTCHAT_CALLS_STUN_SERVERS',
     parser: list(/^stuns?:[^\s,]+$/, 'stun:host[:port] URLs'),

@@ -153,6 +153,35 @@ export interface CallsModuleOptions {
    */
   allowScreenSharing?: boolean;
 
+  // --- Video --------------------------------------------------------------------------------
+  /**
+   * Whether participants may turn their camera on (Mattermost's `EnableVideo`, reported by
+   * `GET /config`; LiveKit clients are not given the camera source). Env:
+   * `RUSTCHAT_CALLS_ENABLE_VIDEO`.
+   * @default true
+   */
+  enableVideo?: boolean;
+  /**
+   * Most cameras on at the same time in one call (0 = no limit); one more is refused. Env:
+   * `RUSTCHAT_CALLS_MAX_CAMERAS`.
+   * @default 16
+   */
+  maxCallCameras?: number;
+  /**
+   * Most bitrate (kbit/s) one session's client may send, its camera, screen and voice together
+   * (0 = no cap): the server holds its estimate of the client's uplink there, which the client's
+   * encoders follow. Env: `RUSTCHAT_CALLS_VIDEO_MAX_SEND_KBPS`.
+   * @default 6000
+   */
+  videoMaxSendKbps?: number;
+  /**
+   * Most video bitrate (kbit/s) the server sends one session, all the cameras and the screen it
+   * receives together (0 = as much as its bandwidth estimate allows): the simulcast layers it gets
+   * are chosen within it, the screen share's first. Env: `RUSTCHAT_CALLS_VIDEO_MAX_RECEIVE_KBPS`.
+   * @default 0
+   */
+  videoMaxReceiveKbps?: number;
+
   // --- ICE servers for clients ---------------------------------------------------------------
   /**
    * STUN server URLs given to clients (`stun:host:port`). Env: `RUSTCHAT_CALLS_STUN_SERVERS` (comma separated).

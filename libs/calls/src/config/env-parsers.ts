@@ -82,3 +82,11 @@ export const secret: EnvParser<string> = {
   allowed: '1 to 1024 characters',
   secret: true,
 };
+
+/** 0 (meaning "none"), or what `parser` allows. */
+export function zeroOr(parser: EnvParser<number>): EnvParser<number> {
+  return {
+    parse: (raw) => (/^\s*0+\s*$/.test(raw) ? 0 : parser.parse(raw)),
+    allowed: `0 or ${parser.allowed}`,
+  };
+}

@@ -30,6 +30,7 @@ const INSTANCES: readonly CallsError[] = [
   new errors.UnauthenticatedError(),
   new errors.UnexpectedSdpAnswerError('s1'),
   new errors.UnknownStateBackendError('sqlite'),
+  new errors.VideoUnavailableError('the call has 16 cameras on'),
 ];
 
 /** Every class the barrel exports that extends CallsError. */

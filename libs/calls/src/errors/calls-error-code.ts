@@ -31,6 +31,7 @@ export const CALLS_ERROR_CODES = [
   'unauthenticated',
   'unexpected_sdp_answer',
   'unknown_state_backend',
+  'video_unavailable',
 ] as const;
 
 /** A stable, machine-readable error code (e.g. `call_not_found`); see {@link CALLS_ERROR_CODES}. */

@@ -27,3 +27,4 @@ export { SfuUnavailableError } from './sfu-unavailable.error';
 export { UnauthenticatedError } from './unauthenticated.error';
 export { UnexpectedSdpAnswerError } from './unexpected-sdp-answer.error';
 export { UnknownStateBackendError } from './unknown-state-backend.error';
+export { VideoUnavailableError } from './video-unavailable.error';

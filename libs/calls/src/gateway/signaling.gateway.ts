@@ -21,9 +21,14 @@ import { CallsIdentity, InjectCallsIdentity } from '../identity/calls-identity.i
 import { DenyAllIdentity } from '../identity/deny-all.identity';
 import { ClientAction, HELLO_EVENT } from '../protocol/mattermost/calls-events';
 import { parseIceCandidate } from '../protocol/mattermost/ice-candidate.parser';
-import { parseEmoji, parseStreamId } from '../protocol/mattermost/json-payloads';
+import {
+  parseEmoji,
+  parseStreamId,
+  parseTrackSettings,
+} from '../protocol/mattermost/json-payloads';
 import { MattermostWire } from '../protocol/mattermost/mattermost-wire';
 import { decodeSessionDescription } from '../protocol/mattermost/sdp-payload';
+import { MATTERMOST_MEDIA } from '../protocol/mattermost/video-defaults';
 import { MATTERMOST_PROTOCOL_VERSION } from '../protocol/mattermost/version';
 import { SocketIoRooms } from './socket-io-rooms';
 import { newConnectionId } from './connection-id';
@@ -139,6 +144,7 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayConnection, OnG
         title: dto.title,
         threadId: this.wire.optionalId(dto.threadID),
         connection: connectionOf(socket),
+        media: MATTERMOST_MEDIA,
       });
       return { ok: true, connID: socket.data.sessionId, callID: this.wire.id(call.id) };
     });
@@ -232,15 +238,25 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayConnection, OnG
 
   @SubscribeMessage(ClientAction.videoOn)
   videoOn(@ConnectedSocket() socket: CallsSocket, @MessageBody() dto: JsonDataDto): Promise<WsAck> {
-    return this.act(socket, () => {
-      parseStreamId(dto.data, 'videoStreamID');
-      return { type: 'video', on: true };
-    });
+    return this.act(socket, () => ({
+      type: 'video',
+      on: true,
+      streamId: parseStreamId(dto.data, 'videoStreamID'),
+    }));
   }
 
   @SubscribeMessage(ClientAction.videoOff)
   videoOff(@ConnectedSocket() socket: CallsSocket): Promise<WsAck> {
     return this.act(socket, () => ({ type: 'video', on: false }));
+  }
+
+  /** This server's extension: how the client wants another session's camera or screen. */
+  @SubscribeMessage(ClientAction.trackSettings)
+  trackSettings(
+    @ConnectedSocket() socket: CallsSocket,
+    @MessageBody() dto: JsonDataDto,
+  ): Promise<WsAck> {
+    return this.act(socket, () => ({ type: 'track-settings', ...parseTrackSettings(dto.data) }));
   }
 
   /** Replies `call_state` to this connection (and follows the channel's events from now on). */

@@ -42,6 +42,7 @@ export const WS_ERROR_DETAIL: Readonly<Record<CallsErrorCode, 'detailed' | 'inte
   unauthenticated: 'detailed',
   unexpected_sdp_answer: 'detailed',
   unknown_state_backend: 'internal',
+  video_unavailable: 'detailed',
 };
 
 const INTERNAL_MESSAGE = 'internal error';

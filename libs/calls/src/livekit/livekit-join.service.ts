@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { DisconnectReason } from '@livekit/protocol';
+import { DisconnectReason, TrackSource } from '@livekit/protocol';
 import type WebSocket from 'ws';
 import { CallMembershipService } from '../calls/call-membership.service';
 import { CallQueriesService } from '../calls/call-queries.service';
@@ -13,6 +13,7 @@ import { CallsIdCodec, InjectCallsIdCodec } from '../identity/id-codec.interface
 import { CallsMetrics } from '../metrics/calls-metrics.service';
 import { MAX_SIGNAL_FRAME_BYTES } from '../protocol/livekit/livekit-codec';
 import { LIVEKIT_DATA_CHANNELS } from '../protocol/livekit/livekit-data';
+import { withoutSources } from '../protocol/livekit/livekit-grants';
 import { formatIdentity } from '../protocol/livekit/livekit-identity';
 import { LiveKitMessages } from '../protocol/livekit/livekit-messages';
 import { joinResponse, PING_TIMEOUT_SECONDS } from '../protocol/livekit/join-response.builder';
@@ -34,7 +35,10 @@ import { LiveKitDelivery } from './livekit.delivery';
 const REJOIN_HOLD_MS = 2300;
 
 /** The options the join reads. */
-type JoinOptions = Pick<ResolvedCallsOptions, 'wsMessageRate' | 'wsMessageBurst' | 'instanceId'> &
+type JoinOptions = Pick<
+  ResolvedCallsOptions,
+  'wsMessageRate' | 'wsMessageBurst' | 'instanceId' | 'enableVideo' | 'allowScreenSharing'
+> &
   IceOptions;
 
 /**
@@ -145,7 +149,13 @@ export class LiveKitJoinService implements OnModuleInit {
       attributes: { ...token.attributes },
       tracks: [],
       joinedAtMs: call.sessions[sessionId]?.joinAt ?? Date.now(),
-      permission: token.grants,
+      // What the configuration refuses is taken away, so that clients do not even try it.
+      permission: withoutSources(token.grants, [
+        ...(this.options.enableVideo ? [] : [TrackSource.CAMERA]),
+        ...(this.options.allowScreenSharing
+          ? []
+          : [TrackSource.SCREEN_SHARE, TrackSource.SCREEN_SHARE_AUDIO]),
+      ]),
       unmuted: false,
     };
     const view = new RoomView(self, call.id, token.room, toWire);

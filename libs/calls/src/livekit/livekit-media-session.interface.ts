@@ -4,6 +4,8 @@ import type {
   SessionDescription,
   SignalTarget,
   TrackInfo,
+  UpdateSubscription,
+  UpdateTrackSettings,
 } from '@livekit/protocol';
 import type { MediaTrack } from '../media/media-plane.interface';
 import type { LiveKitGrants } from '../protocol/livekit/livekit-grants';
@@ -71,6 +73,13 @@ export interface LiveKitMediaSession {
    * session's mute (the core's), not this.
    */
   setTrackMuted(trackSid: string, muted: boolean): Promise<void>;
+  /**
+   * A subscriber's `track_setting`: how it shows other participants' video tracks (hidden, the
+   * size of its element, a quality); the forwarded simulcast layer follows.
+   */
+  setTrackSettings(settings: UpdateTrackSettings): Promise<void>;
+  /** A subscriber's `subscription`: tracks it does not subscribe to are not forwarded. */
+  setSubscriptions(update: UpdateSubscription): Promise<void>;
   /**
    * Sends a data packet (an encoded `DataPacket`) to the client on its data channel `label`.
    * @returns false when it cannot (the channel is not up)

@@ -4,6 +4,8 @@ import {
   SignalTarget,
   TrackSource,
   TrackType,
+  UpdateSubscription,
+  UpdateTrackSettings,
 } from '@livekit/protocol';
 import { InvalidMessageError } from '../errors';
 import type { MediaTrack } from '../media/media-plane.interface';
@@ -266,5 +268,64 @@ describe('LiveKitMediaBinding (a LiveKit participant on the media port)', () => 
       ['data', ['_reliable', new Uint8Array([1, 2])]],
       ['closed', 'dtls-failed'],
     ]);
+  });
+  it("passes a camera's announced layers to the media port, and shows them in its TrackInfo", async () => {
+    const camera: TrackView = {
+      ...view('cam-1', TrackSource.CAMERA),
+      layers: [
+        { quality: 0, width: 320, height: 180, bitrate: 160_000 },
+        { quality: 2, width: 640, height: 360, bitrate: 450_000 },
+      ],
+    };
+    const info = await binding.addTrack(new AddTrackRequest({ cid: 'cam-1' }), camera);
+    expect(media.callsOf('setTrackLayers')).toEqual([
+      {
+        method: 'setTrackLayers',
+        sessionId: 's1',
+        clientTrackId: 'cam-1',
+        layers: [
+          { width: 320, height: 180 },
+          { width: 640, height: 360 },
+        ],
+      },
+    ]);
+    expect(info.simulcast).toBe(true);
+    expect(info.layers.map((l) => l.width)).toEqual([320, 640]);
+  });
+
+  it("turns the client's track settings and subscriptions into preferences of its subscriber", async () => {
+    const camera = track({ producerId: 'cam-2', kind: 'video', type: 'video', clientTrackId: 'c' });
+    media.tracks.push(camera, track());
+    const sid = LiveKitIds.track('s2', 'c');
+    await binding.setTrackSettings(
+      new UpdateTrackSettings({ trackSids: [sid, 'TR_unknown'], width: 320, height: 180 }),
+    );
+    await binding.setSubscriptions(new UpdateSubscription({ trackSids: [sid], subscribe: false }));
+    await binding.setSubscriptions(new UpdateSubscription({ trackSids: [sid], subscribe: true }));
+    // The microphone's sid: audio has no preference.
+    await binding.setTrackSettings(
+      new UpdateTrackSettings({ trackSids: [LiveKitIds.track('s2', 'cid-2')], disabled: true }),
+    );
+    expect(
+      media
+        .callsOf('setTrackPreference')
+        .map((c) => [c.viewerSessionId, c.producerId, c.preference]),
+    ).toEqual([
+      ['s1:sub', 'cam-2', { width: 320, height: 180 }],
+      ['s1:sub', 'cam-2', { disabled: true }],
+      ['s1:sub', 'cam-2', { width: 320, height: 180 }],
+    ]);
+
+    // The same track re-created (a new producer, same sid): what the client asked applies again.
+    const again = { ...camera, producerId: 'cam-2b' };
+    media.tracks.push(again);
+    binding.othersTrackAdded(again);
+    binding.othersTrackAdded(track({ producerId: 'other', kind: 'video', clientTrackId: 'x' }));
+    await new Promise((r) => setImmediate(r));
+    expect(media.callsOf('setTrackPreference').at(-1)).toMatchObject({
+      producerId: 'cam-2b',
+      preference: { width: 320, height: 180 },
+    });
+    expect(media.callsOf('setTrackPreference')).toHaveLength(4);
   });
 });

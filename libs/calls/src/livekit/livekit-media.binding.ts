@@ -4,6 +4,8 @@ import {
   SignalTarget,
   type TrackInfo,
   TrackSource,
+  type UpdateSubscription,
+  type UpdateTrackSettings,
 } from '@livekit/protocol';
 import { InvalidMessageError } from '../errors/invalid-message.error';
 import type {
@@ -13,11 +15,13 @@ import type {
   MediaSessionCloseReason,
   MediaSignal,
   MediaTrack,
+  MediaTrackPreference,
 } from '../media/media-plane.interface';
 import { LiveKitIds } from '../protocol/livekit/livekit-ids';
 import { trackSidOf } from '../protocol/livekit/media-tracks';
 import { trackInfo } from '../protocol/livekit/participant-info.builder';
 import type { TrackView } from '../protocol/livekit/participant-view';
+import { mediaLayers, preferenceOf } from '../protocol/livekit/track-settings';
 import type {
   LiveKitMediaEvents,
   LiveKitMediaSession,
@@ -50,6 +54,10 @@ export class LiveKitMediaBinding implements LiveKitMediaSession {
   /** Tracks whose media arrived, by producer id. */
   private readonly published = new Map<string, TrackView>();
   private closing: Promise<void> | null = null;
+  /** What the client's `track_setting`s asked of other participants' tracks, by track sid. */
+  private readonly settings = new Map<string, MediaTrackPreference>();
+  /** Tracks the client unsubscribed from (`subscription`). */
+  private readonly unsubscribed = new Set<string>();
   /** Resolves once the subscriber session is open (rejects if it could not open). */
   readonly subscriberReady: Promise<void>;
 
@@ -116,7 +124,29 @@ export class LiveKitMediaBinding implements LiveKitMediaSession {
 
   addTrack(request: AddTrackRequest, track: TrackView): Promise<TrackInfo> {
     this.announced.set(request.cid, track);
+    if (track.layers && track.layers.length > 0) {
+      this.media.setTrackLayers(this.ref.sessionId, request.cid, mediaLayers(track.layers));
+    }
     return Promise.resolve(trackInfo(track));
+  }
+
+  async setTrackSettings(settings: UpdateTrackSettings): Promise<void> {
+    const preference = preferenceOf(settings);
+    const tracks = this.videoTracks(settings.trackSids);
+    for (const t of tracks) this.settings.set(trackSidOf(t), preference);
+    await this.prefer(tracks);
+  }
+
+  async setSubscriptions(update: UpdateSubscription): Promise<void> {
+    const tracks = this.videoTracks([
+      ...update.trackSids,
+      ...update.participantTracks.flatMap((p) => p.trackSids),
+    ]);
+    for (const t of tracks) {
+      if (update.subscribe) this.unsubscribed.delete(trackSidOf(t));
+      else this.unsubscribed.add(trackSidOf(t));
+    }
+    await this.prefer(tracks);
   }
 
   async setTrackMuted(trackSid: string, muted: boolean): Promise<void> {
@@ -182,6 +212,17 @@ export class LiveKitMediaBinding implements LiveKitMediaSession {
     this.events.trackPublished(announced);
   }
 
+  /**
+   * A track of another participant started: what the client asked of a track of that sid (the
+   * same track re-created, e.g. after a media worker death) applies to it from its start.
+   */
+  othersTrackAdded(track: MediaTrack): void {
+    if (track.sessionId === this.ref.sessionId || track.kind !== 'video') return;
+    const sid = trackSidOf(track);
+    if (!this.settings.has(sid) && !this.unsubscribed.has(sid)) return;
+    this.prefer([track]).catch(() => undefined); // the subscriber closed meanwhile
+  }
+
   /** A track of this participant ended. */
   trackRemoved(producerId: string): void {
     const view = this.published.get(producerId);
@@ -197,6 +238,32 @@ export class LiveKitMediaBinding implements LiveKitMediaSession {
   /** The media port closed one of the two connections by itself. */
   failed(reason: MediaSessionCloseReason): void {
     if (!this.closing) this.events.closed(reason);
+  }
+
+  /** The call's video tracks (of other participants) named by these sids. */
+  private videoTracks(sids: readonly string[]): MediaTrack[] {
+    const wanted = new Set(sids);
+    return this.media
+      .tracksOf(this.ref.callId)
+      .filter(
+        (t) =>
+          t.kind === 'video' && t.sessionId !== this.ref.sessionId && wanted.has(trackSidOf(t)),
+      );
+  }
+
+  /** Applies what the client wants of these tracks to their media. */
+  private async prefer(tracks: readonly MediaTrack[]): Promise<void> {
+    if (this.closing || !this.ref.grants.canSubscribe || tracks.length === 0) return;
+    await this.subscriberReady;
+    await Promise.all(
+      tracks.map((t) => {
+        const sid = trackSidOf(t);
+        const preference = this.unsubscribed.has(sid)
+          ? { disabled: true }
+          : (this.settings.get(sid) ?? {});
+        return this.media.setTrackPreference(this.subscriberId, t.producerId, preference);
+      }),
+    );
   }
 
   private sendOffer(sdp: string): void {

@@ -1,11 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import {
-  DisconnectReason,
-  LeaveRequest_Action,
-  TrackSource,
-  TrickleRequest,
-} from '@livekit/protocol';
-import { ParticipantActionsService } from '../calls/participant-actions.service';
+import { DisconnectReason, LeaveRequest_Action, TrickleRequest } from '@livekit/protocol';
 import { LiveKitIds } from '../protocol/livekit/livekit-ids';
 import { LiveKitMessages } from '../protocol/livekit/livekit-messages';
 import type { TrackView } from '../protocol/livekit/participant-view';
@@ -16,6 +10,7 @@ import {
   type LiveKitMedia,
   type LiveKitMediaEvents,
 } from './livekit-media-session.interface';
+import { LiveKitCameras } from './livekit-camera';
 import { LiveKitScreenShare } from './livekit-screen-share';
 import { LiveKitSessions } from './livekit-sessions';
 import { LiveKitTrackMirror } from './livekit-track.mirror';
@@ -36,10 +31,10 @@ export class LiveKitMediaLink {
   constructor(
     @InjectLiveKitMedia() private readonly media: LiveKitMedia | null,
     private readonly delivery: LiveKitDelivery,
-    private readonly actions: ParticipantActionsService,
     private readonly mirror: LiveKitTrackMirror,
     private readonly data: LiveKitDataRouter,
     private readonly screens: LiveKitScreenShare,
+    private readonly cameras: LiveKitCameras,
     private readonly connections: LiveKitSessions,
   ) {}
 
@@ -84,13 +79,6 @@ export class LiveKitMediaLink {
         c.send(...view.patchSelf((v) => ({ ...v, tracks: change(v.tracks) })));
         this.delivery.showParticipant(channelId, view.self);
       });
-    const camera = (on: boolean) => {
-      const place = c.session;
-      if (!place) return;
-      this.actions.setVideo({ ...place, userId: c.client.userId }, on).catch((err: unknown) => {
-        this.logger.debug(`video ${on ? 'on' : 'off'} failed: ${String(err)}`);
-      });
-    };
     return {
       // After what waits for the join (the updates that show the offer's tracks).
       subscriberOffer: (offer) => c.whenJoined(() => c.send({ case: 'offer', value: offer })),
@@ -102,15 +90,15 @@ export class LiveKitMediaLink {
       trackPublished: (track) => {
         c.view?.pending.delete(track.sid);
         setTracks((tracks) => [...tracks.filter((t) => t.sid !== track.sid), track]);
-        if (track.source === TrackSource.CAMERA) camera(true);
       },
       trackUnpublished: (sid) => {
         c.view?.pending.delete(sid);
-        const track = c.view?.self.tracks.find((t) => t.sid === sid);
         setTracks((tracks) => tracks.filter((t) => t.sid !== sid));
-        if (track?.source === TrackSource.CAMERA) camera(false);
         this.screens.unpublished(c, sid).catch((err: unknown) => {
           this.logger.debug(`screen off failed: ${String(err)}`);
+        });
+        this.cameras.unpublished(c, sid).catch((err: unknown) => {
+          this.logger.debug(`camera off failed: ${String(err)}`);
         });
       },
       data: (label, payload) => this.data.handle(c, label, payload),

@@ -101,6 +101,9 @@ export class LiveKitMediaService implements LiveKitMedia, OnModuleInit, OnApplic
       trackAdded: (callId, track) => {
         this.producers.set(track.producerId, track.sessionId);
         this.bindings.get(track.sessionId)?.trackAdded(track);
+        for (const binding of new Set(this.bindings.values())) {
+          if (binding.ref.callId === callId) binding.othersTrackAdded(track);
+        }
         this.mirror.added(callId, track);
       },
       trackRemoved: (callId, producerId) => {

@@ -13,6 +13,7 @@ import type { CallsMetrics } from '../metrics/calls-metrics.service';
 import type { SignalMessage } from '../protocol/livekit/livekit-codec';
 import type { ParticipantView } from '../protocol/livekit/participant-view';
 import { RoomView } from '../protocol/livekit/room-view';
+import type { LiveKitCameras } from './livekit-camera';
 import type { LiveKitConnection } from './livekit-connection';
 import type { LiveKitMediaSession } from './livekit-media-session.interface';
 import type { LiveKitScreenShare } from './livekit-screen-share';
@@ -49,6 +50,7 @@ describe('LiveKitSignalHandler (a request that fails)', () => {
       {} as ParticipantActionsService,
       {} as LiveKitDelivery,
       screens,
+      { beforeOffer: () => Promise.resolve() } as unknown as LiveKitCameras,
       metrics,
     );
     loggedErrors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
@@ -143,6 +145,7 @@ describe('LiveKitSignalHandler (a request that fails)', () => {
         actions,
         { showParticipant: () => undefined } as unknown as LiveKitDelivery,
         {} as LiveKitScreenShare,
+        {} as LiveKitCameras,
         { messages: { inc: () => undefined } } as unknown as CallsMetrics,
       );
       connection = {

@@ -6,6 +6,7 @@ import {
   type SignalRequest,
   TrackPublishedResponse,
   TrackSource,
+  TrackType,
   type UpdateParticipantMetadata,
 } from '@livekit/protocol';
 import { CallMembershipService } from '../calls/call-membership.service';
@@ -25,6 +26,8 @@ import {
   RAISED_HAND_ATTRIBUTE,
   type TrackView,
 } from '../protocol/livekit/participant-view';
+import { announcedLayers } from '../protocol/livekit/track-settings';
+import { LiveKitCameras } from './livekit-camera';
 import type { LiveKitConnection } from './livekit-connection';
 import { LiveKitScreenShare } from './livekit-screen-share';
 import { LiveKitDelivery } from './livekit.delivery';
@@ -39,9 +42,9 @@ const MAX_METADATA_BYTES = 16 * 1024;
  * (`raised_hand` is the core's hand), mute (the microphone is the core's mute), track
  * announcements, and the WebRTC requests, which go to the session's media when one is bound (a
  * publisher offer carrying a screen share starts the core's screen first) and are otherwise not
- * answered (no LiveKit media is provided). Unknown and not yet
- * supported requests (subscription, track settings, sync state, data tracks) are ignored, as
- * LiveKit clients expect of an older server.
+ * answered (no LiveKit media is provided); track settings and subscriptions choose what of the
+ * others' video is forwarded. Unknown and not yet supported requests (sync state, data tracks)
+ * are ignored, as LiveKit clients expect of an older server.
  */
 @Injectable()
 export class LiveKitSignalHandler {
@@ -52,6 +55,7 @@ export class LiveKitSignalHandler {
     private readonly actions: ParticipantActionsService,
     private readonly delivery: LiveKitDelivery,
     private readonly screens: LiveKitScreenShare,
+    private readonly cameras: LiveKitCameras,
     private readonly metrics: CallsMetrics,
   ) {}
 
@@ -102,6 +106,7 @@ export class LiveKitSignalHandler {
         if (!c.media) return 'unsupported';
         const offer = m.value.clone();
         offer.sdp = await this.screens.beforeOffer(c, offer.sdp);
+        await this.cameras.beforeOffer(c, offer.sdp);
         c.send({ case: 'answer', value: await c.media.handlePublisherOffer(offer) });
         return 'ok';
       }
@@ -112,6 +117,14 @@ export class LiveKitSignalHandler {
       case 'trickle':
         if (!c.media) return 'unsupported';
         await c.media.addCandidate(m.value.target, m.value.candidateInit, m.value.final);
+        return 'ok';
+      case 'trackSetting':
+        if (!c.media) return 'unsupported';
+        await c.media.setTrackSettings(m.value);
+        return 'ok';
+      case 'subscription':
+        if (!c.media) return 'unsupported';
+        await c.media.setSubscriptions(m.value);
         return 'ok';
       default:
         return 'ignored';
@@ -199,7 +212,9 @@ export class LiveKitSignalHandler {
       );
       return 'refused';
     }
-    await c.media?.setTrackMuted(req.sid, req.muted);
+    // A camera unmuted while the call has no room for it stays muted (its client is told).
+    const muted = (await this.cameras.muted(c, track, req.muted)) ? req.muted : true;
+    await c.media?.setTrackMuted(req.sid, muted);
     if (track.source === TrackSource.MICROPHONE) {
       // The core's `muted` event updates every view, this client's own included.
       view.setOwnTrackMuted(req.sid, req.muted);
@@ -208,7 +223,7 @@ export class LiveKitSignalHandler {
       c.send(
         ...view.patchSelf((v) => ({
           ...v,
-          tracks: v.tracks.map((t) => (t.sid === req.sid ? { ...t, muted: req.muted } : t)),
+          tracks: v.tracks.map((t) => (t.sid === req.sid ? { ...t, muted } : t)),
         })),
       );
       this.delivery.showParticipant(acting.channelId, view.self);
@@ -226,7 +241,8 @@ export class LiveKitSignalHandler {
     const view = c.view;
     const acting = actingOf(c);
     if (!view || !acting) return 'ignored';
-    if (!mayPublish(c.client.token.grants, req.source)) {
+    // The grants shown at join: the token's, less what the configuration refuses.
+    if (!mayPublish(view.self.permission ?? c.client.token.grants, req.source)) {
       c.send(
         LiveKitMessages.refused(
           0,
@@ -260,7 +276,20 @@ export class LiveKitSignalHandler {
       width: req.width,
       height: req.height,
       stream: req.stream,
+      ...(req.type === TrackType.VIDEO ? { layers: announcedLayers(req) } : {}),
     };
+    if (!existing && track.source === TrackSource.CAMERA) {
+      const refusal = await this.cameras.announced(c, track);
+      if (refusal !== null) {
+        c.send(
+          LiveKitMessages.refused(0, RequestResponse_Reason.LIMIT_EXCEEDED, refusal, {
+            case: 'addTrack',
+            value: req,
+          }),
+        );
+        return 'refused';
+      }
+    }
     const info = c.media ? await c.media.addTrack(req, track) : trackInfo(track);
     view.pending.set(track.sid, track);
     c.send({

@@ -95,6 +95,47 @@ export interface MediaSessionOptions {
    * @default none (Mattermost's `calls-dc`)
    */
   readonly dataChannels?: readonly string[];
+  /**
+   * How the session receives other sessions' cameras until it says otherwise
+   * ({@link MediaPlane.setTrackPreference}); screen shares are always received at the best layer
+   * the bandwidth allows unless the session says otherwise.
+   * @default no limit (the best layer the bandwidth allows)
+   */
+  readonly cameraPreference?: MediaTrackPreference;
+}
+
+/** The quality of a video track: which of its simulcast layers (lowest, middle, highest). */
+export type MediaVideoQuality = 'low' | 'medium' | 'high';
+
+/** One simulcast layer of a video track, as its sender describes it (LiveKit's `VideoLayer`). */
+export interface MediaVideoLayer {
+  readonly width: number;
+  readonly height: number;
+}
+
+/**
+ * How one receiving session wants one video track (LiveKit's `UpdateTrackSettings`, a Mattermost
+ * client's `track_settings`). The SFU forwards the layer the preference names, or a lower one when
+ * the receiver's bandwidth estimate does not allow it.
+ */
+export interface MediaTrackPreference {
+  /**
+   * The session does not show the track: nothing of it is forwarded.
+   * @default false
+   */
+  readonly disabled?: boolean;
+  /**
+   * The size the session shows the video at (device pixels): the smallest layer that covers it
+   * (both sides at least 90% of it; the sender's layer sizes, else LiveKit's default ladder of
+   * 180, 360 and the full height) is the highest forwarded. Both 0 or absent: no size limit.
+   */
+  readonly width?: number;
+  readonly height?: number;
+  /**
+   * Without a size: the highest layer forwarded.
+   * @default 'high'
+   */
+  readonly quality?: MediaVideoQuality;
 }
 
 /** What a session's track is, as Mattermost labels tracks. */
@@ -115,7 +156,8 @@ export interface MediaTrack {
   readonly kind: 'audio' | 'video';
   /**
    * Mattermost's label; `screen`/`screen-audio` follow `setScreenStream`, anything else is
-   * `voice` (audio) or `video`. Read when the event fires; no event follows a relabelling.
+   * `voice` (audio) or `video` (a camera: forwarded once `setCameraStream` names its stream).
+   * Read when the event fires; no event follows a relabelling.
    */
   readonly type: MediaTrackType;
   /**
@@ -214,6 +256,35 @@ export interface MediaPlane {
    * later (or is re-created) starts so.
    */
   setTrackPaused(sessionId: string, track: string, paused: boolean): Promise<void>;
+  /**
+   * How the session `viewerSessionId` wants one track (by producer id) forwarded to it: not at all
+   * (`disabled`), or up to a size or quality; a track it receives later under that id is
+   * forwarded so from its start. Ignored for audio tracks.
+   * @throws SfuSessionNotFoundError when the viewer has no media here
+   */
+  setTrackPreference(
+    viewerSessionId: string,
+    producerId: string,
+    preference: MediaTrackPreference,
+  ): Promise<void>;
+  /**
+   * The simulcast layers (lowest first) of a video track the session sends, named by its client
+   * track id, as its sender describes them: the sizes {@link MediaTrackPreference} sizes are
+   * matched against. Remembered for the track's media starting later; a track without them is
+   * taken to have LiveKit's default ladder.
+   * @throws SfuSessionNotFoundError
+   */
+  setTrackLayers(
+    sessionId: string,
+    clientTrackId: string,
+    layers: readonly MediaVideoLayer[],
+  ): void;
+  /**
+   * Names the MediaStream of the session's camera (`null`: none). Video the session sends
+   * outside its screen share and its camera stream is not forwarded (no one allowed it).
+   * @throws SfuSessionNotFoundError
+   */
+  setCameraStream(sessionId: string, streamId: string | null): Promise<void>;
   /** The tracks of a call served here, local and piped in. */
   tracksOf(callId: string): MediaTrack[];
   /**
@@ -224,7 +295,7 @@ export interface MediaPlane {
    */
   sendData(sessionId: string, label: string, payload: Uint8Array): boolean;
   /** Names the MediaStream of the session's screen share (`null`: none). */
-  setScreenStream(sessionId: string, streamId: string | null): void;
+  setScreenStream(sessionId: string, streamId: string | null): Promise<void>;
   /**
    * The session's client reconnected (its signaling connection changed): a server offer it has
    * not answered may have been sent to the connection that went away, so it is sent again if it

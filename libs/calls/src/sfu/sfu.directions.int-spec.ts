@@ -202,6 +202,8 @@ describe('SfuService publish-only and subscribe-only sessions (two connections p
     const viewer = await participant(callId, 'viewer', null);
     const sharer = await participant(callId, 'sharer', null);
     const video = sharer.pub.peer.addVideo({ width: 640, height: 360, fps: 15, simulcast: true });
+    // A camera (its MediaStream named): forwarded.
+    await h.sfu.setCameraStream(sharer.pub.ref.sessionId, video.streamId);
     await viewer.sub.peer.waitFor(
       () => viewer.sub.peer.videoFrames().some((v) => v.frames >= 20),
       20_000,

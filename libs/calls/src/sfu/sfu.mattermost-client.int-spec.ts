@@ -114,7 +114,7 @@ describe('SfuService with the stock Mattermost RTCPeer', () => {
       // sendrecv without a track; the server must not take that for a new video source.
       const producersBefore = h.sfu.stats().producers;
       const { streamId } = eve.peer.addVideo();
-      h.sfu.setScreenStream(eve.ref.sessionId, streamId);
+      await h.sfu.setScreenStream(eve.ref.sessionId, streamId);
       await eve.peer.waitFor(
         () => streams.some((s) => s.getTracks()[0]?.kind === 'video'),
         15_000,

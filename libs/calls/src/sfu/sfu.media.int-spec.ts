@@ -112,7 +112,7 @@ describe('SfuService media with real WebRTC peers (@roamhq/wrtc)', () => {
     await Promise.all([sharer, v1, v2].map(({ peer }) => peer.waitConnected()));
     // Mattermost order: screen_on (with the MediaStream id) first, then the track and its offer.
     const { streamId } = sharer.peer.addVideo({ width: 320, height: 240, fps: 15 });
-    h.sfu.setScreenStream(sharer.ref.sessionId, streamId);
+    await h.sfu.setScreenStream(sharer.ref.sessionId, streamId);
     for (const viewer of [v1, v2]) {
       await viewer.peer.waitFor(
         () => viewer.peer.videoFrames().some((v) => v.frames >= 20),
@@ -152,7 +152,7 @@ describe('SfuService media with real WebRTC peers (@roamhq/wrtc)', () => {
       '3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
     ]);
     const { streamId } = sharer.peer.addVideo({ width: 320, height: 240, fps: 15 });
-    h.sfu.setScreenStream(sharer.ref.sessionId, streamId);
+    await h.sfu.setScreenStream(sharer.ref.sessionId, streamId);
     await viewer.peer.waitFor(
       () => viewer.peer.videoFrames().some((v) => v.frames >= 20),
       20_000,
@@ -174,7 +174,7 @@ describe('SfuService media with real WebRTC peers (@roamhq/wrtc)', () => {
       fps: 15,
       simulcast: true,
     });
-    h.sfu.setScreenStream(sharer.ref.sessionId, streamId);
+    await h.sfu.setScreenStream(sharer.ref.sessionId, streamId);
     await viewer.peer.waitFor(
       () => viewer.peer.videoFrames().some((v) => v.frames >= 20),
       20_000,

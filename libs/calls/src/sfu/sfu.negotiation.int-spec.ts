@@ -214,7 +214,9 @@ describe('SfuService negotiation with real WebRTC peers', () => {
       () => h.sfu.handleDescription('nobody', { type: 'offer', sdp: offer }),
       () => h.sfu.addIceCandidate('nobody', { candidate: '' }),
       () => h.sfu.setAudioMuted('nobody', true),
-      () => Promise.resolve().then(() => h.sfu.setScreenStream('nobody', null)),
+      () => h.sfu.setScreenStream('nobody', null),
+      () => h.sfu.setCameraStream('nobody', 'stream'),
+      () => h.sfu.setTrackPreference('nobody', 'producer', { disabled: true }),
     ]) {
       await expect(call()).rejects.toBeInstanceOf(SfuSessionNotFoundError);
     }

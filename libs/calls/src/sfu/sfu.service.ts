@@ -19,6 +19,8 @@ import type {
   MediaSessionRef,
   MediaStats,
   MediaTrack,
+  MediaTrackPreference,
+  MediaVideoLayer,
   MediaWorkerUsage,
 } from '../media/media-plane.interface';
 import { MediaListeners } from './media-listeners';
@@ -169,15 +171,52 @@ export class SfuService implements MediaPlane, OnModuleInit, OnApplicationShutdo
    * its video is labelled `screen` (and its audio `screen-audio`); `null` ends the labelling.
    * @throws SfuSessionNotFoundError
    */
-  setScreenStream(sessionId: string, streamId: string | null): void {
+  async setScreenStream(sessionId: string, streamId: string | null): Promise<void> {
     const { room, peer } = this.entry(sessionId);
-    peer.setScreenStream(streamId);
+    await peer.setScreenStream(streamId);
     room.producersChanged(peer);
   }
 
   /** See {@link MediaPlane.clientReconnected}. */
   clientReconnected(sessionId: string): void {
     this.find(sessionId)?.peer.clientReconnected();
+  }
+
+  /**
+   * Names the MediaStream of the session's camera (Mattermost `video_on` carries it): its video
+   * is forwarded; video outside the screen and camera streams is not.
+   * @throws SfuSessionNotFoundError
+   */
+  async setCameraStream(sessionId: string, streamId: string | null): Promise<void> {
+    await this.peer(sessionId).setCameraStream(streamId);
+  }
+
+  /**
+   * The simulcast layer sizes of one of the session's video tracks (by client track id; kept for
+   * a track that starts later): what receivers' size preferences are matched against.
+   * @throws SfuSessionNotFoundError
+   */
+  setTrackLayers(
+    sessionId: string,
+    clientTrackId: string,
+    layers: readonly MediaVideoLayer[],
+  ): void {
+    const { room, peer } = this.entry(sessionId);
+    if (peer.setTrackLayers(clientTrackId, layers)) room.producersChanged(peer);
+  }
+
+  /**
+   * How a session wants one video track forwarded to it: not at all (`disabled`: its consumer is
+   * paused), or up to a size or quality (the consumer's preferred layers; the bandwidth estimate
+   * may forward lower ones). Kept for a consumer of that producer made later.
+   * @throws SfuSessionNotFoundError
+   */
+  async setTrackPreference(
+    viewerSessionId: string,
+    producerId: string,
+    preference: MediaTrackPreference,
+  ): Promise<void> {
+    await this.peer(viewerSessionId).setTrackPreference(producerId, preference);
   }
 
   /**
@@ -309,6 +348,8 @@ export class SfuService implements MediaPlane, OnModuleInit, OnApplicationShutdo
       maxSdpBytes: o.maxSdpBytes,
       signalingTimeoutMs: o.signalingTimeoutMs,
       iceConsentTimeoutSec: o.iceConsentTimeoutSec,
+      maxIncomingBitrate: o.videoMaxSendKbps * 1000,
+      maxOutgoingBitrate: o.videoMaxReceiveKbps * 1000,
       iceRestart: {
         graceMs: o.iceDisconnectGraceMs,
         maxAttempts: o.iceRestartMaxAttempts,

@@ -1,5 +1,6 @@
 import { InvalidCallStateInputError } from '../errors/invalid-call-state-input.error';
 import { SessionNotFoundError } from '../errors/session-not-found.error';
+import { VideoUnavailableError } from '../errors/video-unavailable.error';
 import * as m from './call-state.mutations';
 import type { CallSessionState, CallState } from './call-state.types';
 
@@ -64,6 +65,21 @@ describe('call state mutations', () => {
     expect(m.patchSession(call, 's1', { unmuted: false })).toBe(call);
     expect(m.patchSession(call, 's1', { unmuted: true }).sessions.s1.unmuted).toBe(true);
     expect(() => m.patchSession(call, 'sX', { unmuted: true })).toThrow(SessionNotFoundError);
+  });
+
+  it('turns cameras on up to the limit (0: none); off always, and again the same object', () => {
+    const call = callWith(session('s1', 'u1', 1), session('s2', 'u2', 2), session('s3', 'u3', 3));
+    const one = m.setVideo(call, 's1', true, 2);
+    expect(one.sessions.s1.video).toBe(true);
+    expect(m.setVideo(one, 's1', true, 2)).toBe(one);
+    const two = m.setVideo(one, 's2', true, 2);
+    expect(() => m.setVideo(two, 's3', true, 2)).toThrow(VideoUnavailableError);
+    expect(() => m.setVideo(two, 's3', true, 2)).toThrow('the call has 2 cameras on');
+    expect(m.setVideo(two, 's3', true, 0).sessions.s3.video).toBe(true);
+    const off = m.setVideo(two, 's1', false, 2);
+    expect(off.sessions.s1.video).toBe(false);
+    expect(m.setVideo(off, 's3', true, 2).sessions.s3.video).toBe(true);
+    expect(() => m.setVideo(call, 'sX', true, 2)).toThrow(SessionNotFoundError);
   });
 
   it('refuses a session id that another user already holds', () => {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { InvalidCallStateInputError } from '../errors/invalid-call-state-input.error';
 import { ScreenShareUnavailableError } from '../errors/screen-share-unavailable.error';
 import { SessionNotFoundError } from '../errors/session-not-found.error';
+import { VideoUnavailableError } from '../errors/video-unavailable.error';
 import type {
   CallSessionPatch,
   CallSessionState,
@@ -141,6 +142,27 @@ export function setScreenSharer(call: CallState, sessionId: string, now: number)
     throw new ScreenShareUnavailableError('another participant is sharing their screen');
   }
   return { ...call, screenSharingSessionId: sessionId, screenStartAt: now };
+}
+
+/**
+ * Turns a session's camera on or off; the same object when it already is. At most `maxCameras`
+ * cameras are on at a time (0: no limit).
+ * @throws SessionNotFoundError, VideoUnavailableError (one camera too many)
+ */
+export function setVideo(
+  call: CallState,
+  sessionId: string,
+  on: boolean,
+  maxCameras: number,
+): CallState {
+  const session = call.sessions[sessionId];
+  if (!session) throw new SessionNotFoundError(call.id, sessionId);
+  if (session.video === on) return call;
+  const cameras = Object.values(call.sessions).filter((s) => s.video).length;
+  if (on && maxCameras > 0 && cameras >= maxCameras) {
+    throw new VideoUnavailableError(`the call has ${cameras} cameras on, the most it may have`);
+  }
+  return patchSession(call, sessionId, { video: on });
 }
 
 /** Stops a session's screen share; the same object when that session is not the sharer. */

@@ -7,6 +7,7 @@ import { CorruptCallStateError } from '../errors/corrupt-call-state.error';
 import { InvalidCallStateInputError } from '../errors/invalid-call-state-input.error';
 import { ScreenShareUnavailableError } from '../errors/screen-share-unavailable.error';
 import { SessionNotFoundError } from '../errors/session-not-found.error';
+import { VideoUnavailableError } from '../errors/video-unavailable.error';
 import { testRedisUrl } from '../testing/test-redis-url';
 import { CallStateRepository } from './call-state.repository';
 import { ChannelSettingsStore } from './channel-settings.store';
@@ -116,6 +117,26 @@ describe.each<StateBackendMode>(['memory', 'redis', 'auto'])(
         true,
       );
       expect(await repo.getCall(call.id)).toEqual(await repo.getCallByChannel(channelId));
+    });
+
+    it('turns cameras on up to the limit, also when sessions turn theirs on at once', async () => {
+      const channelId = randomUUID();
+      const { call } = await repo.joinCall({ channelId, ownerId: 'u0' }, session('s0', 'u0', 0));
+      for (let i = 1; i <= 6; i++) await repo.addSession(call.id, session(`s${i}`, `u${i}`, i));
+      const results = await Promise.allSettled(
+        [0, 1, 2, 3, 4, 5, 6].map((i) => repo.setVideo(call.id, `s${i}`, true, { maxCameras: 2 })),
+      );
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
+      for (const r of results.filter((x) => x.status === 'rejected')) {
+        expect(r.reason).toBeInstanceOf(VideoUnavailableError);
+      }
+      const stored = await repo.getCall(call.id);
+      expect(Object.values(stored?.sessions ?? {}).filter((s) => s.video)).toHaveLength(2);
+      const on = Object.values(stored?.sessions ?? {}).find((s) => s.video)!;
+      expect(await repo.setVideo(call.id, on.sessionId, true, { maxCameras: 2 })).toMatchObject({
+        changed: false,
+      });
+      expect(await repo.setVideo(call.id, on.sessionId, false)).toMatchObject({ changed: true });
     });
 
     it('removes sessions, reassigns the host, and ends the call with the last one', async () => {

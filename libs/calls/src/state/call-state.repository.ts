@@ -10,6 +10,7 @@ import type {
   RestoreSessionsResult,
   ScreenShareStop,
   StartCallInput,
+  VideoChange,
 } from './call-state.types';
 
 /**
@@ -60,6 +61,17 @@ export interface CallStateRepository {
   setScreenSharer(callId: string, sessionId: string): Promise<CallState>;
   /** Stops a session's screen share; `stopped` is false when that session was not sharing. */
   clearScreenSharer(callId: string, sessionId: string): Promise<ScreenShareStop>;
+  /**
+   * Turns a session's camera on or off. At most `maxCameras` cameras are on at a time (0 or
+   * unset: no limit), even when sessions on several instances turn theirs on at once.
+   * @throws CallNotFoundError, SessionNotFoundError, VideoUnavailableError
+   */
+  setVideo(
+    callId: string,
+    sessionId: string,
+    on: boolean,
+    options?: { maxCameras?: number },
+  ): Promise<VideoChange>;
   /** Raises (timestamped now, unless already raised) or lowers a session's hand. */
   setRaisedHand(callId: string, sessionId: string, raised: boolean): Promise<CallState>;
   /** Mutes or unmutes a session. */

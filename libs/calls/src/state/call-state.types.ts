@@ -111,6 +111,13 @@ export interface ScreenShareStop {
   readonly stopped: boolean;
 }
 
+/** Result of `CallStateRepository.setVideo`. */
+export interface VideoChange {
+  readonly call: CallState;
+  /** Whether the session's camera changed (false: it already was so). */
+  readonly changed: boolean;
+}
+
 /** Result of `CallStateRepository.restoreSessions`. */
 export interface RestoreSessionsResult {
   /**

@@ -16,6 +16,7 @@ import type {
   RemoveSessionResult,
   RestoreSessionsResult,
   ScreenShareStop,
+  VideoChange,
   StartCallInput,
   StartCallResult,
 } from './call-state.types';
@@ -162,6 +163,22 @@ export class VersionedCallStateRepository implements CallStateRepository {
       return next;
     });
     return { call, stopped };
+  }
+
+  async setVideo(
+    callId: string,
+    sessionId: string,
+    on: boolean,
+    options: { maxCameras?: number } = {},
+  ): Promise<VideoChange> {
+    assertValidId('sessionId', sessionId);
+    let changed = false;
+    const call = await this.mustUpdate(callId, (c) => {
+      const next = mutations.setVideo(c, sessionId, on, options.maxCameras ?? 0);
+      changed = next !== c;
+      return next;
+    });
+    return { call, changed };
   }
 
   setRaisedHand(callId: string, sessionId: string, raised: boolean): Promise<CallState> {

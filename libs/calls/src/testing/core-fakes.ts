@@ -17,6 +17,8 @@ import type {
   MediaSessionRef,
   MediaSignal,
   MediaTrack,
+  MediaTrackPreference,
+  MediaVideoLayer,
 } from '../media/media-plane.interface';
 import type { CallState } from '../state/call-state.types';
 
@@ -45,9 +47,21 @@ export type MediaCall =
       readonly paused: boolean;
     }
   | {
-      readonly method: 'setScreenStream';
+      readonly method: 'setScreenStream' | 'setCameraStream';
       readonly sessionId: string;
       readonly streamId: string | null;
+    }
+  | {
+      readonly method: 'setTrackLayers';
+      readonly sessionId: string;
+      readonly clientTrackId: string;
+      readonly layers: readonly MediaVideoLayer[];
+    }
+  | {
+      readonly method: 'setTrackPreference';
+      readonly viewerSessionId: string;
+      readonly producerId: string;
+      readonly preference: MediaTrackPreference;
     }
   | { readonly method: 'closeCall'; readonly callId: string }
   | {
@@ -133,8 +147,31 @@ export class FakeMediaPlane implements MediaPlane {
     return false;
   }
 
-  setScreenStream(sessionId: string, streamId: string | null): void {
+  setScreenStream(sessionId: string, streamId: string | null): Promise<void> {
     this.calls.push({ method: 'setScreenStream', sessionId, streamId });
+    return Promise.resolve();
+  }
+
+  setCameraStream(sessionId: string, streamId: string | null): Promise<void> {
+    this.calls.push({ method: 'setCameraStream', sessionId, streamId });
+    return Promise.resolve();
+  }
+
+  setTrackLayers(
+    sessionId: string,
+    clientTrackId: string,
+    layers: readonly MediaVideoLayer[],
+  ): void {
+    this.calls.push({ method: 'setTrackLayers', sessionId, clientTrackId, layers });
+  }
+
+  setTrackPreference(
+    viewerSessionId: string,
+    producerId: string,
+    preference: MediaTrackPreference,
+  ): Promise<void> {
+    this.calls.push({ method: 'setTrackPreference', viewerSessionId, producerId, preference });
+    return Promise.resolve();
   }
 
   clientReconnected(sessionId: string): void {

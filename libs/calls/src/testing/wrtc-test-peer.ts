@@ -76,6 +76,9 @@ interface RemoteVideo {
   readonly mid: string | null;
   readonly sink: WrtcVideoSink;
   frames: number;
+  /** The size of the last decoded frame. */
+  width: number;
+  height: number;
 }
 
 /** Seconds of decoded audio kept per remote track for frequency checks. */
@@ -395,8 +398,13 @@ export class WrtcTestPeer {
   }
 
   /** Decoded frames per remote video track. */
-  videoFrames(): { mid: string | null; frames: number }[] {
-    return [...this.remoteVideo.values()].map((v) => ({ mid: v.mid, frames: v.frames }));
+  videoFrames(): { mid: string | null; frames: number; width: number; height: number }[] {
+    return [...this.remoteVideo.values()].map(({ mid, frames, width, height }) => ({
+      mid,
+      frames,
+      width,
+      height,
+    }));
   }
 
   /**
@@ -464,8 +472,19 @@ export class WrtcTestPeer {
       this.remoteAudio.set(track, entry);
     } else if (track.kind === 'video' && !this.remoteVideo.has(track)) {
       const sink = new this.wrtc.nonstandard.RTCVideoSink(track);
-      const entry: RemoteVideo = { track, mid: transceiver.mid, sink, frames: 0 };
-      sink.onframe = () => entry.frames++;
+      const entry: RemoteVideo = {
+        track,
+        mid: transceiver.mid,
+        sink,
+        frames: 0,
+        width: 0,
+        height: 0,
+      };
+      sink.onframe = ({ frame }) => {
+        entry.frames++;
+        entry.width = frame.width;
+        entry.height = frame.height;
+      };
       this.remoteVideo.set(track, entry);
     }
   }

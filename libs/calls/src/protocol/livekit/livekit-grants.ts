@@ -79,3 +79,17 @@ export function mayPublish(grants: LiveKitGrants, source: TrackSource): boolean 
   if (!grants.canPublish) return false;
   return grants.canPublishSources.length === 0 || grants.canPublishSources.includes(source);
 }
+
+/**
+ * The grants with these sources taken away (what the server's configuration refuses, e.g. the
+ * camera when video is off): clients are shown the sources left, and refuse the others at once.
+ */
+export function withoutSources(
+  grants: LiveKitGrants,
+  refused: readonly TrackSource[],
+): LiveKitGrants {
+  if (refused.length === 0) return grants;
+  const allowed =
+    grants.canPublishSources.length > 0 ? grants.canPublishSources : Object.values(SOURCES);
+  return { ...grants, canPublishSources: allowed.filter((s) => !refused.includes(s)) };
+}

@@ -42,6 +42,7 @@ const REFUSAL_REASONS: Readonly<Record<CallsErrorCode, RequestResponse_Reason | 
   unauthenticated: NOT_ALLOWED,
   unexpected_sdp_answer: UNCLASSIFIED_ERROR,
   unknown_state_backend: 'internal',
+  video_unavailable: NOT_ALLOWED,
 };
 
 /** A failed request's answer, and whether the failure was the server's own. */

@@ -4,6 +4,7 @@ import {
   ParticipantInfo_State,
   ParticipantPermission,
   TrackInfo,
+  VideoLayer,
 } from '@livekit/protocol';
 import type { CallSessionState } from '../../state/call-state.types';
 import { formatIdentity } from './livekit-identity';
@@ -67,6 +68,8 @@ export function trackInfo(track: TrackView): TrackInfo {
     width: track.width,
     height: track.height,
     stream: track.stream,
+    simulcast: (track.layers?.length ?? 0) > 1,
+    layers: (track.layers ?? []).map((l) => new VideoLayer({ ...l })),
   });
 }
 

@@ -4,6 +4,16 @@ import type { LiveKitGrants } from './livekit-grants';
 /** LiveKit's attribute for a raised hand (Mattermost's): the time it went up, '' when down. */
 export const RAISED_HAND_ATTRIBUTE = 'raised_hand';
 
+/** One simulcast layer of a published video track (LiveKit's `VideoLayer`). */
+export interface TrackLayerView {
+  /** LiveKit's `VideoQuality` (LOW 0, MEDIUM 1, HIGH 2). */
+  readonly quality: number;
+  readonly width: number;
+  readonly height: number;
+  /** bit/s, as the publisher announced it. */
+  readonly bitrate: number;
+}
+
 /** A published track as the room sees it (plain data: it travels between instances as JSON). */
 export interface TrackView {
   readonly sid: string;
@@ -16,6 +26,8 @@ export interface TrackView {
   readonly width: number;
   readonly height: number;
   readonly stream: string;
+  /** A simulcast video track's layers, lowest first (as its publisher announced them). */
+  readonly layers?: readonly TrackLayerView[];
 }
 
 /**

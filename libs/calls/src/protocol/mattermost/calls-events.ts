@@ -17,6 +17,8 @@ export const ClientAction = {
   screenOff: `${CALLS_EVENT_PREFIX}screen_off`,
   videoOn: `${CALLS_EVENT_PREFIX}video_on`,
   videoOff: `${CALLS_EVENT_PREFIX}video_off`,
+  /** An extension: how the client wants another session's video (see `parseTrackSettings`). */
+  trackSettings: `${CALLS_EVENT_PREFIX}track_settings`,
   callState: `${CALLS_EVENT_PREFIX}call_state`,
   metric: `${CALLS_EVENT_PREFIX}metric`,
 } as const;

@@ -1,5 +1,10 @@
 import { InvalidMessageError } from '../../errors/invalid-message.error';
 import type { EmojiData } from '../../calls/call-events';
+import type { SentVideo } from '../../calls/participant-actions.service';
+import type { MediaTrackPreference } from '../../media/media-plane.interface';
+
+/** The largest video side a client may name (pixels). */
+const MAX_VIDEO_SIDE = 16384;
 
 function parseObject(field: string, text: string): Record<string, unknown> {
   let value: unknown;
@@ -41,4 +46,47 @@ export function parseEmoji(text: string): EmojiData {
 /** `screen_on` / `video_on` data: `{"screenStreamID": "…"}` / `{"videoStreamID": "…"}`. */
 export function parseStreamId(text: string, key: 'screenStreamID' | 'videoStreamID'): string {
   return shortString(key, parseObject(key, text)[key], 128, true)!;
+}
+
+/**
+ * `track_settings` data (this server's extension of Mattermost's protocol): how the client wants
+ * another session's camera or screen share, as JSON `{"session_id": "<sender>", "type": "video" |
+ * "screen", "disabled"?: boolean, "width"?: px, "height"?: px, "quality"?: "low" | "medium" |
+ * "high"}` (LiveKit's `UpdateTrackSettings`, by sender instead of track).
+ */
+export function parseTrackSettings(text: string): {
+  video: SentVideo;
+  preference: MediaTrackPreference;
+} {
+  const o = parseObject('track_settings', text);
+  const sessionId = shortString('session_id', o.session_id, 128, true)!;
+  if (o.type !== 'video' && o.type !== 'screen') {
+    throw new InvalidMessageError('type', 'must be "video" or "screen"');
+  }
+  if (o.disabled !== undefined && typeof o.disabled !== 'boolean') {
+    throw new InvalidMessageError('disabled', 'must be a boolean');
+  }
+  const size = (key: 'width' | 'height'): number | undefined => {
+    const v = o[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX_VIDEO_SIDE) {
+      throw new InvalidMessageError(key, `must be an integer from 0 to ${MAX_VIDEO_SIDE}`);
+    }
+    return v;
+  };
+  const quality = o.quality;
+  if (quality !== undefined && quality !== 'low' && quality !== 'medium' && quality !== 'high') {
+    throw new InvalidMessageError('quality', 'must be "low", "medium" or "high"');
+  }
+  const width = size('width');
+  const height = size('height');
+  return {
+    video: { sessionId, type: o.type },
+    preference: {
+      ...(o.disabled !== undefined ? { disabled: o.disabled } : {}),
+      ...(width !== undefined ? { width } : {}),
+      ...(height !== undefined ? { height } : {}),
+      ...(quality !== undefined ? { quality } : {}),
+    },
+  };
 }

@@ -5,6 +5,7 @@ import type {
   MediaSessionRef,
   MediaTrack,
   MediaTrackType,
+  MediaVideoLayer,
 } from '../../media/media-plane.interface';
 
 /**
@@ -21,6 +22,8 @@ export interface SfuProducerAppData extends ms.AppData {
   /** The client's MediaStreamTrack id of the track (`a=msid`; empty without one). */
   trackId?: string;
   type: MediaTrackType;
+  /** A video track's simulcast layers as its sender described them (lowest first). */
+  layers?: MediaVideoLayer[];
 }
 
 /** A producer of a call as the media port's {@link MediaTrack}. */
@@ -63,8 +66,10 @@ export interface ProducerSpec {
   readonly trackId: string;
   readonly accepted: AcceptedSendSection;
   readonly screenStreamId: string | null;
-  /** Whether a producer of this type and track id starts paused (muted). */
-  readonly paused: (type: MediaTrackType, trackId: string) => boolean;
+  /** The layers the sender described for this track (video only). */
+  readonly layers?: readonly MediaVideoLayer[];
+  /** Whether a producer of this type, track id and stream id starts paused (muted). */
+  readonly paused: (type: MediaTrackType, trackId: string, streamId: string) => boolean;
 }
 
 /**
@@ -81,7 +86,7 @@ export async function produce(
     .produce<SfuProducerAppData>({
       kind: spec.kind,
       rtpParameters: spec.accepted.rtpParameters,
-      paused: spec.paused(type, spec.trackId),
+      paused: spec.paused(type, spec.trackId, spec.streamId),
       appData: {
         sessionId: spec.ownerSessionId,
         userId: spec.ref.userId,
@@ -89,6 +94,7 @@ export async function produce(
         streamId: spec.streamId,
         trackId: spec.trackId,
         type,
+        ...(spec.kind === 'video' && spec.layers ? { layers: [...spec.layers] } : {}),
       },
     })
     .catch((err: unknown) => {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { types as ms } from 'mediasoup';
-import type { MediaConsumerLabel } from '../../media/media-plane.interface';
+import type { MediaConsumerLabel, MediaTrackPreference } from '../../media/media-plane.interface';
 import type { BundleRegistry } from '../sdp/bundle-registry';
 import {
   type ClientMediaKnowledge,
@@ -11,6 +11,7 @@ import {
 import type { LocalSection } from '../sdp/local-description';
 import type { ClientDescription, ClientSection } from '../sdp/sdp.types';
 import { type AcceptedSendSection, commonCodecs } from '../sdp/send-section.acceptor';
+import { type ConsumerPreferences, type ConsumerSource } from './consumer-preferences';
 import { consumerMedia } from './peer-description.builder';
 import { clientSends } from './peer-offer.plan';
 import type { SfuProducerAppData } from './peer-producers';
@@ -54,7 +55,11 @@ export class PeerSlots {
   private readonly reclaimed = new Set<PeerSlot>();
   private serverMids = 0;
 
-  constructor(private readonly host: PeerSlotsHost) {}
+  constructor(
+    private readonly host: PeerSlotsHost,
+    /** What the session wants of the video it receives. */
+    private readonly preferences: ConsumerPreferences,
+  ) {}
 
   /** Negotiated (or offered) sections in order. */
   get list(): readonly PeerSlot[] {
@@ -124,7 +129,7 @@ export class PeerSlots {
       slot = newSlot(`s${++this.serverMids}`, producer.kind, 'server');
       this.floatingSlots.push(slot);
     }
-    await this.startConsumer(slot, producer.id, rtpCapabilities, sourceKey);
+    await this.startConsumer(slot, producer.id, rtpCapabilities, sourceKey, appData);
     // A session's own labels name the track itself (e.g. after its client re-created it in the
     // same section), so they are asked for every time; the default ones stay with the section.
     const label = this.host.consumerLabel(producer);
@@ -172,6 +177,7 @@ export class PeerSlots {
           old.producerId,
           rtpCapabilities,
           slot.sourceKey,
+          sourceOf(old),
         );
         this.logger.log(
           `consumer re-created to fit the client's numbering [${this.host.context}, mid=${slot.mid}, extensions=${consumer.rtpParameters.headerExtensions?.map((e) => e.id).join(',') ?? ''}]`,
@@ -351,9 +357,26 @@ export class PeerSlots {
     }
   }
 
-  /** Resumes an agreed consumer (created paused). */
+  /**
+   * Sets what the session wants of one producer's video (see {@link ConsumerPreferences}) and
+   * applies it to its consumer, if there is one.
+   */
+  async prefer(producerId: string, preference: MediaTrackPreference): Promise<void> {
+    this.preferences.set(producerId, preference);
+    await Promise.all(
+      this.consumers.filter((c) => c.producerId === producerId).map((c) => this.applySettings(c)),
+    );
+  }
+
+  /** Applies the preferences again to every consumer (its producer's labels changed). */
+  async refresh(): Promise<void> {
+    await Promise.all(this.consumers.map((c) => this.applySettings(c)));
+  }
+
+  /** Resumes an agreed consumer (created paused), unless the session does not want it. */
   async resume(consumer: ms.Consumer | null): Promise<void> {
     if (!consumer || !consumer.paused || consumer.closed) return;
+    if (this.preferences.settings(consumer, sourceOf(consumer)).disabled) return;
     // The producer may close meanwhile (its owner left): the worker then no longer knows the
     // consumer, and the 'producerclose' event frees the slot; nothing to resume.
     await consumer.resume().catch((err: unknown) => {
@@ -370,25 +393,57 @@ export class PeerSlots {
     );
   }
 
+  /**
+   * Brings a consumer in line with the session's preference: priority and preferred layers, and
+   * paused while the session does not want it (else resumed once agreed with the client).
+   */
+  private async applySettings(consumer: ms.Consumer): Promise<void> {
+    const settings = this.preferences.settings(consumer, sourceOf(consumer));
+    const agreed = this.slots.some((s) => s.negotiated === consumer);
+    try {
+      if (consumer.priority !== settings.priority) await consumer.setPriority(settings.priority);
+      const layers = settings.layers;
+      const preferred = consumer.preferredLayers;
+      if (
+        layers &&
+        (preferred?.spatialLayer !== layers.spatialLayer ||
+          preferred.temporalLayer !== layers.temporalLayer)
+      ) {
+        await consumer.setPreferredLayers(layers);
+      }
+      if (settings.disabled) {
+        if (!consumer.paused) await consumer.pause();
+      } else if (agreed) {
+        await this.resume(consumer);
+      }
+    } catch (err) {
+      // Closed meanwhile (its producer or transport went): nothing to set.
+      if (!consumer.closed && !/not found/i.test((err as Error).message)) throw err;
+    }
+  }
+
   /** Creates a paused consumer in `slot` (resumed once a description with it is agreed). */
   private async startConsumer(
     slot: PeerSlot,
     producerId: string,
     rtpCapabilities: ms.RtpCapabilities,
     sourceKey: string | undefined,
+    source: ConsumerSource | undefined,
   ): Promise<ms.Consumer> {
     const consumer = await this.host.transport().consume({
       producerId,
       rtpCapabilities,
       paused: true,
       mid: slot.mid,
-      appData: { sessionId: this.host.sessionId, sourceKey },
+      // The producer's own app data object: labels changed later (screen, camera) are seen here.
+      appData: { sessionId: this.host.sessionId, sourceKey, source },
     });
     slot.consumer = consumer;
     const media = consumerMedia(consumer);
     slot.lastCodecs = media.codecs;
     slot.lastExtensions = media.extensions;
     consumer.on('producerclose', () => {
+      this.preferences.forget(producerId);
       if (slot.consumer !== consumer) return;
       slot.consumer = null;
       if (!this.host.isClosed()) this.host.consumerGone();
@@ -396,6 +451,12 @@ export class PeerSlots {
     consumer.on('transportclose', () => {
       if (slot.consumer === consumer) slot.consumer = null;
     });
+    await this.applySettings(consumer);
     return consumer;
   }
+}
+
+/** The labels of a consumer's producer (the app data object it was created with). */
+function sourceOf(consumer: ms.Consumer): ConsumerSource | undefined {
+  return (consumer.appData as { source?: ConsumerSource }).source;
 }

@@ -12,8 +12,11 @@ import type {
   MediaSessionRef,
   MediaSignal,
   MediaTrack,
+  MediaTrackPreference,
   MediaTrackType,
+  MediaVideoLayer,
 } from '../../media/media-plane.interface';
+import { ConsumerPreferences } from './consumer-preferences';
 import type { PeerDataChannelSpec, PeerDataChannels } from './peer-data-channels.interface';
 import { parseClientDescription } from '../sdp/client-description.parser';
 import type { ClientDescription, ClientSection } from '../sdp/sdp.types';
@@ -77,6 +80,10 @@ export class SfuPeer {
   /** Client track ids (or producer ids) paused one by one (`setTrackPaused`). */
   private readonly pausedTracks = new Set<string>();
   private screenStreamId: string | null = null;
+  /** The MediaStream of the session's camera: video outside it and the screen is not forwarded. */
+  private cameraStreamId: string | null = null;
+  /** Layers the client described, by client track id. */
+  private readonly trackLayers = new Map<string, MediaVideoLayer[]>();
   private closed = false;
   /** Which way the session's media goes. */
   readonly direction: MediaSessionDirection;
@@ -109,17 +116,20 @@ export class SfuPeer {
       restartIce: (attempt) => void this.restartIce(attempt),
       fail: (reason) => this.selfClose(reason),
     });
-    this.slots = new PeerSlots({
-      sessionId: ref.sessionId,
-      context: this.context,
-      isClosed: () => this.closed,
-      router: () => this.ctx.router,
-      transport: () => this.transport.current,
-      bundles: () => this.negotiator.bundles,
-      knowledge: () => this.negotiator.knowledge,
-      consumerGone: () => this.negotiator.markDirty(),
-      consumerLabel: label ? (producer) => this.consumerLabel(label, producer) : () => undefined,
-    });
+    this.slots = new PeerSlots(
+      {
+        sessionId: ref.sessionId,
+        context: this.context,
+        isClosed: () => this.closed,
+        router: () => this.ctx.router,
+        transport: () => this.transport.current,
+        bundles: () => this.negotiator.bundles,
+        knowledge: () => this.negotiator.knowledge,
+        consumerGone: () => this.negotiator.markDirty(),
+        consumerLabel: label ? (producer) => this.consumerLabel(label, producer) : () => undefined,
+      },
+      new ConsumerPreferences(options.cameraPreference),
+    );
     this.negotiator = new PeerNegotiator(this.queue, this.slots, this.transport, {
       ref,
       direction: this.direction,
@@ -250,11 +260,48 @@ export class SfuPeer {
   }
 
   /** Labels the video (and audio) of the given MediaStream as the screen share. */
-  setScreenStream(streamId: string | null): void {
+  async setScreenStream(streamId: string | null): Promise<void> {
     this.screenStreamId = streamId;
     for (const { appData, kind } of this.producers) {
       appData.type = mediaType(kind, appData.streamId, streamId);
     }
+    await this.applyPauses(this.producers.filter((p) => p.kind === 'video'));
+  }
+
+  /** Names the camera's MediaStream: its video is forwarded, other unlabelled video is not. */
+  async setCameraStream(streamId: string | null): Promise<void> {
+    this.cameraStreamId = streamId;
+    await this.applyPauses(this.producers.filter((p) => p.kind === 'video'));
+  }
+
+  /**
+   * The simulcast layers the client describes for one of its video tracks (remembered for a
+   * track that starts later).
+   * @returns whether a live producer took them (its labels changed)
+   */
+  setTrackLayers(clientTrackId: string, layers: readonly MediaVideoLayer[]): boolean {
+    this.trackLayers.set(clientTrackId, [...layers]);
+    let changed = false;
+    for (const { appData, kind } of this.producers) {
+      if (kind !== 'video' || appData.trackId !== clientTrackId) continue;
+      appData.layers = [...layers];
+      changed = true;
+    }
+    return changed;
+  }
+
+  /**
+   * How this session wants another session's video track forwarded to it (see
+   * {@link ConsumerPreferences}); kept for a consumer made later.
+   */
+  setTrackPreference(producerId: string, preference: MediaTrackPreference): Promise<void> {
+    return this.queue.run(() => this.slots.prefer(producerId, preference));
+  }
+
+  /** The labels of producers this session consumes changed: their consumers are set again. */
+  refreshConsumers(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return this.queue.run(() => this.slots.refresh());
   }
 
   /**
@@ -349,21 +396,30 @@ export class SfuPeer {
       trackId: section.msid?.trackId ?? '',
       accepted,
       screenStreamId: this.screenStreamId,
-      paused: (type, trackId) => this.shouldPause(type, trackId),
+      layers: this.trackLayers.get(section.msid?.trackId ?? ''),
+      paused: (type, trackId, streamId) => this.shouldPause(type, trackId, streamId),
     });
   }
 
-  /** Whether a producer of `type` and client track id is to be paused now. */
-  private shouldPause(type: MediaTrackType, trackId: string): boolean {
-    return (type === 'voice' && this.muted) || (!!trackId && this.pausedTracks.has(trackId));
+  /**
+   * Whether a producer of `type`, client track id and stream id is to be paused now: a muted
+   * voice, a track paused by itself, or video that is neither the screen nor the camera.
+   */
+  private shouldPause(type: MediaTrackType, trackId: string, streamId: string): boolean {
+    return (
+      (type === 'voice' && this.muted) ||
+      (!!trackId && this.pausedTracks.has(trackId)) ||
+      (type === 'video' && streamId !== this.cameraStreamId)
+    );
   }
 
   /** Brings the producers' pause state in line with the session's mute and paused tracks. */
   private async applyPauses(producers: ms.Producer<SfuProducerAppData>[]): Promise<void> {
     await Promise.all(
       producers.map((p) => {
+        const { type, trackId, streamId } = p.appData;
         const pause =
-          this.shouldPause(p.appData.type, p.appData.trackId ?? '') || this.pausedTracks.has(p.id);
+          this.shouldPause(type, trackId ?? '', streamId) || this.pausedTracks.has(p.id);
         // Unconditional: `paused` flips only when a request completes, and they run in order.
         return pause ? p.pause() : p.resume();
       }),

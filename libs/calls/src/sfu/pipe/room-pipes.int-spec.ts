@@ -28,6 +28,10 @@ class Side implements PipedRoom {
     return this.produced.filter((p) => !p.closed);
   }
 
+  labelsChanged(): void {
+    // Nothing consumes here.
+  }
+
   imported(producer: ms.Producer): void {
     this.imports.push(producer);
   }

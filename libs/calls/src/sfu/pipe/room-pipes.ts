@@ -24,6 +24,8 @@ export interface PipedRoom {
   localProducers(): ms.Producer[];
   /** A producer imported from another instance: the room's peers consume it like a local one. */
   imported(producer: ms.Producer): void;
+  /** The labels of imported producers changed (screen share, camera, layers). */
+  labelsChanged(): void;
 }
 
 /** How a room's pipes reach the other instances (the instance bus and the shared call state). */
@@ -168,7 +170,7 @@ export class RoomPipes {
     });
   }
 
-  /** A local producer was relabelled (screen share): the importers update their copies. */
+  /** A local producer was relabelled (screen, camera, layers): the importers update their copies. */
   producerChanged(producer: ms.Producer): void {
     for (const link of this.exports.values()) link.changed(producer);
   }
@@ -302,6 +304,7 @@ export class RoomPipes {
     change: PipedProducerChange,
   ): Promise<void> {
     await this.imports.get(remote)?.change(producerId, change);
+    this.room.labelsChanged();
   }
 
   /**

@@ -32,6 +32,10 @@ export interface RoomContext {
   readonly signalingTimeoutMs: number;
   readonly iceConsentTimeoutSec: number;
   readonly iceRestart: IceRestartSettings;
+  /** The most a session's client may send (bps; 0: no cap): its uplink estimate is capped. */
+  readonly maxIncomingBitrate: number;
+  /** The most video the server sends one session (bps; 0: the bandwidth estimate alone). */
+  readonly maxOutgoingBitrate: number;
   readonly signal: (ref: MediaSessionRef, signal: MediaSignal) => void;
   /** The consumers of a server offer about to be sent to a session. */
   readonly offerTracks: (ref: MediaSessionRef, tracks: readonly MediaOfferTrack[]) => void;
@@ -167,9 +171,23 @@ export class SfuRoom implements PipedRoom {
     this.offerToAll(producer);
   }
 
-  /** A peer's producers were relabelled (screen share): other instances update their copies. */
+  /**
+   * A peer's producers were relabelled (screen share, camera, layers): other instances update
+   * their copies, and the consumers here are set again for the new labels.
+   */
   producersChanged(peer: SfuPeer): void {
     for (const producer of peer.producers) this.pipes?.producerChanged(producer);
+    this.labelsChanged();
+  }
+
+  /** Labels of producers consumed here changed (here or on another instance). */
+  labelsChanged(): void {
+    for (const peer of this.peers.values()) {
+      peer.refreshConsumers().catch((err: Error) => {
+        if (!peer.isClosed)
+          this.logger.warn(`consumers not updated [${peer.context}]: ${err.message}`);
+      });
+    }
   }
 
   /** PID of the worker that runs the room's primary router. */
@@ -287,7 +305,26 @@ export class SfuRoom implements PipedRoom {
     };
   }
 
-  private createTransport(home: RoomRouter, ref: MediaSessionRef): Promise<ms.WebRtcTransport> {
+  /** A session's transport, with the bitrate caps of the configuration. */
+  private async createTransport(
+    home: RoomRouter,
+    ref: MediaSessionRef,
+  ): Promise<ms.WebRtcTransport> {
+    const transport = await this.newTransport(home, ref);
+    try {
+      const { maxIncomingBitrate, maxOutgoingBitrate } = this.ctx;
+      // The client's congestion control obeys the REMB limit mediasoup then sends it.
+      if (maxIncomingBitrate > 0) await transport.setMaxIncomingBitrate(maxIncomingBitrate);
+      // mediasoup shares min(estimate, cap) among the simulcast layers it forwards.
+      if (maxOutgoingBitrate > 0) await transport.setMaxOutgoingBitrate(maxOutgoingBitrate);
+    } catch (err) {
+      transport.close();
+      throw err;
+    }
+    return transport;
+  }
+
+  private newTransport(home: RoomRouter, ref: MediaSessionRef): Promise<ms.WebRtcTransport> {
     const common = {
       enableUdp: true,
       enableTcp: this.ctx.network.enableTcp,

@@ -58,7 +58,10 @@ describe('acceptSendSection', () => {
     const [video] = sections(CHROME_SIMULCAST_OFFER);
     const v = acceptSendSection(video, ROUTER_RTP_CAPABILITIES, new BundleRegistry());
     expect(v.rids).toEqual(['l', 'h']);
-    expect(v.rtpParameters.encodings).toEqual([{ rid: 'l' }, { rid: 'h' }]);
+    expect(v.rtpParameters.encodings).toEqual([
+      { rid: 'l', scalabilityMode: 'L1T3' },
+      { rid: 'h', scalabilityMode: 'L1T3' },
+    ]);
     const noRidExtension = sections(
       CHROME_SIMULCAST_OFFER.replace(
         /a=extmap:\d+ urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id\r\n/,

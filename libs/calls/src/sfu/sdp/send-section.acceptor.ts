@@ -8,6 +8,14 @@ import type { ClientSection, MediaKind, SdpCodec, SdpHeaderExtension } from './s
 const RID_URI = 'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id';
 const MID_URI = 'urn:ietf:params:rtp-hdrext:sdes:mid';
 const MAX_SIMULCAST_STREAMS = 4;
+/**
+ * The temporal layers each simulcast stream is taken to have. Browsers send VP8 simulcast
+ * streams with up to three temporal layers (VP8's frame tags say which); without a scalability
+ * mode mediasoup takes a stream for one temporal layer and forwards only its base frames (a 10 fps
+ * stream arrives at 2.5 fps). Announcing more layers than a stream has costs nothing: a stream
+ * with fewer (or a codec without temporal layer marks) is forwarded whole.
+ */
+const SIMULCAST_SCALABILITY_MODE = 'L1T3';
 
 /** What the server accepts of a section the client sends in. */
 export interface AcceptedSendSection {
@@ -116,7 +124,7 @@ export function acceptSendSection(
       );
     }
     rids = section.encodings.flatMap((e) => (e.rid ? [e.rid] : [])).slice(0, MAX_SIMULCAST_STREAMS);
-    encodings = rids.map((rid) => ({ rid }));
+    encodings = rids.map((rid) => ({ rid, scalabilityMode: SIMULCAST_SCALABILITY_MODE }));
   } else if (section.encodings.length > 0) {
     encodings = section.encodings.slice(0, MAX_SIMULCAST_STREAMS).map((e) => ({
       ssrc: e.ssrc,
