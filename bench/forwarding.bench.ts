@@ -45,7 +45,7 @@ import { type GeneratorSrtpSuite, PACKET_INTERVAL_MS, SRTP_KEY_BYTES } from './l
 import { loginMany, rawWorker, startMediaHost, workerCpuSeconds } from './lib/media-host';
 import { printTable, type Row } from './lib/measure';
 import { dropsOf } from './lib/udp-drops';
-import type { AudioRole } from './lib/werift-participant';
+import type { AudioRole } from './lib/bench-participant';
 
 const PARTICIPANTS = 10;
 const SPEAKERS = 2;

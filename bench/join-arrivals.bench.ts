@@ -25,7 +25,7 @@ import { loginMany, MEDIA_BENCH_ENV } from './lib/media-host';
 import { percentile, printTable, type Row } from './lib/measure';
 import { sampleRunQueue } from './lib/run-queue';
 import { probeModule, type ServerTimeline } from './lib/server-probe';
-import type { AudioRole } from './lib/werift-participant';
+import type { AudioRole } from './lib/bench-participant';
 
 const TARGETS = { answerP99: 100, firstAudioP99: 500 };
 

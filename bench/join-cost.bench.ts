@@ -17,6 +17,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { TestRedisServer } from '@app/calls/testing';
 import { SocketIoDelivery } from '../libs/calls/src/gateway/socket-io.delivery';
@@ -30,7 +31,7 @@ import { LoadProcess } from './lib/load-process';
 import { loginMany, MEDIA_BENCH_ENV } from './lib/media-host';
 import { percentile, printTable, type Row } from './lib/measure';
 import { sampleRunQueue } from './lib/run-queue';
-import type { AudioRole } from './lib/werift-participant';
+import type { AudioRole } from './lib/bench-participant';
 
 type Mode = 'bare' | 'module' | 'module-redis';
 const MODES: readonly Mode[] = ['bare', 'module', 'module-redis'];
@@ -170,7 +171,8 @@ async function measure(
     const cpu = process.cpuUsage(cpu0);
     const queue = runQueue();
     const writes = writeSyscalls() - writes0;
-    if (profiler) printProfile(group, await profiler.stop(profileDir!, group));
+    if (profiler)
+      printProfile(group, await profiler.stop(join(profileDir!, `${group}.cpuprofile`)));
     const sample: Sample = {
       serverMs: (cpu.user + cpu.system) / 1e3,
       writes,

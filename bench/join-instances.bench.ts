@@ -16,7 +16,7 @@ import { envNumber, envNumbers } from './lib/env';
 import { LoadProcess } from './lib/load-process';
 import { MEDIA_BENCH_ENV } from './lib/media-host';
 import { percentile, printTable, type Row } from './lib/measure';
-import type { AudioRole, StageTimes } from './lib/werift-participant';
+import type { AudioRole, StageTimes } from './lib/bench-participant';
 
 const STAGES: [keyof StageTimes, string][] = [
   ['ack', 'join ack'],

@@ -18,6 +18,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { join } from 'node:path';
 import { ROUTER_MEDIA_CODECS } from '../libs/calls/src/sfu/workers/media-codecs';
 import { SfuService } from '../libs/calls/src/sfu/sfu.service';
 import { envNumber, envNumbers } from './lib/env';
@@ -25,8 +26,8 @@ import { CpuProfiler, summarizeProfile } from './lib/cpu-profile';
 import { LoadProcess } from './lib/load-process';
 import { loginMany, rawWorker, startMediaHost } from './lib/media-host';
 import { percentile, printTable, type Row } from './lib/measure';
+import type { AudioRole, StageTimes } from './lib/bench-participant';
 import { probeModule } from './lib/server-probe';
-import type { AudioRole, StageTimes } from './lib/werift-participant';
 
 /**
  * The storm targets of issue 7, retired by issue 17 (a storm of 200 joins on the machine that also
@@ -156,7 +157,8 @@ export async function joinBench(): Promise<void> {
           timeoutMs,
         });
         lag.disable();
-        if (profiler) printProfile(`join-${n}`, await profiler.stop(profileDir!, `join-${n}`));
+        if (profiler)
+          printProfile(`join-${n}`, await profiler.stop(join(profileDir!, `join-${n}.cpuprofile`)));
         const wallS = (performance.now() - t0) / 1000;
         const cpu = process.cpuUsage(cpu0);
         serverLoad.mainCpuMs = (cpu.user + cpu.system) / 1e3;

@@ -1,6 +1,7 @@
 /**
  * Runs every benchmark and prints one Markdown table each (copy them into bench/RESULTS.md).
- * Usage: npm run bench [-- <name> ...]   names: state, fanout, join, joincost, arrivals, join3, forwarding
+ * Usage: npm run bench [-- <name> ...]   names: state, fanout, join, joinlk, joincost, arrivals,
+ * join3, forwarding
  */
 import { cpus } from 'node:os';
 import { fanoutBench } from './fanout.bench';
@@ -9,12 +10,14 @@ import { joinArrivalsBench } from './join-arrivals.bench';
 import { joinCostBench } from './join-cost.bench';
 import { joinInstancesBench } from './join-instances.bench';
 import { joinBench } from './join.bench';
+import { joinLiveKitBench } from './join-livekit.bench';
 import { stateStoreBench } from './state-store.bench';
 
 const BENCHES: Record<string, () => Promise<void>> = {
   state: stateStoreBench,
   fanout: fanoutBench,
   join: joinBench,
+  joinlk: joinLiveKitBench,
   joincost: joinCostBench,
   arrivals: joinArrivalsBench,
   join3: joinInstancesBench,

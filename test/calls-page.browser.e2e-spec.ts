@@ -131,6 +131,23 @@ describe('calls page in a real browser', () => {
     }
   });
 
+  it('choosing LiveKit on a server whose LiveKit endpoint is off says so', async () => {
+    // This host has no RUSTCHAT_CALLS_LIVEKIT_KEYS (test/calls-page-protocols… joins with LiveKit).
+    const page = await CallsPage.open(browser, host.url, 'Lena');
+    try {
+      await page.page.fill('#name-input', 'Lena');
+      await page.page.fill('#channel-input', channel);
+      await page.page.locator('.protocol-switch label', { hasText: 'LiveKit' }).click();
+      await page.page.click('#join-btn');
+      await page.page.locator('#error-banner').waitFor({ state: 'visible' });
+      expect(await page.errorBanner()).toMatch(/LiveKit endpoint is off/);
+      expect(await page.state()).toBe('idle');
+      expect(await page.page.locator('#join-view').isVisible()).toBe(true);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('two people join the same channel and hear each other', async () => {
     alice = await CallsPage.open(browser, host.url, 'Alice');
     bob = await CallsPage.open(browser, `http://127.0.0.1:${bobsLine.port}`, 'Bob');

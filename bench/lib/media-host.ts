@@ -6,8 +6,12 @@ import { TestHostApp } from '../../test/support/host-app';
  * The host app as the media benchmarks run it: memory state, one media worker (so "per worker
  * core" is one process), UDP on loopback only, rate limits out of the way of a load test.
  */
-export function startMediaHost(): Promise<TestHostApp> {
-  return TestHostApp.start({ RUSTCHAT_CALLS_STATE_BACKEND: 'memory', ...MEDIA_BENCH_ENV });
+export function startMediaHost(extraEnv: Record<string, string> = {}): Promise<TestHostApp> {
+  return TestHostApp.start({
+    RUSTCHAT_CALLS_STATE_BACKEND: 'memory',
+    ...MEDIA_BENCH_ENV,
+    ...extraEnv,
+  });
 }
 
 /** One media worker, UDP on loopback, no participant cap, rate limits out of a load test's way. */
@@ -22,16 +26,22 @@ export const MEDIA_BENCH_ENV: Readonly<Record<string, string>> = {
   RUSTCHAT_CALLS_HTTP_BURST: '100000',
 };
 
+/** Signs in `count` demo users (10 at a time); returns their tokens and user ids. */
+export async function loginUsers(host: TestHostApp, count: number, prefix: string) {
+  const users: { token: string; userId: string }[] = [];
+  for (let i = 0; i < count; i += 10) {
+    users.push(
+      ...(await Promise.all(
+        Array.from({ length: Math.min(10, count - i) }, (_, j) => host.login(`${prefix}${i + j}`)),
+      )),
+    );
+  }
+  return users;
+}
+
 /** Signs in `count` demo users (10 at a time); returns their tokens. */
 export async function loginMany(host: TestHostApp, count: number, prefix: string) {
-  const tokens: string[] = [];
-  for (let i = 0; i < count; i += 10) {
-    const batch = await Promise.all(
-      Array.from({ length: Math.min(10, count - i) }, (_, j) => host.login(`${prefix}${i + j}`)),
-    );
-    tokens.push(...batch.map((b) => b.token));
-  }
-  return tokens;
+  return (await loginUsers(host, count, prefix)).map((u) => u.token);
 }
 
 /** A bare mediasoup worker like the module's (same binary, log level). */

@@ -1,25 +1,9 @@
 import { deflateSync } from 'node:zlib';
 import { io, type Socket } from 'socket.io-client';
 import { MediaStreamTrack, RTCPeerConnection, type RTCDataChannel } from 'werift';
-import { OPUS_TICKS_PER_PACKET, rtpPacket, StreamCounter } from './rtp';
-
-/**
- * What a participant does with audio: `speaker` offers a sendonly audio transceiver and sends
- * pre-encoded Opus; `idle` offers the sendonly transceiver but sends nothing; `none` offers only
- * the data channel (a Mattermost client before its first unmute). (A werift recvonly audio
- * transceiver is not offered: werift 0.24.4 then fails on the server's next offer with
- * "Transceiver with mid=0 not found".)
- */
-export type AudioRole = 'speaker' | 'idle' | 'none';
-
-/** Milliseconds from sending `join` to each stage (absent: not reached). */
-export interface StageTimes {
-  ack?: number;
-  offerSent?: number;
-  answer?: number;
-  connected?: number;
-  firstMedia?: number;
-}
+import type { AudioRole, BenchParticipant, StageTimes } from './bench-participant';
+import { OpusPacer } from './opus-pacer';
+import { StreamCounter } from './rtp';
 
 type ServerSignal =
   | { type: 'offer' | 'answer'; sdp: string }
@@ -38,15 +22,13 @@ const EVENT = (short: string) => `custom_com.mattermost.calls_${short}`;
  * a Mattermost client: `join`, then the first offer (data channel, plus one sendonly audio
  * transceiver unless the role is `none`) as zlib JSON bytes in `sdp`, trickled `ice`, and the
  * server's `signal` events for its connection (answers; server offers it answers as the polite
- * peer). Received RTP is counted per SSRC.
+ * peer). Received RTP is counted per SSRC. (A werift recvonly audio transceiver is not offered:
+ * werift 0.24.4 then fails on the server's next offer with "Transceiver with mid=0 not found".)
  */
-export class WeriftParticipant {
+export class WeriftParticipant implements BenchParticipant {
   readonly times: StageTimes = {};
   readonly received = new StreamCounter();
   readonly errors: string[] = [];
-  sent = 0;
-  /** Packets skipped because the timer fell behind by more than a burst. */
-  skipped = 0;
   private socket!: Socket;
   private connectionId = '';
   private pc!: RTCPeerConnection;
@@ -58,10 +40,7 @@ export class WeriftParticipant {
   private joinStart = 0;
   /** When `join` was sent, in epoch ms with sub-ms precision (comparable across processes). */
   joinSentAt = 0;
-  private payloadType = 111;
-  private seq = Math.floor(Math.random() * 0xffff);
-  private timestamp = Math.floor(Math.random() * 0xffffffff);
-  private sendStart = 0;
+  private readonly pacer = new OpusPacer();
   private dataChannel: RTCDataChannel | null = null;
 
   constructor(
@@ -73,6 +52,10 @@ export class WeriftParticipant {
   /** The gateway's connection id (the session id once joined). */
   get sessionId(): string {
     return this.connectionId;
+  }
+
+  get sent(): number {
+    return this.pacer.sent;
   }
 
   /** Whether the peer connection is connected (ICE + DTLS). */
@@ -157,21 +140,22 @@ export class WeriftParticipant {
     if (options.unmute) await this.socket.timeout(30_000).emitWithAck(EVENT('unmute'));
   }
 
-  /**
-   * Sends the packets due since sending started (20 ms each, at most `maxBurst` at once, so a
-   * late timer catches up without flooding). Speakers only, once connected.
-   */
+  /** Sends the packets due (see {@link OpusPacer}). Speakers only, once connected. */
   sendDue(now: number, maxBurst = 3): void {
-    if (this.role !== 'speaker' || !this.track || !this.isConnected) return;
-    if (this.sendStart === 0) this.sendStart = now;
-    const due = Math.floor((now - this.sendStart) / 20) + 1 - this.sent - this.skipped;
-    for (let i = 0; i < Math.min(due, maxBurst); i++) {
-      this.seq = (this.seq + 1) & 0xffff;
-      this.timestamp = (this.timestamp + OPUS_TICKS_PER_PACKET) >>> 0;
-      this.track.writeRtp(rtpPacket(this.payloadType, this.seq, this.timestamp, 0));
-      this.sent++;
+    const track = this.track;
+    if (this.role !== 'speaker' || !track || !this.isConnected) return;
+    this.pacer.sendDue(now, maxBurst, (packet) => track.writeRtp(packet));
+  }
+
+  /** Sends `leave` (acknowledged), then closes. */
+  async leave(): Promise<void> {
+    if (this.joined && this.socket?.connected) {
+      await this.socket
+        .timeout(30_000)
+        .emitWithAck(EVENT('leave'))
+        .catch(() => undefined);
     }
-    if (due > maxBurst) this.skipped += due - maxBurst; // not sent: seq-based loss ignores it
+    await this.close();
   }
 
   async close(): Promise<void> {
@@ -192,8 +176,7 @@ export class WeriftParticipant {
     if ((signal.type !== 'offer' && signal.type !== 'answer') || !('sdp' in signal)) return;
     if (signal.type === 'answer') {
       this.times.answer ??= this.elapsed();
-      const pt = /a=rtpmap:(\d+) opus\/48000/i.exec(signal.sdp);
-      if (pt) this.payloadType = Number(pt[1]);
+      this.pacer.useAnswer(signal.sdp);
       await this.pc.setRemoteDescription({ type: 'answer', sdp: signal.sdp });
       return;
     }

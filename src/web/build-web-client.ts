@@ -5,8 +5,8 @@ import { join, resolve } from 'node:path';
 const CLIENT_DIR = resolve(__dirname, 'client');
 
 /**
- * Builds the calls page into `outDir`: `app.js` (the page's TypeScript bundled with socket.io-client,
- * minified, with a source map), `index.html` and `app.css`.
+ * Builds the calls page into `outDir`: `app.js` (the page's TypeScript bundled with socket.io-client
+ * and livekit-client, minified, with a source map), `index.html` and `app.css`.
  */
 export async function buildWebClient(outDir: string): Promise<void> {
   await mkdir(outDir, { recursive: true });

@@ -46,6 +46,8 @@ export interface RtpStat {
   keyFramesDecoded: number;
   pliCount: number;
   nackCount: number;
+  /** Inbound audio: the energy of the sound played out so far (grows while a voice is heard). */
+  totalAudioEnergy: number;
 }
 
 /** A participant's connection-quality indicator as the page shows it (its data attributes). */
@@ -81,6 +83,7 @@ interface CallsHook {
       receiver: { track: { kind: string; muted: boolean; readyState: string } };
     }[];
   } | null;
+  protocol: string;
   sessionId: string;
   state: string;
   states: string[];
@@ -98,16 +101,24 @@ type PageGlobal = {
 
 // The functions given to page.evaluate run in the page: they may use nothing from this module.
 
-/** Something on the page's global object with its peer connection (`__calls`, `__peer`, …). */
-type PeerOwner = { pc?: { getStats(): Promise<Map<string, Record<string, unknown>>> } | null };
+/**
+ * Something on the page's global object with its statistics: `stats()` (the calls page, one or two
+ * peer connections), else the peer connection `pc` (`__peer`, …).
+ */
+type PeerOwner = {
+  stats?: () => Promise<Record<string, unknown>[]>;
+  pc?: { getStats(): Promise<Map<string, Record<string, unknown>>> } | null;
+};
 
-/** The RTP streams of the peer connection at `globalThis[owner].pc` in `page`. */
+/** The RTP streams of the peer connection(s) of `globalThis[owner]` in `page`. */
 export function pageRtp(page: Page, owner: string): Promise<RtpStat[]> {
   return page.evaluate(async (name) => {
     const out: RtpStat[] = [];
-    const pc = (globalThis as unknown as Record<string, PeerOwner | undefined>)[name]?.pc;
-    const report = await pc?.getStats();
-    report?.forEach((s) => {
+    const peer = (globalThis as unknown as Record<string, PeerOwner | undefined>)[name];
+    const entries: Record<string, unknown>[] = [];
+    if (peer?.stats) entries.push(...(await peer.stats()));
+    else (await peer?.pc?.getStats())?.forEach((s) => entries.push(s));
+    entries.forEach((s) => {
       if (s.type !== 'inbound-rtp' && s.type !== 'outbound-rtp') return;
       out.push({
         type: s.type,
@@ -120,6 +131,7 @@ export function pageRtp(page: Page, owner: string): Promise<RtpStat[]> {
         keyFramesDecoded: Number(s.keyFramesDecoded ?? 0),
         pliCount: Number(s.pliCount ?? 0),
         nackCount: Number(s.nackCount ?? 0),
+        totalAudioEnergy: Number(s.totalAudioEnergy ?? 0),
       });
     });
     return out;
@@ -148,12 +160,26 @@ export class CallsPage {
     return calls;
   }
 
-  /** Fills the form and joins; waits until the media connection is up. */
-  async join(channel: string): Promise<void> {
+  /**
+   * Fills the form and joins; waits until the media connection is up. `protocol` picks that
+   * option of the form's protocol switch (else the page's remembered choice stays).
+   */
+  async join(channel: string, protocol?: 'mattermost' | 'livekit'): Promise<void> {
     await this.page.fill('#name-input', this.name);
     await this.page.fill('#channel-input', channel);
+    if (protocol) {
+      // As a person does: a click on the option's label (the radio itself is not drawn).
+      const radio = this.page.locator(`input[name="protocol"][value="${protocol}"]`);
+      await this.page.locator('.protocol-switch label').filter({ has: radio }).click();
+      if (!(await radio.isChecked())) throw new Error(`${this.name}: ${protocol} is not chosen`);
+    }
     await this.page.click('#join-btn');
     await this.waitForState('connected');
+  }
+
+  /** The protocol the page joined with ('' when not in a call). */
+  protocol(): Promise<string> {
+    return this.page.evaluate(() => (globalThis as unknown as PageGlobal).__calls.protocol);
   }
 
   async waitForState(state: string, timeout = 15_000): Promise<void> {
@@ -329,7 +355,7 @@ export function growth(
   before: RtpStat[],
   after: RtpStat[],
   pick: (s: RtpStat) => boolean,
-  counter: 'packetsReceived' | 'packetsSent' | 'framesDecoded' | 'framesEncoded',
+  counter: Exclude<keyof RtpStat, 'type' | 'kind' | 'ssrc'>,
 ): number[] {
   return after.filter(pick).map((s) => {
     const old = before.find((b) => b.ssrc === s.ssrc && b.type === s.type);

@@ -96,9 +96,13 @@ describe.each(['redis', 'auto'] as const)(
       extra.push(client);
       const refusals: string[] = [];
       for (;;) {
-        const ack = await client.send<{ ok: boolean; error?: { code: string } }>('join', {
-          channelID: channel,
-        });
+        // A join waits for Redis up to its operation timeout before `auto` falls back to memory
+        // (or `redis` refuses it): on a loaded machine more than the default 5 s of the ack.
+        const ack = await client.send<{ ok: boolean; error?: { code: string } }>(
+          'join',
+          { channelID: channel },
+          20_000,
+        );
         if (ack.ok) return { client, userId, refusals, okAfterMs: Date.now() - since };
         refusals.push(ack.error?.code ?? '?');
         if (Date.now() - since > 30_000) throw new Error(`join refused: ${refusals.join(',')}`);

@@ -4,6 +4,16 @@
  * Every generated value stays below socket.io's 256 KiB message limit unless asked otherwise.
  */
 
+/**
+ * The seed of a fuzzing suite: `fallback` by default (a fixed, reproducible corpus);
+ * `FUZZ_SEED=<n>` replays one, `FUZZ_SEED=random` explores.
+ */
+export function fuzzSeed(fallback: number): number {
+  const env = process.env.FUZZ_SEED;
+  if (env === 'random') return Math.floor(Math.random() * 2 ** 32);
+  return env === undefined ? fallback : Number(env);
+}
+
 /** A small seeded PRNG (mulberry32): the same seed gives the same corpus. */
 export class Rng {
   private state: number;

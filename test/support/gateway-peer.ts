@@ -1,6 +1,6 @@
 import { deflateSync } from 'node:zlib';
 import { WrtcTestPeer, type TestPeerSignal } from '@app/calls/testing';
-import type { Envelope, TestClient } from './host-app';
+import type { Envelope, TestClient } from './test-client';
 
 /**
  * A real WebRTC participant (@roamhq/wrtc) signaling through the gateway the way Mattermost clients

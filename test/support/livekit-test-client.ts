@@ -6,6 +6,9 @@ export type ServerMessage = SignalResponse['message'];
 type Case = NonNullable<ServerMessage['case']>;
 type ValueOf<C extends Case> = Extract<ServerMessage, { case: C }>['value'];
 
+/** Values of {@link LiveKitTestClient.request}'s marker pings, far from any a test sends itself. */
+let nextMarker = 2n ** 60n;
+
 /** An upgrade the server refused: its HTTP status and body. */
 export class UpgradeRefused extends Error {
   constructor(
@@ -23,6 +26,8 @@ export class UpgradeRefused extends Error {
 export class LiveKitTestClient {
   readonly messages: ServerMessage[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
+  private readonly listeners: ((m: ServerMessage) => void)[] = [];
+  private keepAliveTimer: NodeJS.Timeout | null = null;
   private waiters: { match: (m: ServerMessage) => boolean; resolve: (m: ServerMessage) => void }[] =
     [];
 
@@ -30,6 +35,7 @@ export class LiveKitTestClient {
     socket.on('message', (data: Buffer) => {
       const message = SignalResponse.fromBinary(new Uint8Array(data)).message;
       this.messages.push(message);
+      for (const listener of this.listeners) listener(message);
       this.waiters = this.waiters.filter((w) => {
         if (!w.match(message)) return true;
         w.resolve(message);
@@ -37,20 +43,27 @@ export class LiveKitTestClient {
       });
     });
     this.closed = new Promise((resolve) =>
-      socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+      socket.on('close', (code, reason) => {
+        this.stopKeepAlive();
+        resolve({ code, reason: reason.toString() });
+      }),
     );
   }
 
-  /** Opens `<base><path>` (e.g. `http://127.0.0.1:3000/livekit/rtc`) with a token. */
+  /**
+   * Opens `<base><path>` (e.g. `http://127.0.0.1:3000/livekit/rtc`) with a token in the query.
+   * @throws UpgradeRefused when the server answers the upgrade with an HTTP error
+   */
   static connect(
     httpBase: string,
     path: string,
     token: string | null,
     query = 'auto_subscribe=1&sdk=js&version=2.23.0&protocol=17',
+    headers: Record<string, string> = {},
   ): Promise<LiveKitTestClient> {
     const base = httpBase.replace(/^http/, 'ws');
     const auth = token === null ? '' : `access_token=${encodeURIComponent(token)}&`;
-    const socket = new WebSocket(`${base}${path}?${auth}${query}`);
+    const socket = new WebSocket(`${base}${path}?${auth}${query}`, { headers });
     return new Promise((resolve, reject) => {
       socket.once('open', () => resolve(new LiveKitTestClient(socket)));
       socket.once('unexpected-response', (_req, res) => {
@@ -65,6 +78,38 @@ export class LiveKitTestClient {
   /** Sends a client request. */
   send(message: SignalRequest['message']): void {
     this.socket.send(new SignalRequest({ message }).toBinary());
+  }
+
+  /**
+   * Sends a request, then a marker ping, and returns what came before the marker's pong: the
+   * server handles a connection's requests in order, so that is the request's answer (with
+   * whatever else the call sent meanwhile).
+   */
+  async request(message: SignalRequest['message'], timeoutMs = 15_000): Promise<ServerMessage[]> {
+    const from = this.messages.length;
+    const value = nextMarker++;
+    this.send(message);
+    this.send({ case: 'ping', value });
+    await this.waitFor('pong', (v) => v === value, timeoutMs);
+    return this.messages.slice(from).filter((m) => !(m.case === 'pong' && m.value === value));
+  }
+
+  /** Calls `listener` with every server message from now on. */
+  onMessage(listener: (m: ServerMessage) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Pings every `intervalMs` (the server closes a connection that says nothing for 15 s). */
+  keepAlive(intervalMs = 4000): void {
+    this.stopKeepAlive();
+    this.keepAliveTimer = setInterval(() => {
+      if (this.socket.readyState === WebSocket.OPEN) this.send({ case: 'ping', value: 0n });
+    }, intervalMs);
+  }
+
+  /** Whether the socket is open. */
+  get open(): boolean {
+    return this.socket.readyState === WebSocket.OPEN;
   }
 
   /** Waits for a server message of a kind (already received ones count). */
@@ -106,6 +151,12 @@ export class LiveKitTestClient {
   }
 
   close(): void {
+    this.stopKeepAlive();
     this.socket.close();
+  }
+
+  private stopKeepAlive(): void {
+    if (this.keepAliveTimer) clearInterval(this.keepAliveTimer);
+    this.keepAliveTimer = null;
   }
 }

@@ -1,7 +1,7 @@
 import { deflateSync } from 'node:zlib';
 import { io } from 'socket.io-client';
 import { WrtcTestPeer, type TestPeerSignal } from '@app/calls/testing';
-import { type Envelope, TestClient } from './host-app';
+import { type Envelope, TestClient } from './test-client';
 
 /**
  * A real WebRTC participant whose signaling connection can change (a Mattermost client whose
@@ -11,6 +11,7 @@ import { type Envelope, TestClient } from './host-app';
  */
 export class MovingPeer {
   private current: TestClient;
+  private readonly listened = new Set<TestClient>();
   readonly peer: Promise<WrtcTestPeer>;
 
   constructor(
@@ -48,7 +49,14 @@ export class MovingPeer {
     this.listen(client);
   }
 
-  private listen(client: TestClient): void {
+  /**
+   * Takes the session's signals from `client` too, before it becomes the current connection: a
+   * client listens on its new connection before it sends `reconnect` there, and the server may
+   * send it an offer before the acknowledgement.
+   */
+  listen(client: TestClient): void {
+    if (this.listened.has(client)) return;
+    this.listened.add(client);
     client.socket.on('custom_com.mattermost.calls_signal', (envelope: Envelope) => {
       if (envelope.data.connID !== this.sessionId) return;
       void this.peer.then((p) =>
@@ -58,8 +66,15 @@ export class MovingPeer {
   }
 }
 
-/** A calls socket to `http://127.0.0.1:<port>` (e.g. a TCP proxy in front of the instances). */
-export async function connectThrough(port: number, token: string): Promise<TestClient> {
+/**
+ * A calls socket to `http://127.0.0.1:<port>` (e.g. a TCP proxy in front of the instances).
+ * @throws when it is not connected (`hello` received) within `timeoutMs`; the socket is closed
+ */
+export async function connectThrough(
+  port: number,
+  token: string,
+  timeoutMs = 10_000,
+): Promise<TestClient> {
   const socket = io(`http://127.0.0.1:${port}/calls`, {
     transports: ['websocket'],
     auth: { token },
@@ -67,6 +82,22 @@ export async function connectThrough(port: number, token: string): Promise<TestC
     forceNew: true,
   });
   const client = new TestClient(socket);
-  await client.connected();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      client.connected(),
+      new Promise((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`not connected within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+      }),
+    ]);
+  } catch (err) {
+    client.close();
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
   return client;
 }

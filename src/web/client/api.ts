@@ -1,4 +1,7 @@
-/** REST calls the page makes: demo sign-in, the calls plugin's config and host controls. */
+/**
+ * REST calls the page makes: demo sign-in, the calls plugin's config, its LiveKit token route and
+ * host controls.
+ */
 
 const CALLS_API = '/plugins/com.mattermost.calls';
 
@@ -7,6 +10,8 @@ export class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** The calls plugin's stable error code (`livekit_disabled`, …), '' when the body has none. */
+    readonly code = '',
   ) {
     super(message);
     this.name = 'HttpError';
@@ -65,7 +70,14 @@ async function request<T>(
   } catch {
     parsed = null;
   }
-  if (!res.ok) throw new HttpError(res.status, describe(parsed, text, res.status));
+  if (!res.ok) {
+    const code = (parsed as { code?: unknown } | null)?.code;
+    throw new HttpError(
+      res.status,
+      describe(parsed, text, res.status),
+      typeof code === 'string' ? code : '',
+    );
+  }
   return parsed as T;
 }
 
@@ -91,6 +103,33 @@ export async function iceServers(token: string): Promise<RTCIceServer[]> {
     if (Array.isArray(turn)) servers.push(...turn.filter(isIceServer));
   }
   return servers;
+}
+
+/** `POST livekit-token` answer: a new session of this user in the channel's call. */
+export interface LiveKitSession {
+  session_id: string;
+  /** The LiveKit access token (identity `userID___sessionID`, room = the channel). */
+  token: string;
+  /** The LiveKit URL (`ws(s)://…/livekit`). */
+  url: string;
+}
+
+/**
+ * A LiveKit token for a new session in the channel's call, from the calls plugin's route.
+ * @throws HttpError (404 `livekit_disabled` when the server's LiveKit endpoint is off)
+ */
+export async function liveKitSession(token: string, channel: string): Promise<LiveKitSession> {
+  const answer = await request<Partial<LiveKitSession> | null>(
+    'POST',
+    `${CALLS_API}/livekit-token`,
+    token,
+    { channel_id: channel },
+  );
+  const { session_id, token: lkToken, url } = answer ?? {};
+  if (typeof session_id !== 'string' || typeof lkToken !== 'string' || typeof url !== 'string') {
+    throw new HttpError(200, 'the LiveKit token route gave no session, token and url');
+  }
+  return { session_id, token: lkToken, url };
 }
 
 function isIceServer(s: unknown): s is RTCIceServer {

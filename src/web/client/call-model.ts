@@ -5,10 +5,18 @@ export interface Participant {
   unmuted: boolean;
   /** When the hand went up (ms), 0 when down. */
   raisedHand: number;
-  /** Voice activity (`user_voice_on/off`). */
+  /** Voice activity (`user_voice_on/off`, LiveKit's active speakers). */
   speaking: boolean;
   /** The last reaction, shown for a few seconds. */
   reaction: { literal: string; until: number } | null;
+}
+
+/** The whole call at one moment, as a protocol describes it (reactions are the model's own). */
+export interface CallSnapshot {
+  /** In the order to show them; `speaking` left out keeps what the model knew. */
+  participants: (Omit<Participant, 'reaction' | 'speaking'> & { speaking?: boolean })[];
+  hostId: string;
+  screenSessionId: string;
 }
 
 interface WireSession {
@@ -39,9 +47,19 @@ export function parseCallState(
 
 const REACTION_MS = 6000;
 
+/** What to show of a Mattermost `EmojiData`: the emoji itself, else `:name:` ('' when neither). */
+export function emojiLiteral(emoji: unknown): string {
+  const e = (typeof emoji === 'object' && emoji !== null ? emoji : {}) as {
+    literal?: unknown;
+    name?: unknown;
+  };
+  return str(e.literal) || (str(e.name) ? `:${str(e.name)}:` : '');
+}
+
 /**
  * The call as this page knows it: participants (ordered by arrival), the host and the screen
- * sharer, kept up to date from `call_state` and the incremental events.
+ * sharer, kept up to date from Mattermost's `call_state` and incremental events, or from snapshots
+ * of a LiveKit room.
  */
 export class CallModel {
   hostId = '';
@@ -51,29 +69,42 @@ export class CallModel {
   /** Replaces everything with a `call_state` (voice activity and reactions are kept). */
   applyCallState(call: unknown): void {
     const state = parseCallState(call);
-    if (!state) {
-      this.participants.clear();
-      this.hostId = '';
-      this.screenSessionId = '';
-      return;
-    }
+    this.replace({
+      participants: (state?.sessions ?? [])
+        .map((s) => ({
+          sessionId: str(s.session_id),
+          userId: str(s.user_id),
+          unmuted: s.unmuted === true,
+          raisedHand: typeof s.raised_hand === 'number' ? s.raised_hand : 0,
+        }))
+        .filter((p) => p.sessionId !== ''),
+      hostId: state?.hostId ?? '',
+      screenSessionId: state?.screenSessionId ?? '',
+    });
+  }
+
+  /** Replaces everything with a snapshot (reactions, and voice activity it leaves out, are kept). */
+  replace(snapshot: CallSnapshot): void {
     const previous = new Map(this.participants);
     this.participants.clear();
-    for (const s of state.sessions) {
-      const sessionId = str(s.session_id);
-      if (!sessionId) continue;
-      const old = previous.get(sessionId);
-      this.participants.set(sessionId, {
-        sessionId,
-        userId: str(s.user_id),
-        unmuted: s.unmuted === true,
-        raisedHand: typeof s.raised_hand === 'number' ? s.raised_hand : 0,
-        speaking: old?.speaking ?? false,
+    for (const p of snapshot.participants) {
+      const old = previous.get(p.sessionId);
+      this.participants.set(p.sessionId, {
+        ...p,
+        speaking: p.speaking ?? old?.speaking ?? false,
         reaction: old?.reaction ?? null,
       });
     }
-    this.hostId = state.hostId;
-    this.screenSessionId = state.screenSessionId;
+    this.hostId = snapshot.hostId;
+    this.screenSessionId = snapshot.screenSessionId;
+  }
+
+  /** Shows a reaction on a participant for a few seconds. @returns false for an unknown session */
+  react(sessionId: string, literal: string, now = Date.now()): boolean {
+    const p = this.participants.get(sessionId);
+    if (!p || !literal) return false;
+    p.reaction = { literal, until: now + REACTION_MS };
+    return true;
   }
 
   /**
@@ -130,14 +161,8 @@ export class CallModel {
       case 'call_host_changed':
         this.hostId = str(data.hostID) || str(data.host_id);
         return true;
-      case 'user_reacted': {
-        if (!p) return false;
-        const emoji = (data.emoji ?? {}) as { literal?: unknown; name?: unknown };
-        const literal = str(emoji.literal) || (str(emoji.name) ? `:${str(emoji.name)}:` : '');
-        if (!literal) return false;
-        p.reaction = { literal, until: Date.now() + REACTION_MS };
-        return true;
-      }
+      case 'user_reacted':
+        return this.react(sessionId, emojiLiteral(data.emoji));
       default:
         return false;
     }

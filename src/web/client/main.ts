@@ -1,13 +1,18 @@
-import { announceSelf, displayNames, iceServers, signIn, type HostAction } from './api';
-import {
+import { announceSelf, displayNames, signIn, type HostAction } from './api';
+import type {
+  CallProtocol,
   CallSession,
-  type ConnectionState,
-  type ConnectionTrouble,
-  type Emoji,
+  ConnectionState,
+  ConnectionTrouble,
+  Emoji,
 } from './call-session';
 import { DevicePickers } from './devices';
+import { MattermostSession } from './mattermost-session';
 import { MediaSinks } from './media-sinks';
 import { paintQuality, participantRow } from './participants-view';
+import { messageOf } from './problems';
+import { PROTOCOLS, protocolOf, storedProtocol, storeProtocol } from './protocols';
+import type { StatsEntry } from './quality';
 
 const REACTIONS: readonly Emoji[] = [
   { name: '+1', unified: '1f44d', literal: '👍' },
@@ -45,9 +50,6 @@ function byId<T extends HTMLElement>(id: string): T {
   return node as T;
 }
 
-const messageOf = (err: unknown): string =>
-  err instanceof Error ? err.message : typeof err === 'string' ? err : 'unknown error';
-
 /** The calls page: a join form, then the call (controls, stage, participants). */
 class CallsPage {
   session: CallSession | null = null;
@@ -65,6 +67,8 @@ class CallsPage {
     name: byId<HTMLInputElement>('name-input'),
     channel: byId<HTMLInputElement>('channel-input'),
     joinButton: byId<HTMLButtonElement>('join-btn'),
+    protocols: [...document.querySelectorAll<HTMLInputElement>('input[name="protocol"]')],
+    protocolLabel: byId('protocol-label'),
     channelLabel: byId('channel-label'),
     connState: byId('conn-state'),
     rtt: byId('rtt'),
@@ -113,6 +117,14 @@ class CallsPage {
     ui.name.value = params.get('name') ?? sessionStorage.getItem('calls.name') ?? '';
     ui.channel.value =
       params.get('channel') ?? sessionStorage.getItem('calls.channel') ?? ui.channel.value;
+    const protocol = protocolOf(params.get('protocol')) ?? storedProtocol();
+    for (const input of ui.protocols) {
+      input.checked = input.value === protocol;
+      input.addEventListener('change', () => {
+        const chosen = protocolOf(input.value);
+        if (input.checked && chosen) storeProtocol(chosen);
+      });
+    }
 
     ui.form.addEventListener('submit', (ev) => {
       ev.preventDefault();
@@ -161,6 +173,7 @@ class CallsPage {
     if (!CHANNEL.test(channel)) {
       return this.error('Channel names use lowercase letters, digits, - and _ (up to 64).');
     }
+    const protocol = this.protocol;
     ui.errorBanner.hidden = true;
     ui.noticeBanner.hidden = true;
     ui.joinButton.disabled = true;
@@ -170,14 +183,12 @@ class CallsPage {
       sessionStorage.setItem('calls.channel', channel);
       this.names.set(login.user_id, name);
       announceSelf(login.token).catch((err: unknown) => console.warn('calls: profile', err));
-      const servers = await iceServers(login.token);
-      this.session = await CallSession.join(
+      this.session = await PROTOCOLS[protocol].join(
         {
           token: login.token,
           userId: login.user_id,
           admin: login.admin,
           channel,
-          iceServers: servers,
           microphoneId: ui.micSelect.value,
         },
         {
@@ -208,6 +219,12 @@ class CallsPage {
     } finally {
       ui.joinButton.disabled = false;
     }
+  }
+
+  /** The protocol chosen on the form. */
+  private get protocol(): CallProtocol {
+    const checked = this.ui.protocols.find((input) => input.checked);
+    return protocolOf(checked?.value) ?? 'mattermost';
   }
 
   /** The speaker each remote voice plays on. */
@@ -316,6 +333,8 @@ class CallsPage {
     ui.joinView.hidden = s !== null;
     ui.callView.hidden = s === null;
     ui.channelLabel.textContent = s ? `#${s.options.channel}` : '';
+    ui.protocolLabel.textContent = s ? `via ${PROTOCOLS[s.protocol].label}` : '';
+    ui.protocolLabel.dataset.protocol = s?.protocol ?? '';
     if (s && ui.callLink.value !== callLink(s.options.channel)) {
       ui.callLink.value = callLink(s.options.channel);
     }
@@ -352,7 +371,7 @@ class CallsPage {
       ),
     );
 
-    this.sinks.setLocalPreview(s.peer?.screenStream ?? null);
+    this.sinks.setLocalPreview(s.screenStream);
     const sharer = model.participants.get(model.screenSessionId);
     const showing = this.sinks.showingVideo;
     ui.screenPlaceholder.hidden = showing || sharer !== undefined;
@@ -369,8 +388,13 @@ const page = new CallsPage();
 /** Read-only hooks for the browser tests (and curious people with a console). */
 Object.defineProperty(window, '__calls', {
   value: {
+    /** The Mattermost session's peer connection (null on LiveKit, which has two). */
     get pc(): RTCPeerConnection | null {
-      return page.session?.peer?.pc ?? null;
+      const s = page.session;
+      return s instanceof MattermostSession ? (s.peer?.pc ?? null) : null;
+    },
+    get protocol(): CallProtocol | '' {
+      return page.session?.protocol ?? '';
     },
     get sessionId(): string {
       return page.session?.sessionId ?? '';
@@ -382,17 +406,26 @@ Object.defineProperty(window, '__calls', {
       return [...page.states];
     },
     get microphone(): { deviceId: string; label: string } | null {
-      return page.session?.peer?.microphone ?? null;
+      return page.session?.microphone ?? null;
     },
     get speakers(): string[] {
       return page.speakers;
     },
-    dropConnection(): void {
-      page.session?.dropConnection();
+    /** Every statistic of the session's peer connections. */
+    stats(): Promise<StatsEntry[]> {
+      return page.session?.stats() ?? Promise.resolve([]);
     },
+    /** Drops the socket as a network failure would (Mattermost's protocol only). */
+    dropConnection(): void {
+      if (page.session instanceof MattermostSession) page.session.dropConnection();
+    },
+    /** A raw Mattermost action (Mattermost's protocol only). */
     action(type: string, data?: unknown): Promise<Record<string, unknown>> {
-      if (!page.session) return Promise.reject(new Error('not in a call'));
-      return page.session.rawAction(type, data);
+      const s = page.session;
+      if (!(s instanceof MattermostSession)) {
+        return Promise.reject(new Error("not in a call over Mattermost's protocol"));
+      }
+      return s.rawAction(type, data);
     },
   },
 });

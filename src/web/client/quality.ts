@@ -116,6 +116,33 @@ export function pathRoundTrip(entries: readonly StatsEntry[]): number | null {
 }
 
 /**
+ * One received voice's quality from its `inbound-rtp` entry.
+ * @param previous the last sample's counters by stats id; updated in place
+ */
+export function voiceQuality(inbound: StatsEntry, previous: Map<string, Counters>): LinkQuality {
+  const received = num(inbound.packetsReceived) ?? 0;
+  const lost = num(inbound.packetsLost) ?? 0;
+  const before = previous.get(inbound.id);
+  previous.set(inbound.id, { received, lost, sent: 0 });
+  // No packets in the interval: the voice is paused (muted), there is nothing to measure.
+  const flowing = before === undefined ? received > 0 : received > before.received;
+  const lossPct = flowing ? intervalLoss(received, lost, before) : null;
+  const jitter = num(inbound.jitter);
+  const jitterMs = flowing && jitter !== null ? jitter * 1000 : null;
+  return {
+    level: grade(lossPct, jitterMs, null),
+    lossPct,
+    jitterMs,
+    rttMs: null,
+    packets: received,
+  };
+}
+
+/** True for a received voice's `inbound-rtp` entry. */
+export const isInboundAudio = (e: StatsEntry): boolean =>
+  e.type === 'inbound-rtp' && e.kind === 'audio';
+
+/**
  * Remote participants' voice quality as received here, by session id.
  * @param midOfTrack the receiving transceivers' mids by track id (for browsers whose inbound stats
  *   have no `mid`)
@@ -128,28 +155,12 @@ export function remoteQualities(
   previous: Map<string, Counters>,
 ): Map<string, LinkQuality> {
   const out = new Map<string, LinkQuality>();
-  for (const e of entries) {
-    if (e.type !== 'inbound-rtp' || e.kind !== 'audio') continue;
+  for (const e of entries.filter(isInboundAudio)) {
     const track = typeof e.trackIdentifier === 'string' ? e.trackIdentifier : '';
     const mid = typeof e.mid === 'string' ? e.mid : midOfTrack.get(track);
     const stream = mid === undefined ? undefined : streams.get(mid);
     if (!stream || stream.type !== 'voice') continue;
-    const received = num(e.packetsReceived) ?? 0;
-    const lost = num(e.packetsLost) ?? 0;
-    const before = previous.get(e.id);
-    previous.set(e.id, { received, lost, sent: 0 });
-    // No packets in the interval: the voice is paused (muted), there is nothing to measure.
-    const flowing = before === undefined ? received > 0 : received > before.received;
-    const lossPct = flowing ? intervalLoss(received, lost, before) : null;
-    const jitter = num(e.jitter);
-    const jitterMs = flowing && jitter !== null ? jitter * 1000 : null;
-    out.set(stream.sessionId, {
-      level: grade(lossPct, jitterMs, null),
-      lossPct,
-      jitterMs,
-      rttMs: null,
-      packets: received,
-    });
+    out.set(stream.sessionId, voiceQuality(e, previous));
   }
   return out;
 }

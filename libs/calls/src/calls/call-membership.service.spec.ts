@@ -346,6 +346,10 @@ describe('CallMembershipService', () => {
       expect(delivery.ofType('session-left')).toEqual([]);
       expect(media.callsOf('openSession')).toHaveLength(1);
       expect(media.callsOf('closeSession')).toEqual([]);
+      // What the media plane sent while the client was away may be lost: it is told.
+      expect(media.callsOf('clientReconnected')).toEqual([
+        { method: 'clientReconnected', sessionId: 's1' },
+      ]);
     });
 
     it('detaches the old connection when the client is back before its loss was noticed', async () => {

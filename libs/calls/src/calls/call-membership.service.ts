@@ -219,6 +219,8 @@ export class CallMembershipService implements OnApplicationShutdown {
     // The old connection is stale; it must not end the session when it finally closes.
     if (local.connection && local.connection !== connection) local.connection.detach();
     this.attach(connection, local);
+    // What the SFU sent while the client was away is lost: an unanswered offer is sent again.
+    this.media.clientReconnected(sessionId);
   }
 
   /**

@@ -8,6 +8,7 @@ import { CALLS_OPTIONS } from '../calls.constants';
 import type { ResolvedCallsOptions } from '../config/calls-options.interface';
 import { createRedis, describeRedis } from '../state/redis-connection';
 import { RedisKeys } from '../state/redis-keys';
+import { pacedStreamReader } from './stream-reader';
 
 /**
  * socket.io across instances through Redis streams, so channel broadcasts and `signal` to one
@@ -56,11 +57,13 @@ export class CallsIoAdapter extends IoAdapter {
       maxRetriesPerRequest: 0,
     });
     publisher.duplicate = (): Redis => {
-      const reader = createRedis(this.options, {
-        ...base,
-        enableOfflineQueue: true,
-        maxRetriesPerRequest: null,
-      });
+      const reader = pacedStreamReader(
+        createRedis(this.options, {
+          ...base,
+          enableOfflineQueue: true,
+          maxRetriesPerRequest: null,
+        }),
+      );
       reader.on('error', () => undefined);
       readers.push(reader);
       return reader;

@@ -107,6 +107,10 @@ export const CALLS_ENV: EnvTable = {
   },
   livekitAnnounce: { name: 'RUSTCHAT_CALLS_LIVEKIT_ANNOUNCE', parser: boolean },
   rtcWorkers: { name: 'RUSTCHAT_CALLS_WORKERS', parser: integer(0, 64) },
+  maxSessionsPerRouter: {
+    name: 'RUSTCHAT_CALLS_ROUTER_MAX_SESSIONS',
+    parser: integer(0, 100_000),
+  },
   rtcListenIp: { name: 'RUSTCHAT_CALLS_LISTEN_IP', parser: ipAddress },
   iceHostOverride: {
     name: 'RUSTCHAT_CALLS_ICE_HOST_OVERRIDE',

@@ -74,6 +74,7 @@ function checkLiveKitKeys(options: CallsModuleOptions): void {
 function resolveMediaOptions(options: CallsModuleOptions) {
   const media = {
     rtcWorkers: options.rtcWorkers ?? availableParallelism(),
+    maxSessionsPerRouter: options.maxSessionsPerRouter ?? 100,
     rtcListenIp: options.rtcListenIp ?? '0.0.0.0',
     iceHostOverride: options.iceHostOverride ?? '',
     pipeAddress: options.pipeAddress ?? '',

@@ -215,6 +215,14 @@ export interface CallsModuleOptions {
    */
   rtcWorkers?: number;
   /**
+   * Sessions one router of a call takes before the call opens another router on another worker
+   * (one worker runs on one core: a call spread over the workers uses every core); the routers
+   * of a call are piped together. 0 keeps every call on one router. Env:
+   * `RUSTCHAT_CALLS_ROUTER_MAX_SESSIONS`.
+   * @default 100
+   */
+  maxSessionsPerRouter?: number;
+  /**
    * IP address the RTC sockets listen on. Env: `RUSTCHAT_CALLS_LISTEN_IP`.
    * @default '0.0.0.0'
    */

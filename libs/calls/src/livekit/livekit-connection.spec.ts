@@ -1,69 +1,119 @@
 import { EventEmitter } from 'node:events';
-import { SignalResponse } from '@livekit/protocol';
+import { SignalRequest, SignalResponse } from '@livekit/protocol';
 import type WebSocket from 'ws';
 import type { CallEvent } from '../calls/call-events';
 import type { ParticipantView } from '../protocol/livekit/participant-view';
 import { RoomView } from '../protocol/livekit/room-view';
-import { type ConnectionHooks, LiveKitConnection } from './livekit-connection';
+import { type ConnectionHooks, type LiveKitClient, LiveKitConnection } from './livekit-connection';
 
-/** A WebSocket that keeps what is sent on it. */
+/** A `ws` socket as the connection uses it: events in, frames and closes recorded. */
 class FakeSocket extends EventEmitter {
   readonly OPEN = 1;
   readyState = 1;
+  readonly closes: { code: number; reason: string }[] = [];
   readonly sent: SignalResponse[] = [];
+
   send(frame: Uint8Array): void {
     this.sent.push(SignalResponse.fromBinary(frame));
   }
-  close(): void {
+
+  close(code: number, reason: string): void {
+    this.closes.push({ code, reason });
     this.readyState = 3;
   }
 }
 
-const self: ParticipantView = {
-  sessionId: 's0',
-  identity: 'u0___s0',
-  name: 'u0',
-  metadata: '',
-  attributes: {},
-  tracks: [],
-  joinedAtMs: 1,
-  unmuted: false,
-};
-
-const hooks: ConnectionHooks = {
-  attached: () => undefined,
-  detached: () => undefined,
-  request: () => Promise.resolve(),
-  leaveCall: () => Promise.resolve(),
-  closed: () => undefined,
-  refused: () => undefined,
-};
+const frame = (message: SignalRequest['message']): Buffer =>
+  Buffer.from(new SignalRequest({ message }).toBinary());
 
 describe('LiveKitConnection', () => {
   let socket: FakeSocket;
+  let handled: string[];
   let connection: LiveKitConnection;
 
   beforeEach(() => {
     socket = new FakeSocket();
-    const client = { userId: 'u0', channelId: 'ch', sessionId: 's0' };
+    handled = [];
+    const hooks: ConnectionHooks = {
+      attached: () => undefined,
+      detached: () => undefined,
+      request: (_c, request) => {
+        handled.push(request.message.case ?? 'unknown');
+        return Promise.resolve();
+      },
+      leaveCall: () => Promise.resolve(),
+      closed: () => undefined,
+      refused: () => undefined,
+    };
     connection = new LiveKitConnection(
       socket as unknown as WebSocket,
-      client as ConstructorParameters<typeof LiveKitConnection>[1],
-      { messageRate: 10, messageBurst: 10, maxFrameBytes: 1 << 20, idleTimeoutMs: 60_000 },
+      { sessionId: 's1', userId: 'u1', channelId: 'ch1' } as LiveKitClient,
+      { messageRate: 100, messageBurst: 100, maxFrameBytes: 1024, idleTimeoutMs: 15_000 },
       hooks,
     );
-    connection.joined(new RoomView(self, 'call', 'ch', (id) => id));
   });
 
-  afterEach(() => connection.closeWithError(1000, 'done'));
+  afterEach(() => socket.emit('close'));
+
+  const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('handles requests that came before the join after it, in the order they came', async () => {
+    let joined!: () => void;
+    connection.enqueue(
+      () =>
+        new Promise<void>((resolve) => {
+          joined = () => {
+            handled.push('join');
+            resolve();
+          };
+        }),
+    );
+    socket.emit('message', frame({ case: 'ping', value: 1n }), true);
+    socket.emit('message', frame({ case: 'leave', value: {} as never }), true);
+    await settle();
+    expect(handled).toEqual([]);
+
+    joined();
+    await settle();
+
+    expect(handled).toEqual(['join', 'ping', 'leave']);
+  });
+
+  it('a task that fails does not stop the ones after it', async () => {
+    connection.enqueue(() => Promise.reject(new Error('join failed')));
+    socket.emit('message', frame({ case: 'ping', value: 1n }), true);
+    await settle();
+    expect(handled).toEqual(['ping']);
+  });
+
+  it.each([
+    ['a text frame', Buffer.from([0x7b, 0xff]), false, 1003],
+    ['a frame over the limit', Buffer.alloc(2048), true, 1009],
+    ['a frame that is not a SignalRequest', Buffer.from([0x0a, 0xff, 0x01]), true, 1007],
+  ])('%s closes it with a reason', (_what, data, isBinary, code) => {
+    socket.emit('message', data, isBinary);
+    expect(socket.closes).toEqual([{ code, reason: expect.stringMatching(/\S/) }]);
+    expect(handled).toEqual([]);
+  });
 
   it('sends the participant changes of a batch of call events as one update', () => {
+    const self: ParticipantView = {
+      sessionId: 's1',
+      identity: 'u1___s1',
+      name: 'u1',
+      metadata: '',
+      attributes: {},
+      tracks: [],
+      joinedAtMs: 1,
+      unmuted: false,
+    };
+    connection.joined(new RoomView(self, 'call', 'ch1', (id) => id));
     const events: CallEvent[] = [
-      { type: 'session-joined', userId: 'u1', sessionId: 's1' },
       { type: 'session-joined', userId: 'u2', sessionId: 's2' },
-      { type: 'session-joined', userId: 'u0', sessionId: 's0' },
-      { type: 'session-left', userId: 'u1', sessionId: 's1' },
-      { type: 'voice', speaking: true, userId: 'u2', sessionId: 's2' },
+      { type: 'session-joined', userId: 'u3', sessionId: 's3' },
+      { type: 'session-joined', userId: 'u1', sessionId: 's1' },
+      { type: 'session-left', userId: 'u2', sessionId: 's2' },
+      { type: 'voice', speaking: true, userId: 'u3', sessionId: 's3' },
     ];
 
     connection.deliverAll(events);
@@ -75,9 +125,8 @@ describe('LiveKitConnection', () => {
           : r.message.case,
       ),
     ).toEqual([
-      // s1 appears again as it leaves (state 3 = DISCONNECTED): a second update.
-      'update u1___s1:2 u2___s2:2',
-      'update u1___s1:3',
+      // One update, each participant once with its last state (s2 left: 3 = DISCONNECTED).
+      'update u3___s3:2 u2___s2:3',
       'speakersChanged',
     ]);
   });

@@ -11,8 +11,9 @@ import {
   LiveKitFrameError,
   type SignalMessage,
 } from '../protocol/livekit/livekit-codec';
-import { coalesceUpdates, LiveKitMessages } from '../protocol/livekit/livekit-messages';
+import { LiveKitMessages } from '../protocol/livekit/livekit-messages';
 import type { VerifiedLiveKitToken } from '../protocol/livekit/livekit-tokens';
+import { coalesceUpdates } from '../protocol/livekit/update-coalescing';
 import type { ParticipantView } from '../protocol/livekit/participant-view';
 import type { RoomView } from '../protocol/livekit/room-view';
 import type { LiveKitMediaSession } from './livekit-media-session.interface';
@@ -96,6 +97,8 @@ export class LiveKitConnection implements SessionConnection {
   private readonly waiting: (() => void)[] = [];
   /** Whether what waits for the join may go (see {@link joined}). */
   private released = false;
+  /** Messages collected while what waited for the join is applied (see {@link release}). */
+  private batch: SignalMessage[] | null = null;
   /** Whether the client has sent a message since its join response (or need not have). */
   private heard = false;
   /** Not released before this time (ms). */
@@ -195,16 +198,34 @@ export class LiveKitConnection implements SessionConnection {
     this.release();
   }
 
+  /**
+   * Applies what waited for the join. Its messages go out together, consecutive updates merged
+   * ({@link coalesceUpdates}): a client held while many join at once has one `update` per change
+   * waiting, a few hundred at 200 participants.
+   */
   private release(): void {
     if (this.released || !this.roomView || !this.heard || Date.now() < this.holdUntil) return;
     this.released = true;
-    for (const apply of this.waiting.splice(0)) apply();
+    this.batch = [];
+    try {
+      for (const apply of this.waiting.splice(0)) apply();
+    } finally {
+      this.flush();
+    }
   }
 
   /** Sends server messages (dropped once the connection ends). */
   send(...messages: SignalMessage[]): void {
     if (this.ended || this.socket.readyState !== this.socket.OPEN) return;
-    for (const message of messages) this.socket.send(encodeSignalResponse(message));
+    if (this.batch) this.batch.push(...messages);
+    else for (const message of messages) this.socket.send(encodeSignalResponse(message));
+  }
+
+  /** Sends what {@link release} collected (before anything that ends the connection). */
+  private flush(): void {
+    const batch = this.batch;
+    this.batch = null;
+    if (batch && batch.length > 0) this.send(...coalesceUpdates(batch));
   }
 
   /** A call event for this client: applied to its room view, sent, and an end acted on. */
@@ -264,6 +285,16 @@ export class LiveKitConnection implements SessionConnection {
     }
   }
 
+  /**
+   * Runs `task` after every task queued before it: the join first (the transport queues it as
+   * the connection opens), then the client's requests in the order they came, so a request sent
+   * before the join response is handled after the join, like LiveKit's. A task's failure is its
+   * own (it should not throw).
+   */
+  enqueue(task: () => Promise<void>): void {
+    this.queue = this.queue.then(task).catch(() => undefined);
+  }
+
   /** Marks why the server is about to remove the session (sent in `leave` when it detaches). */
   removing(reason: DisconnectReason): void {
     this.endReason = reason;
@@ -272,6 +303,7 @@ export class LiveKitConnection implements SessionConnection {
   /** Closes the socket with a reason (a protocol error: no `leave`). */
   closeWithError(code: number, reason: string): void {
     if (this.ended) return;
+    this.flush();
     this.ended = true;
     this.stopTimers();
     this.socket.close(code, reason.slice(0, 120));
@@ -279,6 +311,7 @@ export class LiveKitConnection implements SessionConnection {
 
   private close(reason: DisconnectReason | null, lingerMs = 0): void {
     if (this.ended) return;
+    this.flush();
     if (reason !== null) {
       this.send(LiveKitMessages.leave(reason));
     }
@@ -318,7 +351,7 @@ export class LiveKitConnection implements SessionConnection {
     // The client took in the join response: what was held for it goes before its request.
     this.heard = true;
     this.release();
-    this.queue = this.queue.then(() => this.hooks.request(this, request)).catch(() => undefined);
+    this.enqueue(() => this.hooks.request(this, request));
   }
 
   private onClose(): void {

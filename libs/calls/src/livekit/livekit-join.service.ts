@@ -7,6 +7,7 @@ import { LocalSessions } from '../calls/local-sessions';
 import { InjectSessionControl, type SessionControl } from '../calls/session-control.interface';
 import { CALLS_OPTIONS } from '../calls.constants';
 import type { ResolvedCallsOptions } from '../config/calls-options.interface';
+import { CallsError } from '../errors/calls.error';
 import { ForbiddenError } from '../errors/forbidden.error';
 import { CallsIdCodec, InjectCallsIdCodec } from '../identity/id-codec.interface';
 import { CallsMetrics } from '../metrics/calls-metrics.service';
@@ -91,7 +92,14 @@ export class LiveKitJoinService implements OnModuleInit {
         refused: (problem) => this.metrics.messages.inc({ type: 'livekit:frame', result: problem }),
       },
     );
-    void this.join(connection);
+    // First in the connection's queue: requests sent before the join response wait for it.
+    connection.enqueue(() =>
+      this.join(connection).catch((err: unknown) => {
+        this.logger.error(
+          `LiveKit join failed [sessionId=${connection.client.sessionId}]: ${(err as Error).stack ?? String(err)}`,
+        );
+      }),
+    );
     return connection;
   }
 
@@ -113,10 +121,12 @@ export class LiveKitJoinService implements OnModuleInit {
           : {}),
       });
     } catch (err) {
-      this.metrics.messages.inc({ type: 'livekit:join', result: 'error' });
-      this.logger.log(
-        `LiveKit join refused [channelId=${channelId}, sessionId=${sessionId}]: ${(err as Error).message}`,
-      );
+      // The module's errors refuse the join (counted `refused`); anything else is the server's.
+      const refused = err instanceof CallsError;
+      this.metrics.messages.inc({ type: 'livekit:join', result: refused ? 'refused' : 'error' });
+      const what = `[channelId=${channelId}, sessionId=${sessionId}]`;
+      if (refused) this.logger.log(`LiveKit join refused ${what}: ${err.message}`);
+      else this.logger.error(`LiveKit join failed ${what}: ${(err as Error).stack ?? String(err)}`);
       connection.send(LiveKitMessages.leave(DisconnectReason.JOIN_FAILURE));
       connection.closeWithError(CloseCode.policy, (err as Error).message);
       return;

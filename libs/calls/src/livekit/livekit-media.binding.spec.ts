@@ -5,6 +5,7 @@ import {
   TrackSource,
   TrackType,
 } from '@livekit/protocol';
+import { InvalidMessageError } from '../errors';
 import type { MediaTrack } from '../media/media-plane.interface';
 import { LiveKitIds } from '../protocol/livekit/livekit-ids';
 import type { TrackView } from '../protocol/livekit/participant-view';
@@ -180,9 +181,16 @@ describe('LiveKitMediaBinding (a LiveKit participant on the media port)', () => 
     await binding.addCandidate(SignalTarget.SUBSCRIBER, c, false);
     await binding.addCandidate(SignalTarget.PUBLISHER, JSON.stringify({ candidate: '' }), true);
     expect(media.callsOf('addIceCandidate').map((x) => x.sessionId)).toEqual(['s1', 's1:sub']);
-    await expect(binding.addCandidate(SignalTarget.PUBLISHER, '{nope', false)).rejects.toThrow(
-      'not JSON',
-    );
+  });
+
+  it('refuses a candidate that is not JSON as a client error (invalid_message), not an internal one', async () => {
+    const refused = binding.addCandidate(SignalTarget.PUBLISHER, '{nope', false);
+    await expect(refused).rejects.toBeInstanceOf(InvalidMessageError);
+    await expect(refused).rejects.toMatchObject({
+      code: 'invalid_message',
+      field: 'candidateInit',
+    });
+    expect(media.callsOf('addIceCandidate')).toEqual([]);
   });
 
   it('publishes an announced track when its media arrives, and unpublishes it when it ends', async () => {

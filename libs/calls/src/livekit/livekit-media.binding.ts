@@ -5,6 +5,7 @@ import {
   type TrackInfo,
   TrackSource,
 } from '@livekit/protocol';
+import { InvalidMessageError } from '../errors/invalid-message.error';
 import type {
   MediaIceCandidate,
   MediaOfferTrack,
@@ -232,13 +233,16 @@ export class LiveKitMediaBinding implements LiveKitMediaSession {
   }
 }
 
-/** A trickled `RTCIceCandidateInit` (JSON), or null when it is not one. */
+/**
+ * A trickled `RTCIceCandidateInit` (JSON), or null when it is not one.
+ * @throws InvalidMessageError when it is not JSON
+ */
 function parseCandidate(json: string): MediaIceCandidate | null {
   let value: unknown;
   try {
     value = JSON.parse(json);
   } catch {
-    throw new Error('trickle candidate is not JSON');
+    throw new InvalidMessageError('candidateInit', 'not JSON');
   }
   if (typeof value !== 'object' || value === null) return null;
   const c = value as Record<string, unknown>;

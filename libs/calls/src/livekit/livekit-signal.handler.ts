@@ -17,6 +17,7 @@ import { CallsMetrics } from '../metrics/calls-metrics.service';
 import { mayPublish } from '../protocol/livekit/livekit-grants';
 import { LiveKitIds } from '../protocol/livekit/livekit-ids';
 import { LiveKitMessages } from '../protocol/livekit/livekit-messages';
+import { refusalOf } from '../protocol/livekit/livekit-refusals';
 import { trackInfo } from '../protocol/livekit/participant-info.builder';
 import {
   mergeAttributes,
@@ -54,17 +55,27 @@ export class LiveKitSignalHandler {
     private readonly metrics: CallsMetrics,
   ) {}
 
-  /** Handles one request; a failure is counted and logged, never thrown. */
+  /**
+   * Handles one request, never throwing: a request that fails is answered with a
+   * `request_response` (the module's errors with their code and message, anything else as
+   * `internal error`), counted (`refused`, or `error` for the server's own failures) and, when it
+   * is the server's own failure, logged as an error.
+   */
   async handle(connection: LiveKitConnection, request: SignalRequest): Promise<void> {
     const type = `livekit:${request.message.case ?? 'unknown'}`;
     try {
       const result = await this.dispatch(connection, request);
       this.metrics.messages.inc({ type, result });
     } catch (err) {
-      this.metrics.messages.inc({ type, result: 'error' });
-      this.logger.warn(
-        `LiveKit request failed [sessionId=${connection.sessionId ?? '-'}, type=${type}]: ${(err as Error).message}`,
-      );
+      const refusal = refusalOf(request.message, err);
+      connection.send(refusal.message);
+      this.metrics.messages.inc({ type, result: refusal.internal ? 'error' : 'refused' });
+      const what = `[sessionId=${connection.sessionId ?? '-'}, type=${type}]`;
+      if (refusal.internal) {
+        this.logger.error(`LiveKit request failed ${what}: ${(err as Error).stack ?? String(err)}`);
+      } else {
+        this.logger.debug(`LiveKit request refused ${what}: ${(err as Error).message}`);
+      }
     }
   }
 
@@ -141,7 +152,8 @@ export class LiveKitSignalHandler {
       metadata: req.metadata || view.self.metadata,
       attributes: mergeAttributes(view.self.attributes, others),
     };
-    if (JSON.stringify(next).length > MAX_METADATA_BYTES) {
+    // The hand becomes one of its attributes too: it counts.
+    if (JSON.stringify(next).length + (hand?.length ?? 0) > MAX_METADATA_BYTES) {
       return refuse(RequestResponse_Reason.LIMIT_EXCEEDED, 'metadata too large');
     }
     const changed = JSON.stringify(next) !== JSON.stringify(view.self);
@@ -159,8 +171,8 @@ export class LiveKitSignalHandler {
       try {
         await this.actions.setHand(acting, hand !== '');
       } catch (err) {
+        // Refused by handle(), like any failed request.
         view.replaceSelf(() => before);
-        refuse(RequestResponse_Reason.UNCLASSIFIED_ERROR, (err as Error).message);
         throw err;
       }
     }

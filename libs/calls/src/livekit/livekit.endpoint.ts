@@ -11,7 +11,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { DisconnectReason } from '@livekit/protocol';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
+import type { WebSocketServer } from 'ws';
 import { DrainState } from '../calls/drain-state';
 import { CALLS_OPTIONS } from '../calls.constants';
 import type { ResolvedCallsOptions } from '../config/calls-options.interface';
@@ -21,10 +21,9 @@ import { CloseCode } from './livekit-connection';
 import { accessToken, refuseUpgrade, requestUrl } from './livekit-http';
 import { LiveKitJoinService } from './livekit-join.service';
 import { LiveKitSessions } from './livekit-sessions';
+import { createSignalSocketServer } from './livekit-socket-server';
 import { LiveKitSwitch } from './livekit-switch';
 
-/** Hard cap of a WebSocket message before it is even buffered; the codec's limit is lower. */
-const MAX_WS_PAYLOAD = 1024 * 1024;
 /**
  * Time the checks before an upgrade may take (ms): engine.io (socket.io, on the same server)
  * ends an upgrade nobody has answered within 1 s.
@@ -104,7 +103,7 @@ export class LiveKitEndpoint
       this.logger.warn('LiveKit keys are set but the host app has no HTTP server: endpoint off');
       return;
     }
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_PAYLOAD });
+    this.wss = createSignalSocketServer();
     this.server = server;
     server.on('upgrade', this.onUpgrade);
     this.logger.log(`LiveKit endpoint on [path=${this.base || '/'}/rtc]`);

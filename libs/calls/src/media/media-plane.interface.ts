@@ -225,6 +225,12 @@ export interface MediaPlane {
   sendData(sessionId: string, label: string, payload: Uint8Array): boolean;
   /** Names the MediaStream of the session's screen share (`null`: none). */
   setScreenStream(sessionId: string, streamId: string | null): void;
+  /**
+   * The session's client reconnected (its signaling connection changed): a server offer it has
+   * not answered may have been sent to the connection that went away, so it is sent again if it
+   * is still unanswered a moment later. Unknown sessions are ignored.
+   */
+  clientReconnected(sessionId: string): void;
   /** Closes a session's media; no `sessionClosed` event follows. */
   closeSession(sessionId: string): Promise<void>;
   /** Closes every session of a call; no `sessionClosed` events follow. */

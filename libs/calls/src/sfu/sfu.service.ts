@@ -175,6 +175,11 @@ export class SfuService implements MediaPlane, OnModuleInit, OnApplicationShutdo
     room.producersChanged(peer);
   }
 
+  /** See {@link MediaPlane.clientReconnected}. */
+  clientReconnected(sessionId: string): void {
+    this.find(sessionId)?.peer.clientReconnected();
+  }
+
   /**
    * Closes a session's transport, producers and consumers; the others get server offers
    * without its tracks. Unknown sessions are ignored. No `session-closed` event follows.
@@ -210,7 +215,7 @@ export class SfuService implements MediaPlane, OnModuleInit, OnApplicationShutdo
     const peers = rooms.flatMap((r) => r.sessions);
     return {
       workers: this.pool?.workers.length ?? 0,
-      routers: rooms.filter((r) => r.hasRouter).length,
+      routers: rooms.reduce((n, r) => n + r.routerCount, 0),
       transports: peers.filter((p) => p.hasTransport).length,
       producers: peers.reduce((n, p) => n + p.producers.length, 0),
       consumers: peers.reduce((n, p) => n + p.consumers.length, 0),
@@ -247,9 +252,19 @@ export class SfuService implements MediaPlane, OnModuleInit, OnApplicationShutdo
     return usage.flat();
   }
 
-  /** PID of the worker that runs a call's router (diagnostics, tests). */
+  /** PID of the worker that runs a call's (primary) router (diagnostics, tests). */
   callWorkerPid(callId: string): number | undefined {
     return this.rooms.get(callId)?.workerPid;
+  }
+
+  /** PIDs of the workers that run a call's routers, the primary's first (diagnostics, tests). */
+  callWorkerPids(callId: string): number[] {
+    return this.rooms.get(callId)?.workerPids ?? [];
+  }
+
+  /** PID of the worker whose router holds a session's transport (diagnostics, tests). */
+  sessionWorkerPid(sessionId: string): number | undefined {
+    return this.find(sessionId)?.room.sessionWorkerPid(sessionId);
   }
 
   private peer(sessionId: string): SfuPeer {
@@ -289,6 +304,7 @@ export class SfuService implements MediaPlane, OnModuleInit, OnApplicationShutdo
     const o = this.options;
     return {
       pool,
+      maxSessionsPerRouter: o.maxSessionsPerRouter,
       network: this.network,
       maxSdpBytes: o.maxSdpBytes,
       signalingTimeoutMs: o.signalingTimeoutMs,

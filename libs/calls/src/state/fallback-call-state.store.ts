@@ -273,6 +273,10 @@ export class FallbackCallStateStore implements CallStateStore {
         if (!restore) return this.local.peek(callId) === local;
         const created = await this.remote.create({ ...restore, version: 1 });
         if (created.created) return this.adopt(callId, local, created.call);
+        // Another instance put this very call back meanwhile: merge into it as usual. (Taking
+        // it for another call would drop the local mirror, and the next pass would then read
+        // the call as ended here and remove every session it had.)
+        if (created.call.id === target) continue;
         // The channel got another call meanwhile: move our sessions into it.
         this.logger.warn(
           `merging call into the channel's current call [callId=${callId}, into=${created.call.id}]`,

@@ -30,6 +30,7 @@ export type MediaCall =
       readonly options?: MediaSessionOptions;
     }
   | { readonly method: 'closeSession'; readonly sessionId: string }
+  | { readonly method: 'clientReconnected'; readonly sessionId: string }
   | { readonly method: 'setAudioMuted'; readonly sessionId: string; readonly muted: boolean }
   | {
       readonly method: 'sendData';
@@ -134,6 +135,10 @@ export class FakeMediaPlane implements MediaPlane {
 
   setScreenStream(sessionId: string, streamId: string | null): void {
     this.calls.push({ method: 'setScreenStream', sessionId, streamId });
+  }
+
+  clientReconnected(sessionId: string): void {
+    this.calls.push({ method: 'clientReconnected', sessionId });
   }
 
   closeSession(sessionId: string): Promise<void> {

@@ -8,6 +8,11 @@ export interface TestSentinelGroupOptions {
   readonly name?: string;
   /** `down-after-milliseconds` of the sentinels. @default 1000 */
   readonly downAfterMs?: number;
+  /**
+   * Keep the servers' data on disk (append-only files), so that {@link TestSentinelGroup.restartPrimary}
+   * can bring the primary back with its data. @default false
+   */
+  readonly persistent?: boolean;
 }
 
 /** Runs `fn` with a short-lived client of a loopback server. */
@@ -51,11 +56,16 @@ export class TestSentinelGroup {
   static async start(options: TestSentinelGroupOptions = {}): Promise<TestSentinelGroup> {
     const name = options.name ?? 'mymaster';
     const downAfterMs = options.downAfterMs ?? 1000;
-    const primary = await TestRedisServer.start();
-    const replica = await TestRedisServer.start(undefined, { replicaOf: primary.port });
+    const persistent = options.persistent ?? false;
+    const primary = await TestRedisServer.start(undefined, { persistent });
+    // Made a replica by command, not on its command line: restarted, it comes back as a primary
+    // with its data (a promoted replica restarted must not follow its first primary again); the
+    // sentinels set its role.
+    const replica = await TestRedisServer.start(undefined, { persistent });
     const sentinels: TestRedisServer[] = [];
     const group = new TestSentinelGroup(name, [primary, replica], sentinels);
     try {
+      await withClient(replica.port, (c) => c.call('REPLICAOF', '127.0.0.1', String(primary.port)));
       await group.until(
         async () => {
           const info = await withClient(replica.port, (c) => c.info('replication'));
@@ -134,6 +144,30 @@ export class TestSentinelGroup {
     if (!server) throw new Error(`no server of this group on port ${port}`);
     await server.kill();
     return port;
+  }
+
+  /**
+   * SIGKILLs the current primary and starts it again on the same port after `downMs` (shorter than
+   * the sentinels' `down-after-milliseconds`, or they fail over): empty, or with its data when the
+   * group is persistent. Its replica then syncs from it again (an empty primary empties it).
+   * @returns the primary's port
+   */
+  async restartPrimary(options: { empty: boolean; downMs: number }): Promise<number> {
+    const port = await this.primaryPort();
+    const server = this.servers.find((s) => s.port === port);
+    if (!server) throw new Error(`no server of this group on port ${port}`);
+    await server.kill();
+    await sleep(options.downMs);
+    await server.restart({ empty: options.empty });
+    return port;
+  }
+
+  /**
+   * Starts again, with its data, every server of the group that is not running (a primary killed
+   * by {@link killPrimary}): the sentinels make it a replica of the current primary.
+   */
+  async restartStopped(): Promise<void> {
+    for (const server of this.servers) if (!server.running) await server.restart();
   }
 
   /**

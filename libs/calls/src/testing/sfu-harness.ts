@@ -151,6 +151,11 @@ export class SfuHarness {
     if (!this.held.has(ref.sessionId)) this.held.set(ref.sessionId, []);
   }
 
+  /** Throws the held signals away (the client never gets them) and stops holding. */
+  drop({ ref }: { ref: MediaSessionRef }): void {
+    this.held.delete(ref.sessionId);
+  }
+
   /** Delivers the held signals in order and stops holding. */
   async release({ ref }: { ref: MediaSessionRef }): Promise<void> {
     const held = this.held.get(ref.sessionId) ?? [];

@@ -99,6 +99,7 @@ export class WrtcTestPeer {
   private readonly dcWaiters: ((message: string | ArrayBuffer) => void)[] = [];
   private needsOffer = false;
   private closed = false;
+  private framesFed = 0;
   /** Offers and answers received from the server, in order. */
   readonly received: { type: string; sdp: string }[] = [];
   /** Errors of background negotiation steps (tests assert it stays empty). */
@@ -174,11 +175,21 @@ export class WrtcTestPeer {
       // Catch up on timer drift so the source gets 100 frames per second.
       for (let i = 0; next <= Date.now() && i < 10; i++, next += 10) {
         source.onData({ samples: tone.nextFrame(), sampleRate: TONE_SAMPLE_RATE, channelCount: 1 });
+        this.framesFed++;
       }
     }, 10);
     this.timers.push(timer);
     this.localTracks.push(track);
     return this.pc.addTrack(track, new this.wrtc.MediaStream([track]));
+  }
+
+  /**
+   * 10 ms audio frames fed to the tone sources so far (all tones): how much this process gave
+   * libwebrtc to send, whatever became of it on the network. A loaded machine that starves this
+   * process's timers feeds fewer than 100 per second and tone.
+   */
+  get audioFramesFed(): number {
+    return this.framesFed;
   }
 
   /**

@@ -63,29 +63,3 @@ export const LiveKitMessages = {
     value: new RoomUpdate({ room }),
   }),
 } as const;
-
-/**
- * The messages with each run of consecutive `update`s made one `update` (LiveKit's own batching:
- * a client applies an update's participants in order). A participant that would appear twice
- * starts a new `update`, so each message names a participant once. Other messages keep their place.
- */
-export function coalesceUpdates(messages: readonly SignalMessage[]): SignalMessage[] {
-  const out: (SignalMessage | ParticipantInfo[])[] = [];
-  let run: { participants: ParticipantInfo[]; sids: Set<string> } | null = null;
-  for (const message of messages) {
-    if (message.case !== 'update') {
-      run = null;
-      out.push(message);
-      continue;
-    }
-    const participants = message.value.participants;
-    if (run && participants.every((p) => !run!.sids.has(p.sid))) {
-      run.participants.push(...participants);
-      for (const p of participants) run.sids.add(p.sid);
-      continue;
-    }
-    run = { participants: [...participants], sids: new Set(participants.map((p) => p.sid)) };
-    out.push(run.participants);
-  }
-  return out.map((m) => (Array.isArray(m) ? LiveKitMessages.update(m) : m));
-}

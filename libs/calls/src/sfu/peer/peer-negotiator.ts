@@ -73,11 +73,19 @@ interface PendingOffer {
   readonly transportGeneration: number;
   /** The numbering before the offer (restored if the offer is given up: the client never took it). */
   readonly bundlesBefore: BundleRegistry;
-  readonly timer: NodeJS.Timeout;
+  /** The offer and its candidates as signalled (sent again after a reconnect). */
+  readonly signals: MediaSignal[];
+  /** Gives up waiting for the answer (restarted when the offer is sent again). */
+  timer?: NodeJS.Timeout;
 }
 
 /** How long a reclaimed mid waits for the client's next offer before the server offers it. */
 const RECLAIM_OFFER_DELAY_MS = 1000;
+/**
+ * How long after a reconnect an unanswered server offer is sent again: a client that did get it
+ * answers within this (through its new connection), and then must not get it twice.
+ */
+const RESEND_AFTER_RECONNECT_MS = 1000;
 
 /**
  * The SDP offer/answer of one session with its client: the client offers first; the server
@@ -103,6 +111,7 @@ export class PeerNegotiator {
   private offerQueued = false;
   private ready = false;
   private readonly reclaimTimers = new Set<NodeJS.Timeout>();
+  private resendTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly queue: NegotiationQueue,
@@ -158,10 +167,39 @@ export class PeerNegotiator {
     this.dirty = true;
   }
 
-  /** Stops every timer (the pending offer's, the reclaimed mids'). */
+  /**
+   * The client reconnected. Signals sent while its connection was going away are lost (a
+   * socket.io connection replays nothing), and a server offer it never got would end the session
+   * at the answer timeout: one still unanswered a moment later is sent again, the same offer with
+   * its candidates, and the client gets a full answer timeout for it.
+   */
+  clientReconnected(): void {
+    if (!this.pending) return;
+    const pending = this.pending;
+    clearTimeout(this.resendTimer);
+    this.resendTimer = setTimeout(() => {
+      this.resendTimer = undefined;
+      void this.queue
+        .run(() => {
+          if (this.host.isClosed() || this.pending !== pending) return Promise.resolve();
+          this.logger.log(`server offer sent again after a reconnect [${this.host.context}]`);
+          clearTimeout(pending.timer);
+          pending.timer = this.answerTimer(pending);
+          for (const signal of pending.signals) this.host.signal(signal);
+          return Promise.resolve();
+        })
+        .catch((err: Error) =>
+          this.logger.warn(`sending the offer again failed [${this.host.context}]: ${err.message}`),
+        );
+    }, RESEND_AFTER_RECONNECT_MS);
+    this.resendTimer.unref?.();
+  }
+
+  /** Stops every timer (the pending offer's, the reclaimed mids', a resend's). */
   close(): void {
     if (this.pending) clearTimeout(this.pending.timer);
     this.pending = null;
+    clearTimeout(this.resendTimer);
     for (const timer of this.reclaimTimers) clearTimeout(timer);
     this.reclaimTimers.clear();
   }
@@ -255,18 +293,14 @@ export class PeerNegotiator {
     const bundlesBefore = this.bundles.clone();
     const { added, included } = this.slots.prepareOffer();
     const sections = this.slots.list.map((slot) => describeSlot(slot, this.bundles));
-    const timer = setTimeout(
-      () => void this.onAnswerTimeout(pending),
-      this.host.signalingTimeoutMs,
-    );
-    timer.unref?.();
     const pending: PendingOffer = {
       added,
       included,
       transportGeneration: this.transport.generation,
       bundlesBefore,
-      timer,
+      signals: [],
     };
+    pending.timer = this.answerTimer(pending);
     this.pending = pending;
     this.signalingState = 'have-local-offer';
     this.host.offerTracks(
@@ -274,7 +308,17 @@ export class PeerNegotiator {
         consumer ? [{ mid: slot.mid, producerId: consumer.producerId }] : [],
       ),
     );
-    this.sendDescription('offer', sections, 'actpass');
+    pending.signals.push(...this.sendDescription('offer', sections, 'actpass'));
+  }
+
+  /** Gives the client `signalingTimeoutMs` from now to answer `pending`. */
+  private answerTimer(pending: PendingOffer): NodeJS.Timeout {
+    const timer = setTimeout(
+      () => void this.onAnswerTimeout(pending),
+      this.host.signalingTimeoutMs,
+    );
+    timer.unref?.();
+    return timer;
   }
 
   private async onClientAnswer(answer: ClientDescription): Promise<void> {
@@ -392,11 +436,12 @@ export class PeerNegotiator {
     return this.transport.attachDataChannel(this.host.dataRelay(), this.host.dataChannels);
   }
 
+  /** Signals a description and its candidates; returns what it signalled. */
   private sendDescription(
     type: 'offer' | 'answer',
     sections: LocalSection[],
     setup: DtlsSetup,
-  ): void {
+  ): MediaSignal[] {
     const sdp = writeLocalDescription({
       originSessionId: this.originSessionId,
       originVersion: ++this.originVersion,
@@ -404,8 +449,9 @@ export class PeerNegotiator {
       extmapAllowMixed: false,
       sections,
     });
-    this.host.signal({ type, sdp });
-    for (const signal of this.transport.candidateSignals(sections)) this.host.signal(signal);
+    const signals: MediaSignal[] = [{ type, sdp }, ...this.transport.candidateSignals(sections)];
+    for (const signal of signals) this.host.signal(signal);
+    return signals;
   }
 }
 

@@ -244,6 +244,11 @@ export class SfuPeer {
     return !this.closed && this.transport.sendData(label, payload);
   }
 
+  /** The client reconnected: an unanswered server offer is sent again (see {@link PeerNegotiator.clientReconnected}). */
+  clientReconnected(): void {
+    if (!this.closed) this.negotiator.clientReconnected();
+  }
+
   /** Labels the video (and audio) of the given MediaStream as the screen share. */
   setScreenStream(streamId: string | null): void {
     this.screenStreamId = streamId;

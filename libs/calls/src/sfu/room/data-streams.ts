@@ -21,9 +21,14 @@ export interface DataStreams {
  * negotiated one. A DataProducer on the session's transport receives the stream and hands it
  * (through a DirectTransport) to Node; sends go through a DataProducer on the DirectTransport and
  * a DataConsumer on the session's transport. mediasoup gives a transport's DataConsumers stream
- * ids round-robin from 0, so creating them in order lands each on its stream; `mismatch` reports
- * one that does not (the transport had DataConsumers already). `onMessage` hears each stream from
- * the moment it exists.
+ * ids round-robin from 0 as `consumeData` is called (before its request goes out), so calling it
+ * in order lands each on its stream; `mismatch` reports one that does not (the transport had
+ * DataConsumers already). `onMessage` hears each stream from the moment it exists.
+ *
+ * The worker gets its requests in two waves (both producers of every stream, then both
+ * consumers), not one after another: on a busy worker each request waits its turn in the
+ * worker's queue, and a LiveKit publisher (six streams, relayed before its answer) waited for
+ * 24 turns in a row.
  */
 export async function openDataStreams(
   transport: ms.WebRtcTransport,
@@ -41,27 +46,63 @@ export async function openDataStreams(
       .forEach((c) => c());
   const streams = new Map<number, DataStream>();
   try {
-    for (const streamId of streamIds) {
-      const fromClientProducer = await transport.produceData({
-        sctpStreamParameters: { streamId, ordered: true },
-        label: label(streamId),
-      });
-      closers.push(() => fromClientProducer.close());
-      const fromClient = await direct.consumeData({ dataProducerId: fromClientProducer.id });
-      closers.push(() => fromClient.close());
-      const toClient = await direct.produceData({ label: label(streamId) });
-      closers.push(() => toClient.close());
-      const toClientConsumer = await transport.consumeData({ dataProducerId: toClient.id });
-      closers.push(() => toClientConsumer.close());
-      const got = toClientConsumer.sctpStreamParameters?.streamId;
+    const n = streamIds.length;
+    const producers = await allOrNothing(
+      [
+        ...streamIds.map((streamId) =>
+          transport.produceData({
+            sctpStreamParameters: { streamId, ordered: true },
+            label: label(streamId),
+          }),
+        ),
+        ...streamIds.map((streamId) => direct.produceData({ label: label(streamId) })),
+      ],
+      closers,
+    );
+    const [fromClientProducers, toClients] = [producers.slice(0, n), producers.slice(n)];
+    const consumers = await allOrNothing(
+      [
+        ...fromClientProducers.map(async (p, i) => {
+          const fromClient = await direct.consumeData({ dataProducerId: p.id });
+          const stream: DataStream = { streamId: streamIds[i], fromClient, toClient: toClients[i] };
+          streams.set(stream.streamId, stream);
+          fromClient.on('message', (message: Buffer, ppid: number) =>
+            onMessage(stream, message, ppid),
+          );
+          return fromClient;
+        }),
+        ...toClients.map((p) => transport.consumeData({ dataProducerId: p.id })),
+      ],
+      closers,
+    );
+    streamIds.forEach((streamId, i) => {
+      const got = consumers[n + i].sctpStreamParameters?.streamId;
       if (got !== streamId) mismatch(streamId, got);
-      const stream: DataStream = { streamId, fromClient, toClient };
-      streams.set(streamId, stream);
-      fromClient.on('message', (message: Buffer, ppid: number) => onMessage(stream, message, ppid));
-    }
+    });
   } catch (err) {
     close();
     throw err;
   }
   return { streams, close };
+}
+
+/**
+ * Waits for every request; each object made is added to `closers`, also when another request
+ * failed (then the first failure is thrown, once nothing is pending).
+ */
+async function allOrNothing<T extends { close(): void }>(
+  requests: Promise<T>[],
+  closers: (() => void)[],
+): Promise<T[]> {
+  const settled = await Promise.allSettled(requests);
+  const made: T[] = [];
+  for (const s of settled) {
+    if (s.status === 'fulfilled') {
+      made.push(s.value);
+      closers.push(() => s.value.close());
+    }
+  }
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return made;
 }

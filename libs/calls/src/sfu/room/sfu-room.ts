@@ -1,9 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { types as ms } from 'mediasoup';
-import { DataChannelRelay } from './data-channel.relay';
 import type { IceRestartSettings } from '../peer/ice-restart.policy';
 import { MAX_SCTP_MESSAGE_SIZE } from '../peer/peer-description.builder';
-import { ROUTER_MEDIA_CODECS } from '../workers/media-codecs';
 import type { SfuProducerAppData } from '../peer/peer-producers';
 import type { PipedRoom, RoomPipes } from '../pipe/room-pipes';
 import type { RoomPipesFactory } from '../pipe/room-pipes-factory.interface';
@@ -18,13 +16,17 @@ import type {
   MediaSignal,
   MediaTrack,
 } from '../../media/media-plane.interface';
+import type { RoomRouter } from './room-router';
+import { RoomRouters } from './room-routers';
 import { type RoomTrackEvents, RoomTracks } from './room-tracks';
 import { VoiceActivityMonitor } from './voice-activity.monitor';
-import type { PooledWorker, WorkerPool } from '../workers/worker-pool';
+import type { WorkerPool } from '../workers/worker-pool';
 
 /** What a room needs from the service. */
 export interface RoomContext {
   readonly pool: WorkerPool;
+  /** Sessions a router of the call takes before the call spreads to another worker (0: never). */
+  readonly maxSessionsPerRouter: number;
   readonly network: SfuNetworkSettings;
   readonly maxSdpBytes: number;
   readonly signalingTimeoutMs: number;
@@ -55,27 +57,30 @@ export interface RoomContext {
   readonly pipes: RoomPipesFactory | null;
 }
 
-/** How long a call waits for a replacement worker when none is running. */
-const REPLACEMENT_WAIT_MS = 10_000;
-
 /**
- * One call's media on this instance: a router on the least loaded worker, its audio level observer
- * and data channel relay, and one {@link SfuPeer} per session served here. Every peer that
- * receives consumes every producer but its own participant's ({@link SfuPeer.receives}): the
- * other peers' and those imported from the other instances serving the call ({@link RoomPipes};
- * their voice activity is reported by the instance that serves their session). Every producer is
- * reported as a track ({@link RoomTracks}) before anyone consumes it. When the router's worker dies, the room moves to a new router, every session
- * renegotiates (new transport, server offer with new ICE and DTLS parameters) and the pipes are
- * set up again.
+ * One call's media on this instance: its routers ({@link RoomRouters}: one on the least loaded
+ * worker, more on other workers for a big call), the audio level observer of the primary router,
+ * and one {@link SfuPeer} per session served here, each with its transport on the router it was
+ * placed on. Every peer that receives consumes every producer but its own participant's
+ * ({@link SfuPeer.receives}): the other peers' (copied into its router when they live on another
+ * one) and those imported from the other instances serving the call ({@link RoomPipes}; their
+ * voice activity is reported by the instance that serves their session). Every producer is
+ * reported as a track ({@link RoomTracks}) before anyone consumes it. When a worker of the call
+ * dies, the sessions of its router move to another router (new transport, server offer with new
+ * ICE and DTLS parameters); when it was the primary's, the call gets a new primary and the pipes
+ * are set up again.
  */
 export class SfuRoom implements PipedRoom {
   private readonly logger = new Logger(SfuRoom.name);
   private readonly peers = new Map<string, SfuPeer>();
-  private router!: ms.Router;
-  private worker!: PooledWorker;
-  private relay!: DataChannelRelay;
+  /** The router each peer's transport is on. */
+  private readonly homes = new Map<SfuPeer, RoomRouter>();
+  private routers!: RoomRouters;
   private voiceMonitor!: VoiceActivityMonitor;
+  /** The producer the voice monitor watches (on the primary) for each voice producer id. */
+  private readonly watchedVoice = new Map<string, ms.Producer>();
   private recovering: Promise<void> | null = null;
+  private recoverAgain = false;
   private pipes: RoomPipes | null = null;
   private closed = false;
   /** {@link addPeer} calls in progress. */
@@ -89,11 +94,22 @@ export class SfuRoom implements PipedRoom {
     this.trackList = new RoomTracks(callId, ctx.tracks);
   }
 
-  /** Creates the room's router on the least loaded worker. */
+  /** Creates the room's primary router on the least loaded worker. */
   static async create(callId: string, ctx: RoomContext): Promise<SfuRoom> {
     const room = new SfuRoom(callId, ctx);
-    await room.setUpRouter();
-    room.logger.log(`room created [callId=${callId}, workerPid=${room.worker.worker.pid}]`);
+    room.routers = await RoomRouters.create({
+      callId,
+      pool: ctx.pool,
+      maxSessionsPerRouter: ctx.maxSessionsPerRouter,
+      workerDied: () => room.startRecovery(),
+    });
+    try {
+      room.voiceMonitor = await room.createVoiceMonitor();
+    } catch (err) {
+      room.routers.close();
+      throw err;
+    }
+    room.logger.log(`room created [callId=${callId}, workerPid=${room.workerPid}]`);
     room.pipes = ctx.pipes?.attach(room) ?? null;
     room.pipes?.start();
     return room;
@@ -109,14 +125,19 @@ export class SfuRoom implements PipedRoom {
     return this.closed;
   }
 
-  /** Whether the room's router is open (false while it moves after a worker death). */
+  /** Whether the room's primary router is open (false while it moves after a worker death). */
   get hasRouter(): boolean {
-    return !this.router.closed;
+    return !this.routers.primary.closed;
   }
 
-  /** The room's current router (it changes when the room moves after a worker death). */
+  /** Open routers of the room. */
+  get routerCount(): number {
+    return this.routers.all().filter((r) => !r.closed).length;
+  }
+
+  /** The room's primary router (it changes when the call moves after a worker death). */
   get activeRouter(): ms.Router {
-    return this.router;
+    return this.routers.primary.router;
   }
 
   /** Pipe transports to and from other instances open now. */
@@ -141,6 +162,7 @@ export class SfuRoom implements PipedRoom {
 
   /** A producer imported from another instance: every ready peer that receives consumes it. */
   imported(producer: ms.Producer): void {
+    this.routers.produced(producer, this.routers.primary);
     this.trackList.add(producer);
     this.offerToAll(producer);
   }
@@ -150,9 +172,17 @@ export class SfuRoom implements PipedRoom {
     for (const producer of peer.producers) this.pipes?.producerChanged(producer);
   }
 
-  /** PID of the worker that runs the room's router. */
+  /** PID of the worker that runs the room's primary router. */
   get workerPid(): number {
-    return this.worker.worker.pid;
+    return this.routers.primary.worker.worker.pid;
+  }
+
+  /** PIDs of the workers that run the room's routers, the primary's first. */
+  get workerPids(): number[] {
+    return this.routers
+      .all()
+      .filter((r) => !r.closed)
+      .map((r) => r.worker.worker.pid);
   }
 
   /** The room's peers. */
@@ -165,22 +195,36 @@ export class SfuRoom implements PipedRoom {
     return this.peers.get(sessionId);
   }
 
+  /** PID of the worker whose router holds the session's transport. */
+  sessionWorkerPid(sessionId: string): number | undefined {
+    const peer = this.peers.get(sessionId);
+    return peer ? this.homes.get(peer)?.worker.worker.pid : undefined;
+  }
+
   /**
-   * Adds a session: a peer with its transport on the room's router. While it joins, the room
-   * is not {@link isEmpty}.
+   * Adds a session: a peer with its transport on the router it is placed on. While it joins, the
+   * room is not {@link isEmpty}.
    */
   async addPeer(ref: MediaSessionRef, options: MediaSessionOptions = {}): Promise<SfuPeer> {
     this.joining++;
     try {
       if (this.recovering) await this.recovering;
-      const peer = await SfuPeer.create(ref, this.peerContext(), options);
+      const home = await this.routers.place();
+      let peer: SfuPeer;
+      try {
+        peer = await SfuPeer.create(ref, this.peerContext(home), options);
+      } catch (err) {
+        this.routers.leave(home);
+        throw err;
+      }
       if (this.closed) {
         peer.close();
         throw new Error(`room closed while the session joined [callId=${this.callId}]`);
       }
       this.peers.set(ref.sessionId, peer);
+      this.homes.set(peer, home);
       this.logger.log(
-        `session opened [callId=${this.callId}, sessionId=${ref.sessionId}, direction=${peer.direction}]`,
+        `session opened [callId=${this.callId}, sessionId=${ref.sessionId}, direction=${peer.direction}, workerPid=${home.worker.worker.pid}]`,
       );
       // A subscribe-only peer receives at once (the server offers first).
       if (peer.isReady) this.onReady(peer);
@@ -195,60 +239,41 @@ export class SfuRoom implements PipedRoom {
     const peer = this.peers.get(sessionId);
     if (!peer) return;
     // Still in the map, so that a leaving speaker is reported silent.
-    for (const producer of peer.producers) this.voiceMonitor.forget(producer);
+    for (const producer of peer.producers) {
+      const watched = this.watchedVoice.get(producer.id);
+      if (watched) this.voiceMonitor.forget(watched);
+    }
     this.peers.delete(sessionId);
     peer.close();
+    const home = this.homes.get(peer);
+    this.homes.delete(peer);
+    if (home && !this.closed) this.routers.leave(home);
     this.logger.log(`session closed [callId=${this.callId}, sessionId=${sessionId}]`);
   }
 
-  /** Closes every session, then the router (children first). */
+  /** Closes every session, then the routers (children first). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     for (const sessionId of [...this.peers.keys()]) this.removePeer(sessionId);
     this.pipes?.close();
     this.voiceMonitor.close();
-    this.relay.close();
-    if (!this.router.closed) this.router.close();
+    this.routers.close();
     this.logger.log(`room closed [callId=${this.callId}]`);
   }
 
-  private async setUpRouter(): Promise<void> {
-    const worker = await this.ctx.pool.pickWhenAvailable(REPLACEMENT_WAIT_MS);
-    const router = await worker.worker.createRouter({
-      mediaCodecs: ROUTER_MEDIA_CODECS,
-      appData: { callId: this.callId },
-    });
-    let relay: DataChannelRelay;
-    let voiceMonitor: VoiceActivityMonitor;
-    try {
-      relay = await DataChannelRelay.create(router);
-      voiceMonitor = await VoiceActivityMonitor.create(router, (producer, speaking) => {
-        const peer = this.sender(producer.appData as SfuProducerAppData);
-        if (peer) this.ctx.voice(peer.ref, speaking);
-      });
-    } catch (err) {
-      router.close();
-      throw err;
-    }
-    // After a worker death: report everyone who was speaking on the old router as silent.
-    (this.voiceMonitor as VoiceActivityMonitor | undefined)?.close();
-    this.relay = relay;
-    this.voiceMonitor = voiceMonitor;
-    this.router = router;
-    this.worker = worker;
-    router.on('workerclose', () => {
-      if (this.closed || this.router !== router) return;
-      // Deferred: mediasoup closes routers before it reports the worker's death to the pool.
-      setImmediate(() => this.startRecovery());
+  private createVoiceMonitor(): Promise<VoiceActivityMonitor> {
+    return VoiceActivityMonitor.create(this.routers.primary.router, (producer, speaking) => {
+      const peer = this.sender(producer.appData as SfuProducerAppData);
+      if (peer) this.ctx.voice(peer.ref, speaking);
     });
   }
 
-  private peerContext(): PeerContext {
+  private peerContext(home: RoomRouter): PeerContext {
     return {
-      router: this.router,
-      createTransport: (ref) => this.createTransport(ref),
-      dataRelay: this.relay,
+      router: home.router,
+      createTransport: (ref) => this.createTransport(home, ref),
+      dataRelay: home.relay,
       maxSdpBytes: this.ctx.maxSdpBytes,
       signalingTimeoutMs: this.ctx.signalingTimeoutMs,
       iceRestart: this.ctx.iceRestart,
@@ -262,7 +287,7 @@ export class SfuRoom implements PipedRoom {
     };
   }
 
-  private createTransport(ref: MediaSessionRef): Promise<ms.WebRtcTransport> {
+  private createTransport(home: RoomRouter, ref: MediaSessionRef): Promise<ms.WebRtcTransport> {
     const common = {
       enableUdp: true,
       enableTcp: this.ctx.network.enableTcp,
@@ -273,10 +298,10 @@ export class SfuRoom implements PipedRoom {
       iceConsentTimeout: this.ctx.iceConsentTimeoutSec,
       appData: { callId: ref.callId, sessionId: ref.sessionId },
     };
-    const server = this.worker.webRtcServer;
+    const server = home.worker.webRtcServer;
     return server
-      ? this.router.createWebRtcTransport({ ...common, webRtcServer: server })
-      : this.router.createWebRtcTransport({
+      ? home.router.createWebRtcTransport({ ...common, webRtcServer: server })
+      : home.router.createWebRtcTransport({
           ...common,
           listenInfos: transportListenInfos(this.ctx.network),
         });
@@ -293,10 +318,39 @@ export class SfuRoom implements PipedRoom {
   }
 
   private onProducer(peer: SfuPeer, producer: ms.Producer<SfuProducerAppData>): void {
-    this.watchVoice(producer);
+    const home = this.homes.get(peer);
+    if (home) this.routers.produced(producer, home);
     this.trackList.add(producer);
     this.offerToAll(producer, peer);
-    this.pipes?.producerStarted(producer);
+    this.onPrimary(producer, (copy) => {
+      this.watchVoice(copy);
+      this.pipes?.producerStarted(producer);
+    });
+  }
+
+  /**
+   * Runs `then` with the producer as the primary router has it: at once when it lives there,
+   * else once it was copied there (the voice monitor and the pipes to other instances work on
+   * the primary).
+   */
+  private onPrimary(producer: ms.Producer, then: (onPrimary: ms.Producer) => void): void {
+    const primary = this.routers.primary;
+    if (this.routers.originOf(producer) === primary) {
+      then(producer);
+      return;
+    }
+    this.routers
+      .on(producer, primary)
+      .then((copy) => {
+        if (!copy.closed && !this.closed) then(copy);
+      })
+      .catch((err: Error) => {
+        if (!producer.closed && !this.closed) {
+          this.logger.warn(
+            `producer not copied to the primary router [callId=${this.callId}, producerId=${producer.id}]: ${err.message}`,
+          );
+        }
+      });
   }
 
   /** Every ready peer that receives `producer` (but its sender) consumes it. */
@@ -307,9 +361,15 @@ export class SfuRoom implements PipedRoom {
     }
   }
 
+  /** The peer consumes the producer, copied into the peer's router first if it lives elsewhere. */
   private consumeInto(peer: SfuPeer, producer: ms.Producer): void {
     if (!peer.receives(producer)) return;
-    peer.consume(producer).catch((err: Error) => this.consumeFailed(peer, err));
+    const home = this.homes.get(peer);
+    if (!home) return;
+    this.routers
+      .on(producer, home)
+      .then(() => peer.consume(producer))
+      .catch((err: Error) => this.consumeFailed(peer, producer, err));
   }
 
   private onReady(peer: SfuPeer): void {
@@ -320,14 +380,18 @@ export class SfuRoom implements PipedRoom {
     for (const producer of this.importedProducers) this.consumeInto(peer, producer);
   }
 
-  private watchVoice(producer: ms.Producer<SfuProducerAppData>): void {
-    if (producer.appData.type !== 'voice') return;
+  private watchVoice(producer: ms.Producer): void {
+    if ((producer.appData as SfuProducerAppData).type !== 'voice') return;
+    this.watchedVoice.set(producer.id, producer);
+    producer.observer.once('close', () => {
+      if (this.watchedVoice.get(producer.id) === producer) this.watchedVoice.delete(producer.id);
+    });
     void this.voiceMonitor.add(producer);
     producer.observer.on('pause', () => this.voiceMonitor.silence(producer));
   }
 
-  private consumeFailed(peer: SfuPeer, err: Error): void {
-    if (peer.isClosed) return;
+  private consumeFailed(peer: SfuPeer, producer: ms.Producer, err: Error): void {
+    if (peer.isClosed || producer.closed || this.closed) return;
     this.logger.warn(`consume failed [${peer.context}]: ${err.message}`);
   }
 
@@ -337,20 +401,42 @@ export class SfuRoom implements PipedRoom {
     this.ctx.sessionClosed(this, peer.ref, reason);
   }
 
+  /** Recovers from a worker death; a death during a recovery is recovered from after it. */
   private startRecovery(): void {
-    if (this.closed || this.recovering) return;
-    this.recovering = this.recover().finally(() => (this.recovering = null));
+    if (this.closed) return;
+    if (this.recovering) {
+      this.recoverAgain = true;
+      return;
+    }
+    this.recovering = this.recover().finally(() => {
+      this.recovering = null;
+      if (this.recoverAgain) {
+        this.recoverAgain = false;
+        this.startRecovery();
+      }
+    });
   }
 
-  /** Moves the call to a new router after its worker died. */
+  /**
+   * Moves the sessions of the routers whose worker died to other routers (a new primary first
+   * when the primary's worker died), then lets everyone consume again what they lost.
+   */
   private async recover(): Promise<void> {
     const started = Date.now();
-    const deadPid = this.worker.worker.pid;
+    const stranded = this.sessions.filter((p) => this.homes.get(p)?.closed);
     this.logger.warn(
-      `worker of the call died, moving it [callId=${this.callId}, workerPid=${deadPid}]`,
+      `worker of the call died, moving its sessions [callId=${this.callId}, sessions=${stranded.length}]`,
     );
+    let primaryReplaced: boolean;
     try {
-      await this.setUpRouter();
+      primaryReplaced = await this.routers.recover();
+      if (primaryReplaced) {
+        const old = this.voiceMonitor;
+        this.voiceMonitor = await this.createVoiceMonitor();
+        // Everyone who was speaking on the old router is reported silent.
+        old.close();
+        this.watchedVoice.clear();
+      }
     } catch (err) {
       this.logger.error(
         `call cannot move, closing it [callId=${this.callId}]: ${(err as Error).message}`,
@@ -360,33 +446,48 @@ export class SfuRoom implements PipedRoom {
     }
     // A publish-only client is never sent an offer: it cannot learn the new transport's
     // parameters, so it has to come back as a new session.
-    for (const peer of this.sessions) {
+    for (const peer of stranded) {
       if (peer.direction === 'publish') this.onSelfClose(peer, 'worker-died');
     }
-    const peers = this.sessions;
-    await Promise.all(
-      peers.map((peer) =>
-        peer.migrate(this.peerContext()).catch((err: Error) => {
-          this.logger.warn(`session cannot move [${peer.context}]: ${err.message}`);
-          this.onSelfClose(peer, 'worker-died');
-        }),
-      ),
-    );
-    const moved = this.sessions;
-    for (const peer of moved) peer.producers.forEach((p) => this.watchVoice(p));
-    for (const peer of moved) peer.producers.forEach((p) => this.trackList.add(p));
+    const moving = stranded.filter((p) => !p.isClosed && this.peers.has(p.ref.sessionId));
+    await Promise.all(moving.map((peer) => this.move(peer)));
+    const moved = moving.filter((p) => !p.isClosed);
+    // What the moved sessions send starts again; after a new primary, everyone's voice is
+    // watched there again and the pipes to other instances are set up again.
     for (const peer of moved) {
-      if (!peer.isReady) continue;
-      for (const other of moved) {
-        if (other === peer) continue;
-        for (const producer of other.producers) this.consumeInto(peer, producer);
+      const home = this.homes.get(peer);
+      for (const producer of peer.producers) {
+        if (home) this.routers.produced(producer, home);
+        this.trackList.add(producer);
       }
     }
+    for (const peer of primaryReplaced ? this.sessions : moved) {
+      for (const producer of peer.producers) {
+        this.onPrimary(producer, (copy) => {
+          this.watchVoice(copy);
+          if (!primaryReplaced) this.pipes?.producerStarted(producer);
+        });
+      }
+    }
+    for (const peer of this.sessions) if (peer.isReady) this.onReady(peer);
     for (const peer of moved) if (peer.isReady) peer.requestOffer();
-    // The pipes died with the old router: set them up again (imports arrive as they come).
-    void this.pipes?.reset();
+    if (primaryReplaced) void this.pipes?.reset();
     this.logger.log(
-      `call moved to a new router [callId=${this.callId}, workerPid=${this.worker.worker.pid}, sessions=${moved.length}, ms=${Date.now() - started}]`,
+      `call recovered [callId=${this.callId}, workerPids=${this.workerPids.join('/')}, moved=${moved.length}, ms=${Date.now() - started}]`,
     );
+  }
+
+  /** Moves a peer whose router died to a newly placed router. */
+  private async move(peer: SfuPeer): Promise<void> {
+    const dead = this.homes.get(peer);
+    if (!dead) return;
+    const home = await this.routers.place();
+    this.homes.set(peer, home);
+    try {
+      await peer.migrate(this.peerContext(home));
+    } catch (err) {
+      this.logger.warn(`session cannot move [${peer.context}]: ${(err as Error).message}`);
+      this.onSelfClose(peer, 'worker-died');
+    }
   }
 }

@@ -1,0 +1,224 @@
+import { Logger } from '@nestjs/common';
+import type { types as ms } from 'mediasoup';
+import type { WorkerPool } from '../workers/worker-pool';
+import { RoomRouter } from './room-router';
+
+/** How long a call waits for a replacement worker when none is running. */
+const REPLACEMENT_WAIT_MS = 10_000;
+
+/** What {@link RoomRouters} needs from the room. */
+export interface RoomRoutersContext {
+  readonly callId: string;
+  readonly pool: WorkerPool;
+  /**
+   * Sessions a router takes before the call opens another router on another worker (0: one
+   * router per call).
+   */
+  readonly maxSessionsPerRouter: number;
+  /** A worker of one of the routers died (reported once per router). */
+  readonly workerDied: (router: RoomRouter) => void;
+}
+
+/**
+ * The routers of one call on this instance, so that a big call uses every worker (core): the
+ * primary router holds every producer of the call (its own sessions', copies of the others', and
+ * those imported from other instances), its voice activity and its pipes to other instances;
+ * once the routers in use hold {@link RoomRoutersContext.maxSessionsPerRouter} sessions each,
+ * the next session goes to a new router on a worker the call does not use yet (the least
+ * loaded), and when every worker has one, to the router with the fewest sessions. A session
+ * receives a producer of another router through a copy piped into its own
+ * (`router.pipeToRouter`, made once per producer and router).
+ */
+export class RoomRouters {
+  private readonly logger = new Logger(RoomRouters.name);
+  private readonly extra: RoomRouter[] = [];
+  /** Sessions placed on each router (joined or joining), by router id. */
+  private readonly seats = new Map<string, number>();
+  /** The router a producer lives on, by producer id (imported ones: the primary). */
+  private readonly origins = new Map<string, RoomRouter>();
+  /** Copies of producers in other routers, by `<producer id>/<router id>`. */
+  private readonly copies = new Map<string, Promise<ms.Producer>>();
+  /** A router being opened for the sessions that found every router full. */
+  private opening: Promise<RoomRouter> | null = null;
+
+  private constructor(
+    private readonly ctx: RoomRoutersContext,
+    private primaryRouter: RoomRouter,
+  ) {
+    this.watch(primaryRouter);
+  }
+
+  /** Opens the call's primary router on the least loaded worker. */
+  static async create(ctx: RoomRoutersContext): Promise<RoomRouters> {
+    return new RoomRouters(ctx, await RoomRouters.open(ctx));
+  }
+
+  /** The router that holds every producer of the call, its voice activity and pipes. */
+  get primary(): RoomRouter {
+    return this.primaryRouter;
+  }
+
+  /** Every router of the call, the primary first. */
+  all(): RoomRouter[] {
+    return [this.primaryRouter, ...this.extra];
+  }
+
+  /**
+   * A router for a new session, its seat taken ({@link leave} gives it back): the primary while
+   * it has room, then the others as described on the class.
+   */
+  async place(): Promise<RoomRouter> {
+    const max = this.ctx.maxSessionsPerRouter;
+    const open = this.all().filter((r) => !r.closed);
+    const roomy = open.filter((r) => max === 0 || this.seated(r) < max);
+    let chosen = max === 0 ? this.primaryRouter : this.fewest(roomy);
+    if (!chosen) chosen = (await this.openAnother()) ?? this.fewest(open) ?? this.primaryRouter;
+    this.seats.set(chosen.id, this.seated(chosen) + 1);
+    return chosen;
+  }
+
+  /** Gives a session's seat back; an extra router nobody sits on is closed. */
+  leave(router: RoomRouter): void {
+    const seated = this.seated(router) - 1;
+    if (seated > 0) {
+      this.seats.set(router.id, seated);
+      return;
+    }
+    this.seats.delete(router.id);
+    const index = this.extra.indexOf(router);
+    if (index < 0) return;
+    this.extra.splice(index, 1);
+    this.forgetRouter(router);
+    router.close();
+    this.logger.log(
+      `router closed [callId=${this.ctx.callId}, routers=${this.extra.length + 1}, workerPid=${router.worker.worker.pid}]`,
+    );
+  }
+
+  /** Notes where a producer of the call lives (imported producers live on the primary). */
+  produced(producer: ms.Producer, on: RoomRouter): void {
+    this.origins.set(producer.id, on);
+    producer.observer.once('close', () => {
+      if (this.origins.get(producer.id) === on) this.origins.delete(producer.id);
+      for (const key of [...this.copies.keys()]) {
+        if (key.startsWith(`${producer.id}/`)) this.copies.delete(key);
+      }
+    });
+  }
+
+  /** The router a producer of the call lives on (the primary for imported ones). */
+  originOf(producer: ms.Producer): RoomRouter {
+    return this.origins.get(producer.id) ?? this.primaryRouter;
+  }
+
+  /**
+   * The producer as `target` has it: itself on its own router, else a copy piped in (made once;
+   * waited for).
+   * @throws when the pipe cannot be made (a router closed meanwhile)
+   */
+  async on(producer: ms.Producer, target: RoomRouter): Promise<ms.Producer> {
+    const origin = this.originOf(producer);
+    if (origin === target) return producer;
+    const key = `${producer.id}/${target.id}`;
+    let copy = this.copies.get(key);
+    if (!copy) {
+      copy = origin.router
+        .pipeToRouter({ producerId: producer.id, router: target.router })
+        .then(({ pipeProducer }) => {
+          if (!pipeProducer) throw new Error(`no copy of producer ${producer.id} was made`);
+          return pipeProducer;
+        });
+      this.copies.set(key, copy);
+      copy.catch(() => {
+        if (this.copies.get(key) === copy) this.copies.delete(key);
+      });
+    }
+    return copy;
+  }
+
+  /**
+   * After a worker death: forgets the routers that closed and opens a new primary if the primary
+   * was one of them.
+   * @returns whether the primary was replaced
+   * @throws when no worker is left for a new primary
+   */
+  async recover(): Promise<boolean> {
+    for (const dead of this.extra.filter((r) => r.closed)) {
+      this.extra.splice(this.extra.indexOf(dead), 1);
+      this.forgetRouter(dead);
+    }
+    if (!this.primaryRouter.closed) return false;
+    const dead = this.primaryRouter;
+    this.forgetRouter(dead);
+    this.primaryRouter = await RoomRouters.open(this.ctx);
+    this.watch(this.primaryRouter);
+    return true;
+  }
+
+  /** Closes the extra routers, then the primary. */
+  close(): void {
+    for (const router of this.extra.splice(0)) router.close();
+    this.primaryRouter.close();
+    this.seats.clear();
+    this.copies.clear();
+    this.origins.clear();
+  }
+
+  private seated(router: RoomRouter): number {
+    return this.seats.get(router.id) ?? 0;
+  }
+
+  private fewest(routers: readonly RoomRouter[]): RoomRouter | undefined {
+    return routers.reduce<RoomRouter | undefined>(
+      (best, r) => (best === undefined || this.seated(r) < this.seated(best) ? r : best),
+      undefined,
+    );
+  }
+
+  /** A new router on a worker the call does not use yet, or null when it uses every one. */
+  private openAnother(): Promise<RoomRouter | null> {
+    if (this.opening) return this.opening;
+    const used = new Set(this.all().map((r) => r.worker.index));
+    const worker = this.ctx.pool.workers
+      .filter((w) => !used.has(w.index))
+      .reduce<(typeof this.ctx.pool.workers)[number] | undefined>(
+        (best, w) => (best === undefined || w.load < best.load ? w : best),
+        undefined,
+      );
+    if (!worker) return Promise.resolve(null);
+    const opening = RoomRouter.create(worker, this.ctx.callId)
+      .then((router) => {
+        this.extra.push(router);
+        this.watch(router);
+        this.logger.log(
+          `router opened [callId=${this.ctx.callId}, routers=${this.extra.length + 1}, workerPid=${worker.worker.pid}]`,
+        );
+        return router;
+      })
+      .finally(() => (this.opening = null));
+    this.opening = opening;
+    return opening;
+  }
+
+  private watch(router: RoomRouter): void {
+    router.router.on('workerclose', () => {
+      // Deferred: mediasoup closes routers before it reports the worker's death to the pool.
+      setImmediate(() => this.ctx.workerDied(router));
+    });
+  }
+
+  /** Drops what the call knew of a closed router: seats, origins, copies into and out of it. */
+  private forgetRouter(router: RoomRouter): void {
+    this.seats.delete(router.id);
+    for (const [id, origin] of [...this.origins]) {
+      if (origin === router) this.origins.delete(id);
+    }
+    for (const key of [...this.copies.keys()]) {
+      if (key.endsWith(`/${router.id}`)) this.copies.delete(key);
+    }
+  }
+
+  private static async open(ctx: RoomRoutersContext): Promise<RoomRouter> {
+    return RoomRouter.create(await ctx.pool.pickWhenAvailable(REPLACEMENT_WAIT_MS), ctx.callId);
+  }
+}

@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type HarnessPeer, SfuHarness } from '../testing/sfu-harness';
+
+jest.setTimeout(90_000);
+
+const TONES = [330, 440, 550, 660, 770];
+
+function hears(p: HarnessPeer, hz: number): boolean {
+  return p.peer.heardTones(TONES, 0.2).some((t) => t.frequencyHz === hz && t.power > 0.005);
+}
+
+/** Waits until each peer hears the tones of all the others. */
+async function allHear(people: { p: HarnessPeer; hz: number }[], what: string): Promise<void> {
+  await Promise.all(
+    people.map(({ p, hz }) =>
+      p.peer.waitFor(
+        () => people.every((o) => o.hz === hz || hears(p, o.hz)),
+        20_000,
+        `${what}: ${p.ref.userId} hearing the others`,
+      ),
+    ),
+  );
+}
+
+/**
+ * One call spread over the instance's workers: with two sessions per router, five sessions use
+ * both workers (routers piped together). Everyone hears everyone across the routers, voice
+ * activity of a session on the second router is reported, a pause stops its voice everywhere,
+ * the sessions of a router whose worker dies move and are heard again (the second router's, then
+ * the primary's), and the extra router closes when its last session leaves.
+ */
+describe('SfuService: one call on every worker', () => {
+  let h: SfuHarness;
+
+  beforeAll(async () => {
+    h = await SfuHarness.start({ rtcWorkers: 2, maxSessionsPerRouter: 2 });
+  });
+
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('spreads the sessions, forwards across routers, survives the death of either worker', async () => {
+    const callId = `call-${randomUUID()}`;
+    const people: { p: HarnessPeer; hz: number }[] = [];
+    for (const [i, hz] of TONES.entries()) {
+      const p = await h.join(callId, { name: `p${i}` }, (peer) => peer.addTone(hz));
+      people.push({ p, hz });
+    }
+    await allHear(people, 'spread');
+    const pids = h.sfu.callWorkerPids(callId);
+    expect(pids).toHaveLength(2);
+    const where = people.map(({ p }) => h.sfu.sessionWorkerPid(p.ref.sessionId));
+    // Two on the primary, then the second router (every worker used), then the fewest.
+    expect(where.slice(0, 2)).toEqual([pids[0], pids[0]]);
+    expect(where[2]).toBe(pids[1]);
+    expect(new Set(where)).toEqual(new Set(pids));
+    expect(h.sfu.stats()).toMatchObject({ routers: 2, transports: 5, producers: 5, consumers: 20 });
+
+    // Voice of a session on the second router is reported (watched on the primary).
+    const second = people[2];
+    await second.p.peer.waitFor(
+      () => h.voice.some((v) => v.ref.sessionId === second.p.ref.sessionId && v.speaking),
+      10_000,
+      'voice of a session on the second router',
+    );
+    // Muted there: nobody hears it anymore, on either router.
+    await h.sfu.setAudioMuted(second.p.ref.sessionId, true);
+    await sleep(300);
+    for (const { p } of people) p.peer.resetAudio();
+    await sleep(1500);
+    for (const { p } of people) if (p !== second.p) expect(hears(p, second.hz)).toBe(false);
+    await h.sfu.setAudioMuted(second.p.ref.sessionId, false);
+    await allHear(people, 'unmuted');
+
+    // The second router's worker dies: its sessions move; then the primary's.
+    for (const [which, pid] of [
+      ['second', pids[1]],
+      ['primary', pids[0]],
+    ] as const) {
+      const killedAt = Date.now();
+      process.kill(pid, 'SIGKILL');
+      await sleep(50);
+      for (const { p } of people) p.peer.resetAudio();
+      await allHear(people, `after the ${which} worker died`);
+      console.log(
+        `[spread-call] ${which} worker killed: everyone heard everyone again after ${Date.now() - killedAt} ms`,
+      );
+      expect(h.closed).toEqual([]);
+      await people[0].p.peer.waitFor(
+        () => h.sfu.workerPids().length === 2,
+        10_000,
+        'replacement worker',
+      );
+    }
+    expect(h.sfu.stats()).toMatchObject({ transports: 5, producers: 5, consumers: 20 });
+
+    await h.sfu.closeCall(callId);
+    people.forEach(({ p }) => p.peer.close());
+    expect(h.sfu.stats()).toMatchObject({ routers: 0, transports: 0, consumers: 0 });
+  });
+
+  it('closes an extra router once its last session left', async () => {
+    const callId = `call-${randomUUID()}`;
+    const a = await h.join(callId, { name: 'a' }, (peer) => peer.addTone(330));
+    const b = await h.join(callId, { name: 'b' }, (peer) => peer.addTone(440));
+    const c = await h.join(callId, { name: 'c' }, (peer) => peer.addTone(550));
+    await allHear(
+      [
+        { p: a, hz: 330 },
+        { p: b, hz: 440 },
+        { p: c, hz: 550 },
+      ],
+      'three',
+    );
+    const [primary, extra] = h.sfu.callWorkerPids(callId);
+    expect(h.sfu.sessionWorkerPid(c.ref.sessionId)).toBe(extra);
+    expect(h.sfu.stats().routers).toBe(2);
+
+    await h.sfu.closeSession(c.ref.sessionId);
+    c.peer.close();
+
+    expect(h.sfu.callWorkerPids(callId)).toEqual([primary]);
+    // The others' consumers of its voice close as the worker reports it.
+    await a.peer.waitFor(() => h.sfu.stats().consumers === 2, 5000, 'consumers of c closed');
+    expect(h.sfu.stats()).toMatchObject({ routers: 1, transports: 2, consumers: 2 });
+    await h.sfu.closeCall(callId);
+    [a, b].forEach(({ peer }) => peer.close());
+  });
+});

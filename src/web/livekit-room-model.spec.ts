@@ -1,0 +1,119 @@
+import { CallModel } from './client/call-model';
+import {
+  hostOf,
+  parseIdentity,
+  raisedHandOf,
+  roomSnapshot,
+  type ParticipantLike,
+  type PublicationLike,
+} from './client/livekit-room-model';
+
+function participant(
+  identity: string,
+  joinedAtMs: number | undefined,
+  extra: {
+    attributes?: Record<string, string>;
+    speaking?: boolean;
+    tracks?: PublicationLike[];
+  } = {},
+): ParticipantLike {
+  return {
+    identity,
+    attributes: extra.attributes ?? {},
+    isSpeaking: extra.speaking ?? false,
+    joinedAt: joinedAtMs === undefined ? undefined : new Date(joinedAtMs),
+    trackPublications: new Map((extra.tracks ?? []).map((t, i) => [`TR_${i}`, t])),
+  };
+}
+
+describe('calls page: a LiveKit room as the page model', () => {
+  it('reads identities as userID___sessionID (a bare identity is both)', () => {
+    expect(parseIdentity('u-1___s-9')).toEqual({ userId: 'u-1', sessionId: 's-9' });
+    expect(parseIdentity('someone')).toEqual({ userId: 'someone', sessionId: 'someone' });
+  });
+
+  it('reads the host from the room metadata, and nothing from anything else', () => {
+    expect(hostOf('{"host_id":"u-1"}')).toBe('u-1');
+    expect(hostOf('')).toBe('');
+    expect(hostOf(undefined)).toBe('');
+    expect(hostOf('not json')).toBe('');
+    expect(hostOf('{"host_id":7}')).toBe('');
+  });
+
+  it('reads the raised_hand attribute: when it went up, 0 when down', () => {
+    expect(raisedHandOf({ raised_hand: '1700000000000' })).toBe(1_700_000_000_000);
+    expect(raisedHandOf({ raised_hand: 'yes' })).toBe(1);
+    expect(raisedHandOf({ raised_hand: '' })).toBe(0);
+    expect(raisedHandOf({})).toBe(0);
+  });
+
+  it('lists everyone in join order with mute, hand, voice, host and the screen sharer', () => {
+    const mic = (isMuted: boolean): PublicationLike => ({ source: 'microphone', isMuted });
+    const snapshot = roomSnapshot({
+      // This page joined second; Carol (a Mattermost session) shares her screen.
+      localParticipant: participant('u-b___s-b', 2000, { tracks: [mic(false)] }),
+      remoteParticipants: new Map([
+        [
+          'u-c___s-c',
+          participant('u-c___s-c', 3000, {
+            tracks: [mic(true), { source: 'screen_share', isMuted: false }],
+          }),
+        ],
+        [
+          'u-a___s-a',
+          participant('u-a___s-a', 1000, {
+            attributes: { raised_hand: '1234' },
+            speaking: true,
+            tracks: [mic(false)],
+          }),
+        ],
+      ]),
+      metadata: '{"host_id":"u-a"}',
+    });
+    expect(snapshot).toEqual({
+      participants: [
+        { userId: 'u-a', sessionId: 's-a', unmuted: true, raisedHand: 1234, speaking: true },
+        { userId: 'u-b', sessionId: 's-b', unmuted: true, raisedHand: 0, speaking: false },
+        // A muted microphone, and no microphone at all, are both muted.
+        { userId: 'u-c', sessionId: 's-c', unmuted: false, raisedHand: 0, speaking: false },
+      ],
+      hostId: 'u-a',
+      screenSessionId: 's-c',
+    });
+    const alone = roomSnapshot({
+      localParticipant: participant('u-b___s-b', undefined),
+      remoteParticipants: new Map(),
+    });
+    expect(alone.participants).toEqual([
+      { userId: 'u-b', sessionId: 's-b', unmuted: false, raisedHand: 0, speaking: false },
+    ]);
+    expect(alone.hostId).toBe('');
+    expect(alone.screenSessionId).toBe('');
+  });
+
+  it('a snapshot replaces the model; reactions survive it, voice activity only when left out', () => {
+    const model = new CallModel();
+    const base = { userId: 'u-a', sessionId: 's-a', unmuted: true, raisedHand: 0 };
+    model.replace({
+      participants: [{ ...base, speaking: true }],
+      hostId: 'u-a',
+      screenSessionId: '',
+    });
+    expect(model.react('s-a', '🎉', 1000)).toBe(true);
+    expect(model.react('s-unknown', '🎉', 1000)).toBe(false);
+
+    model.replace({ participants: [base], hostId: '', screenSessionId: '' });
+    expect(model.participants.get('s-a')).toMatchObject({
+      speaking: true,
+      reaction: { literal: '🎉', until: 7000 },
+    });
+    model.replace({
+      participants: [{ ...base, speaking: false }],
+      hostId: '',
+      screenSessionId: '',
+    });
+    expect(model.participants.get('s-a')?.speaking).toBe(false);
+    expect(model.expireReactions(7000)).toBe(true);
+    expect(model.participants.get('s-a')?.reaction).toBeNull();
+  });
+});
