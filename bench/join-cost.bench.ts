@@ -17,7 +17,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { TestRedisServer } from '@app/calls/testing';
 import { SocketIoDelivery } from '../libs/calls/src/gateway/socket-io.delivery';
@@ -171,8 +170,7 @@ async function measure(
     const cpu = process.cpuUsage(cpu0);
     const queue = runQueue();
     const writes = writeSyscalls() - writes0;
-    if (profiler)
-      printProfile(group, await profiler.stop(join(profileDir!, `${group}.cpuprofile`)));
+    if (profiler) printProfile(group, await profiler.stop(profileDir!, group));
     const sample: Sample = {
       serverMs: (cpu.user + cpu.system) / 1e3,
       writes,

@@ -18,7 +18,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { join } from 'node:path';
 import { ROUTER_MEDIA_CODECS } from '../libs/calls/src/sfu/workers/media-codecs';
 import { SfuService } from '../libs/calls/src/sfu/sfu.service';
 import { envNumber, envNumbers } from './lib/env';
@@ -157,8 +156,7 @@ export async function joinBench(): Promise<void> {
           timeoutMs,
         });
         lag.disable();
-        if (profiler)
-          printProfile(`join-${n}`, await profiler.stop(join(profileDir!, `join-${n}.cpuprofile`)));
+        if (profiler) printProfile(`join-${n}`, await profiler.stop(profileDir!, `join-${n}`));
         const wallS = (performance.now() - t0) / 1000;
         const cpu = process.cpuUsage(cpu0);
         serverLoad.mainCpuMs = (cpu.user + cpu.system) / 1e3;

@@ -1,7 +1,7 @@
 /**
  * Runs every benchmark and prints one Markdown table each (copy them into bench/RESULTS.md).
- * Usage: npm run bench [-- <name> ...]   names: state, fanout, join, joinlk, joincost, arrivals,
- * join3, forwarding
+ * Usage: npm run bench [-- <name> ...]   names: state, fanout, join, joinlk, joincost, arrivals, join3,
+ *   forwarding
  */
 import { cpus } from 'node:os';
 import { fanoutBench } from './fanout.bench';

@@ -1,5 +1,7 @@
+import { writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
 
 /** A node of a V8 CPU profile (`Profiler.Profile`). */
 interface ProfileNode {
@@ -31,30 +33,13 @@ export class CpuProfiler {
     await this.session.post('Profiler.start');
   }
 
-  /** Stops, writes the profile to `file` (a `.cpuprofile`), and returns it. */
-  async stop(file: string): Promise<CpuProfile> {
-    try {
-      const { profile } = (await this.session.post('Profiler.stop')) as { profile: CpuProfile };
-      await writeFile(file, JSON.stringify(profile));
-      return profile;
-    } finally {
-      this.session.disconnect();
-    }
-  }
-}
-
-/**
- * Runs `fn` under the V8 CPU profiler of this process when `file` is set, and writes the profile
- * there (`.cpuprofile`: open it in Chrome DevTools or VS Code). Without `file`, just runs `fn`.
- */
-export async function profiled<T>(file: string | undefined, fn: () => Promise<T>): Promise<T> {
-  if (!file) return fn();
-  const profiler = new CpuProfiler();
-  await profiler.start();
-  try {
-    return await fn();
-  } finally {
-    await profiler.stop(file);
+  /** Stops, writes `<dir>/<name>.cpuprofile`, and returns the profile. */
+  async stop(dir: string, name: string): Promise<CpuProfile> {
+    const { profile } = (await this.session.post('Profiler.stop')) as { profile: CpuProfile };
+    await this.session.post('Profiler.disable');
+    this.session.disconnect();
+    writeFileSync(join(dir, `${name}.cpuprofile`), JSON.stringify(profile));
+    return profile;
   }
 }
 
@@ -122,4 +107,25 @@ export function summarizeProfile(profile: CpuProfile, top = 25) {
     origins: share(origins),
     inclusive: share(inclusive),
   };
+}
+
+/**
+ * Runs `fn` under the V8 CPU profiler of this process when `file` is set, and writes the profile
+ * there (`.cpuprofile`: open it in Chrome DevTools or VS Code). Without `file`, just runs `fn`.
+ */
+export async function profiled<T>(file: string | undefined, fn: () => Promise<T>): Promise<T> {
+  if (!file) return fn();
+  const session = new Session();
+  session.connect();
+  try {
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: 500 });
+    await session.post('Profiler.start');
+    const result = await fn();
+    const { profile } = await session.post('Profiler.stop');
+    await writeFile(file, JSON.stringify(profile));
+    return result;
+  } finally {
+    session.disconnect();
+  }
 }

@@ -1,9 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { SignalRequest, SignalResponse } from '@livekit/protocol';
+import { SignalRequest } from '@livekit/protocol';
 import type WebSocket from 'ws';
-import type { CallEvent } from '../calls/call-events';
-import type { ParticipantView } from '../protocol/livekit/participant-view';
-import { RoomView } from '../protocol/livekit/room-view';
 import { type ConnectionHooks, type LiveKitClient, LiveKitConnection } from './livekit-connection';
 
 /** A `ws` socket as the connection uses it: events in, frames and closes recorded. */
@@ -11,11 +8,8 @@ class FakeSocket extends EventEmitter {
   readonly OPEN = 1;
   readyState = 1;
   readonly closes: { code: number; reason: string }[] = [];
-  readonly sent: SignalResponse[] = [];
 
-  send(frame: Uint8Array): void {
-    this.sent.push(SignalResponse.fromBinary(frame));
-  }
+  send(): void {}
 
   close(code: number, reason: string): void {
     this.closes.push({ code, reason });
@@ -94,40 +88,5 @@ describe('LiveKitConnection', () => {
     socket.emit('message', data, isBinary);
     expect(socket.closes).toEqual([{ code, reason: expect.stringMatching(/\S/) }]);
     expect(handled).toEqual([]);
-  });
-
-  it('sends the participant changes of a batch of call events as one update', () => {
-    const self: ParticipantView = {
-      sessionId: 's1',
-      identity: 'u1___s1',
-      name: 'u1',
-      metadata: '',
-      attributes: {},
-      tracks: [],
-      joinedAtMs: 1,
-      unmuted: false,
-    };
-    connection.joined(new RoomView(self, 'call', 'ch1', (id) => id));
-    const events: CallEvent[] = [
-      { type: 'session-joined', userId: 'u2', sessionId: 's2' },
-      { type: 'session-joined', userId: 'u3', sessionId: 's3' },
-      { type: 'session-joined', userId: 'u1', sessionId: 's1' },
-      { type: 'session-left', userId: 'u2', sessionId: 's2' },
-      { type: 'voice', speaking: true, userId: 'u3', sessionId: 's3' },
-    ];
-
-    connection.deliverAll(events);
-
-    expect(
-      socket.sent.map((r) =>
-        r.message.case === 'update'
-          ? `update ${r.message.value.participants.map((p) => `${p.identity}:${p.state}`).join(' ')}`
-          : r.message.case,
-      ),
-    ).toEqual([
-      // One update, each participant once with its last state (s2 left: 3 = DISCONNECTED).
-      'update u3___s3:2 u2___s2:3',
-      'speakersChanged',
-    ]);
   });
 });
