@@ -71,6 +71,15 @@ export class CallsIoAdapter extends IoAdapter {
     publisher.on('error', (err: Error) =>
       this.logger.debug(`socket.io Redis error: ${err.message}`),
     );
+    // The streams adapter sends ephemeral messages (serverSideEmit) with PUBLISH and drops the
+    // promise: while Redis is away (offline queue off) its rejection went unhandled and ended the
+    // process. A rejection is marked handled here; callers that await it still see it.
+    const publish = publisher.publish.bind(publisher) as (...args: unknown[]) => Promise<number>;
+    publisher.publish = ((...args: unknown[]) => {
+      const sent = publish(...args);
+      sent.catch((err: Error) => this.logger.debug(`socket.io publish failed: ${err.message}`));
+      return sent;
+    });
     this.publisher = publisher;
     this.logger.log(
       `socket.io spans instances through Redis streams [${describeRedis(this.options)}]`,
