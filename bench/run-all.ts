@@ -1,8 +1,9 @@
 /**
  * Runs every benchmark and prints one Markdown table each (copy them into bench/RESULTS.md).
- * Usage: npm run bench [-- <name> ...]   names: state, fanout, join, join3, forwarding
+ * Usage: npm run bench [-- <name> ...]   names: state, fanout, join, join3, forwarding, bigcall
  */
 import { cpus } from 'node:os';
+import { bigCallBench } from './big-call.bench';
 import { fanoutBench } from './fanout.bench';
 import { forwardingBench } from './forwarding.bench';
 import { joinInstancesBench } from './join-instances.bench';
@@ -15,6 +16,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   join: joinBench,
   join3: joinInstancesBench,
   forwarding: forwardingBench,
+  bigcall: bigCallBench,
 };
 
 async function main(): Promise<void> {

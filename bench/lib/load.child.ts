@@ -132,9 +132,13 @@ const COMMANDS = {
     url: string | string[];
     tokens: string[];
     roles: AudioRole[];
+    /** false: received SRTP is counted from its clear headers, not decrypted (default true). */
+    decrypt?: boolean;
   }) {
     const urlOf = (i: number) => (typeof a.url === 'string' ? a.url : a.url[i]);
-    const list = a.tokens.map((t, i) => new WeriftParticipant(urlOf(i), t, a.roles[i]));
+    const list = a.tokens.map(
+      (t, i) => new WeriftParticipant(urlOf(i), t, a.roles[i], { decrypt: a.decrypt }),
+    );
     groups.set(a.group, list);
     await inBatches(list, 20, async (p) => {
       await p.connect();

@@ -4,10 +4,11 @@ import { TestHostApp } from '../../test/support/host-app';
 
 /**
  * The host app as the media benchmarks run it: memory state, one media worker (so "per worker
- * core" is one process), UDP on loopback only, rate limits out of the way of a load test.
+ * core" is one process), UDP on loopback only, rate limits out of the way of a load test;
+ * `env` overrides (e.g. more workers).
  */
-export function startMediaHost(): Promise<TestHostApp> {
-  return TestHostApp.start({ RUSTCHAT_CALLS_STATE_BACKEND: 'memory', ...MEDIA_BENCH_ENV });
+export function startMediaHost(env: Record<string, string> = {}): Promise<TestHostApp> {
+  return TestHostApp.start({ RUSTCHAT_CALLS_STATE_BACKEND: 'memory', ...MEDIA_BENCH_ENV, ...env });
 }
 
 /** One media worker, UDP on loopback, no participant cap, rate limits out of a load test's way. */

@@ -1,6 +1,7 @@
 import { deflateSync } from 'node:zlib';
 import { io, type Socket } from 'socket.io-client';
 import { MediaStreamTrack, RTCPeerConnection, type RTCDataChannel } from 'werift';
+import { skipSrtpDecryption } from './clear-rtp';
 import { OPUS_TICKS_PER_PACKET, rtpPacket, StreamCounter } from './rtp';
 
 /**
@@ -64,10 +65,15 @@ export class WeriftParticipant {
   private sendStart = 0;
   private dataChannel: RTCDataChannel | null = null;
 
+  /**
+   * @param options.decrypt false: received SRTP is counted from its clear RTP header and never
+   *   decrypted ({@link skipSrtpDecryption}; a listener of a large load test)
+   */
   constructor(
     private readonly url: string,
     private readonly token: string,
     readonly role: AudioRole,
+    private readonly options: { decrypt?: boolean } = {},
   ) {}
 
   /** The gateway's connection id (the session id once joined). */
@@ -117,7 +123,9 @@ export class WeriftParticipant {
       else this.pendingCandidates.push(json);
     });
     this.pc.connectionStateChange.subscribe((state) => {
-      if (state === 'connected') this.times.connected ??= this.elapsed();
+      if (state !== 'connected') return;
+      this.times.connected ??= this.elapsed();
+      if (this.options.decrypt === false) skipSrtpDecryption(this.pc);
     });
     this.pc.onTrack.subscribe((track) => {
       track.onReceiveRtp.subscribe((rtp) => {
@@ -132,6 +140,7 @@ export class WeriftParticipant {
     }
     await this.pc.setLocalDescription(await this.pc.createOffer());
     this.offerSdp = this.pc.localDescription?.sdp ?? '';
+    if (this.options.decrypt === false) skipSrtpDecryption(this.pc);
   }
 
   /** Round trip of an acknowledged no-op action (`metric`) through the gateway, in ms. */
