@@ -129,3 +129,39 @@ describe('SfuService: one call on every worker', () => {
     [a, b].forEach(({ peer }) => peer.close());
   });
 });
+
+/**
+ * A burst of sessions opening at once (a meeting starting) while the call opens its next router:
+ * those that waited for the new router take its free seats, and the rest open the next router
+ * instead of all crowding into the one that was opening.
+ */
+describe('SfuService: one call on every worker, sessions opening at once', () => {
+  let h: SfuHarness;
+
+  beforeAll(async () => {
+    h = await SfuHarness.start({ rtcWorkers: 3, maxSessionsPerRouter: 2 });
+  });
+
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('fills each router up to the limit before the next, then the fewest', async () => {
+    const callId = `call-${randomUUID()}`;
+    const refs = Array.from({ length: 8 }, (_, i) => ({
+      callId,
+      sessionId: `burst-${i}-${randomUUID().slice(0, 8)}`,
+      userId: `burst-${i}`,
+    }));
+    await Promise.all(refs.map((ref) => h.sfu.openSession(ref)));
+
+    const pids = h.sfu.callWorkerPids(callId);
+    expect(pids).toHaveLength(3);
+    const perRouter = pids.map(
+      (pid) => refs.filter((r) => h.sfu.sessionWorkerPid(r.sessionId) === pid).length,
+    );
+    // 2 + 2 + 2 up to the limit, then the two left over on the fewest: 3 / 3 / 2.
+    expect(perRouter).toEqual([3, 3, 2]);
+    await h.sfu.closeCall(callId);
+  });
+});

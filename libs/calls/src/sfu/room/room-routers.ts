@@ -69,10 +69,16 @@ export class RoomRouters {
    */
   async place(): Promise<RoomRouter> {
     const max = this.ctx.maxSessionsPerRouter;
-    const open = this.all().filter((r) => !r.closed);
-    const roomy = open.filter((r) => max === 0 || this.seated(r) < max);
-    let chosen = max === 0 ? this.primaryRouter : this.fewest(roomy);
-    if (!chosen) chosen = (await this.openAnother()) ?? this.fewest(open) ?? this.primaryRouter;
+    const open = () => this.all().filter((r) => !r.closed);
+    let chosen = max === 0 ? this.primaryRouter : undefined;
+    while (!chosen) {
+      chosen = this.fewest(open().filter((r) => this.seated(r) < max));
+      // Whoever waited for a new router looks again: a burst of sessions fills it up to the
+      // limit and opens the next one, instead of all sitting on the one that was opening.
+      if (!chosen && !(await this.openAnother())) {
+        chosen = this.fewest(open()) ?? this.primaryRouter;
+      }
+    }
     this.seats.set(chosen.id, this.seated(chosen) + 1);
     return chosen;
   }
