@@ -73,6 +73,8 @@ interface Step {
   workers: number;
   maxPerRouter: number;
   routers: number;
+  /** Consumers the server holds (one per listener when every listener receives the speaker). */
+  consumers: number;
   /** Sessions on each worker, by pid (in the order of the pool). */
   sessions: Map<number, number>;
   joinS: number;
@@ -145,6 +147,26 @@ async function medianWindow(
   return measured[measured.length >> 1];
 }
 
+/**
+ * Waits (up to BIGCALL_MEDIA_WAIT_S, 30 s) until every listener receives the speaker, in 1 s
+ * windows; warns with the server's consumer count when some do not.
+ */
+async function untilEveryoneHears(sfu: SfuService, loads: Loads, listeners: number): Promise<void> {
+  const deadline = Date.now() + envNumber('BIGCALL_MEDIA_WAIT_S', 30) * 1000;
+  for (;;) {
+    await loads.listeners.call('windowStart', undefined);
+    await sleep(1000);
+    const { streams } = await loads.listeners.call('windowEnd', undefined);
+    if (streams >= listeners) return;
+    if (Date.now() > deadline) {
+      console.warn(
+        `[bigcall] ${listeners - streams} of ${listeners} listeners receive nothing; the server holds ${sfu.stats().consumers} consumers`,
+      );
+      return;
+    }
+  }
+}
+
 /** Runs one call of 1 speaker + `listeners` on a fresh host app with `workers` workers. */
 async function runCall(loads: Loads, listeners: number, workers: number): Promise<Step> {
   const batch = Math.max(1, envNumber('BIGCALL_BATCH', 25));
@@ -208,13 +230,14 @@ async function runCall(loads: Loads, listeners: number, workers: number): Promis
     }
     const joinS = (performance.now() - t0) / 1000;
     await sleep(envNumber('BIGCALL_SETTLE_S', 3) * 1000);
+    await untilEveryoneHears(sfu, loads, listeners);
 
     const sessions = new Map<number, number>(pids.map((pid) => [pid, 0]));
     for (const id of sessionIds) {
       const pid = sfu.sessionWorkerPid(id);
       if (pid !== undefined) sessions.set(pid, (sessions.get(pid) ?? 0) + 1);
     }
-    const routers = sfu.stats().routers;
+    const { routers, consumers } = sfu.stats();
     const active = await medianWindow(sfu, loads, windows, windowS);
     // The speaker muted: no media forwarded, what the listeners cost by themselves.
     await sfu.setAudioMuted(sessionIds[0], true);
@@ -228,6 +251,7 @@ async function runCall(loads: Loads, listeners: number, workers: number): Promis
       workers,
       maxPerRouter,
       routers,
+      consumers,
       sessions,
       joinS,
       active,
@@ -255,6 +279,7 @@ function stepRow(s: Step): Row {
     workers: s.workers,
     'max / router': s.maxPerRouter,
     routers: s.routers,
+    'consumers (server)': s.consumers,
     'sessions per worker': [...s.sessions.values()].join(' / '),
     'streams seen': a.streamsSeen,
     'speaker pps': Number(a.sentPps.toFixed(1)),
@@ -306,7 +331,8 @@ function pipeRow(p: PipeCost, listenerStreamUs: number): Row {
   const flowing = p.pipedPps / STREAM_PPS;
   const us = perStreamUs(cost, flowing);
   return {
-    pipe: p.variant === 'plain' ? 'plain RTP (routers of one call)' : 'SRTP + RTX (between instances)',
+    pipe:
+      p.variant === 'plain' ? 'plain RTP (routers of one call)' : 'SRTP + RTX (between instances)',
     'piped streams': p.streams,
     'piped pps (received)': Math.round(p.pipedPps),
     'worker A CPU % alone / piping': `${pct(p.cpuA0)} / ${pct(p.cpuA1)}`,
@@ -361,9 +387,7 @@ export async function bigCallBench(): Promise<void> {
   );
   const oneWorker = results.filter((s) => s.workers === 1);
   const last = oneWorker[oneWorker.length - 1];
-  const listenerUs = last
-    ? perStreamUs(totalCpu(last.active), effectiveStreams(last.active))
-    : NaN;
+  const listenerUs = last ? perStreamUs(totalCpu(last.active), effectiveStreams(last.active)) : NaN;
   printTable(
     `Pipe cost on loopback, bare mediasoup: ${pipeStreams} Opus streams piped from worker A to worker B; "in listener streams" = against the 1-worker CPU per listener stream at the largest step`,
     pipes.map((p) => pipeRow(p, listenerUs)),

@@ -1,4 +1,8 @@
-import { ProtectionProfileAeadAes128Gcm, type RTCDtlsTransport, type RTCPeerConnection } from 'werift';
+import {
+  ProtectionProfileAeadAes128Gcm,
+  type RTCDtlsTransport,
+  type RTCPeerConnection,
+} from 'werift';
 
 /** Bytes of the authentication tag that ends an SRTP packet: GCM 16, AES-CM/HMAC-SHA1-80 10. */
 const TAG_BYTES = (profile: number | undefined) =>
