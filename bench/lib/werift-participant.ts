@@ -119,7 +119,10 @@ export class WeriftParticipant {
         sdpMid: c.sdpMid,
         sdpMLineIndex: c.sdpMLineIndex,
       });
-      if (this.joined) void this.sendCandidate(json);
+      // Not awaited: a candidate still unacknowledged when the peer closes must not end the
+      // process (socket.io rejects pending acks on disconnect).
+      if (this.joined)
+        this.sendCandidate(json).catch((err: Error) => this.errors.push(err.message));
       else this.pendingCandidates.push(json);
     });
     this.pc.connectionStateChange.subscribe((state) => {
