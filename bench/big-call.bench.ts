@@ -75,6 +75,8 @@ interface Step {
   routers: number;
   /** Consumers the server holds (one per listener when every listener receives the speaker). */
   consumers: number;
+  /** Sessions the SFU closed by itself, by reason, and ICE restarts, over the whole call. */
+  closed: Map<string, number>;
   /** Sessions on each worker, by pid (in the order of the pool). */
   sessions: Map<number, number>;
   joinS: number;
@@ -87,6 +89,8 @@ interface Step {
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
+const describe = (counts: Map<string, number>) =>
+  [...counts].map(([what, n]) => `${n} ${what}`).join(', ');
 const sum = (values: Iterable<number>) => [...values].reduce((a, b) => a + b, 0);
 const pct = (v: number) => Number((v * 100).toFixed(2));
 /** CPU microseconds per second and stream. */
@@ -181,6 +185,14 @@ async function runCall(loads: Loads, listeners: number, workers: number): Promis
   const groups: { load: LoadProcess; group: string }[] = [];
   try {
     const sfu = host.app.get(SfuService);
+    const closed = new Map<string, number>();
+    const count = (what: string) => closed.set(what, (closed.get(what) ?? 0) + 1);
+    sfu.subscribe({
+      signal: () => undefined,
+      voice: () => undefined,
+      sessionClosed: (_ref, reason) => count(reason),
+      iceRestart: (_ref, initiator) => count(`ice restart (${initiator})`),
+    });
     const pids = sfu.workerPids();
     gc();
     const rss0 = { host: rssMiB(process.pid), workers: pids.map(rssMiB) };
@@ -252,6 +264,7 @@ async function runCall(loads: Loads, listeners: number, workers: number): Promis
       maxPerRouter,
       routers,
       consumers,
+      closed,
       sessions,
       joinS,
       active,
@@ -259,6 +272,7 @@ async function runCall(loads: Loads, listeners: number, workers: number): Promis
       rss0,
       rss1,
     };
+    if (closed.size > 0) console.warn(`[bigcall] closed by the SFU: ${describe(closed)}`);
     console.log(
       `[bigcall] listeners=${listeners} workers=${workers} routers=${routers} sessions=${[...sessions.values()].join('/')} seen=${active.streamsSeen} sent=${active.sentPps.toFixed(1)}pps fwd=${Math.round(active.receivedPps)}pps loss=${(active.loss * 100).toFixed(2)}% worker=${[...active.workerCpu.values()].map((c) => (c * 100).toFixed(1)).join('+')}% idle=${(totalCpu(idle) * 100).toFixed(1)}% host=${(active.hostCpu * 100).toFixed(1)}% gen=${(active.generatorCpu * 100).toFixed(1)}% join=${joinS.toFixed(1)}s load=${loadavg()[0].toFixed(2)}`,
     );
@@ -280,6 +294,7 @@ function stepRow(s: Step): Row {
     'max / router': s.maxPerRouter,
     routers: s.routers,
     'consumers (server)': s.consumers,
+    'closed by the SFU': describe(s.closed),
     'sessions per worker': [...s.sessions.values()].join(' / '),
     'streams seen': a.streamsSeen,
     'speaker pps': Number(a.sentPps.toFixed(1)),

@@ -58,6 +58,8 @@ const groups = new Map<string, WeriftParticipant[]>();
 const udpSockets: UdpSocket[] = [];
 const udpFlows: UdpFlow[] = [];
 const udpCounter = new StreamCounter();
+/** Exceptions thrown from callbacks outside any command (see the handler at the end). */
+const uncaught: string[] = [];
 let windowStart = { at: 0, sent: 0, cpu: process.cpuUsage() };
 
 function participants(): WeriftParticipant[] {
@@ -274,9 +276,10 @@ const COMMANDS = {
       seconds,
       sent: sentTotal() - windowStart.sent,
       generatorCpu: (cpu.user + cpu.system) / 1e6 / seconds,
-      errors: participants()
-        .flatMap((p) => p.errors)
-        .slice(0, 5),
+      errors: [
+        ...(uncaught.length > 0 ? [`${uncaught.length} uncaught, last: ${uncaught.at(-1)}`] : []),
+        ...participants().flatMap((p) => p.errors),
+      ].slice(0, 5),
     };
   },
 
@@ -298,3 +301,13 @@ process.on('message', (msg: { id: number; cmd: keyof LoadCommands; args: never }
   );
 });
 process.on('disconnect', () => process.exit(0));
+
+/**
+ * An exception a client library throws from a socket callback (werift's SCTP throws "channel not
+ * found" for data on a stream it has no channel for) would end the process and every peer in
+ * it: it is reported with the window's client errors instead.
+ */
+process.on('uncaughtException', (err: Error) => {
+  uncaught.push(err.message);
+  if (uncaught.length === 1) console.warn(`[load] uncaught exception: ${err.stack ?? err.message}`);
+});
