@@ -1,9 +1,10 @@
 /**
  * Runs every benchmark and prints one Markdown table each (copy them into bench/RESULTS.md).
  * Usage: npm run bench [-- <name> ...]   names: state, fanout, join, joinlk, joincost, arrivals, join3,
- *   forwarding
+ *   forwarding, bigcall
  */
 import { cpus } from 'node:os';
+import { bigCallBench } from './big-call.bench';
 import { fanoutBench } from './fanout.bench';
 import { forwardingBench } from './forwarding.bench';
 import { joinArrivalsBench } from './join-arrivals.bench';
@@ -22,6 +23,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   arrivals: joinArrivalsBench,
   join3: joinInstancesBench,
   forwarding: forwardingBench,
+  bigcall: bigCallBench,
 };
 
 async function main(): Promise<void> {

@@ -148,11 +148,15 @@ const COMMANDS = {
     url: string | string[];
     tokens: string[];
     roles: AudioRole[];
+    /** false: received SRTP is counted from its clear headers, not decrypted (default true). */
+    decrypt?: boolean;
   }) {
     const urlOf = (i: number) => (typeof a.url === 'string' ? a.url : a.url[i]);
     return addGroup(
       a.group,
-      a.tokens.map((t, i) => new WeriftParticipant(urlOf(i), t, a.roles[i])),
+      a.tokens.map(
+        (t, i) => new WeriftParticipant(urlOf(i), t, a.roles[i], { decrypt: a.decrypt }),
+      ),
     );
   },
 
@@ -354,9 +358,10 @@ const COMMANDS = {
       seconds,
       sent: sentTotal() - windowStart.sent,
       generatorCpu: (cpu.user + cpu.system) / 1e6 / seconds,
-      errors: participants()
-        .flatMap((p) => p.errors)
-        .slice(0, 5),
+      errors: [
+        ...(uncaught.length > 0 ? [`${uncaught.length} uncaught, last: ${uncaught.at(-1)}`] : []),
+        ...participants().flatMap((p) => p.errors),
+      ].slice(0, 5),
     };
   },
 

@@ -4,7 +4,8 @@ import { TestHostApp } from '../../test/support/host-app';
 
 /**
  * The host app as the media benchmarks run it: memory state, one media worker (so "per worker
- * core" is one process), UDP on loopback only, rate limits out of the way of a load test.
+ * core" is one process), UDP on loopback only, rate limits out of the way of a load test;
+ * `env` overrides (e.g. more workers).
  */
 export function startMediaHost(extraEnv: Record<string, string> = {}): Promise<TestHostApp> {
   return TestHostApp.start({

@@ -2,6 +2,7 @@ import { deflateSync } from 'node:zlib';
 import { io, type Socket } from 'socket.io-client';
 import { MediaStreamTrack, RTCPeerConnection, type RTCDataChannel } from 'werift';
 import type { AudioRole, BenchParticipant, StageTimes } from './bench-participant';
+import { skipSrtpDecryption } from './clear-rtp';
 import { OpusPacer } from './opus-pacer';
 import { StreamCounter } from './rtp';
 
@@ -43,10 +44,15 @@ export class WeriftParticipant implements BenchParticipant {
   private readonly pacer = new OpusPacer();
   private dataChannel: RTCDataChannel | null = null;
 
+  /**
+   * @param options.decrypt false: received SRTP is counted from its clear RTP header and never
+   *   decrypted ({@link skipSrtpDecryption}; a listener of a large load test)
+   */
   constructor(
     private readonly url: string,
     private readonly token: string,
     readonly role: AudioRole,
+    private readonly options: { decrypt?: boolean } = {},
   ) {}
 
   /** The gateway's connection id (the session id once joined). */
@@ -96,11 +102,16 @@ export class WeriftParticipant implements BenchParticipant {
         sdpMid: c.sdpMid,
         sdpMLineIndex: c.sdpMLineIndex,
       });
-      if (this.joined) void this.sendCandidate(json);
+      // Not awaited: a candidate still unacknowledged when the peer closes must not end the
+      // process (socket.io rejects pending acks on disconnect).
+      if (this.joined)
+        this.sendCandidate(json).catch((err: Error) => this.errors.push(err.message));
       else this.pendingCandidates.push(json);
     });
     this.pc.connectionStateChange.subscribe((state) => {
-      if (state === 'connected') this.times.connected ??= this.elapsed();
+      if (state !== 'connected') return;
+      this.times.connected ??= this.elapsed();
+      if (this.options.decrypt === false) skipSrtpDecryption(this.pc);
     });
     this.pc.onTrack.subscribe((track) => {
       track.onReceiveRtp.subscribe((rtp) => {
@@ -115,6 +126,7 @@ export class WeriftParticipant implements BenchParticipant {
     }
     await this.pc.setLocalDescription(await this.pc.createOffer());
     this.offerSdp = this.pc.localDescription?.sdp ?? '';
+    if (this.options.decrypt === false) skipSrtpDecryption(this.pc);
   }
 
   /** Round trip of an acknowledged no-op action (`metric`) through the gateway, in ms. */

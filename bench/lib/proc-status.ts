@@ -1,0 +1,11 @@
+import { readFileSync } from 'node:fs';
+
+/** Resident memory of a process in MiB (`VmRSS` of /proc/<pid>/status), NaN when unreadable. */
+export function rssMiB(pid: number): number {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
