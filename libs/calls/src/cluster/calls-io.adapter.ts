@@ -75,11 +75,11 @@ export class CallsIoAdapter extends IoAdapter {
     // promise: while Redis is away (offline queue off) its rejection went unhandled and ended the
     // process. A rejection is marked handled here; callers that await it still see it.
     const publish = publisher.publish.bind(publisher) as (...args: unknown[]) => Promise<number>;
-    publisher.publish = ((...args: unknown[]) => {
+    publisher.publish = (...args: unknown[]) => {
       const sent = publish(...args);
       sent.catch((err: Error) => this.logger.debug(`socket.io publish failed: ${err.message}`));
       return sent;
-    });
+    };
     this.publisher = publisher;
     this.logger.log(
       `socket.io spans instances through Redis streams [${describeRedis(this.options)}]`,
