@@ -8,10 +8,13 @@
  * or Redis state and adapter with ARRIVALS_STATE=redis) and the bare baseline
  * ({@link BareSfuServer}) run alternately, `ARRIVALS_ROUNDS` times each. The load generator's CPU
  * is reported over the run and for its busiest second: near 100 % it, not the server, sets the
- * client-side times.
+ * client-side times. The peers count what they receive from its clear RTP headers without
+ * decrypting it (bench/lib/clear-rtp.ts: ICE, DTLS, SRTCP and the server's SRTP encryption as
+ * with a browser, none of the load generator's per-packet decryption); `ARRIVALS_DECRYPT=1`
+ * makes them decrypt.
  *
  * Env: ARRIVALS_N (200), ARRIVALS_SECONDS (10), ARRIVALS_SEED (17), ARRIVALS_ROUNDS (1),
- * ARRIVALS_STATE (memory | redis), JOIN_TIMEOUT_MS (60000).
+ * ARRIVALS_STATE (memory | redis), ARRIVALS_DECRYPT (0), JOIN_TIMEOUT_MS (60000).
  */
 import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -119,7 +122,13 @@ async function run(
     await load.call('weriftClose', { group: warm });
 
     const roles: AudioRole[] = arrivals.map((_, i) => (i < 2 ? 'speaker' : 'none'));
-    await load.call('weriftAdd', { group, url: server.url, tokens: await server.tokens(n), roles });
+    await load.call('weriftAdd', {
+      group,
+      url: server.url,
+      tokens: await server.tokens(n),
+      roles,
+      decrypt: envNumber('ARRIVALS_DECRYPT', 0) > 0,
+    });
     const lag = monitorEventLoopDelay({ resolution: 10 });
     const [worker0, cpu0, t0] = [await server.workerCpuSeconds(), process.cpuUsage(), Date.now()];
     lag.enable();
