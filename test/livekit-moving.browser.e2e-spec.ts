@@ -15,6 +15,7 @@ import { type Counters, GapMeter } from './support/gap-meter';
 import { HostProcess } from './support/host-process';
 import { SpreadCall, type SpreadParticipant, SPREAD_TONES } from './support/spread-call';
 import { TcpProxy } from './support/tcp-proxy';
+import { instanceEnv } from './support/instance-env';
 
 const ARTIFACTS = join(__dirname, '..', 'test-artifacts');
 const KEY = 'lk-drain';
@@ -52,20 +53,13 @@ describe('a LiveKit client moving between instances', () => {
     const started = await Promise.all([
       bundlePage('livekit-harness'),
       ...[0, 1].map((i) =>
-        HostProcess.start(instanceId(i), {
-          RUSTCHAT_CALLS_STATE_BACKEND: 'redis',
-          RUSTCHAT_REDIS_URL: redisServer.url,
-          RUSTCHAT_CALLS_INSTANCE_ID: instanceId(i),
-          RUSTCHAT_CALLS_WORKERS: '1',
-          RUSTCHAT_CALLS_LISTEN_IP: '127.0.0.1',
-          RUSTCHAT_CALLS_PIPE_ADDRESS: '127.0.0.1',
-          RUSTCHAT_CALLS_HEARTBEAT_MS: '500',
-          RUSTCHAT_CALLS_INSTANCE_TTL_MS: '2000',
-          RUSTCHAT_CALLS_WS_BURST: '10000',
-          RUSTCHAT_CALLS_HTTP_BURST: '10000',
-          RUSTCHAT_CALLS_LIVEKIT_KEYS: `${KEY}:${SECRET}`,
-          DEMO_AUTH_SECRET: 'lk-drain-secret',
-        }),
+        HostProcess.start(
+          instanceId(i),
+          instanceEnv(redisServer.url, instanceId(i), {
+            RUSTCHAT_CALLS_LIVEKIT_KEYS: `${KEY}:${SECRET}`,
+            DEMO_AUTH_SECRET: 'lk-drain-secret',
+          }),
+        ),
       ),
       writeToneWav(tone, LEO_TONE_HZ),
     ]);

@@ -5,6 +5,7 @@ import { gatewayPeer } from './support/gateway-peer';
 import type { TestClient } from './support/host-app';
 import { HostProcess } from './support/host-process';
 import { TcpProxy } from './support/tcp-proxy';
+import { instanceEnv } from './support/instance-env';
 
 /** One tone per participant, far enough apart for per-track detection. */
 const TONES = [330, 440, 550, 660, 770, 880];
@@ -29,19 +30,8 @@ describe('many instances, one call: media', () => {
   const clients: TestClient[] = [];
   const peers: WrtcTestPeer[] = [];
 
-  const env = (i: number): Record<string, string> => ({
-    RUSTCHAT_CALLS_STATE_BACKEND: 'redis',
-    RUSTCHAT_REDIS_URL: redis.url,
-    RUSTCHAT_CALLS_INSTANCE_ID: `media-${i}`,
-    RUSTCHAT_CALLS_WORKERS: '1',
-    RUSTCHAT_CALLS_LISTEN_IP: '127.0.0.1',
-    RUSTCHAT_CALLS_PIPE_ADDRESS: '127.0.0.1',
-    RUSTCHAT_CALLS_HEARTBEAT_MS: '500',
-    RUSTCHAT_CALLS_INSTANCE_TTL_MS: '2000',
-    RUSTCHAT_CALLS_WS_BURST: '10000',
-    RUSTCHAT_CALLS_HTTP_BURST: '10000',
-    DEMO_AUTH_SECRET: 'multi-instance-media-secret',
-  });
+  const env = (i: number): Record<string, string> =>
+    instanceEnv(redis.url, `media-${i}`, { DEMO_AUTH_SECRET: 'multi-instance-media-secret' });
 
   beforeAll(async () => {
     redis = await TestRedisServer.start();

@@ -6,6 +6,7 @@ import { AudioContinuity } from '../support/audio-continuity';
 import type { TestClient } from '../support/host-app';
 import { HostProcess } from '../support/host-process';
 import { SpreadCall, SPREAD_TONES } from '../support/spread-call';
+import { instanceEnv } from '../support/instance-env';
 
 /**
  * A rolling restart with stock Mattermost clients, which ignore `server_draining`: SIGTERM on one
@@ -30,19 +31,10 @@ describe('drain that stock clients survive', () => {
     hosts.push(
       ...(await Promise.all(
         [0, 1].map((i) =>
-          HostProcess.start(instanceId(i), {
-            RUSTCHAT_CALLS_STATE_BACKEND: 'redis',
-            RUSTCHAT_REDIS_URL: redisServer.url,
-            RUSTCHAT_CALLS_INSTANCE_ID: instanceId(i),
-            RUSTCHAT_CALLS_WORKERS: '1',
-            RUSTCHAT_CALLS_LISTEN_IP: '127.0.0.1',
-            RUSTCHAT_CALLS_PIPE_ADDRESS: '127.0.0.1',
-            RUSTCHAT_CALLS_HEARTBEAT_MS: '500',
-            RUSTCHAT_CALLS_INSTANCE_TTL_MS: '2000',
-            RUSTCHAT_CALLS_WS_BURST: '10000',
-            RUSTCHAT_CALLS_HTTP_BURST: '10000',
-            DEMO_AUTH_SECRET: 'drain-secret',
-          }),
+          HostProcess.start(
+            instanceId(i),
+            instanceEnv(redisServer.url, instanceId(i), { DEMO_AUTH_SECRET: 'drain-secret' }),
+          ),
         ),
       )),
     );

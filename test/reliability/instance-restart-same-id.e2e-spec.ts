@@ -5,6 +5,7 @@ import { TestRedisServer } from '@app/calls/testing';
 import { AudioContinuity } from '../support/audio-continuity';
 import { HostProcess } from '../support/host-process';
 import { SpreadCall, SPREAD_TONES } from '../support/spread-call';
+import { instanceEnv } from '../support/instance-env';
 
 /** Long enough that the restarted instance is back well within it. */
 const TTL_MS = 20_000;
@@ -21,19 +22,11 @@ describe('an instance restarted with the same id within the TTL', () => {
   const hosts: HostProcess[] = [];
   let call: SpreadCall | null = null;
 
-  const env = (i: number): Record<string, string> => ({
-    RUSTCHAT_CALLS_STATE_BACKEND: 'redis',
-    RUSTCHAT_REDIS_URL: redisServer.url,
-    RUSTCHAT_CALLS_INSTANCE_ID: `same-id-${i + 1}`,
-    RUSTCHAT_CALLS_WORKERS: '1',
-    RUSTCHAT_CALLS_LISTEN_IP: '127.0.0.1',
-    RUSTCHAT_CALLS_PIPE_ADDRESS: '127.0.0.1',
-    RUSTCHAT_CALLS_HEARTBEAT_MS: '500',
-    RUSTCHAT_CALLS_INSTANCE_TTL_MS: String(TTL_MS),
-    RUSTCHAT_CALLS_WS_BURST: '10000',
-    RUSTCHAT_CALLS_HTTP_BURST: '10000',
-    DEMO_AUTH_SECRET: 'same-id-secret',
-  });
+  const env = (i: number): Record<string, string> =>
+    instanceEnv(redisServer.url, `same-id-${i + 1}`, {
+      DEMO_AUTH_SECRET: 'same-id-secret',
+      RUSTCHAT_CALLS_INSTANCE_TTL_MS: String(TTL_MS),
+    });
 
   beforeAll(async () => {
     redisServer = await TestRedisServer.start();

@@ -8,6 +8,7 @@ import { HostProcess } from '../support/host-process';
 import { connectThrough, MovingPeer } from '../support/moving-peer';
 import { SpreadCall, SPREAD_TONES } from '../support/spread-call';
 import { TcpProxy } from '../support/tcp-proxy';
+import { instanceEnv } from '../support/instance-env';
 
 /**
  * A Mattermost client whose signaling connection drops and comes back through another instance
@@ -33,20 +34,13 @@ describe('reconnect through another instance', () => {
     hosts.push(
       ...(await Promise.all(
         [0, 1].map((i) =>
-          HostProcess.start(instanceId(i), {
-            RUSTCHAT_CALLS_STATE_BACKEND: 'redis',
-            RUSTCHAT_REDIS_URL: redisServer.url,
-            RUSTCHAT_CALLS_INSTANCE_ID: instanceId(i),
-            RUSTCHAT_CALLS_WORKERS: '1',
-            RUSTCHAT_CALLS_LISTEN_IP: '127.0.0.1',
-            RUSTCHAT_CALLS_PIPE_ADDRESS: '127.0.0.1',
-            RUSTCHAT_CALLS_HEARTBEAT_MS: '500',
-            RUSTCHAT_CALLS_INSTANCE_TTL_MS: '2000',
-            RUSTCHAT_CALLS_RECONNECT_GRACE_MS: '10000',
-            RUSTCHAT_CALLS_WS_BURST: '10000',
-            RUSTCHAT_CALLS_HTTP_BURST: '10000',
-            DEMO_AUTH_SECRET: 'moving-secret',
-          }),
+          HostProcess.start(
+            instanceId(i),
+            instanceEnv(redisServer.url, instanceId(i), {
+              RUSTCHAT_CALLS_RECONNECT_GRACE_MS: '10000',
+              DEMO_AUTH_SECRET: 'moving-secret',
+            }),
+          ),
         ),
       )),
     );
