@@ -10,8 +10,13 @@
  * first `join` sent until every peer is connected and hears a speaker), its media worker's, the
  * Redis server's, per participant; the load generator's; the answer and first-audio latency.
  * Modes run alternately per size, `JOINCOST_ROUNDS` times; the table shows medians over rounds.
+ * A size smaller than `JOINCOST_JOINS` is measured over as many calls of that size, one after
+ * the other (each call's peers leave before the next call's join starts), so that every size
+ * counts the same number of joins: the CPU of 10 joins alone is a few tens of milliseconds,
+ * where one collection or timer moves the figure by half.
  *
  * Env: JOINCOST_SIZES (10,50,200), JOINCOST_MODES (bare,module,module-redis), JOINCOST_ROUNDS (1),
+ * JOINCOST_JOINS (200: joins counted per size and round),
  * JOIN_TIMEOUT_MS (60000), JOIN_CPU_PROFILE (a directory: the server process is profiled over each
  * measured join, `<mode>-<n>.cpuprofile`, and its top frames printed).
  */
@@ -46,8 +51,10 @@ interface Target {
   close(): Promise<void>;
 }
 
-/** One measured join of N. */
+/** The joins measured for one size: one call of N, or several calls of N one after the other. */
 interface Sample {
+  /** Joins counted (N × calls). */
+  joins: number;
   serverMs: number;
   /** Write system calls of the server process (`/proc/self/io` syscw): socket and pipe writes. */
   writes: number;
@@ -122,6 +129,8 @@ async function redisPid(url: string): Promise<number> {
   }
 }
 
+const median = (values: number[]) => percentile(values, 50);
+
 async function measure(
   load: LoadProcess,
   mode: Mode,
@@ -147,57 +156,90 @@ async function measure(
     });
     await load.call('weriftClose', { group: `${group}-warm` });
 
-    const tokens = await target.tokens(n, `joiner-${group}-`);
-    const roles: AudioRole[] = tokens.map((_, i) => (i < SPEAKERS ? 'speaker' : 'none'));
-    await load.call('weriftAdd', { group, url: target.url, tokens, roles });
-    const batches0 = { ...target.batches };
-    const [worker0, redis0, writes0, cpu0] = [
-      await target.workerCpuSeconds(),
-      processCpuSeconds(redis.pid),
-      writeSyscalls(),
-      process.cpuUsage(),
-    ];
-    const profileDir = process.env.JOIN_CPU_PROFILE;
-    const profiler = profileDir ? new CpuProfiler() : null;
-    await profiler?.start();
-    const runQueue = sampleRunQueue();
-    const result = await load.call('weriftJoin', {
-      group,
-      channel: `cost-${randomBytes(4).toString('hex')}`,
-      unmuteSpeakers: true,
-      timeoutMs,
-    });
-    const cpu = process.cpuUsage(cpu0);
-    const queue = runQueue();
-    const writes = writeSyscalls() - writes0;
-    if (profiler) printProfile(group, await profiler.stop(profileDir!, group));
-    const sample: Sample = {
-      serverMs: (cpu.user + cpu.system) / 1e3,
-      writes,
-      batches: target.batches.count - batches0.count,
-      batchedEvents: target.batches.events - batches0.events,
-      workerMs: ((await target.workerCpuSeconds()) - worker0) * 1e3,
-      redisMs: (processCpuSeconds(redis.pid) - redis0) * 1e3,
-      runQueue: queue.p50,
-      generatorCpu: result.generatorCpu,
-      answer: result.times.flatMap((t) => (t.answer === undefined ? [] : [t.answer])),
-      firstAudio: result.times.flatMap((t) => (t.firstMedia === undefined ? [] : [t.firstMedia])),
-      reached: result.times.filter((t) => t.firstMedia !== undefined).length,
-      failures: result.failures.length,
-    };
-    if (sample.reached < n || result.errors.length > 0) {
-      console.warn(
-        `${group}: ${sample.reached}/${n} heard a speaker; ${result.failures.length} failed joins; first errors: ${[...result.failures, ...result.errors].slice(0, 3).join(' | ')}`,
-      );
+    const calls = Math.max(1, Math.ceil(envNumber('JOINCOST_JOINS', 200) / n));
+    const samples: Sample[] = [];
+    for (let c = 0; c < calls; c++) {
+      samples.push(await measureCall(load, target, `${group}-${c}`, n, redis, timeoutMs));
     }
-    await load.call('weriftClose', { group });
-    return sample;
+    const sum = (pick: (s: Sample) => number) => samples.reduce((t, s) => t + pick(s), 0);
+    return {
+      joins: sum((s) => s.joins),
+      serverMs: sum((s) => s.serverMs),
+      writes: sum((s) => s.writes),
+      batches: sum((s) => s.batches),
+      batchedEvents: sum((s) => s.batchedEvents),
+      workerMs: sum((s) => s.workerMs),
+      redisMs: sum((s) => s.redisMs),
+      runQueue: median(samples.map((s) => s.runQueue)),
+      generatorCpu: median(samples.map((s) => s.generatorCpu)),
+      answer: samples.flatMap((s) => s.answer),
+      firstAudio: samples.flatMap((s) => s.firstAudio),
+      reached: sum((s) => s.reached),
+      failures: sum((s) => s.failures),
+    };
   } finally {
     await target.close();
   }
 }
 
-const median = (values: number[]) => percentile(values, 50);
+/** One call of N joining at once, measured from the first `join` until every peer hears a speaker. */
+async function measureCall(
+  load: LoadProcess,
+  target: Target,
+  group: string,
+  n: number,
+  redis: { url: string; pid: number },
+  timeoutMs: number,
+): Promise<Sample> {
+  const tokens = await target.tokens(n, `joiner-${group}-`);
+  const roles: AudioRole[] = tokens.map((_, i) => (i < SPEAKERS ? 'speaker' : 'none'));
+  await load.call('weriftAdd', { group, url: target.url, tokens, roles });
+  const batches0 = { ...target.batches };
+  const [worker0, redis0, writes0, cpu0] = [
+    await target.workerCpuSeconds(),
+    processCpuSeconds(redis.pid),
+    writeSyscalls(),
+    process.cpuUsage(),
+  ];
+  const profileDir = process.env.JOIN_CPU_PROFILE;
+  const profiler = profileDir ? new CpuProfiler() : null;
+  await profiler?.start();
+  const runQueue = sampleRunQueue();
+  const result = await load.call('weriftJoin', {
+    group,
+    channel: `cost-${randomBytes(4).toString('hex')}`,
+    unmuteSpeakers: true,
+    timeoutMs,
+  });
+  const cpu = process.cpuUsage(cpu0);
+  const queue = runQueue();
+  const writes = writeSyscalls() - writes0;
+  if (profiler) printProfile(group, await profiler.stop(profileDir!, group));
+  const sample: Sample = {
+    joins: n,
+    serverMs: (cpu.user + cpu.system) / 1e3,
+    writes,
+    batches: target.batches.count - batches0.count,
+    batchedEvents: target.batches.events - batches0.events,
+    workerMs: ((await target.workerCpuSeconds()) - worker0) * 1e3,
+    redisMs: (processCpuSeconds(redis.pid) - redis0) * 1e3,
+    runQueue: queue.p50,
+    generatorCpu: result.generatorCpu,
+    answer: result.times.flatMap((t) => (t.answer === undefined ? [] : [t.answer])),
+    firstAudio: result.times.flatMap((t) => (t.firstMedia === undefined ? [] : [t.firstMedia])),
+    reached: result.times.filter((t) => t.firstMedia !== undefined).length,
+    failures: result.failures.length,
+  };
+  if (sample.reached < n || result.errors.length > 0) {
+    console.warn(
+      `${group}: ${sample.reached}/${n} heard a speaker; ${result.failures.length} failed joins; first errors: ${[...result.failures, ...result.errors].slice(0, 3).join(' | ')}`,
+    );
+  }
+  await load.call('weriftClose', { group });
+  // Let the server finish with the leaves before anything else is measured.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  return sample;
+}
 
 export async function joinCostBench(): Promise<void> {
   const sizes = envNumbers('JOINCOST_SIZES', [10, 50, 200]);
@@ -218,7 +260,7 @@ export async function joinCostBench(): Promise<void> {
           const sample = await measure(load, mode, n, redis, timeoutMs);
           samples.set(`${mode}:${n}`, [...(samples.get(`${mode}:${n}`) ?? []), sample]);
           console.log(
-            `round ${round + 1} ${mode} ${n}: server ${(sample.serverMs / n).toFixed(2)} + worker ${(sample.workerMs / n).toFixed(2)} ms per join, reached ${sample.reached}/${n}`,
+            `round ${round + 1} ${mode} ${n}: server ${(sample.serverMs / sample.joins).toFixed(2)} + worker ${(sample.workerMs / sample.joins).toFixed(2)} ms per join, reached ${sample.reached}/${sample.joins}`,
           );
         }
       }
@@ -231,7 +273,7 @@ export async function joinCostBench(): Promise<void> {
   const rows: Row[] = [];
   for (const n of sizes) {
     const perJoin = (mode: Mode, pick: (s: Sample) => number) =>
-      median((samples.get(`${mode}:${n}`) ?? []).map((s) => pick(s) / n));
+      median((samples.get(`${mode}:${n}`) ?? []).map((s) => pick(s) / s.joins));
     const bare = samples.get(`bare:${n}`) ?? [];
     for (const mode of modes) {
       const list = samples.get(`${mode}:${n}`) ?? [];
@@ -257,13 +299,13 @@ export async function joinCostBench(): Promise<void> {
             : `${median(ratios).toFixed(2)} (${sorted[0].toFixed(2)}–${sorted[sorted.length - 1].toFixed(2)})`,
         'Redis CPU ms/join': perJoin(mode, (s) => s.redisMs),
         'write syscalls/join': Math.round(perJoin(mode, (s) => s.writes)),
-        'announcement batches (events/batch)':
+        'announcement batches per call (events/batch)':
           mode === 'bare'
             ? ''
-            : `${median(list.map((s) => s.batches))} (${median(list.map((s) => s.batchedEvents / s.batches)).toFixed(1)})`,
+            : `${median(list.map((s) => (s.batches * n) / s.joins)).toFixed(1)} (${median(list.map((s) => s.batchedEvents / s.batches)).toFixed(1)})`,
         'answer p50 / p99 ms': `${p((s) => s.answer, 50)} / ${p((s) => s.answer, 99)}`,
         'first audio p50 / p99 ms': `${p((s) => s.firstAudio, 50)} / ${p((s) => s.firstAudio, 99)}`,
-        'reached audio': list.map((s) => `${s.reached}/${n}`).join(' '),
+        'reached audio': list.map((s) => `${s.reached}/${s.joins}`).join(' '),
         'load gen CPU %': median(list.map((s) => s.generatorCpu * 100)).toFixed(0),
         'runnable threads (p50 per round)': list.map((s) => s.runQueue).join(' '),
       });
