@@ -23,6 +23,7 @@ const tileOf = (tiles: VideoTile[], session: string) => tiles.find((t) => t.sess
 describe('calls page: cameras, two protocols', () => {
   const channel = `cams-${randomBytes(4).toString('hex')}`;
   let host: TestHostApp;
+  let webDir = '';
   let browser: Browser;
   /** Alice and Carol join with Mattermost's protocol, Bob with LiveKit's. */
   let alice: CallsPage;
@@ -45,7 +46,7 @@ describe('calls page: cameras, two protocols', () => {
   }
 
   beforeAll(async () => {
-    const webDir = join(ARTIFACTS, 'web-video');
+    webDir = join(ARTIFACTS, 'web-video');
     await mkdir(ARTIFACTS, { recursive: true });
     await buildWebClient(webDir);
     host = await TestHostApp.start({
@@ -103,9 +104,11 @@ describe('calls page: cameras, two protocols', () => {
       await p.page.locator('#camera-btn[aria-pressed="true"]').waitFor();
     }
     for (const p of pages()) {
-      // Its own preview first among the tiles in call order, then the other two.
+      // Its own preview and the other two (in the order the page lists the participants).
       const tiles = await p.waitForTiles((t) => t.length === 3);
-      expect(tiles.map((t) => t.session)).toEqual([alice, bob, carol].map(id));
+      expect(tiles.map((t) => t.session).sort()).toEqual([alice, bob, carol].map(id).sort());
+      const listed = (await p.participants()).map((r) => r.session);
+      expect(tiles.map((t) => t.session)).toEqual(listed);
       expect(tileOf(tiles, id(p))).toMatchObject({ self: true, name: `${p.name} (you)` });
       await p.waitForTiles((t) => others(p).every((o) => tileOf(t, id(o))?.name === o.name));
       expect(await p.layout()).toBe('grid');
@@ -242,4 +245,27 @@ describe('calls page: cameras, two protocols', () => {
     expect(await bob.tiles()).toHaveLength(0);
     for (const p of pages()) expect(await p.errorBanner()).toBeNull();
   }, 60_000);
+
+  it('on a server with cameras turned off, neither protocol shows the camera button', async () => {
+    const noVideo = await TestHostApp.start({
+      RUSTCHAT_CALLS_STATE_BACKEND: 'memory',
+      RUSTCHAT_CALLS_LIVEKIT_KEYS: `page:${randomBytes(24).toString('hex')}`,
+      RUSTCHAT_CALLS_WORKERS: '1',
+      RUSTCHAT_CALLS_ENABLE_VIDEO: 'false',
+      DEMO_WEB_DIR: webDir,
+    });
+    const tabs: CallsPage[] = [];
+    try {
+      for (const protocol of ['mattermost', 'livekit'] as const) {
+        const tab = await CallsPage.open(browser, noVideo.url, `Eve-${protocol}`);
+        tabs.push(tab);
+        await tab.join('no-cameras', protocol);
+        await tab.page.locator('#camera-btn').waitFor({ state: 'hidden' });
+        expect(await tab.page.locator('#mute-btn').isVisible()).toBe(true);
+      }
+    } finally {
+      await Promise.all(tabs.map((t) => t.close()));
+      await noVideo.close();
+    }
+  }, 45_000);
 });
