@@ -131,9 +131,7 @@ describe('calls page: cameras, two protocols', () => {
       return doc.documentElement.scrollWidth;
     });
     expect(narrow).toBeLessThanOrEqual(390);
-    const rows = await alice.page.$$eval('#video-grid > .tile', (items) =>
-      items.map((i) => Math.round(i.getBoundingClientRect().top)),
-    );
+    const rows = (await alice.tiles()).map((t) => t.box.top);
     expect(new Set(rows).size).toBe(2);
     expect(await alice.page.locator('#camera-btn').isVisible()).toBe(true);
     await alice.page.screenshot({
@@ -197,9 +195,7 @@ describe('calls page: cameras, two protocols', () => {
         expect(t.box.height * 2).toBeLessThan(screen?.height ?? 0);
       }
       // The strip is one row under the screen.
-      const tops = await p.page.$$eval('#video-grid > .tile', (items) =>
-        items.map((i) => Math.round(i.getBoundingClientRect().top)),
-      );
+      const tops = tiles.map((t) => t.box.top);
       expect(new Set(tops).size).toBe(1);
       expect(tops[0]).toBeGreaterThanOrEqual((screen?.y ?? 0) + (screen?.height ?? 0));
       // The cameras keep playing beside it.

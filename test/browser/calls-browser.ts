@@ -64,8 +64,8 @@ export interface VideoTile {
   height: number;
   /** Frames the `<video>` has been given so far (`getVideoPlaybackQuality().totalVideoFrames`). */
   frames: number;
-  /** The tile's size on the page, CSS pixels. */
-  box: { width: number; height: number };
+  /** The tile's place and size on the page, CSS pixels. */
+  box: { top: number; width: number; height: number };
 }
 
 /** A participant's connection-quality indicator as the page shows it (its data attributes). */
@@ -335,7 +335,7 @@ export class CallsPage {
         const tile = item as unknown as {
           dataset: Record<string, string>;
           querySelector(selector: string): unknown;
-          getBoundingClientRect(): { width: number; height: number };
+          getBoundingClientRect(): { top: number; width: number; height: number };
         };
         const video = tile.querySelector('video') as VideoNode | null;
         const name = tile.querySelector('.tile-name') as { textContent: string | null } | null;
@@ -349,7 +349,7 @@ export class CallsPage {
           width: video?.videoWidth ?? 0,
           height: video?.videoHeight ?? 0,
           frames: video?.getVideoPlaybackQuality().totalVideoFrames ?? 0,
-          box: { width: box.width, height: box.height },
+          box: { top: Math.round(box.top), width: box.width, height: box.height },
         };
       }),
     );
