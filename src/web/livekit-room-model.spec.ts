@@ -47,8 +47,9 @@ describe('calls page: a LiveKit room as the page model', () => {
     expect(raisedHandOf({})).toBe(0);
   });
 
-  it('lists everyone in join order with mute, hand, voice, host and the screen sharer', () => {
+  it('lists everyone in join order with mute, hand, voice, camera, host and the screen sharer', () => {
     const mic = (isMuted: boolean): PublicationLike => ({ source: 'microphone', isMuted });
+    const camera = (isMuted: boolean): PublicationLike => ({ source: 'camera', isMuted });
     const snapshot = roomSnapshot({
       // This page joined second; Carol (a Mattermost session) shares her screen.
       localParticipant: participant('u-b___s-b', 2000, { tracks: [mic(false)] }),
@@ -56,7 +57,7 @@ describe('calls page: a LiveKit room as the page model', () => {
         [
           'u-c___s-c',
           participant('u-c___s-c', 3000, {
-            tracks: [mic(true), { source: 'screen_share', isMuted: false }],
+            tracks: [mic(true), camera(true), { source: 'screen_share', isMuted: false }],
           }),
         ],
         [
@@ -64,7 +65,7 @@ describe('calls page: a LiveKit room as the page model', () => {
           participant('u-a___s-a', 1000, {
             attributes: { raised_hand: '1234' },
             speaking: true,
-            tracks: [mic(false)],
+            tracks: [mic(false), camera(false)],
           }),
         ],
       ]),
@@ -72,10 +73,31 @@ describe('calls page: a LiveKit room as the page model', () => {
     });
     expect(snapshot).toEqual({
       participants: [
-        { userId: 'u-a', sessionId: 's-a', unmuted: true, raisedHand: 1234, speaking: true },
-        { userId: 'u-b', sessionId: 's-b', unmuted: true, raisedHand: 0, speaking: false },
-        // A muted microphone, and no microphone at all, are both muted.
-        { userId: 'u-c', sessionId: 's-c', unmuted: false, raisedHand: 0, speaking: false },
+        {
+          userId: 'u-a',
+          sessionId: 's-a',
+          unmuted: true,
+          raisedHand: 1234,
+          video: true,
+          speaking: true,
+        },
+        {
+          userId: 'u-b',
+          sessionId: 's-b',
+          unmuted: true,
+          raisedHand: 0,
+          video: false,
+          speaking: false,
+        },
+        // A muted microphone, and no microphone at all, are both muted; a muted camera is off.
+        {
+          userId: 'u-c',
+          sessionId: 's-c',
+          unmuted: false,
+          raisedHand: 0,
+          video: false,
+          speaking: false,
+        },
       ],
       hostId: 'u-a',
       screenSessionId: 's-c',
@@ -85,7 +107,14 @@ describe('calls page: a LiveKit room as the page model', () => {
       remoteParticipants: new Map(),
     });
     expect(alone.participants).toEqual([
-      { userId: 'u-b', sessionId: 's-b', unmuted: false, raisedHand: 0, speaking: false },
+      {
+        userId: 'u-b',
+        sessionId: 's-b',
+        unmuted: false,
+        raisedHand: 0,
+        video: false,
+        speaking: false,
+      },
     ]);
     expect(alone.hostId).toBe('');
     expect(alone.screenSessionId).toBe('');
@@ -93,7 +122,7 @@ describe('calls page: a LiveKit room as the page model', () => {
 
   it('a snapshot replaces the model; reactions survive it, voice activity only when left out', () => {
     const model = new CallModel();
-    const base = { userId: 'u-a', sessionId: 's-a', unmuted: true, raisedHand: 0 };
+    const base = { userId: 'u-a', sessionId: 's-a', unmuted: true, raisedHand: 0, video: false };
     model.replace({
       participants: [{ ...base, speaking: true }],
       hostId: 'u-a',
@@ -115,5 +144,25 @@ describe('calls page: a LiveKit room as the page model', () => {
     expect(model.participants.get('s-a')?.speaking).toBe(false);
     expect(model.expireReactions(7000)).toBe(true);
     expect(model.participants.get('s-a')?.reaction).toBeNull();
+  });
+
+  it("Mattermost's call_state and user_video_on/off say whose camera is on", () => {
+    const model = new CallModel();
+    model.applyCallState(
+      JSON.stringify({
+        sessions: [
+          { session_id: 's-a', user_id: 'u-a', video: true },
+          { session_id: 's-b', user_id: 'u-b' },
+        ],
+      }),
+    );
+    expect(model.participants.get('s-a')?.video).toBe(true);
+    expect(model.participants.get('s-b')?.video).toBe(false);
+    expect(model.apply('user_video_on', { session_id: 's-b' })).toBe(true);
+    expect(model.apply('user_video_off', { session_id: 's-a' })).toBe(true);
+    expect(model.apply('user_video_on', { session_id: 's-unknown' })).toBe(false);
+    expect([...model.participants.values()].map((p) => p.video)).toEqual([false, true]);
+    model.apply('user_left', { session_id: 's-b' });
+    expect(model.participants.has('s-b')).toBe(false);
   });
 });

@@ -50,6 +50,24 @@ export interface RtpStat {
   totalAudioEnergy: number;
 }
 
+/** A camera tile as the page shows it (its data attributes and its `<video>`). */
+export interface VideoTile {
+  session: string;
+  /** The caption (the display name, "(you)" on this page's own). */
+  name: string;
+  self: boolean;
+  speaking: boolean;
+  /** The tile has a video attached (else it shows the name only). */
+  video: boolean;
+  /** The picture's size as decoded (0 before the first frame). */
+  width: number;
+  height: number;
+  /** Frames the `<video>` has been given so far (`getVideoPlaybackQuality().totalVideoFrames`). */
+  frames: number;
+  /** The tile's place and size on the page, CSS pixels. */
+  box: { top: number; width: number; height: number };
+}
+
 /** A participant's connection-quality indicator as the page shows it (its data attributes). */
 export interface QualityShown {
   level: string;
@@ -89,6 +107,7 @@ interface CallsHook {
   states: string[];
   microphone: { deviceId: string; label: string } | null;
   speakers: string[];
+  layout: string;
   dropConnection(): void;
   action(type: string, data?: unknown): Promise<Record<string, unknown>>;
 }
@@ -297,6 +316,60 @@ export class CallsPage {
         };
       }),
     );
+  }
+
+  /** How the stage is laid out: `screen` (a screen share large), `grid` (cameras) or `empty`. */
+  layout(): Promise<string> {
+    return this.page.evaluate(() => (globalThis as unknown as PageGlobal).__calls.layout);
+  }
+
+  /** The camera tiles as shown, in order. */
+  tiles(): Promise<VideoTile[]> {
+    return this.page.$$eval('#video-grid > .tile', (items) =>
+      items.map((item) => {
+        type VideoNode = {
+          videoWidth: number;
+          videoHeight: number;
+          getVideoPlaybackQuality(): { totalVideoFrames: number };
+        };
+        const tile = item as unknown as {
+          dataset: Record<string, string>;
+          querySelector(selector: string): unknown;
+          getBoundingClientRect(): { top: number; width: number; height: number };
+        };
+        const video = tile.querySelector('video') as VideoNode | null;
+        const name = tile.querySelector('.tile-name') as { textContent: string | null } | null;
+        const box = tile.getBoundingClientRect();
+        return {
+          session: tile.dataset.session ?? '',
+          name: (name?.textContent ?? '').trim(),
+          self: tile.dataset.self === 'true',
+          speaking: tile.dataset.speaking === 'true',
+          video: tile.dataset.video === 'true',
+          width: video?.videoWidth ?? 0,
+          height: video?.videoHeight ?? 0,
+          frames: video?.getVideoPlaybackQuality().totalVideoFrames ?? 0,
+          box: { top: Math.round(box.top), width: box.width, height: box.height },
+        };
+      }),
+    );
+  }
+
+  /** Waits until the camera tiles satisfy `predicate`. */
+  async waitForTiles(
+    predicate: (tiles: VideoTile[]) => boolean,
+    timeout = 10_000,
+  ): Promise<VideoTile[]> {
+    const deadline = Date.now() + timeout;
+    let tiles = await this.tiles();
+    while (!predicate(tiles)) {
+      if (Date.now() > deadline) {
+        throw new Error(`${this.name}: camera tiles never matched: ${JSON.stringify(tiles)}`);
+      }
+      await this.page.waitForTimeout(100);
+      tiles = await this.tiles();
+    }
+    return tiles;
   }
 
   /** Waits until the participant list satisfies `predicate`. */

@@ -86,23 +86,39 @@ export function signIn(name: string): Promise<SignIn> {
   return request<SignIn>('POST', '/demo/login', undefined, { name });
 }
 
+/** What the page uses of the plugin's client config (`GET /config`). */
+export interface ClientConfig {
+  /** ICE servers (`ICEServersConfigs`, empty on a LAN), plus TURN credentials when needed. */
+  iceServers: RTCIceServer[];
+  /** Whether participants may turn their camera on (`EnableVideo`; true when not reported). */
+  enableVideo: boolean;
+  /** Most cameras on at once in a call (`MaxCallCameras`; 0 = no limit). */
+  maxCallCameras: number;
+}
+
 /**
- * ICE servers from the plugin's client config (`ICEServersConfigs`, empty on a LAN), plus
- * short-lived TURN credentials when the config says they are needed.
+ * The plugin's client config, with short-lived TURN credentials when the config says they are
+ * needed (`withTurn`).
  */
-export async function iceServers(token: string): Promise<RTCIceServer[]> {
-  const config = await request<{ ICEServersConfigs?: unknown; NeedsTURNCredentials?: unknown }>(
-    'GET',
-    `${CALLS_API}/config`,
-    token,
-  );
+export async function clientConfig(token: string, withTurn = true): Promise<ClientConfig> {
+  const config = await request<{
+    ICEServersConfigs?: unknown;
+    NeedsTURNCredentials?: unknown;
+    EnableVideo?: unknown;
+    MaxCallCameras?: unknown;
+  } | null>('GET', `${CALLS_API}/config`, token);
   const listed = Array.isArray(config?.ICEServersConfigs) ? config.ICEServersConfigs : [];
   const servers = listed.filter(isIceServer);
-  if (config?.NeedsTURNCredentials === true) {
+  if (withTurn && config?.NeedsTURNCredentials === true) {
     const turn = await request<unknown>('GET', `${CALLS_API}/turn-credentials`, token);
     if (Array.isArray(turn)) servers.push(...turn.filter(isIceServer));
   }
-  return servers;
+  const max = config?.MaxCallCameras;
+  return {
+    iceServers: servers,
+    enableVideo: config?.EnableVideo !== false,
+    maxCallCameras: typeof max === 'number' && max > 0 ? max : 0,
+  };
 }
 
 /** `POST livekit-token` answer: a new session of this user in the channel's call. */

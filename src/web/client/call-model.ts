@@ -5,6 +5,8 @@ export interface Participant {
   unmuted: boolean;
   /** When the hand went up (ms), 0 when down. */
   raisedHand: number;
+  /** The camera is on (`user_video_on/off`, LiveKit's unmuted camera publication). */
+  video: boolean;
   /** Voice activity (`user_voice_on/off`, LiveKit's active speakers). */
   speaking: boolean;
   /** The last reaction, shown for a few seconds. */
@@ -24,6 +26,7 @@ interface WireSession {
   user_id?: unknown;
   unmuted?: unknown;
   raised_hand?: unknown;
+  video?: unknown;
 }
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
@@ -76,6 +79,7 @@ export class CallModel {
           userId: str(s.user_id),
           unmuted: s.unmuted === true,
           raisedHand: typeof s.raised_hand === 'number' ? s.raised_hand : 0,
+          video: s.video === true,
         }))
         .filter((p) => p.sessionId !== ''),
       hostId: state?.hostId ?? '',
@@ -122,6 +126,7 @@ export class CallModel {
           userId: str(data.user_id),
           unmuted: false,
           raisedHand: 0,
+          video: false,
           speaking: false,
           reaction: null,
         });
@@ -139,6 +144,11 @@ export class CallModel {
       case 'user_voice_off':
         if (!p) return false;
         p.speaking = event === 'user_voice_on';
+        return true;
+      case 'user_video_on':
+      case 'user_video_off':
+        if (!p) return false;
+        p.video = event === 'user_video_on';
         return true;
       case 'user_raise_hand':
       case 'user_unraise_hand':

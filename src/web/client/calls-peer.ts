@@ -12,14 +12,32 @@ export interface PeerSignaling {
   candidate(candidate: RTCIceCandidateInit): Promise<void>;
 }
 
+/**
+ * Whose a remote track is: the server names the stream of each `<type>_<sender's session>`
+ * (`voice`, `screen`, `video` for a camera); type and session are '' for any other name.
+ */
+export interface RemoteOrigin {
+  type: string;
+  sessionId: string;
+}
+
+/** The origin of a remote stream by its id. */
+export function originOf(streamId: string | undefined): RemoteOrigin {
+  const cut = streamId?.indexOf('_') ?? -1;
+  if (!streamId || cut <= 0) return { type: '', sessionId: '' };
+  return { type: streamId.slice(0, cut), sessionId: streamId.slice(cut + 1) };
+}
+
 /** What the peer reports. */
 export interface PeerObserver {
   state(state: RTCPeerConnectionState): void;
-  remoteTrack(track: MediaStreamTrack): void;
+  remoteTrack(track: MediaStreamTrack, origin: RemoteOrigin): void;
   remoteTrackGone(track: MediaStreamTrack): void;
   roundTrip(ms: number): void;
   /** The local screen share ended outside the page (the browser's "Stop sharing"). */
   screenEnded(): void;
+  /** The camera stopped outside the page (unplugged, taken away). */
+  cameraEnded(): void;
   problem(message: string, err?: unknown): void;
 }
 
@@ -29,7 +47,7 @@ const PING_INTERVAL_MS = 2000;
  * The page's one RTCPeerConnection, speaking Mattermost's RTCPeer protocol: the page offers first
  * (the `calls-dc` data channel triggers it), the server's later offers are always accepted (the
  * page is the polite peer), the microphone is added on the first unmute and then only replaced,
- * and the screen is a send-only video transceiver.
+ * and the screen and the camera are send-only video transceivers.
  */
 export class CallsPeer {
   readonly pc: RTCPeerConnection;
@@ -40,6 +58,7 @@ export class CallsPeer {
   private pendingCandidates: RTCIceCandidateInit[] = [];
   private mic: { track: MediaStreamTrack; sender: RTCRtpSender } | null = null;
   private screen: { stream: MediaStream; sender: RTCRtpSender } | null = null;
+  private camera: { stream: MediaStream; sender: RTCRtpSender } | null = null;
   private pingSentAt = 0;
   private closed = false;
   /** The chosen microphone ('' = the system default). */
@@ -159,6 +178,42 @@ export class CallsPeer {
     if (!this.screen) return;
     const { stream, sender } = this.screen;
     this.screen = null;
+    this.stopSending(stream, sender);
+  }
+
+  /** Starts sending a camera (the caller has already told the server `video_on`). */
+  startCamera(stream: MediaStream): void {
+    const track = stream.getVideoTracks()[0];
+    if (!track) throw new Error('the camera gave no video');
+    track.contentHint = 'motion';
+    track.onended = () => this.observer.cameraEnded();
+    const transceiver = this.pc.addTransceiver(track, {
+      direction: 'sendonly',
+      streams: [stream],
+      sendEncodings: [{ maxBitrate: 800_000, maxFramerate: 15 }],
+    });
+    this.camera = { stream, sender: transceiver.sender };
+  }
+
+  /** Stops sending the camera (renegotiates the track away; the camera is released). */
+  stopCamera(): void {
+    if (!this.camera) return;
+    const { stream, sender } = this.camera;
+    this.camera = null;
+    this.stopSending(stream, sender);
+  }
+
+  /** True while the page sends its camera. */
+  get cameraOn(): boolean {
+    return this.camera !== null;
+  }
+
+  /** The local camera (for this page's own tile). */
+  get cameraStream(): MediaStream | null {
+    return this.camera?.stream ?? null;
+  }
+
+  private stopSending(stream: MediaStream, sender: RTCRtpSender): void {
     stream.getTracks().forEach((t) => {
       t.onended = null;
       t.stop();
@@ -182,8 +237,10 @@ export class CallsPeer {
     clearInterval(this.pingTimer);
     this.mic?.track.stop();
     this.screen?.stream.getTracks().forEach((t) => t.stop());
+    this.camera?.stream.getTracks().forEach((t) => t.stop());
     this.mic = null;
     this.screen = null;
+    this.camera = null;
     for (const track of [...this.remote]) this.dropRemote(track);
     this.pc.onnegotiationneeded = null;
     this.pc.onicecandidate = null;
@@ -290,7 +347,7 @@ export class CallsPeer {
         if (ev.track === track) this.dropRemote(track);
       });
     }
-    this.observer.remoteTrack(track);
+    this.observer.remoteTrack(track, originOf(streams[0]?.id));
   }
 
   /** Remote tracks whose transceiver no longer receives (the server renegotiated them away). */

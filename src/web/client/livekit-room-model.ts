@@ -1,13 +1,17 @@
 /**
  * The call as a livekit-client `Room` shows it, in the page's model: identities are Mattermost's
  * `userID___sessionID`, the hand is the `raised_hand` attribute, the host is in the room metadata
- * (`{"host_id"}`), mute is the microphone track's, the sharer is whoever publishes a screen.
+ * (`{"host_id"}`), mute is the microphone track's, the sharer is whoever publishes a screen, a camera is on while published unmuted.
  * Structural types (what of livekit-client is read), so it is unit-tested without a browser.
  */
 import type { CallSnapshot } from './call-model';
 
 /** livekit-client's `Track.Source` values read here. */
-export const SOURCE = { microphone: 'microphone', screen: 'screen_share' } as const;
+export const SOURCE = {
+  microphone: 'microphone',
+  camera: 'camera',
+  screen: 'screen_share',
+} as const;
 
 /** The attribute that carries a raised hand (when it went up, ms; '' when down). */
 export const RAISED_HAND = 'raised_hand';
@@ -75,10 +79,12 @@ export function roomSnapshot(room: RoomLike): CallSnapshot {
   return {
     participants: ordered.map((p) => {
       const mic = publication(p, SOURCE.microphone);
+      const camera = publication(p, SOURCE.camera);
       return {
         ...parseIdentity(p.identity),
         unmuted: mic !== undefined && !mic.isMuted,
         raisedHand: raisedHandOf(p.attributes),
+        video: camera !== undefined && !camera.isMuted,
         speaking: p.isSpeaking,
       };
     }),

@@ -2,14 +2,17 @@ import {
   ConnectionState as RoomState,
   DisconnectReason,
   type Participant,
+  type RemoteParticipant,
   type RemoteTrack,
+  type RemoteTrackPublication,
   Room,
   RoomEvent,
   setLogLevel,
   Track,
   type TrackPublication,
+  VideoPresets,
 } from 'livekit-client';
-import { HttpError, liveKitSession } from './api';
+import { clientConfig, HttpError, liveKitSession } from './api';
 import { emojiLiteral } from './call-model';
 import {
   CallSession,
@@ -17,6 +20,7 @@ import {
   type Emoji,
   type SessionOptions,
   type SessionView,
+  type VideoFeed,
 } from './call-session';
 import { parseIdentity, RAISED_HAND, roomSnapshot } from './livekit-room-model';
 import { deviceProblem, pickerClosed } from './problems';
@@ -66,7 +70,10 @@ export class LiveKitSession extends CallSession {
   private readonly room: Room;
   /** What this page asked for: the microphone on (Unmute), the hand up. */
   private micWanted = false;
+  private camWanted = false;
   private handWanted = false;
+  /** The remote videos by their track. */
+  private readonly feeds = new Map<RemoteTrack, VideoFeed>();
   private over = false;
   private leaving = false;
   private qualityTimer: ReturnType<typeof setInterval> | null = null;
@@ -75,9 +82,10 @@ export class LiveKitSession extends CallSession {
 
   private constructor(options: SessionOptions, view: SessionView) {
     super(options, view);
-    // Adaptive stream and dynacast off: the server does not pick simulcast layers for clients.
+    // Adaptive stream: each video comes at the layer the element it is attached to needs, none
+    // while hidden (the server picks the layer). Dynacast off: the server does not ask for it.
     this.room = new Room({
-      adaptiveStream: false,
+      adaptiveStream: true,
       dynacast: false,
       audioCaptureDefaults: {
         echoCancellation: true,
@@ -103,6 +111,9 @@ export class LiveKitSession extends CallSession {
         throw err;
       });
       session.sessionId = grant.session_id;
+      const config = await clientConfig(options.token, false);
+      session.videoEnabled = config.enableVideo;
+      session.maxCameras = config.maxCallCameras;
       await session.room.connect(grant.url, grant.token);
       session.sessionId = parseIdentity(session.room.localParticipant.identity).sessionId;
     } catch (err) {
@@ -130,6 +141,38 @@ export class LiveKitSession extends CallSession {
     const track = this.micTrack();
     if (!track) return null;
     return { deviceId: track.getSettings().deviceId ?? '', label: track.label };
+  }
+
+  get cameraOn(): boolean {
+    return this.room.localParticipant.isCameraEnabled;
+  }
+
+  get cameraStream(): MediaStream | null {
+    if (!this.cameraOn) return null;
+    const pub = this.room.localParticipant.getTrackPublication(Track.Source.Camera);
+    return pub?.track?.mediaStream ?? null;
+  }
+
+  /**
+   * The first "on" publishes the camera (360p, and a 180p simulcast layer for small tiles); "off"
+   * mutes it (livekit-client releases the camera) and "on" again unmutes it.
+   */
+  async setCamera(on: boolean): Promise<void> {
+    if (this.cameraOn === on) return;
+    if (on) this.checkCameraAllowed();
+    this.camWanted = on;
+    try {
+      await this.room.localParticipant.setCameraEnabled(
+        on,
+        on ? { resolution: VideoPresets.h360.resolution } : undefined,
+        { simulcast: true, videoSimulcastLayers: [VideoPresets.h180] },
+      );
+    } catch (err) {
+      this.camWanted = false;
+      this.sync();
+      throw new Error(`The camera cannot be turned ${on ? 'on' : 'off'}: ${deviceProblem(err)}`);
+    }
+    this.sync();
   }
 
   /** The first unmute publishes the microphone; later ones unmute its track (the server is told). */
@@ -256,17 +299,45 @@ export class LiveKitSession extends CallSession {
       )
       .on(RoomEvent.RoomMetadataChanged, sync)
       .on(RoomEvent.ActiveSpeakersChanged, sync)
-      .on(RoomEvent.TrackSubscribed, (track: RemoteTrack) => {
-        if (this.over) return;
-        this.view.remoteTrack(track.mediaStreamTrack);
-        this.sync();
-      })
-      .on(RoomEvent.TrackUnsubscribed, (track: RemoteTrack) => {
-        if (!this.over) this.view.remoteTrackGone(track.mediaStreamTrack);
-      })
+      .on(RoomEvent.TrackSubscribed, (track, pub, participant) =>
+        this.onSubscribed(track, pub, participant),
+      )
+      .on(RoomEvent.TrackUnsubscribed, (track: RemoteTrack) => this.onUnsubscribed(track))
       .on(RoomEvent.DataReceived, (payload, participant, _kind, topic, _enc, identity) =>
         this.onData(payload, topic, participant?.identity ?? identity ?? ''),
       );
+  }
+
+  /** A voice is played; a camera or a screen is kept for the page to show (attached by livekit-client). */
+  private onSubscribed(
+    track: RemoteTrack,
+    pub: RemoteTrackPublication,
+    participant: RemoteParticipant,
+  ): void {
+    if (this.over) return;
+    if (track.kind !== Track.Kind.Video) {
+      this.view.remoteTrack(track.mediaStreamTrack);
+      this.sync();
+      return;
+    }
+    const feed: VideoFeed = {
+      sessionId: parseIdentity(participant.identity).sessionId,
+      source: pub.source === Track.Source.Camera ? 'camera' : 'screen',
+      track: track.mediaStreamTrack,
+      attach: (el) => void track.attach(el),
+      detach: (el) => void track.detach(el),
+    };
+    this.feeds.set(track, feed);
+    this.addVideo(feed);
+    this.sync();
+  }
+
+  private onUnsubscribed(track: RemoteTrack): void {
+    if (this.over) return;
+    const feed = this.feeds.get(track);
+    if (!feed) return this.view.remoteTrackGone(track.mediaStreamTrack);
+    this.feeds.delete(track);
+    this.removeVideo(feed);
   }
 
   /** The room as it is now, into the page's model. */
@@ -276,9 +347,19 @@ export class LiveKitSession extends CallSession {
     this.view.changed();
   }
 
-  /** This page's microphone muted while it wanted it on: the server muted it (the host). */
+  /**
+   * This page's microphone muted while it wanted it on: the server muted it (the host); its camera
+   * muted while wanted on: the server refused it (the call's camera limit).
+   */
   private onMuted(pub: TrackPublication, participant: Participant): void {
     const own = participant === this.room.localParticipant;
+    if (own && pub.source === Track.Source.Camera && this.camWanted) {
+      this.camWanted = false;
+      this.view.error(
+        'The server turned your camera off: the call has as many cameras on as it may.',
+      );
+      void this.room.localParticipant.setCameraEnabled(false);
+    }
     if (own && pub.source === Track.Source.Microphone && this.micWanted) {
       this.micWanted = false;
       this.muted = true;
@@ -391,6 +472,8 @@ export class LiveKitSession extends CallSession {
 
   private finish(): void {
     this.over = true;
+    this.feeds.clear();
+    this.videos.clear();
     if (this.qualityTimer) clearInterval(this.qualityTimer);
   }
 }

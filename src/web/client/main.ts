@@ -1,10 +1,13 @@
 import { announceSelf, displayNames, signIn, type HostAction } from './api';
-import type {
-  CallProtocol,
-  CallSession,
-  ConnectionState,
-  ConnectionTrouble,
-  Emoji,
+import {
+  localFeed,
+  videoKey,
+  type CallProtocol,
+  type CallSession,
+  type ConnectionState,
+  type ConnectionTrouble,
+  type Emoji,
+  type VideoFeed,
 } from './call-session';
 import { DevicePickers } from './devices';
 import { MattermostSession } from './mattermost-session';
@@ -13,6 +16,7 @@ import { paintQuality, participantRow } from './participants-view';
 import { messageOf } from './problems';
 import { PROTOCOLS, protocolOf, storedProtocol, storeProtocol } from './protocols';
 import type { StatsEntry } from './quality';
+import { VideoStage, type StageLayout, type TileSpec } from './video-stage';
 
 const REACTIONS: readonly Emoji[] = [
   { name: '+1', unified: '1f44d', literal: '👍' },
@@ -59,7 +63,12 @@ class CallsPage {
   private readonly names = new Map<string, string>();
   private readonly asked = new Set<string>();
   private readonly sinks: MediaSinks;
+  private readonly stage: VideoStage;
   private readonly devices: DevicePickers;
+  /** The camera button's action is under way (the browser may be asking for permission). */
+  private cameraBusy = false;
+  /** How the stage is laid out now (for the browser tests). */
+  layout: StageLayout = 'empty';
   private readonly ui = {
     joinView: byId('join-view'),
     callView: byId('call-view'),
@@ -78,6 +87,7 @@ class CallsPage {
     noticeText: byId('notice-text'),
     mute: byId<HTMLButtonElement>('mute-btn'),
     hand: byId<HTMLButtonElement>('hand-btn'),
+    camera: byId<HTMLButtonElement>('camera-btn'),
     screen: byId<HTMLButtonElement>('screen-btn'),
     leave: byId<HTMLButtonElement>('leave-btn'),
     reactions: byId('reactions'),
@@ -86,6 +96,8 @@ class CallsPage {
     endCall: byId<HTMLButtonElement>('end-call-btn'),
     participants: byId<HTMLUListElement>('participants'),
     count: byId('participant-count'),
+    media: byId('media'),
+    videoGrid: byId('video-grid'),
     screenArea: byId('screen-area'),
     screenVideo: byId<HTMLVideoElement>('screen-video'),
     screenPlaceholder: byId('screen-placeholder'),
@@ -103,9 +115,11 @@ class CallsPage {
     const ui = this.ui;
     this.sinks = new MediaSinks(
       ui.audioSinks,
-      ui.screenVideo,
       () => this.notice('The browser blocked sound: click anywhere on the page to hear the call.'),
       (m) => this.error(m),
+    );
+    this.stage = new VideoStage(ui.media, ui.screenVideo, ui.videoGrid, () =>
+      this.notice('The browser blocked video: click anywhere on the page to see the call.'),
     );
     this.sinks.setSpeaker(DevicePickers.stored('audiooutput'));
     this.devices = new DevicePickers(ui.micSelect, ui.speakerSelect, (kind, deviceId) => {
@@ -141,6 +155,18 @@ class CallsPage {
     );
     ui.copyLink.addEventListener('click', () => void this.copyLink());
     ui.hand.addEventListener('click', () => this.run((s) => s.setHand(!s.handRaised)));
+    ui.camera.addEventListener('click', () => {
+      if (this.cameraBusy) return;
+      this.cameraBusy = true;
+      this.render();
+      this.run(async (s) => {
+        try {
+          await s.setCamera(!s.cameraOn);
+        } finally {
+          this.cameraBusy = false;
+        }
+      });
+    });
     ui.screen.addEventListener('click', () =>
       this.run((s) => (s.sharingScreen ? s.stopScreen() : s.startScreen())),
     );
@@ -157,7 +183,10 @@ class CallsPage {
       ui.reactions.append(button);
     }
     ui.participants.addEventListener('click', (ev) => this.onHostAction(ev));
-    document.addEventListener('click', () => this.sinks.resume());
+    document.addEventListener('click', () => {
+      this.sinks.resume();
+      this.stage.resume();
+    });
     window.addEventListener('pagehide', () => this.session?.abandon());
     setInterval(() => {
       if (this.session?.model.expireReactions()) this.render();
@@ -234,7 +263,9 @@ class CallsPage {
 
   private ended(): void {
     this.session = null;
+    this.cameraBusy = false;
     this.sinks.clear();
+    this.stage.clear();
     this.ui.rtt.textContent = '';
     this.render();
   }
@@ -341,6 +372,7 @@ class CallsPage {
     if (!s) {
       ui.participants.replaceChildren();
       ui.count.textContent = '';
+      this.layout = this.stage.show(null, []);
       return;
     }
     const model = s.model;
@@ -348,6 +380,11 @@ class CallsPage {
     ui.mute.dataset.on = String(!s.muted);
     ui.hand.textContent = s.handRaised ? 'Lower hand' : 'Raise hand';
     ui.hand.dataset.on = String(s.handRaised);
+    ui.camera.hidden = !s.videoEnabled && !s.cameraOn;
+    ui.camera.disabled = this.cameraBusy;
+    ui.camera.dataset.on = String(s.cameraOn);
+    ui.camera.setAttribute('aria-pressed', String(s.cameraOn));
+    ui.camera.title = s.cameraOn ? 'Turn your camera off' : 'Turn your camera on';
     ui.screen.textContent = s.sharingScreen ? 'Stop sharing' : 'Share screen';
     ui.screen.dataset.on = String(s.sharingScreen);
     ui.screen.disabled =
@@ -371,15 +408,44 @@ class CallsPage {
       ),
     );
 
-    this.sinks.setLocalPreview(s.screenStream);
+    this.layout = this.stage.show(this.screenFeed(s), this.tiles(s));
     const sharer = model.participants.get(model.screenSessionId);
-    const showing = this.sinks.showingVideo;
+    const showing = this.stage.showingScreen;
+    ui.screenArea.hidden = this.layout === 'grid';
     ui.screenPlaceholder.hidden = showing || sharer !== undefined;
     if (s.sharingScreen) ui.screenCaption.textContent = 'You are sharing your screen';
     else if (sharer)
       ui.screenCaption.textContent = `${this.nameOf(sharer.userId)} is sharing their screen`;
     ui.screenCaption.hidden = !s.sharingScreen && !sharer;
     ui.screenArea.dataset.active = String(showing);
+  }
+
+  /** The screen share for the stage: this page's own, else the sharer's (else any received). */
+  private screenFeed(s: CallSession): VideoFeed | null {
+    const own = s.screenStream;
+    if (s.sharingScreen && own) return localFeed(s.sessionId, 'screen', own);
+    const screens = [...s.videos.values()].filter((f) => f.source === 'screen');
+    return s.videos.get(videoKey(s.model.screenSessionId, 'screen')) ?? screens.at(-1) ?? null;
+  }
+
+  /** A tile for everyone whose camera is on (this page's own while it sends it), in call order. */
+  private tiles(s: CallSession): TileSpec[] {
+    const own = s.cameraStream;
+    const tiles: TileSpec[] = [];
+    for (const p of s.model.participants.values()) {
+      const self = p.sessionId === s.sessionId;
+      if (self ? !s.cameraOn : !p.video) continue;
+      tiles.push({
+        sessionId: p.sessionId,
+        name: self ? `${this.nameOf(p.userId)} (you)` : this.nameOf(p.userId),
+        self,
+        speaking: p.speaking,
+        feed: self
+          ? own && localFeed(p.sessionId, 'camera', own)
+          : (s.videos.get(videoKey(p.sessionId, 'camera')) ?? null),
+      });
+    }
+    return tiles;
   }
 }
 
@@ -410,6 +476,10 @@ Object.defineProperty(window, '__calls', {
     },
     get speakers(): string[] {
       return page.speakers;
+    },
+    /** How the stage is laid out: `screen`, `grid` or `empty`. */
+    get layout(): StageLayout {
+      return page.layout;
     },
     /** Every statistic of the session's peer connections. */
     stats(): Promise<StatsEntry[]> {

@@ -1,4 +1,4 @@
-import { iceServers } from './api';
+import { clientConfig } from './api';
 import {
   CallSession,
   QUALITY_INTERVAL_MS,
@@ -7,9 +7,11 @@ import {
   type Emoji,
   type SessionOptions,
   type SessionView,
+  type VideoFeed,
 } from './call-session';
-import { CallsPeer, type ServerSignal } from './calls-peer';
+import { CallsPeer, type RemoteOrigin, type ServerSignal } from './calls-peer';
 import { ActionError, CallsSocket, type Envelope } from './calls-socket';
+import { mattermostCameraFeed } from './mattermost-video';
 import { deviceProblem, messageOf, pickerClosed } from './problems';
 import {
   ownQuality,
@@ -23,7 +25,29 @@ const HELLO_TIMEOUT_MS = 10_000;
 const MEDIA_TIMEOUT_MS = 20_000;
 const RECONNECT_GIVE_UP_MS = 30_000;
 
+/** What the camera is asked for: the size a Mattermost client receives a camera at by default. */
+const CAMERA: MediaTrackConstraints = {
+  width: { ideal: 640 },
+  height: { ideal: 360 },
+  frameRate: { ideal: 15, max: 30 },
+};
+
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+
+/** A screen share received (shown at the server's top layer: no size is asked for). */
+function screenFeed(track: MediaStreamTrack, sessionId: string): VideoFeed {
+  return {
+    sessionId,
+    source: 'screen',
+    track,
+    attach: (el) => {
+      el.srcObject = new MediaStream([track]);
+    },
+    detach: (el) => {
+      el.srcObject = null;
+    },
+  };
+}
 
 /** The `sdp` action's data: zlib-deflated JSON as Mattermost sends it (plain JSON text without CompressionStream). */
 async function encodeDescription(
@@ -71,6 +95,8 @@ export class MattermostSession extends CallSession {
   private qualityTimer: ReturnType<typeof setInterval> | null = null;
   private readonly counters = new Map<string, Counters>();
   private helloWaiter: { resolve: () => void; reject: (e: Error) => void } | null = null;
+  /** The remote videos by their track. */
+  private readonly feeds = new Map<MediaStreamTrack, VideoFeed>();
 
   private constructor(options: SessionOptions, view: SessionView) {
     super(options, view);
@@ -91,7 +117,10 @@ export class MattermostSession extends CallSession {
     const session = new MattermostSession(options, view);
     view.state('connecting', null);
     try {
-      session.iceServers = await iceServers(options.token);
+      const config = await clientConfig(options.token);
+      session.iceServers = config.iceServers;
+      session.videoEnabled = config.enableVideo;
+      session.maxCameras = config.maxCallCameras;
       await session.firstHello();
       const ack = await session.socket.send('join', { channelID: options.channel });
       session.sessionId = str(ack.connID) || session.socket.connectionId;
@@ -117,6 +146,45 @@ export class MattermostSession extends CallSession {
 
   get microphone(): { deviceId: string; label: string } | null {
     return this.peer?.microphone ?? null;
+  }
+
+  get cameraOn(): boolean {
+    return this.peer?.cameraOn ?? false;
+  }
+
+  get cameraStream(): MediaStream | null {
+    return this.peer?.cameraStream ?? null;
+  }
+
+  /** On: asks the browser for the camera, tells the server (`video_on`), then sends it. */
+  async setCamera(on: boolean): Promise<void> {
+    const peer = this.peer;
+    if (!peer || peer.cameraOn === on) return;
+    if (!on) {
+      peer.stopCamera();
+      this.view.changed();
+      await this.action('video_off');
+      return;
+    }
+    this.checkCameraAllowed();
+    let stream: MediaStream;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ video: CAMERA, audio: false });
+    } catch (err) {
+      throw new Error(`The camera cannot be used: ${deviceProblem(err)}`);
+    }
+    try {
+      await this.action('video_on', { data: JSON.stringify({ videoStreamID: stream.id }) });
+      if (!this.peer) throw new Error('the call is over');
+      this.peer.startCamera(stream);
+    } catch (err) {
+      stream.getTracks().forEach((t) => t.stop());
+      if (err instanceof ActionError && err.code === 'video_unavailable') {
+        throw new Error(`The camera cannot be turned on: ${err.message}.`);
+      }
+      throw err;
+    }
+    this.view.changed();
   }
 
   /** Mutes or unmutes; the first unmute asks for the microphone. */
@@ -254,11 +322,15 @@ export class MattermostSession extends CallSession {
       },
       {
         state: (s) => this.onPeerState(s),
-        remoteTrack: (t) => this.view.remoteTrack(t),
-        remoteTrackGone: (t) => this.view.remoteTrackGone(t),
+        remoteTrack: (t, origin) => this.onRemoteTrack(t, origin),
+        remoteTrackGone: (t) => this.onRemoteTrackGone(t),
         roundTrip: (ms) => this.view.roundTrip(ms),
         screenEnded: () => {
           this.stopScreen().catch((e: unknown) => this.view.error(messageOf(e)));
+        },
+        cameraEnded: () => {
+          this.view.notice('The camera stopped.');
+          this.setCamera(false).catch((e: unknown) => this.view.error(messageOf(e)));
         },
         problem: (message, err) => {
           console.error(`calls: ${message}`, err);
@@ -272,6 +344,30 @@ export class MattermostSession extends CallSession {
     }, MEDIA_TIMEOUT_MS);
     this.qualityTimer = setInterval(() => void this.measureQuality(), QUALITY_INTERVAL_MS);
     this.updateState();
+  }
+
+  /** A voice is played; a camera or a screen is kept for the page to show. */
+  private onRemoteTrack(track: MediaStreamTrack, origin: RemoteOrigin): void {
+    if (track.kind === 'audio') return this.view.remoteTrack(track);
+    const old = this.feeds.get(track);
+    if (old) this.removeVideo(old);
+    const feed =
+      origin.type === 'video'
+        ? mattermostCameraFeed(track, origin.sessionId, (settings) => {
+            this.action('track_settings', { data: JSON.stringify(settings) }).catch(
+              (err: unknown) => console.warn('calls: track_settings', err),
+            );
+          })
+        : screenFeed(track, origin.type === 'screen' ? origin.sessionId : '');
+    this.feeds.set(track, feed);
+    this.addVideo(feed);
+  }
+
+  private onRemoteTrackGone(track: MediaStreamTrack): void {
+    const feed = this.feeds.get(track);
+    if (!feed) return this.view.remoteTrackGone(track);
+    this.feeds.delete(track);
+    this.removeVideo(feed);
   }
 
   /** Samples the peer connection's statistics into `quality` and `ownQuality`. */
@@ -462,6 +558,8 @@ export class MattermostSession extends CallSession {
     this.waiters.splice(0).forEach((w) => w.reject(new Error('the call is over')));
     this.peer?.close();
     this.peer = null;
+    this.feeds.clear();
+    this.videos.clear();
     this.socket.close();
   }
 }
