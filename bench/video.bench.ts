@@ -39,7 +39,9 @@
  * accounting (`SfuService.workerUsage()`), per participant and per forwarded stream (streams that
  * delivered packets in the window, at every receiver); bytes/s received per viewer (a participant
  * without a camera, K streams), from the receivers' counters (RTP header + payload, without the
- * SRTP tag); bytes/s a camera sent; loss from sequence numbers; host and load process CPU.
+ * SRTP tag; a packet counted once however often the receiver reports it: werift hands each packet
+ * twice to a publisher's track handlers); bytes/s a camera sent; loss from sequence
+ * numbers; host and load process CPU.
  *
  * Env: VIDEO_PARTICIPANTS (10), VIDEO_CAMERAS (1,4,9), VIDEO_WINDOW_S (5), VIDEO_WINDOWS (3),
  * VIDEO_SETTLE_S (3), VIDEO_LOW (1; 0: no 320×180 phase), VIDEO_WARMUP (1; 0: no unreported
@@ -80,6 +82,8 @@ interface Window {
   /** Bytes per second sent by each camera. */
   cameraBps: number;
   loss: number;
+  /** Packets received again (a receiver counting a packet twice, or retransmissions). */
+  duplicates: number;
 }
 
 /** One phase of one call. */
@@ -130,6 +134,7 @@ async function measureWindow(
     viewerBps: v.participants > 0 ? v.bytes / v.seconds / v.participants : NaN,
     cameraBps: cameras > 0 ? p.cameraBytes / p.seconds / cameras : 0,
     loss: expected > 0 ? 1 - (p.received + v.received) / expected : 0,
+    duplicates: p.duplicates + v.duplicates,
   };
 }
 
@@ -224,7 +229,7 @@ async function runCall(loads: Loads, n: number, k: number): Promise<Measured[]> 
       const load = loadavg()[0];
       results.push({ cameras: k, participants: n, phase, window, load });
       console.log(
-        `[video] cameras=${k} ${phase}: streams=${window.streams} worker=${pct(window.workerCpu)}% viewer=${kbps(window.viewerBps)}kbit/s camera=${kbps(window.cameraBps)}kbit/s loss=${pct(window.loss)}% gen=${window.generatorCpu.map(pct).join('+')}% load=${load.toFixed(2)}`,
+        `[video] cameras=${k} ${phase}: streams=${window.streams} worker=${pct(window.workerCpu)}% viewer=${kbps(window.viewerBps)}kbit/s camera=${kbps(window.cameraBps)}kbit/s loss=${pct(window.loss)}% dup=${window.duplicates} gen=${window.generatorCpu.map(pct).join('+')}% load=${load.toFixed(2)}`,
       );
     };
     const settle = () => sleep(envNumber('VIDEO_SETTLE_S', 3) * 1000);

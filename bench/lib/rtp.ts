@@ -48,7 +48,7 @@ const DUPLICATE_WINDOW = 1024;
 
 interface StreamWindow {
   received: number;
-  /** Bytes of the packets received (RTP header + payload), duplicates included. */
+  /** Bytes of the packets received (RTP header + payload), duplicates not counted. */
   bytes: number;
   /** Packets whose sequence number was already received (e.g. retransmissions): not in `received`. */
   duplicates: number;
@@ -85,7 +85,6 @@ export class StreamCounter {
       this.streams.set(ssrc, streamWindow(seq, bytes));
       return;
     }
-    s.bytes += bytes;
     // Unwrap to the extended number closest to the highest seen.
     let extended = s.highest - (s.highest & 0xffff) + seq;
     if (extended - s.highest > 0x8000) extended -= 0x10000;
@@ -97,6 +96,7 @@ export class StreamCounter {
     }
     s.recent[slot] = extended;
     s.received++;
+    s.bytes += bytes;
     if (extended > s.highest) s.highest = extended;
     if (extended < s.first) s.first = extended;
   }
