@@ -41,7 +41,8 @@
  * without a camera, K streams), from the receivers' counters (RTP header + payload, without the
  * SRTP tag; a packet counted once however often the receiver reports it: werift hands each packet
  * twice to a publisher's track handlers); bytes/s a camera sent; loss from sequence
- * numbers; host and load process CPU.
+ * numbers; host and load process CPU. A viewer's bytes are checked against the bitrate of the
+ * layer it asked for in the recording (a warning when more than 20 % off).
  *
  * Env: VIDEO_PARTICIPANTS (10), VIDEO_CAMERAS (1,4,9), VIDEO_WINDOW_S (5), VIDEO_WINDOWS (3),
  * VIDEO_SETTLE_S (3), VIDEO_LOW (1; 0: no 320×180 phase), VIDEO_WARMUP (1; 0: no unreported
@@ -52,6 +53,7 @@ import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SfuService } from '../libs/calls/src/sfu/sfu.service';
 import type { TestHostApp } from '../test/support/host-app';
+import { readRecording, type RecordedLayer } from './lib/camera-recording';
 import { envNumber, envNumbers } from './lib/env';
 import { LoadProcess } from './lib/load-process';
 import { loginMany, startMediaHost } from './lib/media-host';
@@ -208,6 +210,26 @@ async function joinCall(host: TestHostApp, loads: Loads, tag: string, n: number,
   return { groups, publisherIds: sessionIds };
 }
 
+/** The layer a viewer should get in each video phase: h at the v1 default, q at 320×180. */
+const EXPECTED_LAYER: Partial<Record<Phase, number>> = { video: 1, 'video, 320×180 tiles': 0 };
+
+/**
+ * Sanity check: a viewer without a camera receives K times the bitrate of the layer it asked for
+ * (RTP payload + 12-byte header, as the recording counts it; the header extensions add a few
+ * bytes), within 20 %. Warns when not (e.g. the server forwarded another layer).
+ */
+function checkLayer(layers: RecordedLayer[], phase: Phase, k: number, viewerBps: number): void {
+  const layer = EXPECTED_LAYER[phase];
+  if (layer === undefined || !Number.isFinite(viewerBps)) return;
+  const expected = (k * layers[layer].bitrate) / 8;
+  const ratio = viewerBps / expected;
+  if (Math.abs(ratio - 1) > 0.2) {
+    console.warn(
+      `[video] cameras=${k} ${phase}: a viewer receives ${ratio.toFixed(2)}× the ${layers[layer].rid} layer's bitrate`,
+    );
+  }
+}
+
 /** One call of `n` participants of whom `k` have a camera; every phase measured. */
 async function runCall(loads: Loads, n: number, k: number): Promise<Measured[]> {
   const host = await startMediaHost({
@@ -215,6 +237,7 @@ async function runCall(loads: Loads, n: number, k: number): Promise<Measured[]> 
     RUSTCHAT_CALLS_MAX_CAMERAS: String(Math.max(9, n)),
   });
   const tag = randomBytes(4).toString('hex');
+  const { layers } = readRecording();
   const results: Measured[] = [];
   let groups: { load: LoadProcess; group: string }[] = [];
   try {
@@ -228,6 +251,7 @@ async function runCall(loads: Loads, n: number, k: number): Promise<Measured[]> 
       const window = await medianWindow(sfu, loads, phase === 'audio' ? 0 : k);
       const load = loadavg()[0];
       results.push({ cameras: k, participants: n, phase, window, load });
+      checkLayer(layers, phase, k, window.viewerBps);
       console.log(
         `[video] cameras=${k} ${phase}: streams=${window.streams} worker=${pct(window.workerCpu)}% viewer=${kbps(window.viewerBps)}kbit/s camera=${kbps(window.cameraBps)}kbit/s loss=${pct(window.loss)}% dup=${window.duplicates} gen=${window.generatorCpu.map(pct).join('+')}% load=${load.toFixed(2)}`,
       );
