@@ -1,7 +1,7 @@
 /**
  * Runs every benchmark and prints one Markdown table each (copy them into bench/RESULTS.md).
  * Usage: npm run bench [-- <name> ...]   names: state, fanout, join, joinlk, joincost, arrivals, join3,
- *   forwarding, bigcall
+ *   forwarding, bigcall, video
  */
 import { cpus } from 'node:os';
 import { bigCallBench } from './big-call.bench';
@@ -13,6 +13,7 @@ import { joinInstancesBench } from './join-instances.bench';
 import { joinBench } from './join.bench';
 import { joinLiveKitBench } from './join-livekit.bench';
 import { stateStoreBench } from './state-store.bench';
+import { videoBench } from './video.bench';
 
 const BENCHES: Record<string, () => Promise<void>> = {
   state: stateStoreBench,
@@ -24,6 +25,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   join3: joinInstancesBench,
   forwarding: forwardingBench,
   bigcall: bigCallBench,
+  video: videoBench,
 };
 
 async function main(): Promise<void> {

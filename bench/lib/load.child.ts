@@ -21,6 +21,7 @@ import {
   sumCounts,
 } from './rtp';
 import type { AudioRole, BenchParticipant, StageTimes } from './bench-participant';
+import { type CameraRecording, readRecording } from './camera-recording';
 import { LiveKitParticipant } from './livekit-participant';
 import { WeriftParticipant } from './werift-participant';
 
@@ -64,10 +65,21 @@ let earlyAcks = 0;
 const udpSockets: UdpSocket[] = [];
 const udpFlows: UdpFlow[] = [];
 const udpCounter = new StreamCounter();
-let windowStart = { at: 0, sent: 0, cpu: process.cpuUsage() };
+let windowStart = { at: 0, sent: 0, cameraBytes: 0, cpu: process.cpuUsage() };
+/** The recorded camera (bench/fixtures), read once when a group first has cameras. */
+let recording: CameraRecording | null = null;
 
 function participants(): BenchParticipant[] {
   return [...groups.values()].flat();
+}
+
+function cameras(group?: string): WeriftParticipant[] {
+  const list = group === undefined ? participants() : (groups.get(group) ?? []);
+  return list.filter((p): p is WeriftParticipant => p instanceof WeriftParticipant && !!p.camera);
+}
+
+function cameraBytes(): number {
+  return cameras().reduce((n, p) => n + (p.camera?.bytes ?? 0), 0);
 }
 
 function sentTotal(): number {
@@ -150,14 +162,56 @@ const COMMANDS = {
     roles: AudioRole[];
     /** false: received SRTP is counted from its clear headers, not decrypted (default true). */
     decrypt?: boolean;
+    /** Which participants offer a camera (replayed from bench/fixtures; default none). */
+    cameras?: boolean[];
+    /** Every participant offers a video section (see {@link WeriftParticipant}). */
+    offerVideo?: boolean;
   }) {
     const urlOf = (i: number) => (typeof a.url === 'string' ? a.url : a.url[i]);
+    if (a.cameras?.some(Boolean)) recording ??= readRecording();
     return addGroup(
       a.group,
       a.tokens.map(
-        (t, i) => new WeriftParticipant(urlOf(i), t, a.roles[i], { decrypt: a.decrypt }),
+        (t, i) =>
+          new WeriftParticipant(urlOf(i), t, a.roles[i], {
+            decrypt: a.decrypt,
+            offerVideo: a.offerVideo,
+            ...(a.cameras?.[i] && recording ? { camera: recording } : {}),
+          }),
       ),
     );
+  },
+
+  /** What the group's participants send (speakers' voice, cameras' video). */
+  async weriftSending(a: { group: string; audio: boolean; video: boolean }) {
+    await Promise.resolve();
+    for (const p of groups.get(a.group) ?? []) {
+      if (p instanceof WeriftParticipant) p.setSending({ audio: a.audio, video: a.video });
+    }
+    return true;
+  },
+
+  /** The group's cameras announce themselves on (`video_on`) or off (`video_off`). */
+  async weriftVideo(a: { group: string; on: boolean }) {
+    await Promise.all(cameras(a.group).map((p) => p.setVideo(a.on)));
+    return cameras(a.group).map((p) => p.sessionId);
+  },
+
+  /** Every participant of the group asks `settings` for each camera of `sessionIds` but its own. */
+  async weriftTrackSettings(a: {
+    group: string;
+    sessionIds: string[];
+    settings: Record<string, unknown>;
+  }) {
+    const list = (groups.get(a.group) ?? []).filter((p) => p instanceof WeriftParticipant);
+    await Promise.all(
+      list.flatMap((p) =>
+        a.sessionIds
+          .filter((id) => id !== p.sessionId)
+          .map((id) => p.trackSettings(id, a.settings)),
+      ),
+    );
+    return true;
   },
 
   /**
@@ -340,7 +394,12 @@ const COMMANDS = {
     await Promise.resolve();
     for (const p of participants()) p.received.reset();
     udpCounter.reset();
-    windowStart = { at: performance.now(), sent: sentTotal(), cpu: process.cpuUsage() };
+    windowStart = {
+      at: performance.now(),
+      sent: sentTotal(),
+      cameraBytes: cameraBytes(),
+      cpu: process.cpuUsage(),
+    };
     return true;
   },
 
@@ -357,6 +416,10 @@ const COMMANDS = {
       ...counts,
       seconds,
       sent: sentTotal() - windowStart.sent,
+      /** Bytes the cameras of this process sent (RTP header + payload). */
+      cameraBytes: cameraBytes() - windowStart.cameraBytes,
+      /** Participants of this process (receivers the counts are spread over). */
+      participants: participants().length,
       generatorCpu: (cpu.user + cpu.system) / 1e6 / seconds,
       errors: [
         ...(uncaught.length > 0 ? [`${uncaught.length} uncaught, last: ${uncaught.at(-1)}`] : []),

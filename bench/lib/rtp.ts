@@ -48,6 +48,8 @@ const DUPLICATE_WINDOW = 1024;
 
 interface StreamWindow {
   received: number;
+  /** Bytes of the packets received (RTP header + payload), duplicates not counted. */
+  bytes: number;
   /** Packets whose sequence number was already received (e.g. retransmissions): not in `received`. */
   duplicates: number;
   /** Extended (unwrapped) sequence numbers seen first and last in the window. */
@@ -57,10 +59,10 @@ interface StreamWindow {
   recent: Float64Array;
 }
 
-function streamWindow(seq: number): StreamWindow {
+function streamWindow(seq: number, bytes: number): StreamWindow {
   const recent = new Float64Array(DUPLICATE_WINDOW).fill(NaN);
   recent[seq % DUPLICATE_WINDOW] = seq;
-  return { received: 1, duplicates: 0, first: seq, highest: seq, recent };
+  return { received: 1, bytes, duplicates: 0, first: seq, highest: seq, recent };
 }
 
 /**
@@ -75,12 +77,12 @@ export class StreamCounter {
   /** Packets counted since the counter was made (not reset by windows). */
   total = 0;
 
-  /** Records one packet of `ssrc` with 16-bit sequence number `seq`. */
-  add(ssrc: number, seq: number): void {
+  /** Records one packet of `ssrc` with 16-bit sequence number `seq` and `bytes` long. */
+  add(ssrc: number, seq: number, bytes = 0): void {
     this.total++;
     const s = this.streams.get(ssrc);
     if (!s) {
-      this.streams.set(ssrc, streamWindow(seq));
+      this.streams.set(ssrc, streamWindow(seq, bytes));
       return;
     }
     // Unwrap to the extended number closest to the highest seen.
@@ -94,6 +96,7 @@ export class StreamCounter {
     }
     s.recent[slot] = extended;
     s.received++;
+    s.bytes += bytes;
     if (extended > s.highest) s.highest = extended;
     if (extended < s.first) s.first = extended;
   }
@@ -101,7 +104,7 @@ export class StreamCounter {
   /** Records a raw RTP datagram. */
   addPacket(packet: Buffer): void {
     if (!isRtp(packet)) return;
-    this.add(packet.readUInt32BE(8), packet.readUInt16BE(2));
+    this.add(packet.readUInt32BE(8), packet.readUInt16BE(2), packet.length);
   }
 
   /** Starts a new window. */
@@ -111,18 +114,20 @@ export class StreamCounter {
 
   /**
    * What the window saw: streams, packets received, packets expected from sequence numbers,
-   * duplicates.
+   * duplicates, bytes.
    */
   snapshot(): WindowCounts {
+    let bytes = 0;
     let received = 0;
     let expected = 0;
     let duplicates = 0;
     for (const s of this.streams.values()) {
       received += s.received;
+      bytes += s.bytes;
       expected += s.highest - s.first + 1;
       duplicates += s.duplicates;
     }
-    return { streams: this.streams.size, received, expected, duplicates };
+    return { streams: this.streams.size, received, expected, duplicates, bytes };
   }
 }
 
@@ -132,6 +137,8 @@ export interface WindowCounts {
   readonly received: number;
   readonly expected: number;
   readonly duplicates: number;
+  /** Bytes received (RTP header + payload; 0 where the counter was not given sizes). */
+  readonly bytes: number;
 }
 
 /** Adds window counts. */
@@ -142,7 +149,8 @@ export function sumCounts(counts: WindowCounts[]): WindowCounts {
       received: a.received + c.received,
       expected: a.expected + c.expected,
       duplicates: a.duplicates + c.duplicates,
+      bytes: a.bytes + c.bytes,
     }),
-    { streams: 0, received: 0, expected: 0, duplicates: 0 },
+    { streams: 0, received: 0, expected: 0, duplicates: 0, bytes: 0 },
   );
 }

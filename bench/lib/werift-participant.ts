@@ -1,7 +1,17 @@
 import { deflateSync } from 'node:zlib';
 import { io, type Socket } from 'socket.io-client';
-import { MediaStreamTrack, RTCPeerConnection, type RTCDataChannel } from 'werift';
+import {
+  MediaStreamTrack,
+  RTCPeerConnection,
+  type RTCDataChannel,
+  useOPUS,
+  useSdesMid,
+  useSdesRTPStreamId,
+  useVP8,
+} from 'werift';
 import type { AudioRole, BenchParticipant, StageTimes } from './bench-participant';
+import type { CameraRecording } from './camera-recording';
+import { CameraReplay } from './camera-replay';
 import { skipSrtpDecryption } from './clear-rtp';
 import { OpusPacer } from './opus-pacer';
 import { StreamCounter } from './rtp';
@@ -25,6 +35,10 @@ const EVENT = (short: string) => `custom_com.mattermost.calls_${short}`;
  * server's `signal` events for its connection (answers; server offers it answers as the polite
  * peer). Received RTP is counted per SSRC. (A werift recvonly audio transceiver is not offered:
  * werift 0.24.4 then fails on the server's next offer with "Transceiver with mid=0 not found".)
+ * With a camera, a sendonly video section too, announced and replayed by {@link CameraReplay};
+ * with `offerVideo`, an idle one. Either shows the server the video codecs and header extensions
+ * the peer takes (mid and rid only: no transport-wide CC or abs-send-time, so the server's
+ * consumers run no bandwidth estimation; werift has no usable transport-wide CC receiver).
  */
 export class WeriftParticipant implements BenchParticipant {
   readonly times: StageTimes = {};
@@ -43,17 +57,28 @@ export class WeriftParticipant implements BenchParticipant {
   joinSentAt = 0;
   private readonly pacer = new OpusPacer();
   private dataChannel: RTCDataChannel | null = null;
+  /** The replayed camera (`options.camera`); sends once {@link setSending} turns video on. */
+  readonly camera: CameraReplay | null;
+  private sending = { audio: true, video: false };
 
   /**
    * @param options.decrypt false: received SRTP is counted from its clear RTP header and never
    *   decrypted ({@link skipSrtpDecryption}; a listener of a large load test)
+   * @param options.camera a recorded camera to offer (simulcast) and replay
+   * @param options.offerVideo offer a video section that sends nothing (see above)
    */
   constructor(
     private readonly url: string,
     private readonly token: string,
     readonly role: AudioRole,
-    private readonly options: { decrypt?: boolean } = {},
-  ) {}
+    private readonly options: {
+      decrypt?: boolean;
+      camera?: CameraRecording;
+      offerVideo?: boolean;
+    } = {},
+  ) {
+    this.camera = options.camera ? new CameraReplay(options.camera) : null;
+  }
 
   /** The gateway's connection id (the session id once joined). */
   get sessionId(): string {
@@ -61,12 +86,12 @@ export class WeriftParticipant implements BenchParticipant {
   }
 
   get sent(): number {
-    return this.pacer.sent;
+    return this.pacer.sent + (this.camera?.sent ?? 0);
   }
 
   /** Whether the peer connection is connected (ICE + DTLS). */
   get isConnected(): boolean {
-    return this.pc.connectionState === 'connected';
+    return this.pc?.connectionState === 'connected';
   }
 
   /** Connects the socket (resolves on `hello`). */
@@ -94,7 +119,21 @@ export class WeriftParticipant implements BenchParticipant {
   /** Makes the peer connection and its first offer (before joining: client work is not timed). */
   async prepare(): Promise<void> {
     // No ICE servers: loopback only (werift's default names a public STUN server).
-    this.pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle' });
+    this.pc = new RTCPeerConnection({
+      iceServers: [],
+      bundlePolicy: 'max-bundle',
+      ...(this.camera || this.options.offerVideo
+        ? {
+            // Chrome's payload types: werift's own (Opus 96) would take the number the server's
+            // VP8 consumers use, and the server would then forward no camera to this peer.
+            codecs: {
+              audio: [useOPUS({ payloadType: 111 })],
+              video: [useVP8({ payloadType: 96 })],
+            },
+            headerExtensions: { audio: [], video: [useSdesMid(), useSdesRTPStreamId()] },
+          }
+        : {}),
+    });
     this.pc.onIceCandidate.subscribe((c) => {
       if (!c?.candidate) return;
       const json = JSON.stringify({
@@ -116,7 +155,11 @@ export class WeriftParticipant implements BenchParticipant {
     this.pc.onTrack.subscribe((track) => {
       track.onReceiveRtp.subscribe((rtp) => {
         this.times.firstMedia ??= this.elapsed();
-        this.received.add(rtp.header.ssrc, rtp.header.sequenceNumber);
+        this.received.add(
+          rtp.header.ssrc,
+          rtp.header.sequenceNumber,
+          rtp.header.payloadOffset + rtp.payload.length,
+        );
       });
     });
     this.dataChannel = this.pc.createDataChannel('calls-dc');
@@ -124,8 +167,11 @@ export class WeriftParticipant implements BenchParticipant {
       this.track = new MediaStreamTrack({ kind: 'audio' });
       this.pc.addTransceiver(this.track, { direction: 'sendonly' });
     }
+    if (this.camera || this.options.offerVideo) {
+      this.pc.addTransceiver(new MediaStreamTrack({ kind: 'video' }), { direction: 'sendonly' });
+    }
     await this.pc.setLocalDescription(await this.pc.createOffer());
-    this.offerSdp = this.pc.localDescription?.sdp ?? '';
+    this.offerSdp = this.describe(this.pc.localDescription?.sdp ?? '');
     if (this.options.decrypt === false) skipSrtpDecryption(this.pc);
   }
 
@@ -152,11 +198,44 @@ export class WeriftParticipant implements BenchParticipant {
     if (options.unmute) await this.socket.timeout(30_000).emitWithAck(EVENT('unmute'));
   }
 
-  /** Sends the packets due (see {@link OpusPacer}). Speakers only, once connected. */
+  /**
+   * Sends the packets due (see {@link OpusPacer}, {@link CameraReplay}) once connected: a
+   * speaker's voice, a camera's video, each while {@link setSending} has it on.
+   */
   sendDue(now: number, maxBurst = 3): void {
+    if (!this.isConnected) return;
     const track = this.track;
-    if (this.role !== 'speaker' || !track || !this.isConnected) return;
-    this.pacer.sendDue(now, maxBurst, (packet) => track.writeRtp(packet));
+    if (this.role === 'speaker' && track && this.sending.audio)
+      this.pacer.sendDue(now, maxBurst, (packet) => track.writeRtp(packet));
+    const dtls = this.pc.dtlsTransports[0];
+    if (this.camera && this.sending.video && dtls) this.camera.sendDue(now, dtls);
+  }
+
+  /** Which media {@link sendDue} sends (default: audio only). */
+  setSending(sending: { audio: boolean; video: boolean }): void {
+    this.sending = { ...sending };
+  }
+
+  /** `video_on` naming the camera's MediaStream (acknowledged), or `video_off`. */
+  async setVideo(on: boolean): Promise<void> {
+    if (!this.camera) throw new Error('no camera');
+    const ack = (await (on
+      ? this.socket.timeout(30_000).emitWithAck(EVENT('video_on'), {
+          data: JSON.stringify({ videoStreamID: this.camera.streamId }),
+        })
+      : this.socket.timeout(30_000).emitWithAck(EVENT('video_off')))) as { ok: boolean };
+    if (!ack.ok) throw new Error(`video ${on ? 'on' : 'off'} refused: ${JSON.stringify(ack)}`);
+  }
+
+  /**
+   * `track_settings` (this server's extension): how this participant wants `sessionId`'s camera,
+   * e.g. `{ quality: 'low' }` or `{ width: 320, height: 180 }`.
+   */
+  async trackSettings(sessionId: string, settings: Record<string, unknown>): Promise<void> {
+    const ack = (await this.socket.timeout(30_000).emitWithAck(EVENT('track_settings'), {
+      data: JSON.stringify({ session_id: sessionId, type: 'video', ...settings }),
+    })) as { ok: boolean };
+    if (!ack.ok) throw new Error(`track_settings refused: ${JSON.stringify(ack)}`);
   }
 
   /** Sends `leave` (acknowledged), then closes. */
@@ -189,12 +268,25 @@ export class WeriftParticipant implements BenchParticipant {
     if (signal.type === 'answer') {
       this.times.answer ??= this.elapsed();
       this.pacer.useAnswer(signal.sdp);
-      await this.pc.setRemoteDescription({ type: 'answer', sdp: signal.sdp });
+      await this.pc.setRemoteDescription({ type: 'answer', sdp: this.fromServer(signal.sdp) });
       return;
     }
-    await this.pc.setRemoteDescription({ type: 'offer', sdp: signal.sdp });
+    await this.pc.setRemoteDescription({ type: 'offer', sdp: this.fromServer(signal.sdp) });
     await this.pc.setLocalDescription(await this.pc.createAnswer());
-    await this.sendDescription({ type: 'answer', sdp: this.pc.localDescription?.sdp ?? '' });
+    await this.sendDescription({
+      type: 'answer',
+      sdp: this.describe(this.pc.localDescription?.sdp ?? ''),
+    });
+  }
+
+  /** Our description as sent: with a camera, its section as a browser describes it. */
+  private describe(sdp: string): string {
+    return this.camera ? this.camera.describe(sdp) : sdp;
+  }
+
+  /** The server's description as werift takes it (see {@link CameraReplay.fromServer}). */
+  private fromServer(sdp: string): string {
+    return this.camera ? this.camera.fromServer(sdp) : sdp;
   }
 
   private async sendDescription(description: { type: string; sdp: string }): Promise<void> {
