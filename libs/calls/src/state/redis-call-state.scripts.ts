@@ -4,9 +4,9 @@
  * Redis restart.
  *
  * The stored document starts with its version (`{"version":12,…`; serialisation writes it
- * first), so a compare reads only the head of the value (`GETRANGE`) instead of copying the whole
- * document into Lua; a document written in another field order (an older writer) is decoded
- * instead. The version is compared as the decimal string the repository sends.
+ * first), so a compare-and-swap compares the head of the stored value (`GETRANGE`) with the
+ * expected head the caller sends, a string compare of a few bytes: the document is not copied
+ * into Lua. A document written in another field order (an older writer) is decoded instead.
  */
 
 /**
@@ -26,21 +26,27 @@ redis.call('SADD', KEYS[3], ARGV[1])
 return {1}
 `;
 
+/** The expected head of a stored document of this version, as the scripts compare it. */
+export function versionHead(version: number): string {
+  return `{"version":${version},`;
+}
+
 /**
- * Lua function `check(key, expected)`: the stored version of `key` against `expected` (a
- * decimal string). Returns true when they match, 0 when the key is missing, else the stored
- * document (a conflict; the caller retries from it without another read).
+ * Lua function `check(key, head)`: whether the document stored at `key` has the expected head
+ * (see {@link versionHead}). Returns true when it has, 0 when the key is missing, the error of
+ * the key (e.g. another type), or else the stored document (a conflict: the caller retries from
+ * it without another read).
  */
 const CHECK_VERSION = `
-local function check(key, expected)
-  local head = redis.call('GETRANGE', key, 0, 31)
-  local v = string.match(head, '^{"version":(%d+)[,}]')
-  if v == expected then return true end
+local function check(key, head)
+  local got = redis.pcall('GETRANGE', key, 0, #head - 1)
+  if got == head then return true end
+  if type(got) == 'table' then return got end
   local cur = redis.call('GET', key)
   if not cur then return 0 end
-  if v == nil then
-    local ok, decoded = pcall(cjson.decode, cur)
-    if ok and type(decoded) == 'table' and tostring(decoded['version']) == expected then
+  if string.sub(cur, 1, 11) ~= '{"version":' then
+    local ok, doc = pcall(cjson.decode, cur)
+    if ok and type(doc) == 'table' and '{"version":' .. tostring(doc['version']) .. ',' == head then
       return true
     end
   end
@@ -51,31 +57,28 @@ end
 /**
  * Compare-and-swap of one or more calls (the writes of several calls issued together go as one
  * script run; each is checked and written on its own).
- * KEYS: the state keys. ARGV: the expected versions, then the new JSONs, in the order of KEYS.
- * Returns one entry per key: `1` written, `0` missing, the stored JSON on a conflict, or the
- * error of that key (e.g. a key of another type), which does not stop the others.
+ * KEYS: the state keys. ARGV: the expected heads, then the new JSONs, in the order of KEYS.
+ * Returns, per key, `1` written, `0` missing, the stored JSON on a conflict, or the key's error,
+ * which does not stop the others: as an array, or alone for a single key.
  */
 export const COMPARE_AND_SET_SCRIPT = `${CHECK_VERSION}
 local n = #KEYS
-local out = {}
-for i = 1, n do
-  local ok, res = pcall(check, KEYS[i], ARGV[i])
-  if not ok then
-    out[i] = type(res) == 'table' and res or {err = tostring(res)}
-  elseif res == true then
-    redis.call('SET', KEYS[i], ARGV[n + i])
-    out[i] = 1
-  else
-    out[i] = res
-  end
+local function write(i)
+  local res = check(KEYS[i], ARGV[i])
+  if res ~= true then return res end
+  redis.call('SET', KEYS[i], ARGV[n + i])
+  return 1
 end
+if n == 1 then return write(1) end
+local out = {}
+for i = 1, n do out[i] = write(i) end
 return out
 `;
 
 /**
  * Compare-and-delete: ends a call if its version is still the expected one, removing its state,
  * its channel lookup (when it still points to this call) and its active-set entry together.
- * KEYS: state key, channel key, active set. ARGV: expected version, call id.
+ * KEYS: state key, channel key, active set. ARGV: expected head, call id.
  * Returns `1` deleted, `0` missing, or the stored JSON on a conflict.
  */
 export const END_CALL_SCRIPT = `${CHECK_VERSION}

@@ -112,6 +112,8 @@ describe('RedisCallStateStore compare-and-swap', () => {
     expect(String((failed as PromiseRejectedResult).reason)).toMatch(/WRONGTYPE/);
     expect(JSON.parse((await admin.get(keys.state(stale.id))) ?? '{}').title).toBe('theirs');
     expect(await admin.exists(keys.state(gone.id))).toBe(0);
+    // Alone in its script run, too.
+    await expect(store.compareAndSet(broken, bumped(broken, 'mine'))).rejects.toThrow(/WRONGTYPE/);
     await admin.del(keys.state(broken.id));
   });
 

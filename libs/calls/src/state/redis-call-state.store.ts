@@ -10,6 +10,7 @@ import {
   COMPARE_AND_SET_SCRIPT,
   CREATE_CALL_SCRIPT,
   END_CALL_SCRIPT,
+  versionHead,
 } from './redis-call-state.scripts';
 import type { RedisKeys } from './redis-keys';
 
@@ -27,13 +28,13 @@ declare module 'ioredis' {
       json: string,
       statePrefix: string,
     ): Result<ScriptReply, Context>;
-    /** Arguments: the number of keys, the state keys, their expected versions, their JSONs. */
-    callsCompareAndSet(...args: (string | number)[]): Result<CasReply[], Context>;
+    /** Arguments: the number of keys, the state keys, their expected heads, their JSONs. */
+    callsCompareAndSet(...args: (string | number)[]): Result<CasReply | CasReply[], Context>;
     callsEndCall(
       stateKey: string,
       channelKey: string,
       activeKey: string,
-      expectedVersion: string,
+      expectedHead: string,
       callId: string,
     ): Result<CasReply, Context>;
   }
@@ -52,7 +53,7 @@ const MAX_WRITES_PER_RUN = 16;
 /** A compare-and-swap waiting to go with the others issued in the same tick. */
 interface PendingWrite {
   readonly key: string;
-  readonly version: string;
+  readonly head: string;
   readonly json: string;
   readonly next: CallState;
   readonly resolve: (result: CasResult) => void;
@@ -99,6 +100,10 @@ export class RedisCallStateStore implements CallStateStore {
 
   async getForUpdate(callId: string): Promise<CallState | null> {
     return this.cache.get(callId) ?? this.get(callId);
+  }
+
+  peekForUpdate(callId: string): CallState | undefined {
+    return this.cache.get(callId);
   }
 
   async findCallIdByChannel(channelId: string): Promise<string | null> {
@@ -150,7 +155,7 @@ export class RedisCallStateStore implements CallStateStore {
       else if (this.writes.length >= MAX_WRITES_PER_RUN) this.flushWrites();
       this.writes.push({
         key: this.keys.state(expected.id),
-        version: String(expected.version),
+        head: versionHead(expected.version),
         json: serializeCallState(next),
         next,
         resolve,
@@ -201,7 +206,7 @@ export class RedisCallStateStore implements CallStateStore {
         key,
         this.keys.channel(expected.channelId),
         this.keys.active(),
-        String(expected.version),
+        versionHead(expected.version),
         expected.id,
       ),
     );
@@ -225,12 +230,13 @@ export class RedisCallStateStore implements CallStateStore {
     for (let i = 0; i < n; i++) {
       const w = writes[i];
       args[1 + i] = w.key;
-      args[1 + n + i] = w.version;
+      args[1 + n + i] = w.head;
       args[1 + 2 * n + i] = w.json;
     }
     let replies: CasReply[];
     try {
-      replies = await this.redis.callsCompareAndSet(...args);
+      const reply = await this.redis.callsCompareAndSet(...args);
+      replies = n === 1 ? [reply as CasReply] : (reply as CasReply[]);
     } catch (err) {
       const error = this.translate('compareAndSet', err);
       for (const w of writes) w.reject(error);

@@ -283,23 +283,23 @@ export class VersionedCallStateRepository implements CallStateRepository {
   /** Applies a batch of mutators in order and writes the result with one compare-and-swap. */
   private async commit(callId: string, batch: Pending[]): Promise<void> {
     try {
-      let current = await this.store.getForUpdate(callId);
+      let current = this.store.peekForUpdate(callId) ?? (await this.store.getForUpdate(callId));
       for (let attempt = 1; attempt <= this.options.maxCasAttempts; attempt++) {
         if (!current) {
           for (const p of batch) p.reject(new CallNotFoundError(callId));
           return;
         }
         let state: CallState | null = current;
-        const errors = new Map<Pending, unknown>();
+        let errors: Map<Pending, unknown> | undefined;
         for (const p of batch) {
           if (state === null) {
-            errors.set(p, new CallNotFoundError(callId));
+            (errors ??= new Map()).set(p, new CallNotFoundError(callId));
             continue;
           }
           try {
             state = p.mutator(state);
           } catch (err) {
-            errors.set(p, err);
+            (errors ??= new Map()).set(p, err);
           }
         }
         const next: CallState | null =
@@ -310,7 +310,7 @@ export class VersionedCallStateRepository implements CallStateRepository {
             : await this.store.compareAndSet(current, next);
         if (result.status === 'ok') {
           for (const p of batch) {
-            if (errors.has(p)) p.reject(errors.get(p));
+            if (errors?.has(p)) p.reject(errors.get(p));
             else p.resolve(next);
           }
           return;
