@@ -149,6 +149,38 @@ describe('RedisCallStateStore compare-and-swap', () => {
     expect(await store.compareAndSet(next, null)).toEqual({ status: 'missing' });
   });
 
+  const twoInstances = (): Promise<VersionedCallStateRepository[]> =>
+    Promise.all(
+      [1, 2].map(
+        async () =>
+          new VersionedCallStateRepository(
+            await newStore(),
+            () => ({
+              backend: 'redis',
+              mode: 'redis',
+              redisReachable: true,
+              fallbacks: 0,
+              pendingMerges: 0,
+            }),
+            { maxCasAttempts: 50 },
+          ),
+      ),
+    );
+
+  it('does not fail a mutation on a stale cached state: it reads the call again first', async () => {
+    const [a, b] = await twoInstances();
+    const { call } = await a.startCall(randomInput());
+    await b.getCall(call.id); // b caches the call without the session
+    await a.addSession(call.id, session('late'));
+
+    const muted = await b.setMuted(call.id, 'late', false);
+
+    expect(muted.sessions.late).toMatchObject({ unmuted: true });
+    await expect(b.setMuted(call.id, 'absent', false)).rejects.toThrow(
+      /session is not in the call/,
+    );
+  });
+
   it('loses no update when two instances mutate many calls at once', async () => {
     const repos = await Promise.all(
       [1, 2].map(

@@ -284,6 +284,8 @@ export class VersionedCallStateRepository implements CallStateRepository {
   private async commit(callId: string, batch: Pending[]): Promise<void> {
     try {
       let current = this.store.peekForUpdate(callId) ?? (await this.store.getForUpdate(callId));
+      // Whether `current` is known to be what the store holds (a fresh read or a conflict's).
+      let fresh = false;
       for (let attempt = 1; attempt <= this.options.maxCasAttempts; attempt++) {
         if (!current) {
           for (const p of batch) p.reject(new CallNotFoundError(callId));
@@ -304,6 +306,14 @@ export class VersionedCallStateRepository implements CallStateRepository {
         }
         const next: CallState | null =
           state === current ? current : state && { ...state, version: current.version + 1 };
+        if (next === current && errors && !fresh) {
+          // Nothing to write and a mutator failed on a cached state, which may be stale: the
+          // failure (a session not found, a full call) is final only on what the store holds.
+          current = await this.store.get(callId);
+          fresh = true;
+          attempt--;
+          continue;
+        }
         const result =
           next === current
             ? { status: 'ok' as const }
@@ -317,6 +327,7 @@ export class VersionedCallStateRepository implements CallStateRepository {
         }
         this.conflicts++;
         current = result.status === 'conflict' ? result.current : null;
+        fresh = true;
         // Other instances are writing this call too; spread the retries out a little.
         if (attempt > 2) await sleep(Math.random() * Math.min(2 ** attempt, 50));
       }
