@@ -28,6 +28,11 @@ export interface CallStateStore {
    * saw: a stale answer only costs a CAS conflict, which returns the fresh state.
    */
   getForUpdate(callId: string): Promise<CallState | null>;
+  /**
+   * What {@link getForUpdate} would answer when the store has it at hand without I/O (its cache
+   * of the last version this process saw), else undefined. Saves a mutation an asynchronous step.
+   */
+  peekForUpdate(callId: string): CallState | undefined;
   /** Id of the channel's active call. */
   findCallIdByChannel(channelId: string): Promise<string | null>;
   /** All active calls (malformed entries are skipped and logged). */

@@ -2,6 +2,7 @@ import { CorruptCallStateError } from '../errors/corrupt-call-state.error';
 import { InvalidCallStateInputError } from '../errors/invalid-call-state-input.error';
 import { assertValidId, parseCallState, serializeCallState } from './call-state.codec';
 import { addSession, createCallState, patchSession } from './call-state.mutations';
+import type { CallState } from './call-state.types';
 
 describe('call state codec', () => {
   const call = addSession(createCallState({ callId: 'c1', channelId: 'ch', ownerId: 'u1' }, 5), {
@@ -41,6 +42,22 @@ describe('call state codec', () => {
     const extended = { ...patched, future: { a: [1] }, gone: undefined } as unknown as typeof call;
     expect(serializeCallState(extended)).toBe(plain(extended));
     expect(JSON.parse(serializeCallState(extended))).toEqual(JSON.parse(plain(extended)));
+  });
+
+  it('writes sessions of another field order, with unknown fields or odd values as JSON.stringify does', () => {
+    const s1 = call.sessions.s1;
+    const { sessionId, ...rest } = s1;
+    const odd = {
+      reordered: { ...rest, sessionId: 'reordered' },
+      newer: { ...s1, sessionId: 'newer', screen: true },
+      missing: { ...s1, sessionId: 'missing', video: undefined },
+      nan: { ...s1, sessionId: 'nan', joinAt: NaN, raisedHand: -0 },
+      typed: { ...s1, sessionId: 'typed', unmuted: 'yes', userId: 'u\u2028"' },
+    } as unknown as CallState['sessions'];
+    const withOdd = { ...call, sessions: { ...call.sessions, ...odd } };
+    const { version, ...others } = withOdd;
+    expect(sessionId).toBe('s1');
+    expect(serializeCallState(withOdd)).toBe(JSON.stringify({ version, ...others }));
   });
 
   it('writes a session object under the key it is found at, also after it was cached', () => {

@@ -23,10 +23,17 @@ export function assertValidId(field: string, value: unknown): asserts value is s
 }
 
 /**
- * `"<session id>":<session JSON>` of each session object already written: states are immutable,
- * so it never goes stale.
+ * `"<session id>":<session JSON>` of the last session object written under each session id (states
+ * are immutable, so an entry never goes stale for its object). Keyed by the id string, whose hash
+ * V8 keeps, rather than by the object (a WeakMap gives every new session an identity hash and the
+ * collector ephemeron work). Bounded: emptied when full.
  */
-const sessionEntries = new WeakMap<CallSessionState, string>();
+const sessionEntries = new Map<
+  string,
+  { readonly session: CallSessionState; readonly entry: string }
+>();
+const MAX_SESSION_ENTRIES = 20_000;
+
 /** `"<field>":` of each top-level field name seen (a handful; bounded against odd documents). */
 const fieldPrefixes = new Map<string, string>();
 const MAX_FIELD_PREFIXES = 64;
@@ -40,16 +47,54 @@ function fieldPrefix(key: string): string {
   return prefix;
 }
 
+/** A session's fields in the order sessions are built with (`JSON.stringify` writes them so). */
+const SESSION_FIELDS = [
+  'sessionId',
+  'userId',
+  'unmuted',
+  'raisedHand',
+  'video',
+  'joinAt',
+  'instanceId',
+] as const;
+
+/**
+ * `JSON.stringify(session)`, written directly when the session has exactly the known fields in
+ * the usual order and types (several times faster than the generic serialiser); anything else
+ * (another order, a field of a newer version) goes through `JSON.stringify`.
+ */
+function sessionJson(session: CallSessionState): string {
+  let i = 0;
+  for (const key in session) if (key !== SESSION_FIELDS[i++]) return JSON.stringify(session);
+  const s = session;
+  const plain =
+    i === SESSION_FIELDS.length &&
+    typeof s.sessionId === 'string' &&
+    typeof s.userId === 'string' &&
+    typeof s.unmuted === 'boolean' &&
+    Number.isFinite(s.raisedHand) &&
+    typeof s.video === 'boolean' &&
+    Number.isFinite(s.joinAt) &&
+    typeof s.instanceId === 'string';
+  if (!plain) return JSON.stringify(session);
+  return (
+    `{"sessionId":${JSON.stringify(s.sessionId)},"userId":${JSON.stringify(s.userId)},` +
+    `"unmuted":${s.unmuted},"raisedHand":${s.raisedHand},"video":${s.video},` +
+    `"joinAt":${s.joinAt},"instanceId":${JSON.stringify(s.instanceId)}}`
+  );
+}
+
 function serializeSessions(sessions: CallState['sessions']): string {
   let out = '';
   for (const id in sessions) {
     const session = sessions[id];
-    // A session is stored under its own id; the entry of one under another key is not kept.
-    const cacheable = session.sessionId === id;
-    let entry = cacheable ? sessionEntries.get(session) : undefined;
-    if (entry === undefined) {
-      entry = `${JSON.stringify(id)}:${JSON.stringify(session)}`;
-      if (cacheable) sessionEntries.set(session, entry);
+    const cached = sessionEntries.get(id);
+    let entry: string;
+    if (cached !== undefined && cached.session === session) entry = cached.entry;
+    else {
+      entry = `${JSON.stringify(id)}:${sessionJson(session)}`;
+      if (sessionEntries.size >= MAX_SESSION_ENTRIES) sessionEntries.clear();
+      sessionEntries.set(id, { session, entry });
     }
     out = out === '' ? entry : `${out},${entry}`;
   }
@@ -62,11 +107,16 @@ function serializeSessions(sessions: CallState['sessions']): string {
  * touch are the same objects as before, and their JSON is reused instead of written again.
  */
 export function serializeCallState(call: CallState): string {
-  let out = `{"version":${JSON.stringify(call.version)}`;
+  let out = `{"version":${Number.isFinite(call.version) ? `${call.version}` : 'null'}`;
   for (const key in call) {
     const value: unknown = call[key as keyof CallState];
     if (key === 'version' || value === undefined) continue;
-    const json = key === 'sessions' ? serializeSessions(call.sessions) : JSON.stringify(value);
+    const json =
+      key === 'sessions'
+        ? serializeSessions(call.sessions)
+        : typeof value === 'number' && Number.isFinite(value)
+          ? `${value}`
+          : JSON.stringify(value);
     out += `,${fieldPrefix(key)}${json}`;
   }
   return `${out}}`;

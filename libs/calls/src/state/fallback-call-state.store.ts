@@ -86,6 +86,14 @@ export class FallbackCallStateStore implements CallStateStore {
     );
   }
 
+  /**
+   * Redis's cached state while Redis serves and no merge holds operations (every state Redis's
+   * cache holds was mirrored here when it was read or written); else undefined.
+   */
+  peekForUpdate(callId: string): CallState | undefined {
+    return this.healthy && !this.barrier ? this.remote.peekForUpdate(callId) : undefined;
+  }
+
   findCallIdByChannel(channelId: string): Promise<string | null> {
     return this.serve(
       () => this.remote.findCallIdByChannel(channelId),

@@ -18,6 +18,15 @@ export class MemoryCallStateStore implements CallStateStore {
     return this.get(callId);
   }
 
+  /**
+   * Always undefined: a mutation reads through {@link getForUpdate}, asynchronous like every
+   * operation here, so repositories sharing this store interleave (and conflict) as instances
+   * sharing Redis do.
+   */
+  peekForUpdate(): CallState | undefined {
+    return undefined;
+  }
+
   findCallIdByChannel(channelId: string): Promise<string | null> {
     return Promise.resolve(this.byChannel.get(channelId) ?? null);
   }

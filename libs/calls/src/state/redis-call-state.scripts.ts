@@ -2,6 +2,11 @@
  * Lua scripts that make each state write atomic in Redis. Defined once per client with
  * `defineCommand`, so ioredis calls them by EVALSHA (one round trip) and reloads them after a
  * Redis restart.
+ *
+ * The stored document starts with its version (`{"version":12,…`; serialisation writes it
+ * first), so a compare-and-swap compares the head of the stored value (`GETRANGE`) with the
+ * expected head the caller sends, a string compare of a few bytes: the document is not copied
+ * into Lua. A document written in another field order (an older writer) is decoded instead.
  */
 
 /**
@@ -21,27 +26,66 @@ redis.call('SADD', KEYS[3], ARGV[1])
 return {1}
 `;
 
+/** The expected head of a stored document of this version, as the scripts compare it. */
+export function versionHead(version: number): string {
+  return `{"version":${version},`;
+}
+
 /**
- * Compare-and-swap on the state's version. The version is read from the head of the document
- * (serialisation writes it first), with a full JSON decode as fallback.
- * KEYS: state key, channel key, active set. ARGV: expected version, new JSON ('' ends the call),
- * call id. Returns `{2}` written, `{1, currentJson}` conflict, `{0}` missing.
+ * Lua function `check(key, head)`: whether the document stored at `key` has the expected head
+ * (see {@link versionHead}). Returns true when it has, 0 when the key is missing, the error of
+ * the key (e.g. another type), or else the stored document (a conflict: the caller retries from
+ * it without another read).
  */
-export const COMPARE_AND_SET_SCRIPT = `
-local cur = redis.call('GET', KEYS[1])
-if not cur then return {0} end
-local v = string.match(cur, '^{"version":(%d+)[,}]')
-if v == nil then
-  local ok, decoded = pcall(cjson.decode, cur)
-  if ok and type(decoded) == 'table' then v = decoded['version'] end
+const CHECK_VERSION = `
+local function check(key, head)
+  local got = redis.pcall('GETRANGE', key, 0, #head - 1)
+  if got == head then return true end
+  if type(got) == 'table' then return got end
+  local cur = redis.call('GET', key)
+  if not cur then return 0 end
+  if string.sub(cur, 1, 11) ~= '{"version":' then
+    local ok, doc = pcall(cjson.decode, cur)
+    if ok and type(doc) == 'table' and '{"version":' .. tostring(doc['version']) .. ',' == head then
+      return true
+    end
+  end
+  return cur
 end
-if tonumber(v) ~= tonumber(ARGV[1]) then return {1, cur} end
-if ARGV[2] == '' then
-  redis.call('DEL', KEYS[1])
-  if redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
-  redis.call('SREM', KEYS[3], ARGV[3])
-else
-  redis.call('SET', KEYS[1], ARGV[2])
+`;
+
+/**
+ * Compare-and-swap of one or more calls (the writes of several calls issued together go as one
+ * script run; each is checked and written on its own).
+ * KEYS: the state keys. ARGV: the expected heads, then the new JSONs, in the order of KEYS.
+ * Returns, per key, `1` written, `0` missing, the stored JSON on a conflict, or the key's error,
+ * which does not stop the others: as an array, or alone for a single key.
+ */
+export const COMPARE_AND_SET_SCRIPT = `${CHECK_VERSION}
+local n = #KEYS
+local function write(i)
+  local res = check(KEYS[i], ARGV[i])
+  if res ~= true then return res end
+  redis.call('SET', KEYS[i], ARGV[n + i])
+  return 1
 end
-return {2}
+if n == 1 then return write(1) end
+local out = {}
+for i = 1, n do out[i] = write(i) end
+return out
+`;
+
+/**
+ * Compare-and-delete: ends a call if its version is still the expected one, removing its state,
+ * its channel lookup (when it still points to this call) and its active-set entry together.
+ * KEYS: state key, channel key, active set. ARGV: expected head, call id.
+ * Returns `1` deleted, `0` missing, or the stored JSON on a conflict.
+ */
+export const END_CALL_SCRIPT = `${CHECK_VERSION}
+local res = check(KEYS[1], ARGV[1])
+if res ~= true then return res end
+redis.call('DEL', KEYS[1])
+if redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
+redis.call('SREM', KEYS[3], ARGV[2])
+return 1
 `;

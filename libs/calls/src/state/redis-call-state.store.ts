@@ -6,10 +6,17 @@ import { parseCallState, serializeCallState } from './call-state.codec';
 import type { CallState } from './call-state.types';
 import type { CallStateStore, CasResult, CreateResult } from './call-state-store.interface';
 import { isRedisUnavailableError } from './redis-errors';
-import { COMPARE_AND_SET_SCRIPT, CREATE_CALL_SCRIPT } from './redis-call-state.scripts';
+import {
+  COMPARE_AND_SET_SCRIPT,
+  CREATE_CALL_SCRIPT,
+  END_CALL_SCRIPT,
+  versionHead,
+} from './redis-call-state.scripts';
 import type { RedisKeys } from './redis-keys';
 
 type ScriptReply = [number, string?];
+/** One key's outcome of a compare-and-swap script: 1 done, 0 missing, the stored JSON, or its error. */
+type CasReply = number | string | Error;
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -21,20 +28,37 @@ declare module 'ioredis' {
       json: string,
       statePrefix: string,
     ): Result<ScriptReply, Context>;
-    callsCompareAndSet(
+    /** Arguments: the number of keys, the state keys, their expected heads, their JSONs. */
+    callsCompareAndSet(...args: (string | number)[]): Result<CasReply | CasReply[], Context>;
+    callsEndCall(
       stateKey: string,
       channelKey: string,
       activeKey: string,
-      expectedVersion: number,
-      json: string,
+      expectedHead: string,
       callId: string,
-    ): Result<ScriptReply, Context>;
+    ): Result<CasReply, Context>;
   }
 }
 
 /** Largest number of versions kept in the local read-for-update cache. */
 const CACHE_LIMIT = 10_000;
 const MGET_CHUNK = 500;
+/**
+ * Most writes sent in one compare-and-swap script run. A run leaves as soon as it is full, so
+ * Redis works on it while this process prepares the next one; the rest leave at the end of the
+ * tick.
+ */
+const MAX_WRITES_PER_RUN = 16;
+
+/** A compare-and-swap waiting to go with the others issued in the same tick. */
+interface PendingWrite {
+  readonly key: string;
+  readonly head: string;
+  readonly json: string;
+  readonly next: CallState;
+  readonly resolve: (result: CasResult) => void;
+  readonly reject: (err: unknown) => void;
+}
 
 /**
  * Call state in Redis with the seed's data model: `state:<call_id>` (JSON), `channel:<channel_id>`
@@ -42,18 +66,22 @@ const MGET_CHUNK = 500;
  * `channels` (see {@link RedisKeys}). Call state writes go through Lua scripts, so creation is
  * "one call per channel" and every update is a compare-and-swap on `version`. A conflict-free
  * mutation costs one round trip: the version to compare against comes from a local cache of what
- * this process last read or wrote.
+ * this process last read or wrote, and a conflict returns the stored state, so the retry needs no
+ * read either. The updates issued in one tick (of different calls) go as one script run: Redis
+ * runs Lua once for them, and this process sends and parses one command.
  */
 export class RedisCallStateStore implements CallStateStore {
   private readonly logger = new Logger(RedisCallStateStore.name);
   private readonly cache = new Map<string, CallState>();
+  private writes: PendingWrite[] = [];
 
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
   ) {
     redis.defineCommand('callsCreate', { numberOfKeys: 3, lua: CREATE_CALL_SCRIPT });
-    redis.defineCommand('callsCompareAndSet', { numberOfKeys: 3, lua: COMPARE_AND_SET_SCRIPT });
+    redis.defineCommand('callsCompareAndSet', { lua: COMPARE_AND_SET_SCRIPT });
+    redis.defineCommand('callsEndCall', { numberOfKeys: 3, lua: END_CALL_SCRIPT });
     // A Redis that comes back may have lost data or be another server (a failover): a version
     // cached from before could match a different state written since (ABA), so none is kept.
     redis.on('close', () => this.cache.clear());
@@ -72,6 +100,10 @@ export class RedisCallStateStore implements CallStateStore {
 
   async getForUpdate(callId: string): Promise<CallState | null> {
     return this.cache.get(callId) ?? this.get(callId);
+  }
+
+  peekForUpdate(callId: string): CallState | undefined {
+    return this.cache.get(callId);
   }
 
   async findCallIdByChannel(channelId: string): Promise<string | null> {
@@ -116,31 +148,20 @@ export class RedisCallStateStore implements CallStateStore {
     return { call: this.remember(current), created: false };
   }
 
-  async compareAndSet(expected: CallState, next: CallState | null): Promise<CasResult> {
-    const callId = expected.id;
-    const [status, current] = await this.run('compareAndSet', () =>
-      this.redis.callsCompareAndSet(
-        this.keys.state(callId),
-        this.keys.channel(expected.channelId),
-        this.keys.active(),
-        expected.version,
-        next ? serializeCallState(next) : '',
-        callId,
-      ),
-    );
-    if (status === 2) {
-      if (next) this.remember(next);
-      else this.cache.delete(callId);
-      return { status: 'ok' };
-    }
-    if (status === 0) {
-      this.cache.delete(callId);
-      return { status: 'missing' };
-    }
-    return {
-      status: 'conflict',
-      current: this.remember(parseCallState(this.keys.state(callId), current ?? '')),
-    };
+  compareAndSet(expected: CallState, next: CallState | null): Promise<CasResult> {
+    if (next === null) return this.endCall(expected);
+    return new Promise((resolve, reject) => {
+      if (this.writes.length === 0) process.nextTick(this.flushWrites);
+      else if (this.writes.length >= MAX_WRITES_PER_RUN) this.flushWrites();
+      this.writes.push({
+        key: this.keys.state(expected.id),
+        head: versionHead(expected.version),
+        json: serializeCallState(next),
+        next,
+        resolve,
+        reject,
+      });
+    });
   }
 
   async getChannelEnabled(channelId: string): Promise<boolean | null> {
@@ -178,6 +199,72 @@ export class RedisCallStateStore implements CallStateStore {
     process.nextTick(() => stream.uncork());
   }
 
+  private async endCall(expected: CallState): Promise<CasResult> {
+    const key = this.keys.state(expected.id);
+    const reply = await this.run('compareAndSet', () =>
+      this.redis.callsEndCall(
+        key,
+        this.keys.channel(expected.channelId),
+        this.keys.active(),
+        versionHead(expected.version),
+        expected.id,
+      ),
+    );
+    const result = this.casResult(expected.id, key, reply);
+    if (result.status === 'ok') this.cache.delete(expected.id);
+    return result;
+  }
+
+  /** Sends the waiting writes as one script run. */
+  private readonly flushWrites = (): void => {
+    const writes = this.writes;
+    if (writes.length === 0) return;
+    this.writes = [];
+    void this.sendWrites(writes);
+  };
+
+  private async sendWrites(writes: PendingWrite[]): Promise<void> {
+    const n = writes.length;
+    const args: (string | number)[] = new Array<string | number>(1 + 3 * n);
+    args[0] = n;
+    for (let i = 0; i < n; i++) {
+      const w = writes[i];
+      args[1 + i] = w.key;
+      args[1 + n + i] = w.head;
+      args[1 + 2 * n + i] = w.json;
+    }
+    let replies: CasReply[];
+    try {
+      const reply = await this.redis.callsCompareAndSet(...args);
+      replies = n === 1 ? [reply as CasReply] : (reply as CasReply[]);
+    } catch (err) {
+      const error = this.translate('compareAndSet', err);
+      for (const w of writes) w.reject(error);
+      return;
+    }
+    for (let i = 0; i < n; i++) {
+      const w = writes[i];
+      try {
+        const result = this.casResult(w.next.id, w.key, replies[i]);
+        if (result.status === 'ok') this.remember(w.next);
+        w.resolve(result);
+      } catch (err) {
+        w.reject(err);
+      }
+    }
+  }
+
+  /** Reads one key's reply of a compare-and-swap script; the cache follows a miss or a conflict. */
+  private casResult(callId: string, key: string, reply: CasReply): CasResult {
+    if (reply === 1) return { status: 'ok' };
+    if (reply === 0) {
+      this.cache.delete(callId);
+      return { status: 'missing' };
+    }
+    if (reply instanceof Error) throw reply;
+    return { status: 'conflict', current: this.remember(parseCallState(key, String(reply))) };
+  }
+
   private remember(call: CallState): CallState {
     if (this.cache.size >= CACHE_LIMIT && !this.cache.has(call.id)) this.cache.clear();
     this.cache.set(call.id, call);
@@ -189,8 +276,11 @@ export class RedisCallStateStore implements CallStateStore {
     try {
       return await fn();
     } catch (err) {
-      if (isRedisUnavailableError(err)) throw new CallStateUnavailableError(operation, err);
-      throw err;
+      throw this.translate(operation, err);
     }
+  }
+
+  private translate(operation: string, err: unknown): unknown {
+    return isRedisUnavailableError(err) ? new CallStateUnavailableError(operation, err) : err;
   }
 }

@@ -21,6 +21,11 @@ export class SnapshottingCallStateStore implements CallStateStore {
     return this.seen(await this.inner.getForUpdate(callId));
   }
 
+  /** A cached state was recorded when it was read or written: nothing to record again. */
+  peekForUpdate(callId: string): CallState | undefined {
+    return this.inner.peekForUpdate(callId);
+  }
+
   findCallIdByChannel(channelId: string): Promise<string | null> {
     return this.inner.findCallIdByChannel(channelId);
   }

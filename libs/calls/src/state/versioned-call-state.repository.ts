@@ -283,40 +283,52 @@ export class VersionedCallStateRepository implements CallStateRepository {
   /** Applies a batch of mutators in order and writes the result with one compare-and-swap. */
   private async commit(callId: string, batch: Pending[]): Promise<void> {
     try {
-      let current = await this.store.getForUpdate(callId);
+      let current = this.store.peekForUpdate(callId) ?? (await this.store.getForUpdate(callId));
+      // Whether `current` is known to be what the store holds (a fresh read or a conflict's).
+      let fresh = false;
       for (let attempt = 1; attempt <= this.options.maxCasAttempts; attempt++) {
         if (!current) {
           for (const p of batch) p.reject(new CallNotFoundError(callId));
           return;
         }
         let state: CallState | null = current;
-        const errors = new Map<Pending, unknown>();
+        let errors: Map<Pending, unknown> | undefined;
         for (const p of batch) {
           if (state === null) {
-            errors.set(p, new CallNotFoundError(callId));
+            (errors ??= new Map()).set(p, new CallNotFoundError(callId));
             continue;
           }
           try {
             state = p.mutator(state);
           } catch (err) {
-            errors.set(p, err);
+            (errors ??= new Map()).set(p, err);
           }
         }
         const next: CallState | null =
           state === current ? current : state && { ...state, version: current.version + 1 };
+        if (next === current && !fresh) {
+          // Nothing to write on a cached state, which may be stale: that nothing changes (a
+          // session to remove already gone) or that a mutator failed (a session not found, a
+          // full call) holds only for what the store holds.
+          current = await this.store.get(callId);
+          fresh = true;
+          attempt--;
+          continue;
+        }
         const result =
           next === current
             ? { status: 'ok' as const }
             : await this.store.compareAndSet(current, next);
         if (result.status === 'ok') {
           for (const p of batch) {
-            if (errors.has(p)) p.reject(errors.get(p));
+            if (errors?.has(p)) p.reject(errors.get(p));
             else p.resolve(next);
           }
           return;
         }
         this.conflicts++;
         current = result.status === 'conflict' ? result.current : null;
+        fresh = true;
         // Other instances are writing this call too; spread the retries out a little.
         if (attempt > 2) await sleep(Math.random() * Math.min(2 ** attempt, 50));
       }
