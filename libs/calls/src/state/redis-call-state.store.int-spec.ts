@@ -181,6 +181,18 @@ describe('RedisCallStateStore compare-and-swap', () => {
     );
   });
 
+  it('does not take a mutation as done because a stale cached state needs no change', async () => {
+    const [a, b] = await twoInstances();
+    const { call } = await a.startCall(randomInput());
+    await b.getCall(call.id); // b caches the call without the session
+    await a.addSession(call.id, session('late'));
+
+    // b removes it (e.g. cleaning up after an instance that died): its cache has no such session.
+    await b.removeSession(call.id, 'late');
+
+    expect((await a.getCall(call.id))?.sessions.late).toBeUndefined();
+  });
+
   it('loses no update when two instances mutate many calls at once', async () => {
     const repos = await Promise.all(
       [1, 2].map(
