@@ -13,6 +13,7 @@ import {
   type ParticipantRow,
 } from './browser/calls-browser';
 import { LIVEKIT_TEST_LOG_NOISE } from './browser/livekit-page';
+import { SfuService } from '../libs/calls/src/sfu/sfu.service';
 import { TestHostApp } from './support/host-app';
 import { TcpProxy } from './support/tcp-proxy';
 
@@ -39,6 +40,8 @@ describe('calls page: one call, two protocols', () => {
   let bob: CallsPage;
   let a = '';
   let b = '';
+  const voiceEvents: string[] = [];
+  const tracksAdded: string[] = [];
   const pages = (): CallsPage[] => [alice, bob].filter(Boolean);
   const row = (rows: ParticipantRow[], session: string) => rows.find((r) => r.session === session);
 
@@ -52,6 +55,14 @@ describe('calls page: one call, two protocols', () => {
       RUSTCHAT_CALLS_WORKERS: '1',
       RUSTCHAT_CALLS_HTTP_BURST: '1000',
       DEMO_WEB_DIR: webDir,
+    });
+    // Voice activity as the server's media plane reports it, for the failure messages.
+    host.app.get(SfuService).subscribe({
+      signal: () => undefined,
+      sessionClosed: () => undefined,
+      voice: (ref, speaking) => voiceEvents.push(`${ref.sessionId}:${speaking ? 'on' : 'off'}`),
+      trackAdded: (_call, t) =>
+        tracksAdded.push(`${t.sessionId}:${t.type}:${t.kind}:${t.producerId.slice(0, 8)}`),
     });
     bobsLine = await TcpProxy.start(Number(new URL(host.url).port));
     browser = await launchChromium();
@@ -142,8 +153,17 @@ describe('calls page: one call, two protocols', () => {
       expect(await p.errorBanner()).toBeNull();
     }
     // Voice activity crosses protocols too: the fake microphones' beeps make each one "speaking".
-    await alice.waitForParticipants((r) => row(r, b)?.speaking === true);
-    await bob.waitForParticipants((r) => row(r, a)?.speaking === true);
+    const speaking = async (viewer: CallsPage, session: string) => {
+      try {
+        await viewer.waitForSpeakingSeen(session);
+      } catch (err) {
+        throw new Error(
+          `${viewer.name} never saw ${session} speaking: ${(err as Error).message}\nserver voice events: ${voiceEvents.join(' ')}\ntracks: ${tracksAdded.join(' ')}`,
+        );
+      }
+    };
+    await speaking(alice, b);
+    await speaking(bob, a);
 
     // The LiveKit page grades connections from its own statistics, as the Mattermost page does:
     // Alice's voice as Bob receives it, and his own voice and round trip.

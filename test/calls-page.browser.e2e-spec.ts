@@ -176,8 +176,8 @@ describe('calls page in a real browser', () => {
       expect(await p.errorBanner()).toBeNull();
     }
     // Voice activity: the fake microphone's beeps make the other one "speaking" (user_voice_on).
-    await bob.waitForParticipants((r) => r.some((row) => row.session === a && row.speaking));
-    await alice.waitForParticipants((r) => r.some((row) => row.session === b && row.speaking));
+    await bob.waitForSpeakingSeen(a);
+    await alice.waitForSpeakingSeen(b);
   }, 60_000);
 
   it("each row's connection quality comes from the page's real statistics", async () => {

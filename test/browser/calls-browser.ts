@@ -157,6 +157,48 @@ export function pageRtp(page: Page, owner: string): Promise<RtpStat[]> {
   }, owner);
 }
 
+/** What {@link recordSpeakers} leaves in the page. */
+interface SpeakerLog {
+  __speakingSeen?: Set<string>;
+}
+
+/**
+ * Runs in the page before its own scripts: records every session the participant list shows
+ * speaking (`li[data-speaking="true"]`, added or changed), in `__speakingSeen`.
+ */
+function recordSpeakers(): void {
+  type El = {
+    dataset?: Record<string, string>;
+    querySelectorAll?(selector: string): ArrayLike<El>;
+  };
+  type MutationLike = { target: El; addedNodes: ArrayLike<El> };
+  const g = globalThis as unknown as SpeakerLog & {
+    document: unknown;
+    MutationObserver: new (cb: (records: MutationLike[]) => void) => {
+      observe(target: unknown, options: Record<string, unknown>): void;
+    };
+  };
+  const seen = new Set<string>();
+  g.__speakingSeen = seen;
+  const note = (el: El) => {
+    if (el.dataset?.speaking === 'true' && el.dataset.session) seen.add(el.dataset.session);
+  };
+  new g.MutationObserver((records) => {
+    for (const r of records) {
+      note(r.target);
+      for (const added of Array.from(r.addedNodes)) {
+        note(added);
+        Array.from(added.querySelectorAll?.('[data-speaking="true"]') ?? []).forEach(note);
+      }
+    }
+  }).observe(g.document, {
+    subtree: true,
+    childList: true,
+    attributes: true,
+    attributeFilter: ['data-speaking'],
+  });
+}
+
 /** One person with the calls page open in their own browser context. */
 export class CallsPage {
   readonly logs: string[] = [];
@@ -173,10 +215,25 @@ export class CallsPage {
   static async open(browser: Browser, url: string, name: string): Promise<CallsPage> {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     context.setDefaultTimeout(10_000);
+    await context.addInitScript(recordSpeakers);
     const page = await context.newPage();
     const calls = new CallsPage(name, context, page);
     await page.goto(url);
     return calls;
+  }
+
+  /**
+   * Waits until the participant list has shown `session` speaking at some moment since the page
+   * loaded (a row marked `data-speaking="true"`), however short. A voice that is heard only now
+   * and then (Chromium's fake microphone beeps, which its noise suppression soon turns down) is
+   * seen this way where polling the list can miss it.
+   */
+  async waitForSpeakingSeen(session: string, timeout = 10_000): Promise<void> {
+    await this.page.waitForFunction(
+      (s) => (globalThis as unknown as SpeakerLog).__speakingSeen?.has(s) === true,
+      session,
+      { timeout },
+    );
   }
 
   /**
