@@ -81,7 +81,11 @@ describe('video limits: at most one camera on per call', () => {
   const t = hostWith({ RUSTCHAT_CALLS_MAX_CAMERAS: '1' });
 
   it('is reported by GET /config, and holds across protocols until the camera on goes off', async () => {
-    expect(await t.config()).toMatchObject({ EnableVideo: true, MaxCallCameras: 1 });
+    expect(await t.config()).toMatchObject({
+      EnableVideo: true,
+      MaxCallCameras: 1,
+      EnableSimulcast: false,
+    });
     const ch = channel();
     const mary = await t.joinMm('Mary', ch);
     const max = await t.joinMm('Max', ch);
@@ -120,10 +124,13 @@ describe('video limits: at most one camera on per call', () => {
 });
 
 describe('video limits: cameras disabled', () => {
-  const t = hostWith({ RUSTCHAT_CALLS_ENABLE_VIDEO: 'false' });
+  const t = hostWith({
+    RUSTCHAT_CALLS_ENABLE_VIDEO: 'false',
+    RUSTCHAT_CALLS_ENABLE_SIMULCAST: 'true',
+  });
 
   it('no camera turns on: video_on refused, LiveKit clients are not given the camera source', async () => {
-    expect(await t.config()).toMatchObject({ EnableVideo: false });
+    expect(await t.config()).toMatchObject({ EnableVideo: false, EnableSimulcast: true });
     const ch = channel();
     const mary = await t.joinMm('Mary', ch);
     expect(await videoOn(mary)).toMatchObject({ ok: false, error: { code: 'video_unavailable' } });

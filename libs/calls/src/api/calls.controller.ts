@@ -42,6 +42,7 @@ interface ChannelEntry {
 type CallsControllerOptions = Pick<
   ResolvedCallsOptions,
   | 'allowScreenSharing'
+  | 'enableSimulcast'
   | 'enableVideo'
   | 'livekitAnnounce'
   | 'livekitKeys'
@@ -96,7 +97,7 @@ export class CallsController {
       EnableTranscriptions: false,
       EnableLiveCaptions: false,
       MaxRecordingDuration: 60,
-      EnableSimulcast: false,
+      EnableSimulcast: o.enableSimulcast,
       EnableRinging: false,
       sku_short_name: 'professional',
       HostControlsAllowed: true,

@@ -122,6 +122,7 @@ describe('callsOptionsFromEnv', () => {
         RUSTCHAT_CALLS_SIGNALING_TIMEOUT_MS: '5000',
         RUSTCHAT_CALLS_ENABLE_VIDEO: 'off',
         RUSTCHAT_CALLS_MAX_CAMERAS: '9',
+        RUSTCHAT_CALLS_ENABLE_SIMULCAST: 'true',
         RUSTCHAT_CALLS_VIDEO_MAX_SEND_KBPS: '0',
         RUSTCHAT_CALLS_VIDEO_MAX_RECEIVE_KBPS: '2500',
       }),
@@ -141,6 +142,7 @@ describe('callsOptionsFromEnv', () => {
       signalingTimeoutMs: 5000,
       enableVideo: false,
       maxCallCameras: 9,
+      enableSimulcast: true,
       videoMaxSendKbps: 0,
       videoMaxReceiveKbps: 2500,
     });

@@ -89,6 +89,7 @@ export const CALLS_ENV: EnvTable = {
   allowScreenSharing: { name: 'RUSTCHAT_CALLS_ALLOW_SCREEN_SHARING', parser: boolean },
   enableVideo: { name: 'RUSTCHAT_CALLS_ENABLE_VIDEO', parser: boolean },
   maxCallCameras: { name: 'RUSTCHAT_CALLS_MAX_CAMERAS', parser: integer(0, 100_000) },
+  enableSimulcast: { name: 'RUSTCHAT_CALLS_ENABLE_SIMULCAST', parser: boolean },
   // mediasoup refuses bitrate caps below 30 kbit/s.
   videoMaxSendKbps: {
     name: 'RUSTCHAT_CALLS_VIDEO_MAX_SEND_KBPS',

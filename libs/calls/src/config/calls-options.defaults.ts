@@ -54,6 +54,7 @@ export function resolveCallsOptions(options: CallsModuleOptions): ResolvedCallsO
     allowScreenSharing: options.allowScreenSharing ?? true,
     enableVideo: options.enableVideo ?? true,
     maxCallCameras: options.maxCallCameras ?? 16,
+    enableSimulcast: options.enableSimulcast ?? false,
     videoMaxSendKbps: options.videoMaxSendKbps ?? 6000,
     videoMaxReceiveKbps: options.videoMaxReceiveKbps ?? 0,
     stunServers: options.stunServers ?? [],

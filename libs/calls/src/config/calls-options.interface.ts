@@ -168,6 +168,14 @@ export interface CallsModuleOptions {
    */
   maxCallCameras?: number;
   /**
+   * Whether Mattermost clients are told to send video in two simulcast layers (`EnableSimulcast`
+   * in `GET /config`; stock clients then send rids `l`, 5 fps and 500 kbit/s, and `h`, 20 fps and
+   * 2.5 Mbit/s). The server accepts simulcast whatever this says, from every client, and gives each
+   * viewer the layer its bandwidth and its tile allow. Env: `RUSTCHAT_CALLS_ENABLE_SIMULCAST`.
+   * @default false (Mattermost's default: the client sends one layer)
+   */
+  enableSimulcast?: boolean;
+  /**
    * Most bitrate (kbit/s) one session's client may send, its camera, screen and voice together
    * (0 = no cap): the server holds its estimate of the client's uplink there, which the client's
    * encoders follow. Env: `RUSTCHAT_CALLS_VIDEO_MAX_SEND_KBPS`.
