@@ -115,13 +115,16 @@ export class MattermostSession extends CallSession {
   /** Connects, joins the channel's call and starts the media connection. */
   static async join(options: SessionOptions, view: SessionView): Promise<MattermostSession> {
     const session = new MattermostSession(options, view);
+    // Waited for from now on: the server's hello may come while the config is being fetched.
+    const hello = session.firstHello();
+    hello.catch(() => undefined); // awaited below; the config may fail first
     view.state('connecting', null);
     try {
       const config = await clientConfig(options.token);
       session.iceServers = config.iceServers;
       session.videoEnabled = config.enableVideo;
       session.maxCameras = config.maxCallCameras;
-      await session.firstHello();
+      await hello;
       const ack = await session.socket.send('join', { channelID: options.channel });
       session.sessionId = str(ack.connID) || session.socket.connectionId;
       session.prevConnId = session.socket.connectionId;
