@@ -194,22 +194,7 @@ describe('RedisCallStateStore compare-and-swap', () => {
   });
 
   it('loses no update when two instances mutate many calls at once', async () => {
-    const repos = await Promise.all(
-      [1, 2].map(
-        async () =>
-          new VersionedCallStateRepository(
-            await newStore(),
-            () => ({
-              backend: 'redis',
-              mode: 'redis',
-              redisReachable: true,
-              fallbacks: 0,
-              pendingMerges: 0,
-            }),
-            { maxCasAttempts: 50 },
-          ),
-      ),
-    );
+    const repos = await twoInstances();
     const calls = await Promise.all(
       Array.from({ length: 20 }, async () => (await repos[0].startCall(randomInput())).call),
     );
