@@ -12,7 +12,6 @@ import {
   measure,
   type ParticipantRow,
 } from './browser/calls-browser';
-import { LIVEKIT_TEST_LOG_NOISE } from './browser/livekit-page';
 import { SfuService } from '../libs/calls/src/sfu/sfu.service';
 import { TestHostApp } from './support/host-app';
 import { TcpProxy } from './support/tcp-proxy';
@@ -70,18 +69,7 @@ describe('calls page: one call, two protocols', () => {
 
   afterEach(async () => {
     // What the pages showed and logged when something went wrong, for the test output.
-    for (const p of pages()) {
-      const banner = await p.errorBanner().catch(() => null);
-      const errors = p.logs.filter(
-        (l) =>
-          (l.startsWith('[error]') || l.startsWith('[pageerror]')) &&
-          !LIVEKIT_TEST_LOG_NOISE.test(l),
-      );
-      if (banner !== null || errors.length > 0) {
-        console.log(`${p.name}: error banner: ${banner}\n${errors.join('\n')}`);
-      }
-      p.logs.splice(0);
-    }
+    for (const p of pages()) await p.reportProblems();
   });
 
   afterAll(async () => {

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { buildWebClient } from '../src/web/build-web-client';
 import { CallsPage, launchChromium, type VideoTile } from './browser/calls-browser';
-import { LIVEKIT_TEST_LOG_NOISE } from './browser/livekit-page';
 import { TestHostApp } from './support/host-app';
 
 const ARTIFACTS = join(__dirname, '..', 'test-artifacts');
@@ -62,18 +61,7 @@ describe('calls page: cameras, two protocols', () => {
 
   afterEach(async () => {
     // What the pages showed and logged when something went wrong, for the test output.
-    for (const p of pages()) {
-      const banner = await p.errorBanner().catch(() => null);
-      const errors = p.logs.filter(
-        (l) =>
-          (l.startsWith('[error]') || l.startsWith('[pageerror]')) &&
-          !LIVEKIT_TEST_LOG_NOISE.test(l),
-      );
-      if (banner !== null || errors.length > 0) {
-        console.log(`${p.name}: error banner: ${banner}\n${errors.join('\n')}`);
-      }
-      p.logs.splice(0);
-    }
+    for (const p of pages()) await p.reportProblems();
   });
 
   afterAll(async () => {

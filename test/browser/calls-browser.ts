@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { LIVEKIT_TEST_LOG_NOISE } from './livekit-page';
 
 /** Debian's Chromium (installed by test/support/run-all-tests.sh); CHROMIUM_PATH overrides it. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -466,6 +467,22 @@ export class CallsPage {
         { cause: err },
       );
     }
+  }
+
+  /**
+   * Prints what the page showed and logged that went wrong (its error banner, its console errors
+   * but livekit-client's known noise) for the test output, then forgets its logs so far.
+   */
+  async reportProblems(): Promise<void> {
+    const banner = await this.errorBanner().catch(() => null);
+    const errors = this.logs.filter(
+      (l) =>
+        (l.startsWith('[error]') || l.startsWith('[pageerror]')) && !LIVEKIT_TEST_LOG_NOISE.test(l),
+    );
+    if (banner !== null || errors.length > 0) {
+      console.log(`${this.name}: error banner: ${banner}\n${errors.join('\n')}`);
+    }
+    this.logs.splice(0);
   }
 
   /** The error banner's text, or null while it is hidden. */
