@@ -14,14 +14,18 @@
  * makes them decrypt.
  *
  * Env: ARRIVALS_N (200), ARRIVALS_SECONDS (10), ARRIVALS_SEED (17), ARRIVALS_ROUNDS (1),
- * ARRIVALS_STATE (memory | redis), ARRIVALS_DECRYPT (0), JOIN_TIMEOUT_MS (60000).
+ * ARRIVALS_STATE (memory | redis), ARRIVALS_DECRYPT (0), JOIN_TIMEOUT_MS (60000),
+ * ARRIVALS_CPU_PROFILE (a directory: CPU profiles of the server process and of the load generator
+ * over each run's arrivals, written there and summarised).
  */
 import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { TestRedisServer } from '@app/calls/testing';
 import { SfuService } from '../libs/calls/src/sfu/sfu.service';
 import { TestHostApp } from '../test/support/host-app';
+import { printProfile } from './join.bench';
 import { BareSfuServer } from './lib/bare-sfu-server';
+import { CpuProfiler } from './lib/cpu-profile';
 import { envNumber } from './lib/env';
 import { LoadProcess } from './lib/load-process';
 import { loginMany, MEDIA_BENCH_ENV } from './lib/media-host';
@@ -132,6 +136,10 @@ async function run(
     const lag = monitorEventLoopDelay({ resolution: 10 });
     const [worker0, cpu0, t0] = [await server.workerCpuSeconds(), process.cpuUsage(), Date.now()];
     lag.enable();
+    const profileDir = process.env.ARRIVALS_CPU_PROFILE;
+    const profiler = profileDir ? new CpuProfiler() : null;
+    await profiler?.start();
+    if (profileDir) await load.call('profileStart', undefined);
     const runQueue = sampleRunQueue();
     const result = await load.call('weriftArrive', {
       group,
@@ -144,6 +152,14 @@ async function run(
     const queue = runQueue();
     const cpu = process.cpuUsage(cpu0);
     const wallS = (Date.now() - t0) / 1000;
+    if (profiler) {
+      printProfile(`${group} server`, await profiler.stop(profileDir!, `${group}-server`));
+      const name = `${group}-load`;
+      printProfile(
+        `${group} load generator`,
+        await load.call('profileStop', { dir: profileDir!, name }),
+      );
+    }
     const workerMs = ((await server.workerCpuSeconds()) - worker0) * 1000;
     await load.call('weriftClose', { group });
 

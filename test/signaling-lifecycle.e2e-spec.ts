@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { testRedisUrl } from '@app/calls/testing';
+import { parsePrometheus } from './support/calls-probe';
 import { TestHostApp, type TestClient } from './support/host-app';
 
 const channel = () => `ch-${randomBytes(5).toString('hex')}`;
@@ -222,9 +223,14 @@ describe.each(['memory', 'redis'])('signaling lifecycle over socket.io [%s]', (b
     expect(res.body).toMatchObject({ status_code: 403 });
   });
 
-  it('answers bad messages with clear errors and changes nothing', async () => {
+  it('answers bad messages with clear errors, changes nothing, and counts each by type and result', async () => {
     const ch = channel();
     const alice = await connect('Alice');
+    const counted = async () =>
+      [...parsePrometheus((await host.http.get('/metrics')).text)].filter(([k]) =>
+        k.startsWith('calls_signaling_messages_total{type="'),
+      );
+    const before = new Map(await counted());
     await alice.client.send('join', { channelID: ch });
     const bad = [
       ['join', { channelID: 42 }],
@@ -250,6 +256,19 @@ describe.each(['memory', 'redis'])('signaling lifecycle over socket.io [%s]', (b
       .expect(200);
     expect(state.body.call.sessions).toHaveLength(1);
     expect(state.body.call.screen_sharing_session_id).toBe('');
+    // An unknown action is refused before any handler and counted nowhere.
+    const added = (await counted())
+      .map(([k, v]) => [k.replace('calls_signaling_messages_total', ''), v - (before.get(k) ?? 0)])
+      .filter(([, v]) => v !== 0);
+    expect(Object.fromEntries(added)).toEqual({
+      '{type="join",result="ok"}': 1,
+      '{type="join",result="error"}': 2,
+      '{type="react",result="error"}': 1,
+      '{type="screen_on",result="error"}': 1,
+      '{type="ice",result="error"}': 1,
+      '{type="sdp",result="error"}': 1,
+      '{type="reconnect",result="error"}': 1,
+    });
   });
 
   it('host controls: host or admin only (403 otherwise), with Mattermost events', async () => {

@@ -22,6 +22,8 @@ import {
 } from './rtp';
 import type { AudioRole, BenchParticipant, StageTimes } from './bench-participant';
 import { type CameraRecording, readRecording } from './camera-recording';
+import { CpuProfiler } from './cpu-profile';
+import { useFastRtpHeaders } from './fast-rtp-header';
 import { LiveKitParticipant } from './livekit-participant';
 import { WeriftParticipant } from './werift-participant';
 
@@ -57,6 +59,10 @@ function srtpSession(keyBase64: string, suite: GeneratorSrtpSuite): SrtpSession 
   });
 }
 
+// werift's own RTP header parsing and copying were a third of this process's CPU with hundreds
+// of peers receiving audio.
+useFastRtpHeaders();
+
 const groups = new Map<string, BenchParticipant[]>();
 /** Exceptions nothing caught (see the handler at the end), reported by the next join. */
 const uncaught: string[] = [];
@@ -68,6 +74,7 @@ const udpCounter = new StreamCounter();
 let windowStart = { at: 0, sent: 0, cameraBytes: 0, cpu: process.cpuUsage() };
 /** The recorded camera (bench/fixtures), read once when a group first has cameras. */
 let recording: CameraRecording | null = null;
+let profiler: CpuProfiler | null = null;
 
 function participants(): BenchParticipant[] {
   return [...groups.values()].flat();
@@ -426,6 +433,20 @@ const COMMANDS = {
         ...participants().flatMap((p) => p.errors),
       ].slice(0, 5),
     };
+  },
+
+  /** Starts profiling this process's JavaScript (see {@link CpuProfiler}). */
+  async profileStart() {
+    profiler = new CpuProfiler();
+    await profiler.start();
+    return true;
+  },
+
+  /** Stops the profile started by `profileStart`, writes `<dir>/<name>.cpuprofile`, returns it. */
+  async profileStop(a: { dir: string; name: string }) {
+    const profile = await profiler!.stop(a.dir, a.name);
+    profiler = null;
+    return profile;
   },
 
   /** One group's participants leave the call (all at once), then close. */

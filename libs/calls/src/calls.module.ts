@@ -18,7 +18,7 @@ import { MediaPipeInstances } from './cluster/media-pipe-instances.service';
 import { SignalingGateway } from './gateway/signaling.gateway';
 import { SocketIoDelivery } from './gateway/socket-io.delivery';
 import { SocketIoInstanceRelay } from './gateway/socket-io-instance.relay';
-import { WsMetricsInterceptor } from './gateway/ws-metrics.interceptor';
+import { WsMessageMetrics } from './gateway/ws-message-metrics';
 import { CallsHealthIndicator } from './health/calls-health.indicator';
 import { CallsIdentity } from './identity/calls-identity.interface';
 import { CallsPermissions } from './identity/calls-permissions.interface';
@@ -151,7 +151,7 @@ const liveKitProviders = [
     },
     ...CORE_PROVIDERS,
     SignalingGateway,
-    WsMetricsInterceptor,
+    WsMessageMetrics,
     MediaPipeService,
     { provide: RoomPipesFactory, useExisting: MediaPipeService },
     MediaPipeInstances,

@@ -1,4 +1,4 @@
-import { Inject, Logger, UseFilters, UseInterceptors, UsePipes } from '@nestjs/common';
+import { Inject, Logger, UseFilters, UsePipes } from '@nestjs/common';
 import {
   ConnectedSocket,
   MessageBody,
@@ -45,7 +45,7 @@ import { SocketIoDelivery } from './socket-io.delivery';
 import { SocketIoInstanceRelay } from './socket-io-instance.relay';
 import type { WsAck } from './ws-ack';
 import { CallsWsExceptionFilter } from './ws-exception.filter';
-import { WsMetricsInterceptor } from './ws-metrics.interceptor';
+import { WsMessageMetrics } from './ws-message-metrics';
 import { wsAdmission } from './ws-admission';
 import { wsValidationPipe } from './ws-validation.pipe';
 import { coalesceWebSocketWrites } from './ws-write-coalescing';
@@ -70,7 +70,6 @@ const OK: WsAck = { ok: true };
   maxHttpBufferSize: 256 * 1024,
 })
 @UseFilters(CallsWsExceptionFilter)
-@UseInterceptors(WsMetricsInterceptor)
 @UsePipes(wsValidationPipe)
 export class SignalingGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
   private readonly logger = new Logger(SignalingGateway.name);
@@ -86,6 +85,7 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayConnection, OnG
     private readonly actions: SessionActions,
     private readonly queries: CallQueriesService,
     private readonly relay: SocketIoInstanceRelay,
+    private readonly messages: WsMessageMetrics,
   ) {}
 
   afterInit(server: Namespace): void {
@@ -136,7 +136,7 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayConnection, OnG
 
   @SubscribeMessage(ClientAction.join)
   join(@ConnectedSocket() socket: CallsSocket, @MessageBody() dto: JoinDto): Promise<WsAck> {
-    return this.serial(socket, async () => {
+    return this.serial(socket, ClientAction.join, async () => {
       const call = await this.membership.join({
         userId: principalOf(socket).userId,
         sessionId: socket.data.connectionId!,
@@ -155,7 +155,7 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayConnection, OnG
     @ConnectedSocket() socket: CallsSocket,
     @MessageBody() dto: ReconnectDto,
   ): Promise<WsAck> {
-    return this.serial(socket, async () => {
+    return this.serial(socket, ClientAction.reconnect, async () => {
       await this.membership.reconnect({
         userId: principalOf(socket).userId,
         channelId: this.wire.internalId('channelID', dto.channelID),
@@ -169,7 +169,7 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayConnection, OnG
 
   @SubscribeMessage(ClientAction.leave)
   leave(@ConnectedSocket() socket: CallsSocket): Promise<WsAck> {
-    return this.serial(socket, async () => {
+    return this.serial(socket, ClientAction.leave, async () => {
       await this.membership.leave(connectionOf(socket));
       return OK;
     });
@@ -177,7 +177,7 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayConnection, OnG
 
   @SubscribeMessage(ClientAction.sdp)
   sdp(@ConnectedSocket() socket: CallsSocket, @MessageBody() dto: SdpDto): Promise<WsAck> {
-    return this.act(socket, () => ({
+    return this.act(socket, ClientAction.sdp, () => ({
       type: 'description',
       description: decodeSessionDescription(dto.data, this.options.maxSdpBytes),
     }));
@@ -185,7 +185,7 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayConnection, OnG
 
   @SubscribeMessage(ClientAction.ice)
   ice(@ConnectedSocket() socket: CallsSocket, @MessageBody() dto: IceDto): Promise<WsAck> {
-    return this.act(socket, () => {
+    return this.act(socket, ClientAction.ice, () => {
       const candidate = parseIceCandidate({
         candidate: dto.data ?? dto.candidate,
         sdpMid: dto.sdpMid,
@@ -197,27 +197,30 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayConnection, OnG
 
   @SubscribeMessage(ClientAction.mute)
   mute(@ConnectedSocket() socket: CallsSocket): Promise<WsAck> {
-    return this.act(socket, () => ({ type: 'mute', muted: true }));
+    return this.act(socket, ClientAction.mute, () => ({ type: 'mute', muted: true }));
   }
 
   @SubscribeMessage(ClientAction.unmute)
   unmute(@ConnectedSocket() socket: CallsSocket): Promise<WsAck> {
-    return this.act(socket, () => ({ type: 'mute', muted: false }));
+    return this.act(socket, ClientAction.unmute, () => ({ type: 'mute', muted: false }));
   }
 
   @SubscribeMessage(ClientAction.raiseHand)
   raiseHand(@ConnectedSocket() socket: CallsSocket): Promise<WsAck> {
-    return this.act(socket, () => ({ type: 'hand', raised: true }));
+    return this.act(socket, ClientAction.raiseHand, () => ({ type: 'hand', raised: true }));
   }
 
   @SubscribeMessage(ClientAction.unraiseHand)
   unraiseHand(@ConnectedSocket() socket: CallsSocket): Promise<WsAck> {
-    return this.act(socket, () => ({ type: 'hand', raised: false }));
+    return this.act(socket, ClientAction.unraiseHand, () => ({ type: 'hand', raised: false }));
   }
 
   @SubscribeMessage(ClientAction.react)
   react(@ConnectedSocket() socket: CallsSocket, @MessageBody() dto: JsonDataDto): Promise<WsAck> {
-    return this.act(socket, () => ({ type: 'react', emoji: parseEmoji(dto.data) }));
+    return this.act(socket, ClientAction.react, () => ({
+      type: 'react',
+      emoji: parseEmoji(dto.data),
+    }));
   }
 
   @SubscribeMessage(ClientAction.screenOn)
@@ -225,7 +228,7 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayConnection, OnG
     @ConnectedSocket() socket: CallsSocket,
     @MessageBody() dto: JsonDataDto,
   ): Promise<WsAck> {
-    return this.act(socket, () => ({
+    return this.act(socket, ClientAction.screenOn, () => ({
       type: 'screen-on',
       streamId: parseStreamId(dto.data, 'screenStreamID'),
     }));
@@ -233,12 +236,12 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayConnection, OnG
 
   @SubscribeMessage(ClientAction.screenOff)
   screenOff(@ConnectedSocket() socket: CallsSocket): Promise<WsAck> {
-    return this.act(socket, () => ({ type: 'screen-off' }));
+    return this.act(socket, ClientAction.screenOff, () => ({ type: 'screen-off' }));
   }
 
   @SubscribeMessage(ClientAction.videoOn)
   videoOn(@ConnectedSocket() socket: CallsSocket, @MessageBody() dto: JsonDataDto): Promise<WsAck> {
-    return this.act(socket, () => ({
+    return this.act(socket, ClientAction.videoOn, () => ({
       type: 'video',
       on: true,
       streamId: parseStreamId(dto.data, 'videoStreamID'),
@@ -247,7 +250,7 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayConnection, OnG
 
   @SubscribeMessage(ClientAction.videoOff)
   videoOff(@ConnectedSocket() socket: CallsSocket): Promise<WsAck> {
-    return this.act(socket, () => ({ type: 'video', on: false }));
+    return this.act(socket, ClientAction.videoOff, () => ({ type: 'video', on: false }));
   }
 
   /** This server's extension: how the client wants another session's camera or screen. */
@@ -256,7 +259,10 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayConnection, OnG
     @ConnectedSocket() socket: CallsSocket,
     @MessageBody() dto: JsonDataDto,
   ): Promise<WsAck> {
-    return this.act(socket, () => ({ type: 'track-settings', ...parseTrackSettings(dto.data) }));
+    return this.act(socket, ClientAction.trackSettings, () => ({
+      type: 'track-settings',
+      ...parseTrackSettings(dto.data),
+    }));
   }
 
   /** Replies `call_state` to this connection (and follows the channel's events from now on). */
@@ -265,7 +271,7 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayConnection, OnG
     @ConnectedSocket() socket: CallsSocket,
     @MessageBody() dto: ChannelDto,
   ): Promise<WsAck> {
-    return this.serial(socket, async () => {
+    return this.serial(socket, ClientAction.callState, async () => {
       const channelId = this.wire.internalId('channelID', dto.channelID);
       const { userId } = principalOf(socket);
       const call = await this.queries.follow(userId, channelId, () =>
@@ -289,6 +295,7 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayConnection, OnG
     this.logger.debug(
       `client metric [sessionId=${socket.data.sessionId ?? '-'}, name=${dto.metric_name}]`,
     );
+    this.messages.handled(ClientAction.metric, OK, performance.now());
     return OK;
   }
 
@@ -296,8 +303,12 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayConnection, OnG
    * Runs an action of the socket's session (made by `build`, null for nothing to do), after the
    * socket's earlier actions, wherever the session is served.
    */
-  private act(socket: CallsSocket, build: () => SessionAction | null): Promise<WsAck> {
-    return this.serial(socket, async () => {
+  private act(
+    socket: CallsSocket,
+    event: string,
+    build: () => SessionAction | null,
+  ): Promise<WsAck> {
+    return this.serial(socket, event, async () => {
       const session = sessionOf(socket);
       const action = build();
       if (action) await this.actions.perform(session, action);
@@ -305,13 +316,21 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayConnection, OnG
     });
   }
 
-  private serial(socket: CallsSocket, fn: () => Promise<WsAck>): Promise<WsAck> {
+  /**
+   * Runs `fn` (the handler of `event`) after the socket's earlier actions and counts what it
+   * acknowledged; a failure goes to the exception filter, which counts it.
+   */
+  private serial(socket: CallsSocket, event: string, fn: () => Promise<WsAck>): Promise<WsAck> {
+    const started = performance.now();
     const previous = this.queues.get(socket) ?? Promise.resolve();
     const next = previous.then(fn, fn);
     this.queues.set(
       socket,
       next.catch(() => undefined),
     );
-    return next;
+    return next.then((ack) => {
+      this.messages.handled(event, ack, started);
+      return ack;
+    });
   }
 }
