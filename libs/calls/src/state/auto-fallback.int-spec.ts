@@ -62,96 +62,144 @@ describe('auto backend: Redis dies mid-stream and comes back', () => {
   });
 
   it('loses no operation and converges in Redis within 5 s after the restart', async () => {
-    const channels = Array.from({ length: 4 }, () => randomUUID());
-    /** What the test did: channel → session ids that joined and did not leave. */
-    const model = new Map<string, Set<string>>(channels.map((c) => [c, new Set()]));
-    const failures: unknown[] = [];
-    let operations = 0;
-    let running = true;
-
-    const worker = async (w: number): Promise<void> => {
-      for (let i = 0; running; i++) {
-        const channelId = channels[(w + i) % channels.length];
-        const sessionId = `w${w}-s${i}`;
-        try {
-          const { call } = await repo.joinCall(
-            { channelId, ownerId: `u${w}` },
-            {
-              sessionId,
-              userId: `u${w}`,
-              unmuted: false,
-              raisedHand: 0,
-              video: false,
-              joinAt: Date.now(),
-              instanceId: 'inst-a',
-            },
-          );
-          model.get(channelId)!.add(sessionId);
-          await repo.setMuted(call.id, sessionId, i % 2 === 0);
-          await repo.setRaisedHand(call.id, sessionId, i % 3 === 0);
-          if (i % 4 !== 0) {
-            // Leave an older session of this worker in this channel (most sessions are short).
-            const old = [...model.get(channelId)!].find(
-              (s) => s.startsWith(`w${w}-`) && s !== sessionId,
-            );
-            if (old) {
-              await repo.removeSession(call.id, old);
-              model.get(channelId)!.delete(old);
-            }
-          }
-          operations += 4;
-        } catch (err) {
-          failures.push(err);
-        }
-        await sleep(5);
-      }
-    };
-
-    const workers = Array.from({ length: 6 }, (_, w) => worker(w));
-    await sleep(1000);
-    await server.kill();
-    await sleep(1500);
-    expect(repo.status()).toMatchObject({
-      backend: 'auto',
-      mode: 'degraded',
-      redisReachable: false,
+    let fallbacksDuringOutage = 0;
+    const done = await workload(repo, async () => {
+      await server.kill();
+      await sleep(1500);
+      expect(repo.status()).toMatchObject({
+        backend: 'auto',
+        mode: 'degraded',
+        redisReachable: false,
+      });
+      fallbacksDuringOutage = repo.status().fallbacks;
+      await server.restart();
     });
-    const fallbacksDuringOutage = repo.status().fallbacks;
-    await server.restart();
-    const restartedAt = Date.now();
-    await sleep(1000);
-    running = false;
-    await Promise.all(workers);
-
-    expect(failures).toEqual([]);
-    expect(operations).toBeGreaterThan(200);
+    expect(done.failures).toEqual([]);
+    expect(done.operations).toBeGreaterThan(200);
     expect(fallbacksDuringOutage).toBeGreaterThan(50);
+    await expectConverged(server, repo, done, done.faultEndedAt);
+    expect(logged(warn, 'Redis unavailable, call state continues in local memory')).toBe(1);
+    expect(logged(log, 'Redis is back')).toBe(1);
+  }, 30_000);
 
-    const expected = new Map(
-      [...model].filter(([, s]) => s.size > 0).map(([c, s]) => [c, [...s].sort()]),
-    );
-    const redis = new Redis(server.url);
-    let view = await redisView(redis);
-    const converged = () =>
-      JSON.stringify([...view].sort()) === JSON.stringify([...expected].sort()) &&
-      repo.status().mode === 'redis';
-    while (!converged()) {
-      if (Date.now() - restartedAt > 5000) break;
-      await sleep(50);
-      view = await redisView(redis);
-    }
-    const convergedAfterMs = Date.now() - restartedAt;
-    redis.disconnect();
-    expect([...view].sort()).toEqual([...expected].sort());
-    expect(convergedAfterMs).toBeLessThanOrEqual(5000);
-    expect(repo.status()).toMatchObject({ mode: 'redis', redisReachable: true, pendingMerges: 0 });
-
-    const calls = (spy: jest.SpyInstance, text: string) =>
-      spy.mock.calls.filter(([m]) => typeof m === 'string' && m.includes(text)).length;
-    expect(calls(warn, 'Redis unavailable, call state continues in local memory')).toBe(1);
-    expect(calls(log, 'Redis is back')).toBe(1);
+  it('loses no operation when Redis stalls past the command timeout and answers late', async () => {
+    // Commands sent in the stall's last 500 ms do not time out: their replies come after the
+    // first timeout has switched the store to memory, and must not undo what memory did since.
+    const fallbacksBefore = repo.status().fallbacks;
+    const done = await workload(repo, () => server.stall(900));
+    expect(done.failures).toEqual([]);
+    expect(done.operations).toBeGreaterThan(100);
+    expect(repo.status().fallbacks).toBeGreaterThan(fallbacksBefore);
+    await expectConverged(server, repo, done, done.faultEndedAt);
   }, 30_000);
 });
+
+/** What a {@link workload} did. */
+interface Workload {
+  /** The channels it used. */
+  readonly channels: readonly string[];
+  /** Channel → sorted ids of the sessions that joined and did not leave. */
+  readonly expected: Map<string, string[]>;
+  readonly failures: unknown[];
+  readonly operations: number;
+  readonly faultEndedAt: number;
+}
+
+/**
+ * Six workers join, mute, raise hands and leave in four channels, 1 s before `fault`, during it,
+ * and 1 s after it.
+ */
+async function workload(repo: CallStateRepository, fault: () => Promise<void>): Promise<Workload> {
+  const channels = Array.from({ length: 4 }, () => randomUUID());
+  const model = new Map<string, Set<string>>(channels.map((c) => [c, new Set()]));
+  const failures: unknown[] = [];
+  let operations = 0;
+  let running = true;
+
+  const worker = async (w: number): Promise<void> => {
+    for (let i = 0; running; i++) {
+      const channelId = channels[(w + i) % channels.length];
+      const sessionId = `w${w}-s${i}`;
+      try {
+        const { call } = await repo.joinCall(
+          { channelId, ownerId: `u${w}` },
+          {
+            sessionId,
+            userId: `u${w}`,
+            unmuted: false,
+            raisedHand: 0,
+            video: false,
+            joinAt: Date.now(),
+            instanceId: 'inst-a',
+          },
+        );
+        model.get(channelId)!.add(sessionId);
+        await repo.setMuted(call.id, sessionId, i % 2 === 0);
+        await repo.setRaisedHand(call.id, sessionId, i % 3 === 0);
+        if (i % 4 !== 0) {
+          // Leave an older session of this worker in this channel (most sessions are short).
+          const old = [...model.get(channelId)!].find(
+            (s) => s.startsWith(`w${w}-`) && s !== sessionId,
+          );
+          if (old) {
+            await repo.removeSession(call.id, old);
+            model.get(channelId)!.delete(old);
+          }
+        }
+        operations += 4;
+      } catch (err) {
+        failures.push(err);
+      }
+      await sleep(5);
+    }
+  };
+
+  const workers = Array.from({ length: 6 }, (_, w) => worker(w));
+  await sleep(1000);
+  await fault();
+  const faultEndedAt = Date.now();
+  await sleep(1000);
+  running = false;
+  await Promise.all(workers);
+  const expected = new Map(
+    [...model].filter(([, s]) => s.size > 0).map(([c, s]) => [c, [...s].sort()]),
+  );
+  return { channels, expected, failures, operations, faultEndedAt };
+}
+
+/**
+ * Within 5 s after `since`, Redis holds what the workload expects in its channels and the
+ * repository serves from Redis.
+ */
+async function expectConverged(
+  server: TestRedisServer,
+  repo: CallStateRepository,
+  { channels, expected }: Pick<Workload, 'channels' | 'expected'>,
+  since: number,
+): Promise<void> {
+  const redis = new Redis(server.url);
+  const read = async () =>
+    new Map([...(await redisView(redis))].filter(([channel]) => channels.includes(channel)));
+  let view = await read();
+  const converged = () =>
+    JSON.stringify([...view].sort()) === JSON.stringify([...expected].sort()) &&
+    repo.status().mode === 'redis';
+  while (!converged()) {
+    if (Date.now() - since > 5000) break;
+    await sleep(50);
+    view = await read();
+  }
+  const convergedAfterMs = Date.now() - since;
+  redis.disconnect();
+  expect([...view].sort()).toEqual([...expected].sort());
+  expect(convergedAfterMs).toBeLessThanOrEqual(5000);
+  expect(repo.status()).toMatchObject({ mode: 'redis', redisReachable: true, pendingMerges: 0 });
+}
+
+/** How many times `spy` was called with a message containing `text`. */
+function logged(spy: jest.SpyInstance, text: string): number {
+  return spy.mock.calls.filter(([m]) => typeof m === 'string' && m.includes(text)).length;
+}
 
 describe('redis backend: clear errors during an outage, recovery after', () => {
   let server: TestRedisServer;

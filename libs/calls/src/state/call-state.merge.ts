@@ -37,14 +37,17 @@ const LOST_HISTORY_FIELDS = ['hostId', ...CALL_FIELDS] as const;
  * Sessions removed locally are removed, sessions added or changed locally win, and sessions served
  * by `instanceId` that Redis lost (e.g. it restarted empty) are restored; everything else in Redis
  * (other instances' work) is kept. Call-level fields changed locally win, and all of them (host
- * included) when Redis holds an older version than `base` (Redis lost the call's history). Host and screen sharer are re-derived. Returns `null` when no session remains (the call ends) and `remote` itself when
- * nothing changes. The version is left to the caller.
+ * included) when Redis holds an older version than `base` (Redis lost the call's history). Host
+ * and screen sharer are re-derived. With `instanceId` null it is a plain three-way merge (the
+ * changes from `base` to `local` applied to `remote`): nothing lost is restored. Returns `null`
+ * when no session remains (the call ends) and `remote` itself when nothing changes. The version
+ * is left to the caller.
  */
 export function mergeCallState(
   base: CallState | null,
   local: CallState | null,
   remote: CallState,
-  instanceId: string,
+  instanceId: string | null,
 ): CallState | null {
   const baseSessions = base?.sessions ?? {};
   const localSessions = local?.sessions ?? {};
@@ -60,7 +63,8 @@ export function mergeCallState(
   for (const [id, session] of Object.entries(localSessions)) {
     const before = baseSessions[id];
     const changedHere = !before || !sameSession(before, session);
-    const lostServedHere = session.instanceId === instanceId && !sessions[id];
+    const lostServedHere =
+      instanceId !== null && session.instanceId === instanceId && !sessions[id];
     if ((changedHere || lostServedHere) && !(sessions[id] && sameSession(sessions[id], session))) {
       sessions[id] = session;
       changed = true;
@@ -68,7 +72,7 @@ export function mergeCallState(
   }
 
   let merged: CallState = changed ? { ...remote, sessions } : remote;
-  if (local && base && remote.version < base.version) {
+  if (instanceId !== null && local && base && remote.version < base.version) {
     // Redis lost the call's history (it restarted empty, or a failover lost writes): it holds an
     // older version than the last one this instance read from it. What this instance has of the
     // call is newer, host included. (Versions written locally during an outage are not compared:

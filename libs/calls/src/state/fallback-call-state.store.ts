@@ -31,6 +31,9 @@ const MERGE_PASSES = 10;
  *   holds new operations for a moment (bounded), so recovery finishes even under steady load.
  * - Channel settings follow the same switch, but one changed while Redis was away is not written
  *   back: what Redis holds wins again when it returns.
+ * - A reply that Redis sends after the switch to memory (a stall: another command timed out
+ *   first) does not overwrite what memory did since: a read is answered from memory, a write
+ *   Redis applied late is carried into the local state (see {@link carryLateWrite}).
  * - One warning when Redis goes away, one log line when it is back.
  */
 export class FallbackCallStateStore implements CallStateStore {
@@ -39,6 +42,8 @@ export class FallbackCallStateStore implements CallStateStore {
   /** Calls written locally during the outage → their state before the first local write. */
   private readonly dirty = new Map<string, CallState | null>();
   private healthy = true;
+  /** Times Redis was found gone: a Redis operation that saw it change answered late. */
+  private outages = 0;
   private fallbackCount = 0;
   private probeTimer: NodeJS.Timeout | undefined;
   private probing = false;
@@ -105,32 +110,57 @@ export class FallbackCallStateStore implements CallStateStore {
     return this.serve(
       () => this.remote.listActive(),
       () => this.local.listActive(),
-      (calls) => calls.forEach((c) => this.local.put(c)),
+      (calls) => calls.forEach((c) => this.mirror(c.id, c)),
     );
   }
 
   create(call: CallState): Promise<CreateResult> {
+    const viaMemory = (): Promise<CreateResult> => {
+      this.markDirty(call.id);
+      return this.local.create(call);
+    };
     return this.serve(
       () => this.remote.create(call),
-      () => {
-        this.markDirty(call.id);
-        return this.local.create(call);
+      viaMemory,
+      (result) => this.mirror(result.call.id, result.call),
+      async (result) => {
+        // A call Redis created late is taken here too, unless memory has one for the channel
+        // (then memory answers; the two are merged when Redis is back).
+        if (!result.created || (await this.local.findCallIdByChannel(call.channelId))) {
+          return viaMemory();
+        }
+        this.local.put(result.call);
+        return result;
       },
-      (result) => this.local.put(result.call),
     );
   }
 
   compareAndSet(expected: CallState, next: CallState | null): Promise<CasResult> {
+    let sentToRedis = false;
     return this.serve(
-      () => this.remote.compareAndSet(expected, next),
       () => {
+        sentToRedis = true;
+        return this.remote.compareAndSet(expected, next);
+      },
+      () => {
+        // Redis may have applied a write it failed to answer (a timeout, a connection lost).
+        if (sentToRedis) this.redisMayHold(expected, next);
+        // Only the very state memory holds matches: one read from Redis may carry the same
+        // version number as a different state written here during the outage.
+        const current = this.local.peek(expected.id);
+        if (current && current !== expected)
+          return Promise.resolve({ status: 'conflict', current });
         this.markDirty(expected.id);
         return this.local.compareAndSet(expected, next);
       },
       (result) => {
         if (result.status === 'ok') this.mirror(expected.id, next);
-        else if (result.status === 'conflict') this.local.put(result.current);
+        else if (result.status === 'conflict') this.mirror(expected.id, result.current);
         else this.local.delete(expected.id);
+      },
+      (result) => {
+        if (result.status === 'ok') this.carryLateWrite(expected, next);
+        return Promise.resolve(result);
       },
     );
   }
@@ -158,15 +188,23 @@ export class FallbackCallStateStore implements CallStateStore {
     await this.local.close();
   }
 
+  /**
+   * Runs an operation on Redis while it serves (`mirror` then copies its result into memory), on
+   * memory otherwise. When Redis answers after this store has switched to memory, `late` gets
+   * the answer instead (by default the operation is answered from memory).
+   */
   private async serve<T>(
     viaRedis: () => Promise<T>,
     viaMemory: () => Promise<T>,
     mirror?: (result: T) => void,
+    late: (result: T) => Promise<T> = viaMemory,
   ): Promise<T> {
     if (this.barrier) await this.barrier;
     if (this.healthy) {
+      const outages = this.outages;
       try {
         const result = await viaRedis();
+        if (outages !== this.outages) return await late(result);
         mirror?.(result);
         return result;
       } catch (err) {
@@ -178,9 +216,52 @@ export class FallbackCallStateStore implements CallStateStore {
     return viaMemory();
   }
 
+  /**
+   * Copies what Redis answered into memory. Never an older version over a newer one: the replies
+   * of different operations can be handled out of order here (a read's continuation is a few
+   * promise steps longer than a write's, so a read answered before a write may be mirrored after
+   * it).
+   */
   private mirror(callId: string, call: CallState | null): void {
-    if (call) this.local.put(call);
-    else this.local.delete(callId);
+    if (!call) {
+      this.local.delete(callId);
+      return;
+    }
+    const local = this.local.peek(call.id);
+    if (!local || local.version <= call.version) this.local.put(call);
+  }
+
+  /**
+   * Redis applied a compare-and-swap (`expected` → `next`) whose reply came after the switch to
+   * memory. Memory takes the change too, so that what the caller was told is what memory serves:
+   * as is when memory has not changed the call since, else applied onto what memory has (a plain
+   * three-way merge); the call is then merged into Redis when it is back, like any local write.
+   */
+  private carryLateWrite(expected: CallState, next: CallState | null): void {
+    const local = this.local.peek(expected.id);
+    if (!local) return;
+    if (!this.dirty.has(expected.id) && local.version === expected.version) {
+      this.mirror(expected.id, next);
+      return;
+    }
+    this.redisMayHold(expected, next);
+    const merged = mergeCallState(expected, next, local, null);
+    if (merged === local) return;
+    if (merged) this.local.put({ ...merged, version: local.version + 1 });
+    else this.local.delete(expected.id);
+  }
+
+  /**
+   * Redis holds, or may hold, the write `expected` → `next` that memory did not take as such:
+   * the call is merged into Redis when it is back from a base that includes that write, so that
+   * a session it added and memory removed since is removed from Redis too, not left behind.
+   */
+  private redisMayHold(expected: CallState, next: CallState | null): void {
+    this.markDirty(expected.id);
+    const base = this.dirty.get(expected.id);
+    if (!base || !next) return;
+    const withWrite = mergeCallState(expected, next, base, null);
+    if (withWrite) this.dirty.set(expected.id, withWrite);
   }
 
   /**
@@ -201,6 +282,7 @@ export class FallbackCallStateStore implements CallStateStore {
   private markDown(reason: string): void {
     if (!this.healthy || this.closed) return;
     this.healthy = false;
+    this.outages++;
     this.remote.clearCache();
     this.logger.warn(`Redis unavailable, call state continues in local memory [reason=${reason}]`);
     this.probeTimer = setInterval(() => void this.probe(), this.options.probeIntervalMs);

@@ -83,6 +83,22 @@ export class TestRedisServer {
   }
 
   /**
+   * Freezes the server (SIGSTOP) for `ms`, then lets it go on (SIGCONT): a stall, as on an
+   * overloaded or swapping host. Connections stay open; what clients sent meanwhile is answered
+   * late, after the stall.
+   */
+  async stall(ms: number): Promise<void> {
+    const child = this.process;
+    if (!child) throw new Error(`redis-server is not running [port=${this.port}]`);
+    child.kill('SIGSTOP');
+    try {
+      await sleep(ms);
+    } finally {
+      child.kill('SIGCONT');
+    }
+  }
+
+  /**
    * Starts the server again on the same port: empty, as after a crash without persistence, or
    * with its data when it is persistent (unless `empty`: then its files are deleted first).
    */
