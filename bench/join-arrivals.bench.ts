@@ -16,7 +16,8 @@
  * Env: ARRIVALS_N (200), ARRIVALS_SECONDS (10), ARRIVALS_SEED (17), ARRIVALS_ROUNDS (1),
  * ARRIVALS_STATE (memory | redis), ARRIVALS_DECRYPT (0), JOIN_TIMEOUT_MS (60000),
  * ARRIVALS_CPU_PROFILE (a directory: CPU profiles of the server process and of the load generator
- * over each run's arrivals, written there and summarised).
+ * over each run's arrivals, written there and summarised), ARRIVALS_PIN (0; 1: the load generator
+ * on the last CPU, the server, its media workers and Redis on the others: see {@link pinApart}).
  */
 import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -26,6 +27,7 @@ import { TestHostApp } from '../test/support/host-app';
 import { printProfile } from './join.bench';
 import { BareSfuServer } from './lib/bare-sfu-server';
 import { CpuProfiler } from './lib/cpu-profile';
+import { pinApart } from './lib/cpu-pinning';
 import { envNumber } from './lib/env';
 import { LoadProcess } from './lib/load-process';
 import { loginMany, MEDIA_BENCH_ENV } from './lib/media-host';
@@ -108,6 +110,7 @@ async function run(
 ): Promise<Row> {
   const n = arrivals.length;
   const server = await startServer(kind, redisUrl);
+  const pinning = envNumber('ARRIVALS_PIN', 0) > 0 ? pinApart(load.pid!) : null;
   const group = `arrivals-${kind}`;
   try {
     const warm = `${group}-warm`;
@@ -177,6 +180,7 @@ async function run(
     const serverMs = (cpu.user + cpu.system) / 1000;
     return {
       server: kind === 'module' ? `module (${process.env.ARRIVALS_STATE ?? 'memory'})` : 'bare',
+      'CPUs: server / load': pinning ? `${pinning.server} / ${pinning.load}` : 'shared',
       'answer p50 / p99 ms': pair(answer),
       'first audio p50 / p99 ms': pair(firstAudio),
       'server: join in → answer out p50 / p99': pair(serverStage('answerOut')),
