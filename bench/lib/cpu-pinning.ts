@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { availableParallelism } from 'node:os';
+import { cpus as machineCpus } from 'node:os';
 
 /** The CPUs of each side once {@link pinApart} has run. */
 export interface Pinning {
@@ -31,7 +31,8 @@ function childrenOf(pid: number): number[] {
  * children change. Null on a machine with one CPU.
  */
 export function pinApart(loadPid: number): Pinning | null {
-  const cpus = availableParallelism();
+  // The machine's CPUs, not this process's (pinned by an earlier call).
+  const cpus = machineCpus().length;
   if (cpus < 2) return null;
   const pinning = { server: cpus === 2 ? '0' : `0-${cpus - 2}`, load: String(cpus - 1) };
   pin(loadPid, pinning.load);
