@@ -76,6 +76,8 @@ export class CallMembershipService implements OnApplicationShutdown {
   private readonly announcements: (() => void)[] = [];
   /** Sessions whose join is under way here (written to the state, not yet local). */
   private readonly joining = new Set<string>();
+  /** Removals under way: the session is gone from here, its media and state not yet. */
+  private readonly removals = new Set<Promise<void>>();
   private closing = false;
 
   constructor(
@@ -268,6 +270,29 @@ export class CallMembershipService implements OnApplicationShutdown {
   async removeSession(sessionId: string, reason: string): Promise<void> {
     const local = this.sessions.delete(sessionId);
     if (!local) return;
+    const removal = this.finishRemoval(sessionId, local, reason);
+    this.removals.add(removal);
+    try {
+      await removal;
+    } finally {
+      this.removals.delete(removal);
+    }
+  }
+
+  /**
+   * Resolves once the removals under way have finished, whatever their outcome (a drain that sees
+   * no session left waits for them: the last `leave` is then written to the state and answered
+   * before the instance closes).
+   */
+  async removalsSettled(): Promise<void> {
+    await Promise.allSettled([...this.removals]);
+  }
+
+  private async finishRemoval(
+    sessionId: string,
+    local: LocalSession,
+    reason: string,
+  ): Promise<void> {
     local.connection?.detach();
     await this.media.closeSession(sessionId).catch((err: unknown) => {
       this.logger.warn(`closing media failed [sessionId=${sessionId}]: ${(err as Error).message}`);

@@ -126,6 +126,23 @@ describe('DrainService', () => {
     expect(delivery.ofType('session-left').map((d) => d.event.sessionId)).toEqual(['s1', 's2']);
   });
 
+  it('waits for the last leave under way: it is written to the state before the drain ends', async () => {
+    const membership = moduleRef.get(CallMembershipService);
+    await membership.leave(bob.connection);
+    // The session is gone from here at once; closing its media and removing it take a while.
+    jest.spyOn(media, 'closeSession').mockImplementation(() => sleep(400));
+    const draining = shutdown();
+    await sleep(150);
+    let left = false;
+    const leaving = membership.leave(alice.connection).then(() => (left = true));
+
+    await draining;
+
+    expect(left).toBe(true);
+    expect(await state.listActiveCalls()).toEqual([]);
+    await leaving;
+  });
+
   it('the same signal again ends the wait: the sessions still here are removed', async () => {
     const draining = shutdown();
     await sleep(200);

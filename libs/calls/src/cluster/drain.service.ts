@@ -57,6 +57,9 @@ export class DrainService implements BeforeApplicationShutdown {
       `draining [signal=${signal ?? '-'}, sessions=${this.sessions.size}, toldToMove=${moved}]`,
     );
     if (signal !== undefined && this.sessions.size > 0) await this.waitForCallsToEnd(moved);
+    // The last ones to leave are gone from here before their leave is written and answered.
+    await this.membership.removalsSettled();
+    await new Promise((resolve) => setImmediate(resolve));
     this.logger.log(`drained [remaining=${this.sessions.size}, tookMs=${Date.now() - started}]`);
     // Whoever is left is removed now, while Redis and the SFU are still up (the modules'
     // onApplicationShutdown hooks run in parallel and would close them under the removals).
