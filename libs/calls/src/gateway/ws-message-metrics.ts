@@ -13,7 +13,7 @@ function typeOf(event: unknown): string {
  * and times accepted joins. Called by the gateway when a handler has finished and by its
  * exception filter for every failure (a refused message, a failed handler), so a message is
  * counted once without a Nest interceptor around every handler (an interceptor's rxjs and async
- * context plumbing cost about a tenth of the server's CPU in a burst of joins).
+ * context plumbing were ~6 % of the server's busy time in a profile of 200 Poisson arrivals).
  */
 @Injectable()
 export class WsMessageMetrics {
