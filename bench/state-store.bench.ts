@@ -2,7 +2,7 @@
  * State store benchmark: the Redis-backed repository next to a raw ioredis round trip of the same
  * payload size, in the same run, against a throwaway redis-server; the memory backend; and what a
  * fallback costs in `auto` mode while Redis is down. The Redis runs (raw SET, the CAS script alone,
- * the repository) go back to back STATE_ROUNDS times (7, at least 5); the table shows the median
+ * the repository) go interleaved in chunks, STATE_ROUNDS times (7, at least 5); the table shows the median
  * round, the ratio's distribution over the rounds, this process's CPU per operation, and Redis's
  * own time and commands per operation (INFO commandstats).
  */
@@ -90,8 +90,8 @@ async function commandStats(redis: Redis): Promise<Map<string, { calls: number; 
 }
 
 /**
- * One measured run: latencies, this process's CPU per op, Redis's time per op and commands per op
- * (the repository sends the writes of several calls in one script run).
+ * One measured run of one kind of operation: latencies, this process's CPU per op, Redis's time
+ * per op and commands per op (the repository sends the writes of several calls in one script run).
  */
 interface Measured extends Samples {
   readonly nodeUsPerOp: number;
@@ -99,26 +99,55 @@ interface Measured extends Samples {
   readonly commandsPerOp: number;
 }
 
-async function measured(
+/** An operation to measure and the Redis command it costs (for Redis's own accounting). */
+interface Kind {
+  readonly command: string;
+  readonly op: (i: number, client: number) => Promise<unknown>;
+}
+
+/**
+ * Runs `total` operations of each kind, interleaved in chunks (a chunk of the first kind, one of
+ * the second, …, again): on a shared or throttled VM the machine's speed drifts within seconds,
+ * and kinds measured one after the other would each see another machine. Interleaved, the ratio
+ * of two kinds compares them under the same conditions.
+ */
+async function interleaved(
   admin: Redis,
-  command: string,
+  kinds: readonly Kind[],
   total: number,
   concurrency: number,
-  op: (i: number, client: number) => Promise<unknown>,
-): Promise<Measured> {
-  const before = await commandStats(admin);
-  const cpu0 = process.cpuUsage();
-  const samples = await runLoad(total, concurrency, op);
-  const cpu = process.cpuUsage(cpu0);
-  const after = await commandStats(admin);
-  const delta = (k: 'calls' | 'usec') =>
-    (after.get(command)?.[k] ?? 0) - (before.get(command)?.[k] ?? 0);
-  return {
-    ...samples,
-    nodeUsPerOp: (cpu.user + cpu.system) / total,
-    redisUsPerOp: delta('usec') / total,
-    commandsPerOp: delta('calls') / total,
-  };
+  chunk: number,
+): Promise<Measured[]> {
+  const acc = kinds.map(() => ({
+    latenciesMs: [] as number[],
+    wallMs: 0,
+    cpu: 0,
+    usec: 0,
+    calls: 0,
+  }));
+  for (let done = 0; done < total; done += chunk) {
+    for (let k = 0; k < kinds.length; k++) {
+      const { command, op } = kinds[k];
+      const before = await commandStats(admin);
+      const cpu0 = process.cpuUsage();
+      const samples = await runLoad(Math.min(chunk, total - done), concurrency, op);
+      const cpu = process.cpuUsage(cpu0);
+      const after = await commandStats(admin);
+      const a = acc[k];
+      for (const l of samples.latenciesMs) a.latenciesMs.push(l);
+      a.wallMs += samples.wallMs;
+      a.cpu += cpu.user + cpu.system;
+      a.usec += (after.get(command)?.usec ?? 0) - (before.get(command)?.usec ?? 0);
+      a.calls += (after.get(command)?.calls ?? 0) - (before.get(command)?.calls ?? 0);
+    }
+  }
+  return acc.map((a) => ({
+    latenciesMs: a.latenciesMs,
+    wallMs: a.wallMs,
+    nodeUsPerOp: a.cpu / total,
+    redisUsPerOp: a.usec / total,
+    commandsPerOp: a.calls / total,
+  }));
 }
 
 /** The ratio's distribution over rounds: min / p25 / median / p75 / max. */
@@ -139,30 +168,38 @@ export async function stateStoreBench(): Promise<void> {
     // The repository's compare-and-swap script alone (same payload, a version per key, one key
     // per run), run by the raw client: what Redis and ioredis cost for the script, without the
     // repository (which sends the writes of several calls in one run when they come together).
-    raw.defineCommand('benchCas', { lua: COMPARE_AND_SET_SCRIPT });
+    // Sent as the store sends it: a plain EVALSHA.
+    const sha = String(await raw.script('LOAD', COMPARE_AND_SET_SCRIPT));
     const body = payload.slice(payload.indexOf(','));
     const versions = Array.from({ length: CALLS }, () => 1);
     for (let c = 0; c < CALLS; c++) await raw.set(`bench:cas:${c}`, `{"version":1${body}`);
     const cas = (_i: number, client: number) => {
       const c = client % CALLS;
       const v = versions[c]++;
-      const args = [1, `bench:cas:${c}`, versionHead(v), `{"version":${v + 1}${body}`];
-      return (raw as unknown as { benchCas(...a: unknown[]): Promise<unknown> }).benchCas(...args);
+      return raw.evalsha(sha, 1, `bench:cas:${c}`, versionHead(v), `{"version":${v + 1}${body}`);
     };
     const set = (_i: number, client: number) => raw.set(`bench:raw:${client % CALLS}`, payload);
 
     for (const concurrency of [1, 50]) {
       const n = concurrency === 1 ? 5000 : 20000;
-      // Warm up all three, then measure them back to back, several rounds: on a shared machine
+      // Warm up all three, then measure them interleaved, several rounds: on a shared machine
       // a single round swings with the neighbours; the distribution over rounds does not.
       await runLoad(500, concurrency, set);
       await runLoad(500, concurrency, cas);
       await runLoad(500, concurrency, mutate(repo, ids));
       const runs: { base: Measured; cas: Measured; repo: Measured; ratio: number }[] = [];
       for (let round = 0; round < rounds; round++) {
-        const base = await measured(admin, 'set', n, concurrency, set);
-        const script = await measured(admin, 'evalsha', n, concurrency, cas);
-        const repoRun = await measured(admin, 'evalsha', n, concurrency, mutate(repo, ids));
+        const [base, script, repoRun] = await interleaved(
+          admin,
+          [
+            { command: 'set', op: set },
+            { command: 'evalsha', op: cas },
+            { command: 'evalsha', op: mutate(repo, ids) },
+          ],
+          n,
+          concurrency,
+          concurrency === 1 ? 500 : 2000,
+        );
         const ratio = percentile(repoRun.latenciesMs, 50) / percentile(base.latenciesMs, 50);
         runs.push({ base, cas: script, repo: repoRun, ratio });
       }

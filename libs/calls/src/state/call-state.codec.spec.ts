@@ -44,6 +44,26 @@ describe('call state codec', () => {
     expect(JSON.parse(serializeCallState(extended))).toEqual(JSON.parse(plain(extended)));
   });
 
+  it('writes the new value of any call field once a state of the same call was written', () => {
+    const plain = (c: CallState) => {
+      const { version, ...rest } = c;
+      return JSON.stringify({ version, ...rest });
+    };
+    const first = { ...call, id: 'c-header', version: 3 };
+    expect(serializeCallState(first)).toBe(plain(first));
+    const changes: Partial<CallState>[] = [
+      { hostId: 'u1' },
+      { title: 'renamed' },
+      { screenSharingSessionId: 's1', screenStartAt: 9 },
+      { dismissedNotification: { u2: true } },
+      { startAt: 1 },
+    ];
+    for (const change of changes) {
+      const next = { ...first, ...change, version: 4 };
+      expect(serializeCallState(next)).toBe(plain(next));
+    }
+  });
+
   it('writes sessions of another field order, with unknown fields or odd values as JSON.stringify does', () => {
     const s1 = call.sessions.s1;
     const { sessionId, ...rest } = s1;

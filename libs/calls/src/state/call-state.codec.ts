@@ -58,6 +58,18 @@ const SESSION_FIELDS = [
   'instanceId',
 ] as const;
 
+/** Whether a session has exactly the known fields, in the usual order. */
+export function hasUsualSessionFields(session: CallSessionState): boolean {
+  return hasKeys(session, SESSION_FIELDS);
+}
+
+function hasKeys(value: object, fields: readonly string[]): boolean {
+  const keys = Object.keys(value);
+  if (keys.length !== fields.length) return false;
+  for (let i = 0; i < keys.length; i++) if (keys[i] !== fields[i]) return false;
+  return true;
+}
+
 /**
  * `JSON.stringify(session)`, written directly when the session has exactly the known fields in
  * the usual order and types (several times faster than the generic serialiser); anything else
@@ -101,13 +113,88 @@ function serializeSessions(sessions: CallState['sessions']): string {
   return `{${out}}`;
 }
 
+/** The fields of a call state in the order it is built with (what `JSON.stringify` writes). */
+const CALL_FIELDS = [
+  'version',
+  'id',
+  'channelId',
+  'startAt',
+  'ownerId',
+  'hostId',
+  'hostLockedUserId',
+  'threadId',
+  'postId',
+  'title',
+  'screenSharingSessionId',
+  'screenStartAt',
+  'dismissedNotification',
+  'sessions',
+] as const;
+
+/**
+ * Per call id, the JSON of the fields between `version` and `sessions` and the state it was
+ * written from: a mutation rarely changes them (mute, hands, joins and leaves change only
+ * `sessions`), so the next state of the call reuses the text when they are the same.
+ */
+const headers = new Map<string, { readonly source: CallState; readonly text: string }>();
+const MAX_HEADERS = 10_000;
+
+function sameHeader(a: CallState, b: CallState): boolean {
+  return (
+    a.id === b.id &&
+    a.channelId === b.channelId &&
+    a.startAt === b.startAt &&
+    a.ownerId === b.ownerId &&
+    a.hostId === b.hostId &&
+    a.hostLockedUserId === b.hostLockedUserId &&
+    a.threadId === b.threadId &&
+    a.postId === b.postId &&
+    a.title === b.title &&
+    a.screenSharingSessionId === b.screenSharingSessionId &&
+    a.screenStartAt === b.screenStartAt &&
+    a.dismissedNotification === b.dismissedNotification
+  );
+}
+
+/** `,"<field>":<JSON>` of each field but `version` and `sessions`, as `JSON.stringify` writes them. */
+function headerJson(call: CallState): string {
+  let out = '';
+  for (const key in call) {
+    const value: unknown = call[key as keyof CallState];
+    if (key === 'version' || key === 'sessions' || value === undefined) continue;
+    const json =
+      typeof value === 'number' && Number.isFinite(value) ? `${value}` : JSON.stringify(value);
+    out += `,${fieldPrefix(key)}${json}`;
+  }
+  return out;
+}
+
+function versionJson(call: CallState): string {
+  return `{"version":${Number.isFinite(call.version) ? `${call.version}` : 'null'}`;
+}
+
 /**
  * Serialises a call state: the same text as `JSON.stringify`, with `version` written first so the
  * Redis CAS script can read it without decoding the whole document. Sessions a mutation did not
- * touch are the same objects as before, and their JSON is reused instead of written again.
+ * touch are the same objects as before, and their JSON is reused instead of written again; so is
+ * the JSON of the call's other fields while they are unchanged.
  */
 export function serializeCallState(call: CallState): string {
-  let out = `{"version":${Number.isFinite(call.version) ? `${call.version}` : 'null'}`;
+  if (!hasKeys(call, CALL_FIELDS)) return serializeAnyCallState(call);
+  const cached = headers.get(call.id);
+  let header: string;
+  if (cached !== undefined && sameHeader(cached.source, call)) header = cached.text;
+  else {
+    header = headerJson(call);
+    if (headers.size >= MAX_HEADERS) headers.clear();
+    headers.set(call.id, { source: call, text: header });
+  }
+  return `${versionJson(call)}${header},"sessions":${serializeSessions(call.sessions)}}`;
+}
+
+/** {@link serializeCallState} of a state of another shape (another field order, newer fields). */
+function serializeAnyCallState(call: CallState): string {
+  let out = versionJson(call);
   for (const key in call) {
     const value: unknown = call[key as keyof CallState];
     if (key === 'version' || value === undefined) continue;

@@ -67,6 +67,23 @@ describe('call state mutations', () => {
     expect(() => m.patchSession(call, 'sX', { unmuted: true })).toThrow(SessionNotFoundError);
   });
 
+  it('patches only the fields given, and keeps the fields of a newer writer and their order', () => {
+    const call = callWith(session('s1', 'u1', 1));
+    const patched = m.patchSession(call, 's1', { raisedHand: 7, instanceId: 'other' });
+    expect(patched.sessions.s1).toEqual({
+      ...call.sessions.s1,
+      raisedHand: 7,
+      instanceId: 'other',
+    });
+    expect(Object.keys(patched.sessions.s1)).toEqual(Object.keys(call.sessions.s1));
+
+    const { sessionId, ...rest } = call.sessions.s1;
+    const newer = { ...call, sessions: { s1: { screen: true, ...rest, sessionId } } };
+    const out = m.patchSession(newer as CallState, 's1', { unmuted: true, video: undefined });
+    expect(out.sessions.s1).toEqual({ ...newer.sessions.s1, unmuted: true });
+    expect(Object.keys(out.sessions.s1)).toEqual(Object.keys(newer.sessions.s1));
+  });
+
   it('turns cameras on up to the limit (0: none); off always, and again the same object', () => {
     const call = callWith(session('s1', 'u1', 1), session('s2', 'u2', 2), session('s3', 'u3', 3));
     const one = m.setVideo(call, 's1', true, 2);

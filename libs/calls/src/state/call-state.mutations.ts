@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { hasUsualSessionFields } from './call-state.codec';
 import { InvalidCallStateInputError } from '../errors/invalid-call-state-input.error';
 import { ScreenShareUnavailableError } from '../errors/screen-share-unavailable.error';
 import { SessionNotFoundError } from '../errors/session-not-found.error';
@@ -104,15 +105,31 @@ export function patchSession(
 ): CallState {
   const current = call.sessions[sessionId];
   if (!current) throw new SessionNotFoundError(call.id, sessionId);
-  let next: Record<string, unknown> | null = null;
-  for (const key in patch) {
-    const value = patch[key as keyof CallSessionPatch];
-    if (value === undefined || value === current[key as keyof CallSessionPatch]) continue;
-    next ??= { ...current };
-    next[key] = value;
+  const unmuted = patch.unmuted ?? current.unmuted;
+  const raisedHand = patch.raisedHand ?? current.raisedHand;
+  const video = patch.video ?? current.video;
+  const instanceId = patch.instanceId ?? current.instanceId;
+  if (
+    unmuted === current.unmuted &&
+    raisedHand === current.raisedHand &&
+    video === current.video &&
+    instanceId === current.instanceId
+  ) {
+    return call;
   }
-  if (!next) return call;
-  const session = next as unknown as CallSessionState;
+  // Built field by field when it has the usual fields (V8 then gives every session one shape);
+  // a session of a newer writer keeps its other fields.
+  const session: CallSessionState = hasUsualSessionFields(current)
+    ? {
+        sessionId: current.sessionId,
+        userId: current.userId,
+        unmuted,
+        raisedHand,
+        video,
+        joinAt: current.joinAt,
+        instanceId,
+      }
+    : { ...current, unmuted, raisedHand, video, instanceId };
   return { ...call, sessions: { ...call.sessions, [sessionId]: session } };
 }
 

@@ -1,6 +1,7 @@
 import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { ResolvedCallsOptions } from '../config/calls-options.interface';
+import { RedisCommandDeadlines } from './redis-command-deadlines';
 import { createRedis, describeRedis } from './redis-connection';
 
 const CONNECT_WAIT_MS = 3000;
@@ -8,13 +9,15 @@ const CONNECT_WAIT_MS = 3000;
 /**
  * The module's Redis connection (none with the memory backend). Commands fail at once while the
  * connection is down (no offline queue, no resend), which is what lets `auto` fall back without a
- * timeout and `redis` report a clear error; ioredis keeps reconnecting in the background.
+ * timeout and `redis` report a clear error; ioredis keeps reconnecting in the background. A
+ * command unanswered after `redisCommandTimeoutMs` fails ({@link RedisCommandDeadlines}).
  */
 export class CallsRedisClient implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(CallsRedisClient.name);
   /** The ioredis client, or null with the memory backend. */
   readonly client: Redis | null;
   private up = false;
+  private readonly deadlines: RedisCommandDeadlines | null = null;
 
   constructor(private readonly options: ResolvedCallsOptions) {
     if (options.stateBackend === 'memory') {
@@ -26,11 +29,11 @@ export class CallsRedisClient implements OnModuleInit, OnApplicationShutdown {
       enableOfflineQueue: false,
       autoResendUnfulfilledCommands: false,
       maxRetriesPerRequest: 0,
-      commandTimeout: options.redisCommandTimeoutMs,
       connectTimeout: Math.max(options.redisCommandTimeoutMs, 1000),
       connectionName: `calls:${options.instanceId}`,
       retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
     });
+    this.deadlines = new RedisCommandDeadlines(this.client, options.redisCommandTimeoutMs);
     this.client.on('ready', () => {
       if (!this.up) this.logger.log(`Redis connected [${this.where}]`);
       this.up = true;
@@ -67,6 +70,7 @@ export class CallsRedisClient implements OnModuleInit, OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     if (!this.client) return;
     this.up = false;
+    this.deadlines?.stop();
     if (this.client.status === 'ready')
       await this.client.quit().catch(() => this.client?.disconnect());
     else this.client.disconnect();

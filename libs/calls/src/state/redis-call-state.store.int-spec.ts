@@ -1,8 +1,9 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { TestRedisServer } from '../testing/redis-server';
 import { createCallState } from './call-state.mutations';
 import type { CallSessionState, CallState } from './call-state.types';
+import { COMPARE_AND_SET_SCRIPT } from './redis-call-state.scripts';
 import { RedisCallStateStore } from './redis-call-state.store';
 import { RedisKeys } from './redis-keys';
 import { VersionedCallStateRepository } from './versioned-call-state.repository';
@@ -73,6 +74,9 @@ describe('RedisCallStateStore compare-and-swap', () => {
   it('sends the writes of one tick as one script run and applies each', async () => {
     const store = await newStore();
     const calls = await Promise.all(Array.from({ length: 10 }, () => created(store)));
+    // The first write on a fresh server also loads the script (an EVALSHA refused, then EVAL).
+    const first = await created(store);
+    await store.compareAndSet(first, bumped(first, 'loads the script'));
     const before = await scriptRuns(admin);
 
     const results = await Promise.all(calls.map((c) => store.compareAndSet(c, bumped(c, 'new'))));
@@ -85,6 +89,28 @@ describe('RedisCallStateStore compare-and-swap', () => {
         title: 'new',
       });
     }
+  });
+
+  it('writes when Redis no longer has the script (a restart, SCRIPT FLUSH): sends its text', async () => {
+    const store = await newStore();
+    const call = await created(store);
+    await admin.script('FLUSH');
+
+    await expect(store.compareAndSet(call, bumped(call, 'after flush'))).resolves.toEqual({
+      status: 'ok',
+    });
+    const next = bumped(call, 'after flush');
+    // Loaded again by that run: the next write goes by its hash.
+    await expect(store.compareAndSet(next, bumped(next, 'again'))).resolves.toEqual({
+      status: 'ok',
+    });
+    expect(JSON.parse((await admin.get(keys.state(call.id))) ?? '{}')).toMatchObject({
+      version: call.version + 2,
+      title: 'again',
+    });
+    expect(
+      await admin.script('EXISTS', createHash('sha1').update(COMPARE_AND_SET_SCRIPT).digest('hex')),
+    ).toEqual([1]);
   });
 
   it('reports a conflict with the stored state, missing calls, and errors per call', async () => {

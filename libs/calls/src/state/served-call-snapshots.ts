@@ -34,10 +34,14 @@ export class ServedCallSnapshots {
   /** Records a state read from or written to the backend. */
   record(call: CallState): void {
     let entry = this.calls.get(call.id);
-    for (const session of Object.values(call.sessions)) {
+    const sessions = call.sessions;
+    for (const id in sessions) {
+      const session = sessions[id];
       if (session.instanceId !== this.instanceId) continue;
       entry ??= this.add(call);
-      entry.sessions.set(session.sessionId, session);
+      if (entry.sessions.get(session.sessionId) !== session) {
+        entry.sessions.set(session.sessionId, session);
+      }
     }
     if (entry && call.version >= entry.call.version) entry.call = call;
   }

@@ -33,6 +33,8 @@ export interface RepositoryOptions {
 
 interface Pending {
   readonly mutator: CallStateMutator;
+  /** Fails with CallNotFoundError instead of answering null when the call ended. */
+  readonly mustExist: boolean;
   readonly resolve: (call: CallState | null) => void;
   readonly reject: (err: unknown) => void;
 }
@@ -40,7 +42,7 @@ interface Pending {
 /** Mutations of one call waiting in this process; they are committed together. */
 interface CallQueue {
   running: boolean;
-  readonly waiting: Pending[];
+  waiting: Pending[];
 }
 
 const MAX_BATCH = 256;
@@ -238,16 +240,7 @@ export class VersionedCallStateRepository implements CallStateRepository {
   }
 
   update(callId: string, mutator: CallStateMutator): Promise<CallState | null> {
-    assertValidId('callId', callId);
-    return new Promise((resolve, reject) => {
-      let queue = this.queues.get(callId);
-      if (!queue) {
-        queue = { running: false, waiting: [] };
-        this.queues.set(callId, queue);
-      }
-      queue.waiting.push({ mutator, resolve, reject });
-      if (!queue.running) void this.drain(callId, queue);
-    });
+    return this.enqueue(callId, mutator, false);
   }
 
   async isChannelEnabled(channelId: string): Promise<boolean> {
@@ -264,17 +257,35 @@ export class VersionedCallStateRepository implements CallStateRepository {
     return { ...this.statusSource(), casConflicts: this.conflicts };
   }
 
-  private async mustUpdate(callId: string, mutator: CallStateMutator): Promise<CallState> {
-    const call = await this.update(callId, mutator);
-    // The mutators used here never end a call; null means it ended under us.
-    if (!call) throw new CallNotFoundError(callId);
-    return call;
+  /** {@link update} with a mutator that never ends the call: null means it ended under us. */
+  private mustUpdate(callId: string, mutator: CallStateMutator): Promise<CallState> {
+    return this.enqueue(callId, mutator, true) as Promise<CallState>;
+  }
+
+  private enqueue(
+    callId: string,
+    mutator: CallStateMutator,
+    mustExist: boolean,
+  ): Promise<CallState | null> {
+    assertValidId('callId', callId);
+    return new Promise((resolve, reject) => {
+      let queue = this.queues.get(callId);
+      if (!queue) {
+        queue = { running: false, waiting: [] };
+        this.queues.set(callId, queue);
+      }
+      queue.waiting.push({ mutator, mustExist, resolve, reject });
+      if (!queue.running) void this.drain(callId, queue);
+    });
   }
 
   private async drain(callId: string, queue: CallQueue): Promise<void> {
     queue.running = true;
     while (queue.waiting.length > 0) {
-      await this.commit(callId, queue.waiting.splice(0, MAX_BATCH));
+      let batch = queue.waiting;
+      if (batch.length > MAX_BATCH) batch = batch.splice(0, MAX_BATCH);
+      else queue.waiting = [];
+      await this.commit(callId, batch);
     }
     queue.running = false;
     this.queues.delete(callId);
@@ -322,6 +333,7 @@ export class VersionedCallStateRepository implements CallStateRepository {
         if (result.status === 'ok') {
           for (const p of batch) {
             if (errors?.has(p)) p.reject(errors.get(p));
+            else if (next === null && p.mustExist) p.reject(new CallNotFoundError(callId));
             else p.resolve(next);
           }
           return;
