@@ -79,7 +79,7 @@ describe('call state mutations', () => {
 
     const { sessionId, ...rest } = call.sessions.s1;
     const newer = { ...call, sessions: { s1: { screen: true, ...rest, sessionId } } };
-    const out = m.patchSession(newer as CallState, 's1', { unmuted: true, video: undefined });
+    const out = m.patchSession(newer, 's1', { unmuted: true, video: undefined });
     expect(out.sessions.s1).toEqual({ ...newer.sessions.s1, unmuted: true });
     expect(Object.keys(out.sessions.s1)).toEqual(Object.keys(newer.sessions.s1));
   });
