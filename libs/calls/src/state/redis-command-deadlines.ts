@@ -7,9 +7,10 @@ const SWEEPS = 4;
  * Fails the commands of an ioredis client that got no reply within a timeout, with "Command
  * timed out" as ioredis' own `commandTimeout` does, but with one timer for all of them: ioredis
  * starts a timer per command and deletes a property of the command when it is answered (V8 then
- * keeps the command as a dictionary), which cost ~10 µs of CPU per command on a slow VM, the
- * largest single cost of a state write in this process. Here a command costs an array push; a
- * sweep every `timeoutMs / 4` drops the answered ones and fails those sent over `timeoutMs` ago.
+ * keeps the command as a dictionary): 1.6 µs per command in a loop without I/O (the command
+ * itself 1.1), ~4 µs of CPU per round trip (7 %) of a SET at one client on a slow VM. Here a
+ * command costs an array push; a sweep every `timeoutMs / 4` drops the answered ones and fails
+ * those sent over `timeoutMs` ago.
  *
  * A failed command's late reply is ignored, as with ioredis' timer (the write it carried may
  * still have been applied). {@link stop} ends the sweeps; the owner of the client calls it.
