@@ -22,11 +22,12 @@ export class RedisCommandDeadlines {
   /** How many commands had been sent at each of the last SWEEPS sweeps. */
   private readonly marks: number[] = [];
   private readonly timer: NodeJS.Timeout;
+  private stopped = false;
 
   constructor(client: Redis, timeoutMs: number) {
     const send = client.sendCommand.bind(client);
     client.sendCommand = (command: Command, stream?: Parameters<Redis['sendCommand']>[1]) => {
-      this.sent.push(command);
+      if (!this.stopped) this.sent.push(command);
       return send(command, stream);
     };
     this.timer = setInterval(() => this.sweep(), Math.max(1, timeoutMs / SWEEPS));
@@ -40,6 +41,7 @@ export class RedisCommandDeadlines {
 
   /** Stops the sweeps (commands sent afterwards no longer time out). */
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
     this.sent = [];
   }
