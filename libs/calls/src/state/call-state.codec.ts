@@ -162,11 +162,14 @@ function headerJson(call: CallState): string {
   for (const key in call) {
     const value: unknown = call[key as keyof CallState];
     if (key === 'version' || key === 'sessions' || value === undefined) continue;
-    const json =
-      typeof value === 'number' && Number.isFinite(value) ? `${value}` : JSON.stringify(value);
-    out += `,${fieldPrefix(key)}${json}`;
+    out += `,${fieldPrefix(key)}${valueJson(value)}`;
   }
   return out;
+}
+
+/** `JSON.stringify(value)`, finite numbers written directly. */
+function valueJson(value: unknown): string {
+  return typeof value === 'number' && Number.isFinite(value) ? `${value}` : JSON.stringify(value);
 }
 
 function versionJson(call: CallState): string {
@@ -198,12 +201,7 @@ function serializeAnyCallState(call: CallState): string {
   for (const key in call) {
     const value: unknown = call[key as keyof CallState];
     if (key === 'version' || value === undefined) continue;
-    const json =
-      key === 'sessions'
-        ? serializeSessions(call.sessions)
-        : typeof value === 'number' && Number.isFinite(value)
-          ? `${value}`
-          : JSON.stringify(value);
+    const json = key === 'sessions' ? serializeSessions(call.sessions) : valueJson(value);
     out += `,${fieldPrefix(key)}${json}`;
   }
   return `${out}}`;
