@@ -94,6 +94,13 @@ describe('SfuService: one call on every worker', () => {
         'replacement worker',
       );
     }
+    // Everyone hears everyone already; the sessions' objects are counted once the last move has
+    // settled (under CPU contention a recovery can still be re-consuming for a moment).
+    const settled = () => {
+      const { transports, producers, consumers } = h.sfu.stats();
+      return transports === 5 && producers === 5 && consumers === 20;
+    };
+    await people[0].p.peer.waitFor(settled, 10_000, 'the moved sessions settled');
     expect(h.sfu.stats()).toMatchObject({ transports: 5, producers: 5, consumers: 20 });
 
     await h.sfu.closeCall(callId);
