@@ -10,17 +10,35 @@ function hears(p: HarnessPeer, hz: number): boolean {
   return p.peer.heardTones(TONES, 0.2).some((t) => t.frequencyHz === hz && t.power > 0.005);
 }
 
+/** What a peer hears now, for a failure's message. */
+function heard(h: SfuHarness, p: HarnessPeer): string {
+  const tones = p.peer
+    .heardTones(TONES, 0.2)
+    .map((t) => `${t.mid}:${t.frequencyHz}Hz/${t.power.toFixed(3)}`);
+  const pid = h.sfu.sessionWorkerPid(p.ref.sessionId);
+  return `${p.ref.userId} [${p.peer.pc.connectionState}, worker ${pid}] hears ${tones.join(' ') || 'nothing'}`;
+}
+
 /** Waits until each peer hears the tones of all the others. */
-async function allHear(people: { p: HarnessPeer; hz: number }[], what: string): Promise<void> {
-  await Promise.all(
-    people.map(({ p, hz }) =>
-      p.peer.waitFor(
-        () => people.every((o) => o.hz === hz || hears(p, o.hz)),
-        20_000,
-        `${what}: ${p.ref.userId} hearing the others`,
+async function allHear(
+  h: SfuHarness,
+  people: { p: HarnessPeer; hz: number }[],
+  what: string,
+): Promise<void> {
+  try {
+    await Promise.all(
+      people.map(({ p, hz }) =>
+        p.peer.waitFor(
+          () => people.every((o) => o.hz === hz || hears(p, o.hz)),
+          20_000,
+          `${what}: ${p.ref.userId} hearing the others`,
+        ),
       ),
-    ),
-  );
+    );
+  } catch (err) {
+    const state = people.map(({ p }) => heard(h, p)).join('; ');
+    throw new Error(`${(err as Error).message}\n${state}\nstats ${JSON.stringify(h.sfu.stats())}`);
+  }
 }
 
 /**
@@ -32,23 +50,73 @@ async function allHear(people: { p: HarnessPeer; hz: number }[], what: string): 
  */
 describe('SfuService: one call on every worker', () => {
   let h: SfuHarness;
+  /** Calls a case opened: closed after it even when it failed, so the next starts clean. */
+  const calls: string[] = [];
 
   beforeAll(async () => {
     h = await SfuHarness.start({ rtcWorkers: 2, maxSessionsPerRouter: 2 });
+  });
+
+  afterEach(async () => {
+    for (const callId of calls.splice(0)) await h.sfu.closeCall(callId);
+    // A case that killed workers leaves the next one both workers.
+    await sleep(0);
+    const deadline = Date.now() + 10_000;
+    while (h.sfu.workerPids().length < 2 && Date.now() < deadline) await sleep(25);
   });
 
   afterAll(async () => {
     await h.close();
   });
 
-  it('spreads the sessions, forwards across routers, survives the death of either worker', async () => {
+  /** Five people with a tone each in a new call: two on the primary, then spread. */
+  async function spreadCall(): Promise<{
+    callId: string;
+    people: { p: HarnessPeer; hz: number }[];
+  }> {
     const callId = `call-${randomUUID()}`;
+    calls.push(callId);
     const people: { p: HarnessPeer; hz: number }[] = [];
     for (const [i, hz] of TONES.entries()) {
       const p = await h.join(callId, { name: `p${i}` }, (peer) => peer.addTone(hz));
       people.push({ p, hz });
     }
-    await allHear(people, 'spread');
+    await allHear(h, people, 'spread');
+    return { callId, people };
+  }
+
+  /** Waits until the call's sessions, producers and consumers are what five people have. */
+  async function settled(people: { p: HarnessPeer }[]): Promise<void> {
+    // Everyone hears everyone already; under CPU contention a recovery can still be
+    // re-consuming for a moment.
+    const done = () => {
+      const { transports, producers, consumers } = h.sfu.stats();
+      return transports === 5 && producers === 5 && consumers === 20;
+    };
+    await people[0].p.peer.waitFor(done, 10_000, 'the moved sessions settled');
+    expect(h.sfu.stats()).toMatchObject({ transports: 5, producers: 5, consumers: 20 });
+  }
+
+  /** Kills a worker, waits until everyone hears everyone again, then for its replacement. */
+  async function kill(pid: number, which: string, people: { p: HarnessPeer; hz: number }[]) {
+    const killedAt = Date.now();
+    process.kill(pid, 'SIGKILL');
+    await sleep(50);
+    for (const { p } of people) p.peer.resetAudio();
+    await allHear(h, people, `after the ${which} worker died`);
+    console.log(
+      `[spread-call] ${which} worker killed: everyone heard everyone again after ${Date.now() - killedAt} ms`,
+    );
+    expect(h.closed).toEqual([]);
+    await people[0].p.peer.waitFor(
+      () => h.sfu.workerPids().length === 2,
+      10_000,
+      'replacement worker',
+    );
+  }
+
+  it('spreads the sessions, forwards across routers, survives the death of either worker', async () => {
+    const { callId, people } = await spreadCall();
     const pids = h.sfu.callWorkerPids(callId);
     expect(pids).toHaveLength(2);
     const where = people.map(({ p }) => h.sfu.sessionWorkerPid(p.ref.sessionId));
@@ -72,48 +140,62 @@ describe('SfuService: one call on every worker', () => {
     await sleep(1500);
     for (const { p } of people) if (p !== second.p) expect(hears(p, second.hz)).toBe(false);
     await h.sfu.setAudioMuted(second.p.ref.sessionId, false);
-    await allHear(people, 'unmuted');
+    await allHear(h, people, 'unmuted');
 
     // The second router's worker dies: its sessions move; then the primary's.
-    for (const [which, pid] of [
-      ['second', pids[1]],
-      ['primary', pids[0]],
-    ] as const) {
-      const killedAt = Date.now();
-      process.kill(pid, 'SIGKILL');
-      await sleep(50);
-      for (const { p } of people) p.peer.resetAudio();
-      await allHear(people, `after the ${which} worker died`);
-      console.log(
-        `[spread-call] ${which} worker killed: everyone heard everyone again after ${Date.now() - killedAt} ms`,
-      );
-      expect(h.closed).toEqual([]);
-      await people[0].p.peer.waitFor(
-        () => h.sfu.workerPids().length === 2,
-        10_000,
-        'replacement worker',
-      );
-    }
-    // Everyone hears everyone already; the sessions' objects are counted once the last move has
-    // settled (under CPU contention a recovery can still be re-consuming for a moment).
-    const settled = () => {
-      const { transports, producers, consumers } = h.sfu.stats();
-      return transports === 5 && producers === 5 && consumers === 20;
-    };
-    await people[0].p.peer.waitFor(settled, 10_000, 'the moved sessions settled');
-    expect(h.sfu.stats()).toMatchObject({ transports: 5, producers: 5, consumers: 20 });
+    await kill(pids[1], 'second', people);
+    await kill(pids[0], 'primary', people);
+    await settled(people);
 
     await h.sfu.closeCall(callId);
     people.forEach(({ p }) => p.peer.close());
     expect(h.sfu.stats()).toMatchObject({ routers: 0, transports: 0, consumers: 0 });
   });
 
+  it("makes the surviving router the primary when the primary's worker dies", async () => {
+    const { callId, people } = await spreadCall();
+    const [primary, second] = h.sfu.callWorkerPids(callId);
+    const stayed = people.filter(({ p }) => h.sfu.sessionWorkerPid(p.ref.sessionId) === second);
+    expect(stayed.length).toBeGreaterThan(0);
+    const ufrag = (sdp: string | undefined) => sdp && /a=ice-ufrag:(\S+)/.exec(sdp)?.[1];
+    const offersBefore = stayed.map(({ p }) => h.descriptions(p, 'offer'));
+
+    await kill(primary, 'primary (spread call)', people);
+    // The survivor holds the call now; its sessions kept their transports (no move), and no
+    // worker holds two routers of the call.
+    const pids = h.sfu.callWorkerPids(callId);
+    expect(pids[0]).toBe(second);
+    expect(new Set(pids).size).toBe(pids.length);
+    for (const { p } of stayed) expect(h.sfu.sessionWorkerPid(p.ref.sessionId)).toBe(second);
+    stayed.forEach(({ p }, i) => {
+      // Offers of the moved sessions' tracks after the death, never new ICE credentials.
+      const before = offersBefore[i];
+      const after = h.descriptions(p, 'offer').slice(before.length);
+      for (const sdp of after) expect(ufrag(sdp)).toBe(ufrag(before[before.length - 1]));
+    });
+    await settled(people);
+    // The voice of the survivor's sessions is watched on it again.
+    const voiceFrom = h.voice.length;
+    await h.sfu.setAudioMuted(stayed[0].p.ref.sessionId, true);
+    await h.sfu.setAudioMuted(stayed[0].p.ref.sessionId, false);
+    await stayed[0].p.peer.waitFor(
+      () =>
+        h.voice
+          .slice(voiceFrom)
+          .some((v) => v.ref.sessionId === stayed[0].p.ref.sessionId && v.speaking),
+      10_000,
+      'voice of a session on the new primary',
+    );
+  });
+
   it('closes an extra router once its last session left', async () => {
     const callId = `call-${randomUUID()}`;
+    calls.push(callId);
     const a = await h.join(callId, { name: 'a' }, (peer) => peer.addTone(330));
     const b = await h.join(callId, { name: 'b' }, (peer) => peer.addTone(440));
     const c = await h.join(callId, { name: 'c' }, (peer) => peer.addTone(550));
     await allHear(
+      h,
       [
         { p: a, hz: 330 },
         { p: b, hz: 440 },

@@ -17,6 +17,8 @@ export interface RoomRoutersContext {
   readonly maxSessionsPerRouter: number;
   /** A worker of one of the routers died (reported once per router). */
   readonly workerDied: (router: RoomRouter) => void;
+  /** The router of the session that sends a producer, if that session is served here. */
+  readonly senderRouter: (producer: ms.Producer) => RoomRouter | undefined;
 }
 
 /**
@@ -112,9 +114,12 @@ export class RoomRouters {
     });
   }
 
-  /** The router a producer of the call lives on (the primary for imported ones). */
+  /**
+   * The router a producer of the call lives on: where it was noted, else (a producer not started
+   * yet) its sender's, else the primary (imported producers).
+   */
   originOf(producer: ms.Producer): RoomRouter {
-    return this.origins.get(producer.id) ?? this.primaryRouter;
+    return this.origins.get(producer.id) ?? this.ctx.senderRouter(producer) ?? this.primaryRouter;
   }
 
   /**
@@ -143,21 +148,36 @@ export class RoomRouters {
   }
 
   /**
-   * After a worker death: forgets the routers that closed and opens a new primary if the primary
-   * was one of them.
+   * After a worker death: forgets the routers that closed and, if the primary was one of them,
+   * gives the call a new primary: the surviving router with the most sessions (they stay where
+   * they are), else a new router. A call never has two routers on one worker (mediasoup cannot
+   * pipe a producer between routers of one worker under its own id).
    * @returns whether the primary was replaced
    * @throws when no worker is left for a new primary
    */
   async recover(): Promise<boolean> {
+    // A router being opened for a joining session is one of the survivors once it is open.
+    if (this.opening) await this.opening.catch(() => null);
     for (const dead of this.extra.filter((r) => r.closed)) {
       this.extra.splice(this.extra.indexOf(dead), 1);
       this.forgetRouter(dead);
     }
     if (!this.primaryRouter.closed) return false;
-    const dead = this.primaryRouter;
-    this.forgetRouter(dead);
-    this.primaryRouter = await RoomRouters.open(this.ctx);
-    this.watch(this.primaryRouter);
+    this.forgetRouter(this.primaryRouter);
+    const heir = this.extra.reduce<RoomRouter | undefined>(
+      (best, r) => (best === undefined || this.seated(r) > this.seated(best) ? r : best),
+      undefined,
+    );
+    if (heir) {
+      this.extra.splice(this.extra.indexOf(heir), 1);
+      this.primaryRouter = heir;
+    } else {
+      this.primaryRouter = await RoomRouters.open(this.ctx);
+      this.watch(this.primaryRouter);
+    }
+    this.logger.log(
+      `primary router replaced [callId=${this.ctx.callId}, routers=${this.extra.length + 1}, workerPid=${this.primaryRouter.worker.worker.pid}, kept=${heir !== undefined}]`,
+    );
     return true;
   }
 

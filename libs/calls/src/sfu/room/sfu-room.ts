@@ -106,6 +106,10 @@ export class SfuRoom implements PipedRoom {
       pool: ctx.pool,
       maxSessionsPerRouter: ctx.maxSessionsPerRouter,
       workerDied: () => room.startRecovery(),
+      senderRouter: (producer) => {
+        const sender = room.sender(producer.appData as SfuProducerAppData);
+        return sender && room.homes.get(sender);
+      },
     });
     try {
       room.voiceMonitor = await room.createVoiceMonitor();
@@ -429,7 +433,7 @@ export class SfuRoom implements PipedRoom {
 
   private consumeFailed(peer: SfuPeer, producer: ms.Producer, err: Error): void {
     if (peer.isClosed || producer.closed || this.closed) return;
-    this.logger.warn(`consume failed [${peer.context}]: ${err.message}`);
+    this.logger.warn(`consume failed [${peer.context}, producerId=${producer.id}]: ${err.message}`);
   }
 
   private onSelfClose(peer: SfuPeer, reason: MediaSessionCloseReason): void {
