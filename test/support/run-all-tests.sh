@@ -59,10 +59,10 @@ for name in "${checks[@]}"; do
 done
 [[ $failed == 0 ]] || exit 1
 
-# One worker (jest's default on 2 CPUs): on two, the project took 88 s instead of 176 on a 2-vCPU
-# VM, but the specs that kill media workers and count what moved then raced their own checks.
+# Two jest workers (jest's default on 2 CPUs is one): 75-80 s instead of 176 on a 2-vCPU VM. (A
+# spread call's recovery once failed on two: a bug, since fixed, that timing only exposed.)
 log "unit and integration tests"
-npx jest --config jest.config.js --forceExit
+npx jest --config jest.config.js --forceExit --maxWorkers=2
 log "end-to-end tests"
 npx jest --config test/jest-e2e.json --forceExit --runInBand
 log "all tests passed"
