@@ -6,6 +6,9 @@ jest.setTimeout(90_000);
 
 const TONES = [330, 440, 550, 660, 770];
 
+/** A test peer sending a tone. */
+type Person = { p: HarnessPeer; hz: number };
+
 function hears(p: HarnessPeer, hz: number): boolean {
   return p.peer.heardTones(TONES, 0.2).some((t) => t.frequencyHz === hz && t.power > 0.005);
 }
@@ -20,11 +23,7 @@ function heard(h: SfuHarness, p: HarnessPeer): string {
 }
 
 /** Waits until each peer hears the tones of all the others. */
-async function allHear(
-  h: SfuHarness,
-  people: { p: HarnessPeer; hz: number }[],
-  what: string,
-): Promise<void> {
+async function allHear(h: SfuHarness, people: Person[], what: string): Promise<void> {
   try {
     await Promise.all(
       people.map(({ p, hz }) =>
@@ -39,6 +38,68 @@ async function allHear(
     const state = people.map(({ p }) => heard(h, p)).join('; ');
     throw new Error(`${(err as Error).message}\n${state}\nstats ${JSON.stringify(h.sfu.stats())}`);
   }
+}
+
+/** Closes the calls a case opened (even when it failed) and waits until `workers` run again. */
+async function cleanUp(h: SfuHarness, calls: string[], workers: number): Promise<void> {
+  for (const callId of calls.splice(0)) await h.sfu.closeCall(callId);
+  const deadline = Date.now() + 10_000;
+  while (h.sfu.workerPids().length < workers && Date.now() < deadline) await sleep(25);
+}
+
+/** Five people with a tone each in a new call (noted in `calls`), once they all hear each other. */
+async function spreadCall(
+  h: SfuHarness,
+  calls: string[],
+): Promise<{ callId: string; people: Person[] }> {
+  const callId = `call-${randomUUID()}`;
+  calls.push(callId);
+  const people: Person[] = [];
+  for (const [i, hz] of TONES.entries()) {
+    const p = await h.join(callId, { name: `p${i}` }, (peer) => peer.addTone(hz));
+    people.push({ p, hz });
+  }
+  await allHear(h, people, 'spread');
+  return { callId, people };
+}
+
+/** Waits until the call's sessions, producers and consumers are what five people have. */
+async function settled(h: SfuHarness, people: Person[]): Promise<void> {
+  // Everyone hears everyone already; under CPU contention a recovery can still be re-consuming
+  // for a moment.
+  const done = () => {
+    const { transports, producers, consumers } = h.sfu.stats();
+    return transports === 5 && producers === 5 && consumers === 20;
+  };
+  await people[0].p.peer.waitFor(done, 10_000, 'the moved sessions settled');
+  expect(h.sfu.stats()).toMatchObject({ transports: 5, producers: 5, consumers: 20 });
+}
+
+/**
+ * Kills a worker, waits until everyone hears everyone again (nobody's session closed), then
+ * until `workers` run again.
+ */
+async function kill(
+  h: SfuHarness,
+  pid: number,
+  which: string,
+  people: Person[],
+  workers: number,
+): Promise<void> {
+  const killedAt = Date.now();
+  process.kill(pid, 'SIGKILL');
+  await sleep(50);
+  for (const { p } of people) p.peer.resetAudio();
+  await allHear(h, people, `after the ${which} worker died`);
+  console.log(
+    `[spread-call] ${which} worker killed: everyone heard everyone again after ${Date.now() - killedAt} ms`,
+  );
+  expect(h.closed).toEqual([]);
+  await people[0].p.peer.waitFor(
+    () => h.sfu.workerPids().length === workers,
+    10_000,
+    'replacement worker',
+  );
 }
 
 /**
@@ -57,66 +118,14 @@ describe('SfuService: one call on every worker', () => {
     h = await SfuHarness.start({ rtcWorkers: 2, maxSessionsPerRouter: 2 });
   });
 
-  afterEach(async () => {
-    for (const callId of calls.splice(0)) await h.sfu.closeCall(callId);
-    // A case that killed workers leaves the next one both workers.
-    await sleep(0);
-    const deadline = Date.now() + 10_000;
-    while (h.sfu.workerPids().length < 2 && Date.now() < deadline) await sleep(25);
-  });
+  afterEach(() => cleanUp(h, calls, 2));
 
   afterAll(async () => {
     await h.close();
   });
 
-  /** Five people with a tone each in a new call: two on the primary, then spread. */
-  async function spreadCall(): Promise<{
-    callId: string;
-    people: { p: HarnessPeer; hz: number }[];
-  }> {
-    const callId = `call-${randomUUID()}`;
-    calls.push(callId);
-    const people: { p: HarnessPeer; hz: number }[] = [];
-    for (const [i, hz] of TONES.entries()) {
-      const p = await h.join(callId, { name: `p${i}` }, (peer) => peer.addTone(hz));
-      people.push({ p, hz });
-    }
-    await allHear(h, people, 'spread');
-    return { callId, people };
-  }
-
-  /** Waits until the call's sessions, producers and consumers are what five people have. */
-  async function settled(people: { p: HarnessPeer }[]): Promise<void> {
-    // Everyone hears everyone already; under CPU contention a recovery can still be
-    // re-consuming for a moment.
-    const done = () => {
-      const { transports, producers, consumers } = h.sfu.stats();
-      return transports === 5 && producers === 5 && consumers === 20;
-    };
-    await people[0].p.peer.waitFor(done, 10_000, 'the moved sessions settled');
-    expect(h.sfu.stats()).toMatchObject({ transports: 5, producers: 5, consumers: 20 });
-  }
-
-  /** Kills a worker, waits until everyone hears everyone again, then for its replacement. */
-  async function kill(pid: number, which: string, people: { p: HarnessPeer; hz: number }[]) {
-    const killedAt = Date.now();
-    process.kill(pid, 'SIGKILL');
-    await sleep(50);
-    for (const { p } of people) p.peer.resetAudio();
-    await allHear(h, people, `after the ${which} worker died`);
-    console.log(
-      `[spread-call] ${which} worker killed: everyone heard everyone again after ${Date.now() - killedAt} ms`,
-    );
-    expect(h.closed).toEqual([]);
-    await people[0].p.peer.waitFor(
-      () => h.sfu.workerPids().length === 2,
-      10_000,
-      'replacement worker',
-    );
-  }
-
   it('spreads the sessions, forwards across routers, survives the death of either worker', async () => {
-    const { callId, people } = await spreadCall();
+    const { callId, people } = await spreadCall(h, calls);
     const pids = h.sfu.callWorkerPids(callId);
     expect(pids).toHaveLength(2);
     const where = people.map(({ p }) => h.sfu.sessionWorkerPid(p.ref.sessionId));
@@ -143,9 +152,9 @@ describe('SfuService: one call on every worker', () => {
     await allHear(h, people, 'unmuted');
 
     // The second router's worker dies: its sessions move; then the primary's.
-    await kill(pids[1], 'second', people);
-    await kill(pids[0], 'primary', people);
-    await settled(people);
+    await kill(h, pids[1], 'second', people, 2);
+    await kill(h, pids[0], 'primary', people, 2);
+    await settled(h, people);
 
     await h.sfu.closeCall(callId);
     people.forEach(({ p }) => p.peer.close());
@@ -153,14 +162,14 @@ describe('SfuService: one call on every worker', () => {
   });
 
   it("makes the surviving router the primary when the primary's worker dies", async () => {
-    const { callId, people } = await spreadCall();
+    const { callId, people } = await spreadCall(h, calls);
     const [primary, second] = h.sfu.callWorkerPids(callId);
     const stayed = people.filter(({ p }) => h.sfu.sessionWorkerPid(p.ref.sessionId) === second);
     expect(stayed.length).toBeGreaterThan(0);
     const ufrag = (sdp: string | undefined) => sdp && /a=ice-ufrag:(\S+)/.exec(sdp)?.[1];
     const offersBefore = stayed.map(({ p }) => h.descriptions(p, 'offer'));
 
-    await kill(primary, 'primary (spread call)', people);
+    await kill(h, primary, 'primary (spread call)', people, 2);
     // The survivor holds the call now; its sessions kept their transports (no move), and no
     // worker holds two routers of the call.
     const pids = h.sfu.callWorkerPids(callId);
@@ -173,7 +182,7 @@ describe('SfuService: one call on every worker', () => {
       const after = h.descriptions(p, 'offer').slice(before.length);
       for (const sdp of after) expect(ufrag(sdp)).toBe(ufrag(before[before.length - 1]));
     });
-    await settled(people);
+    await settled(h, people);
     // The voice of the survivor's sessions is watched on it again.
     const voiceFrom = h.voice.length;
     await h.sfu.setAudioMuted(stayed[0].p.ref.sessionId, true);
@@ -216,6 +225,38 @@ describe('SfuService: one call on every worker', () => {
     expect(h.sfu.stats()).toMatchObject({ routers: 1, transports: 2, consumers: 2 });
     await h.sfu.closeCall(callId);
     [a, b].forEach(({ peer }) => peer.close());
+  });
+});
+
+/**
+ * Worker deaths one after the other in a call over three workers (two sessions per router), each
+ * time a worker the call uses, in turn: whatever the placement the previous recoveries left
+ * (a survivor made the primary, sessions moved onto the primary or a new router), everyone hears
+ * everyone again, no session closes and no worker holds two routers of the call.
+ */
+describe('SfuService: one call on every worker, its workers dying one after another', () => {
+  let h: SfuHarness;
+  const calls: string[] = [];
+
+  beforeAll(async () => {
+    h = await SfuHarness.start({ rtcWorkers: 3, maxSessionsPerRouter: 2 });
+  });
+
+  afterEach(() => cleanUp(h, calls, 3));
+
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('survives eight worker deaths in a row', async () => {
+    const { callId, people } = await spreadCall(h, calls);
+    for (let round = 0; round < 8; round++) {
+      const pids = h.sfu.callWorkerPids(callId);
+      expect(new Set(pids).size).toBe(pids.length);
+      await kill(h, pids[round % pids.length], `round ${round}'s`, people, 3);
+    }
+    expect(new Set(h.sfu.callWorkerPids(callId)).size).toBe(h.sfu.callWorkerPids(callId).length);
+    await settled(h, people);
   });
 });
 
