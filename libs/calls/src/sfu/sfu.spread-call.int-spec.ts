@@ -153,6 +153,8 @@ describe('SfuService: one call on every worker', () => {
 
     // The second router's worker dies: its sessions move; then the primary's.
     await kill(h, pids[1], 'second', people, 2);
+    // The moved sessions did not crowd the primary: they went to the dead worker's replacement.
+    expect(h.sfu.callWorkerPids(callId)).toHaveLength(2);
     await kill(h, pids[0], 'primary', people, 2);
     await settled(h, people);
 
@@ -231,8 +233,9 @@ describe('SfuService: one call on every worker', () => {
 /**
  * Worker deaths one after the other in a call over three workers (two sessions per router), each
  * time a worker the call uses, in turn: whatever the placement the previous recoveries left
- * (a survivor made the primary, sessions moved onto the primary or a new router), everyone hears
- * everyone again, no session closes and no worker holds two routers of the call.
+ * (a survivor made the primary, sessions moved to the survivors or a new router), everyone hears
+ * everyone again, no session closes, the moved sessions spread over the dead worker's replacement
+ * and no worker holds two routers of the call.
  */
 describe('SfuService: one call on every worker, its workers dying one after another', () => {
   let h: SfuHarness;
@@ -254,6 +257,8 @@ describe('SfuService: one call on every worker, its workers dying one after anot
       const pids = h.sfu.callWorkerPids(callId);
       expect(new Set(pids).size).toBe(pids.length);
       await kill(h, pids[round % pids.length], `round ${round}'s`, people, 3);
+      // The moved sessions spread over the replacement again (five need three routers).
+      expect(h.sfu.callWorkerPids(callId)).toHaveLength(3);
     }
     expect(new Set(h.sfu.callWorkerPids(callId)).size).toBe(h.sfu.callWorkerPids(callId).length);
     await settled(h, people);

@@ -5,6 +5,11 @@ import { RoomRouter } from './room-router';
 
 /** How long a call waits for a replacement worker when none is running. */
 const REPLACEMENT_WAIT_MS = 10_000;
+/**
+ * How long a call whose moving sessions would overfill its surviving routers waits for the dead
+ * worker's replacement (usually up in a few hundred milliseconds), so that they spread over it.
+ */
+const SPREAD_WAIT_MS = 2_000;
 
 /** What {@link RoomRouters} needs from the room. */
 export interface RoomRoutersContext {
@@ -152,17 +157,35 @@ export class RoomRouters {
    * gives the call a new primary: the surviving router with the most sessions (they stay where
    * they are), else a new router. A call never has two routers on one worker (mediasoup cannot
    * pipe a producer between routers of one worker under its own id).
+   * When the `moving` sessions would overfill the routers left, it first waits a little for the
+   * dead worker's replacement, so that they spread over it instead of crowding the survivors.
    * @returns whether the primary was replaced
    * @throws when no worker is left for a new primary
    */
-  async recover(): Promise<boolean> {
+  async recover(moving: number): Promise<boolean> {
     // A router being opened for a joining session is one of the survivors once it is open.
     if (this.opening) await this.opening.catch(() => null);
     for (const dead of this.extra.filter((r) => r.closed)) {
       this.extra.splice(this.extra.indexOf(dead), 1);
       this.forgetRouter(dead);
     }
-    if (!this.primaryRouter.closed) return false;
+    const replaced = this.primaryRouter.closed;
+    if (replaced) await this.replacePrimary();
+    await this.roomFor(moving);
+    return replaced;
+  }
+
+  /** Closes the extra routers, then the primary. */
+  close(): void {
+    for (const router of this.extra.splice(0)) router.close();
+    this.primaryRouter.close();
+    this.seats.clear();
+    this.copies.clear();
+    this.origins.clear();
+  }
+
+  /** A new primary for one that closed: the survivor with the most sessions, else a new router. */
+  private async replacePrimary(): Promise<void> {
     this.forgetRouter(this.primaryRouter);
     const heir = this.extra.reduce<RoomRouter | undefined>(
       (best, r) => (best === undefined || this.seated(r) > this.seated(best) ? r : best),
@@ -178,16 +201,16 @@ export class RoomRouters {
     this.logger.log(
       `primary router replaced [callId=${this.ctx.callId}, routers=${this.extra.length + 1}, workerPid=${this.primaryRouter.worker.worker.pid}, kept=${heir !== undefined}]`,
     );
-    return true;
   }
 
-  /** Closes the extra routers, then the primary. */
-  close(): void {
-    for (const router of this.extra.splice(0)) router.close();
-    this.primaryRouter.close();
-    this.seats.clear();
-    this.copies.clear();
-    this.origins.clear();
+  /** Waits for replacement workers when `sessions` more would overfill the open routers. */
+  private async roomFor(sessions: number): Promise<void> {
+    const max = this.ctx.maxSessionsPerRouter;
+    if (max === 0 || sessions === 0) return;
+    const free = this.all()
+      .filter((r) => !r.closed)
+      .reduce((n, r) => n + Math.max(0, max - this.seated(r)), 0);
+    if (free < sessions) await this.ctx.pool.replacementsStarted(SPREAD_WAIT_MS);
   }
 
   private seated(router: RoomRouter): number {

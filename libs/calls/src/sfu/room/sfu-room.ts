@@ -470,7 +470,7 @@ export class SfuRoom implements PipedRoom {
     );
     let primaryReplaced: boolean;
     try {
-      primaryReplaced = await this.routers.recover();
+      primaryReplaced = await this.routers.recover(stranded.length);
       if (primaryReplaced) {
         const old = this.voiceMonitor;
         this.voiceMonitor = await this.createVoiceMonitor();

@@ -85,6 +85,18 @@ export class WorkerPool {
     }
   }
 
+  /**
+   * Waits until the replacements of dead workers have started (or given up), at most
+   * `timeoutMs`; at once when none is being started.
+   */
+  async replacementsStarted(timeoutMs: number): Promise<void> {
+    if (this.replacing.size === 0) return;
+    await Promise.race([
+      Promise.allSettled([...this.replacing]),
+      sleep(timeoutMs, undefined, { ref: false }),
+    ]);
+  }
+
   /** Closes every worker and waits until their processes have exited. */
   async close(): Promise<void> {
     this.closing = true;
