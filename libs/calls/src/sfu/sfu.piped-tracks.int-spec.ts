@@ -1,49 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { MediaTrack } from '../media/media-plane.interface';
+import { InProcessPipes } from '../testing/in-process-pipes';
 import { SfuHarness } from '../testing/sfu-harness';
 import { RoomPipesFactory } from './pipe/room-pipes-factory.interface';
-import { answerWithoutRoom, type PipedRoom, RoomPipes } from './pipe/room-pipes';
 
 jest.setTimeout(60_000);
 
-/** Two instances' pipes in one process: requests go to the other side's room of the call. */
-class Bus {
-  readonly rooms = new Map<string, Map<string, RoomPipes>>();
-
-  factory(instanceId: string): RoomPipesFactory {
-    const mine = new Map<string, RoomPipes>();
-    this.rooms.set(instanceId, mine);
-    return {
-      attach: (room: PipedRoom) => {
-        const pipes: RoomPipes = new RoomPipes(room, {
-          settings: {
-            listenIp: '127.0.0.1',
-            address: '127.0.0.1',
-            portRange: { min: 40000, max: 49999 },
-          },
-          instancesOf: () =>
-            Promise.resolve([...this.rooms.keys()].filter((id) => id !== instanceId)),
-          request: async (to, type, payload) => {
-            const target = this.rooms.get(to)?.get(room.callId);
-            const body = JSON.parse(JSON.stringify(payload)) as unknown;
-            const answer = target
-              ? await target.answer(type, body, instanceId)
-              : await answerWithoutRoom(type, room.callId, to);
-            return JSON.parse(JSON.stringify(answer ?? {})) as unknown;
-          },
-          closed: (p) => {
-            if (mine.get(room.callId) === p) mine.delete(room.callId);
-          },
-        });
-        mine.set(room.callId, pipes);
-        return pipes;
-      },
-    };
-  }
-}
-
 describe('SfuService track events of piped producers (two instances)', () => {
-  const bus = new Bus();
+  const bus = new InProcessPipes();
   let a: SfuHarness;
   let b: SfuHarness;
   const onB: { event: string; args: unknown[] }[] = [];

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { InProcessPipes } from '../testing/in-process-pipes';
 import { type HarnessPeer, SfuHarness } from '../testing/sfu-harness';
+import { RoomPipesFactory } from './pipe/room-pipes-factory.interface';
 
 jest.setTimeout(90_000);
 
@@ -107,7 +109,8 @@ async function kill(
  * both workers (routers piped together). Everyone hears everyone across the routers, voice
  * activity of a session on the second router is reported, a pause stops its voice everywhere,
  * the sessions of a router whose worker dies move and are heard again (the second router's, then
- * the primary's), and the extra router closes when its last session leaves.
+ * the primary's; the primary's while the call is spread, its surviving router made the primary),
+ * and the extra router closes when its last session leaves.
  */
 describe('SfuService: one call on every worker', () => {
   let h: SfuHarness;
@@ -262,6 +265,57 @@ describe('SfuService: one call on every worker, its workers dying one after anot
     }
     expect(new Set(h.sfu.callWorkerPids(callId)).size).toBe(h.sfu.callWorkerPids(callId).length);
     await settled(h, people);
+  });
+});
+
+/**
+ * A call spread over two workers of instance A with a participant on instance B (pipes between
+ * the instances' primary routers): when A's primary worker dies, its surviving router becomes the
+ * primary and takes over the pipes, and everyone on both instances hears everyone again; then
+ * again when that one's worker dies.
+ */
+describe('SfuService: one call on every worker and on another instance', () => {
+  const pipes = new InProcessPipes();
+  let a: SfuHarness;
+  let b: SfuHarness;
+  const calls: string[] = [];
+
+  beforeAll(async () => {
+    const instance = (id: string) => [{ provide: RoomPipesFactory, useValue: pipes.factory(id) }];
+    a = await SfuHarness.start({ rtcWorkers: 2, maxSessionsPerRouter: 2 }, instance('A'));
+    b = await SfuHarness.start({}, instance('B'));
+  });
+
+  afterEach(async () => {
+    const ids = [...calls];
+    await cleanUp(a, calls, 2);
+    for (const callId of ids) await b.sfu.closeCall(callId);
+  });
+
+  afterAll(async () => {
+    await a.close();
+    await b.close();
+  });
+
+  it("survives the death of the primary's worker twice, heard across the instances", async () => {
+    const callId = `call-${randomUUID()}`;
+    calls.push(callId);
+    const people: Person[] = [];
+    for (const [i, hz] of TONES.slice(0, 4).entries()) {
+      const p = await a.join(callId, { name: `a${i}` }, (peer) => peer.addTone(hz));
+      people.push({ p, hz });
+    }
+    const onB = await b.join(callId, { name: 'b0' }, (peer) => peer.addTone(TONES[4]));
+    people.push({ p: onB, hz: TONES[4] });
+    await allHear(a, people, 'spread over two workers and two instances');
+    expect(a.sfu.callWorkerPids(callId)).toHaveLength(2);
+
+    for (const round of ['first', 'second']) {
+      const [primary, survivor] = a.sfu.callWorkerPids(callId);
+      await kill(a, primary, `primary (${round}, with a pipe to B)`, people, 2);
+      expect(a.sfu.callWorkerPids(callId)[0]).toBe(survivor);
+      expect(b.closed).toEqual([]);
+    }
   });
 });
 
