@@ -85,4 +85,21 @@ describe.each([
     await h.sfu.closeCall(callId);
     [a, b, c].forEach(({ peer }) => peer.close());
   });
+
+  it('opens a session whose router dies while it is being opened where the call moves', async () => {
+    const callId = `call-${randomUUID()}`;
+    const a = await h.join(callId, { name: 'a' }, (p) => p.addTone(440));
+    const pid = h.sfu.callWorkerPid(callId) ?? 0;
+    // The worker dies with the session's transport being created on it.
+    const joining = h.join(callId, { name: 'b' }, (p) => p.addTone(660));
+    process.kill(pid, 'SIGKILL');
+    const b = await joining;
+    expect(h.sfu.sessionWorkerPid(b.ref.sessionId)).not.toBe(pid);
+    await a.peer.waitFor(() => hears(a, 660), 20_000, 'a hears b');
+    await b.peer.waitFor(() => hears(b, 440), 20_000, 'b hears a');
+    expect(h.closed).toEqual([]);
+    await a.peer.waitFor(() => h.sfu.workerPids().length === workers, 10_000, 'replacement worker');
+    await h.sfu.closeCall(callId);
+    [a, b].forEach(({ peer }) => peer.close());
+  });
 });

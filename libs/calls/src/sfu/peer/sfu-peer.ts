@@ -85,6 +85,8 @@ export class SfuPeer {
   /** Layers the client described, by client track id. */
   private readonly trackLayers = new Map<string, MediaVideoLayer[]>();
   private closed = false;
+  /** Who waits for the peer to move to another router after its worker died. */
+  private readonly moveWaiters: (() => void)[] = [];
   /** Which way the session's media goes. */
   readonly direction: MediaSessionDirection;
   /** The participant's session: its producers carry it, and it receives none of its tracks. */
@@ -213,7 +215,20 @@ export class SfuPeer {
       if (err instanceof InvalidSdpError) throw new InvalidSdpError(err.reason, this.ref.sessionId);
       throw err;
     }
-    await this.queue.run(() => this.negotiator.apply(parsed));
+    const router = this.ctx.router;
+    try {
+      await this.queue.run(() => this.negotiator.apply(parsed));
+    } catch (err) {
+      if (parsed.type !== 'offer' || this.closed || !router.closed) throw err;
+      // The worker died under the offer (an offer is applied producers first, undone when they
+      // fail): it is answered again once the call has moved the peer to another router.
+      this.logger.warn(
+        `worker died under a client offer, answering it after the move [${this.context}]`,
+      );
+      if (this.ctx.router === router) await this.movedOrClosed(2 * this.ctx.signalingTimeoutMs);
+      if (this.closed || this.ctx.router.closed) throw err;
+      await this.queue.run(() => this.negotiator.apply(parsed));
+    }
   }
 
   /**
@@ -337,6 +352,7 @@ export class SfuPeer {
       if (this.negotiator.isReady && this.slots.list.length > 0) {
         this.transport.armMigrationDeadline(2 * this.ctx.signalingTimeoutMs);
       }
+      this.moved();
     });
   }
 
@@ -349,9 +365,27 @@ export class SfuPeer {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.moved();
     this.queue.close();
     this.negotiator.close();
     this.transport.close();
+  }
+
+  /** Resolves once the peer moved to another router or closed, or after `ms`. */
+  private movedOrClosed(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.moveWaiters.push(done);
+    });
+  }
+
+  /** Frees whoever waits for the peer to move ({@link movedOrClosed}). */
+  private moved(): void {
+    for (const done of this.moveWaiters.splice(0)) done();
   }
 
   private async restartIce(attempt: number): Promise<void> {

@@ -20,6 +20,9 @@ import type { RoomRouter } from './room-router';
 import { RoomRouters } from './room-routers';
 import { type RoomTrackEvents, RoomTracks } from './room-tracks';
 import { VoiceActivityMonitor } from './voice-activity.monitor';
+
+/** Attempts to open a session whose router's worker died meanwhile. */
+const MAX_OPEN_ATTEMPTS = 3;
 import type { WorkerPool } from '../workers/worker-pool';
 
 /** What a room needs from the service. */
@@ -230,15 +233,7 @@ export class SfuRoom implements PipedRoom {
   async addPeer(ref: MediaSessionRef, options: MediaSessionOptions = {}): Promise<SfuPeer> {
     this.joining++;
     try {
-      if (this.recovering) await this.recovering;
-      const home = await this.routers.place();
-      let peer: SfuPeer;
-      try {
-        peer = await SfuPeer.create(ref, this.peerContext(home), options);
-      } catch (err) {
-        this.routers.leave(home);
-        throw err;
-      }
+      const { peer, home } = await this.openPeer(ref, options);
       if (this.closed) {
         peer.close();
         throw new Error(`room closed while the session joined [callId=${this.callId}]`);
@@ -516,6 +511,31 @@ export class SfuRoom implements PipedRoom {
     this.logger.log(
       `call recovered [callId=${this.callId}, workerPids=${this.workerPids.join('/')}, moved=${moved.length}, ms=${Date.now() - started}]`,
     );
+  }
+
+  /**
+   * A peer on the router it is placed on. When that router's worker dies while the peer is being
+   * made, it is made again where the call then is (once the call has recovered).
+   */
+  private async openPeer(
+    ref: MediaSessionRef,
+    options: MediaSessionOptions,
+  ): Promise<{ peer: SfuPeer; home: RoomRouter }> {
+    for (let attempt = 1; ; attempt++) {
+      if (this.recovering) await this.recovering;
+      const home = await this.routers.place();
+      try {
+        return { peer: await SfuPeer.create(ref, this.peerContext(home), options), home };
+      } catch (err) {
+        this.routers.leave(home);
+        if (!home.closed || this.closed || attempt >= MAX_OPEN_ATTEMPTS) throw err;
+        this.logger.warn(
+          `worker died while a session opened, opening it again [callId=${this.callId}, sessionId=${ref.sessionId}]`,
+        );
+        // The death's recovery starts on the next turn of the event loop.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
   }
 
   /** Moves a peer whose router died to a newly placed router. */
