@@ -20,10 +20,10 @@ import type { RoomRouter } from './room-router';
 import { RoomRouters } from './room-routers';
 import { type RoomTrackEvents, RoomTracks } from './room-tracks';
 import { VoiceActivityMonitor } from './voice-activity.monitor';
+import type { WorkerPool } from '../workers/worker-pool';
 
 /** Attempts to open a session whose router's worker died meanwhile. */
 const MAX_OPEN_ATTEMPTS = 3;
-import type { WorkerPool } from '../workers/worker-pool';
 
 /** What a room needs from the service. */
 export interface RoomContext {
