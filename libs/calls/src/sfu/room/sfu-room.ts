@@ -428,6 +428,11 @@ export class SfuRoom implements PipedRoom {
 
   private consumeFailed(peer: SfuPeer, producer: ms.Producer, err: Error): void {
     if (peer.isClosed || producer.closed || this.closed) return;
+    // A worker died under it: the recovery consumes everything again.
+    if (this.homes.get(peer)?.closed || this.routers.originOf(producer).closed) {
+      this.logger.debug(`consume interrupted by a worker's death [${peer.context}]`);
+      return;
+    }
     this.logger.warn(`consume failed [${peer.context}, producerId=${producer.id}]: ${err.message}`);
   }
 
