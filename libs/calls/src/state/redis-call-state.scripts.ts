@@ -1,7 +1,8 @@
 /**
- * Lua scripts that make each state write atomic in Redis. Defined once per client with
- * `defineCommand`, so ioredis calls them by EVALSHA (one round trip) and reloads them after a
- * Redis restart.
+ * Lua scripts that make each state write atomic in Redis, each sent by EVALSHA (one round trip)
+ * and loaded again when Redis lost it (a restart): create and end through ioredis'
+ * `defineCommand`, the compare-and-swap as a plain EVALSHA, with EVAL on `NOSCRIPT`
+ * (`RedisCallStateStore`).
  *
  * The stored document starts with its version (`{"version":12,…`; serialisation writes it
  * first), so a compare-and-swap compares the head of the stored value (`GETRANGE`) with the
