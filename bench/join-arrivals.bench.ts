@@ -32,6 +32,7 @@ import { envNumber } from './lib/env';
 import { LoadProcess } from './lib/load-process';
 import { loginMany, MEDIA_BENCH_ENV } from './lib/media-host';
 import { percentile, printTable, type Row } from './lib/measure';
+import { writeSyscalls } from './lib/proc-status';
 import { sampleRunQueue } from './lib/run-queue';
 import { probeModule, type ServerTimeline } from './lib/server-probe';
 import type { AudioRole } from './lib/bench-participant';
@@ -137,7 +138,8 @@ async function run(
       decrypt: envNumber('ARRIVALS_DECRYPT', 0) > 0,
     });
     const lag = monitorEventLoopDelay({ resolution: 10 });
-    const [worker0, cpu0, t0] = [await server.workerCpuSeconds(), process.cpuUsage(), Date.now()];
+    const worker0 = await server.workerCpuSeconds();
+    const [cpu0, writes0, t0] = [process.cpuUsage(), writeSyscalls(), Date.now()];
     lag.enable();
     const profileDir = process.env.ARRIVALS_CPU_PROFILE;
     const profiler = profileDir ? new CpuProfiler() : null;
@@ -154,6 +156,7 @@ async function run(
     lag.disable();
     const queue = runQueue();
     const cpu = process.cpuUsage(cpu0);
+    const writes = writeSyscalls() - writes0;
     const wallS = (Date.now() - t0) / 1000;
     if (profiler) {
       printProfile(`${group} server`, await profiler.stop(profileDir!, `${group}-server`));
@@ -188,6 +191,7 @@ async function run(
       'reached audio': `${firstAudio.length}/${n}`,
       'server CPU % / ms per join': `${((serverMs / 1000 / wallS) * 100).toFixed(0)} / ${(serverMs / n).toFixed(1)}`,
       'worker CPU % / ms per join': `${((workerMs / 1000 / wallS) * 100).toFixed(0)} / ${(workerMs / n).toFixed(1)}`,
+      'server write syscalls/join': (writes / n).toFixed(0),
       'server event-loop delay p99 ms': (lag.percentile(99) / 1e6).toFixed(0),
       'load gen CPU % (run / busiest s)': `${(result.generatorCpu * 100).toFixed(0)} / ${(result.generatorBusiestSecond * 100).toFixed(0)}`,
       'machine: runnable threads p50 / max (2 cores)': `${queue.p50} / ${queue.max}`,

@@ -34,6 +34,7 @@ import { envNumber, envNumbers } from './lib/env';
 import { LoadProcess } from './lib/load-process';
 import { loginMany, MEDIA_BENCH_ENV } from './lib/media-host';
 import { percentile, printTable, type Row } from './lib/measure';
+import { writeSyscalls } from './lib/proc-status';
 import { sampleRunQueue } from './lib/run-queue';
 import type { AudioRole } from './lib/bench-participant';
 
@@ -106,11 +107,6 @@ async function startTarget(mode: Mode, redisUrl: string): Promise<Target> {
       (await sfu.workerUsage()).reduce((sum, w) => sum + w.cpuSeconds, 0),
     close: () => host.close(),
   };
-}
-
-/** Write system calls this process made so far (Linux). */
-function writeSyscalls(): number {
-  return Number(/syscw: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))?.[1]);
 }
 
 /** CPU seconds a process used so far (Linux `/proc/<pid>/stat`: utime + stime). */

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
@@ -33,11 +33,12 @@ export class CpuProfiler {
     await this.session.post('Profiler.start');
   }
 
-  /** Stops, writes `<dir>/<name>.cpuprofile`, and returns the profile. */
+  /** Stops, writes `<dir>/<name>.cpuprofile` (creating `dir`), and returns the profile. */
   async stop(dir: string, name: string): Promise<CpuProfile> {
     const { profile } = (await this.session.post('Profiler.stop')) as { profile: CpuProfile };
     await this.session.post('Profiler.disable');
     this.session.disconnect();
+    mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, `${name}.cpuprofile`), JSON.stringify(profile));
     return profile;
   }

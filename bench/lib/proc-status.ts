@@ -9,3 +9,8 @@ export function rssMiB(pid: number): number {
     return NaN;
   }
 }
+
+/** Write system calls this process made so far (`syscw` of /proc/self/io): socket and pipe writes. */
+export function writeSyscalls(): number {
+  return Number(/syscw: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))?.[1]);
+}

@@ -49,26 +49,36 @@ describe('AnnouncementBatchingDelivery', () => {
 
   afterEach(() => jest.useRealTimers());
 
-  it('sends the joins and leaves of a window as one batch per channel, in order', () => {
+  it('announces the joins of one turn together, then at most one batch per channel per window', () => {
     const delivery = new AnnouncementBatchingDelivery(inner, 20);
 
     delivery.toChannel('ch1', joined('a'));
     delivery.toChannel('ch2', joined('x'));
-    jest.advanceTimersByTime(10);
     delivery.toChannel('ch1', joined('b'));
-    delivery.toChannel('ch1', left('a'));
     expect(inner.log).toEqual([]);
-    jest.advanceTimersByTime(10);
-
+    jest.advanceTimersByTime(0);
     expect(inner.log).toEqual([
-      'batch ch1: session-joined a, session-joined b, session-left a',
+      'batch ch1: session-joined a, session-joined b',
       'batch ch2: session-joined x',
     ]);
+
+    // Within the window after ch1's batch: held until the window ends, in order.
+    jest.advanceTimersByTime(5);
     delivery.toChannel('ch1', joined('c'));
-    jest.advanceTimersByTime(19);
+    delivery.toChannel('ch1', left('a'));
+    jest.advanceTimersByTime(14);
     expect(inner.log).toHaveLength(2);
     jest.advanceTimersByTime(1);
-    expect(inner.log[2]).toBe('batch ch1: session-joined c');
+    expect(inner.log[2]).toBe('batch ch1: session-joined c, session-left a');
+
+    // A window with nothing in it ends the channel's quiet time: the next join goes at once.
+    jest.advanceTimersByTime(20);
+    expect(jest.getTimerCount()).toBe(0);
+    delivery.toChannel('ch1', joined('d'));
+    jest.advanceTimersByTime(0);
+    expect(inner.log[3]).toBe('batch ch1: session-joined d');
+    jest.advanceTimersByTime(20);
+    expect(jest.getTimerCount()).toBe(0);
   });
 
   it('with a window of 0, sends the announcements of one turn of the event loop together', () => {
@@ -90,7 +100,7 @@ describe('AnnouncementBatchingDelivery', () => {
     delivery.toUser('u-a', { type: 'call-state', call: call('ch1'), forUserId: 'u-a' }, 'ch1');
 
     expect(inner.log).toEqual(['session a: joined a', 'user u-a: call-state']);
-    jest.advanceTimersByTime(20);
+    jest.advanceTimersByTime(0);
     expect(inner.log[2]).toBe('batch ch1: session-joined a');
   });
 
@@ -123,10 +133,20 @@ describe('AnnouncementBatchingDelivery', () => {
     const delivery = new AnnouncementBatchingDelivery(inner, 20);
 
     delivery.toChannel('ch1', joined('a'));
+    delivery.toChannel('ch2', joined('x'));
+    jest.advanceTimersByTime(0);
+    delivery.toChannel('ch1', joined('b'));
+    delivery.toChannel('ch3', joined('y'));
     delivery.onApplicationShutdown();
     delivery.toChannel('ch1', left('a'));
 
-    expect(inner.log).toEqual(['batch ch1: session-joined a', 'channel ch1: session-left a']);
+    expect(inner.log).toEqual([
+      'batch ch1: session-joined a',
+      'batch ch2: session-joined x',
+      'batch ch1: session-joined b',
+      'batch ch3: session-joined y',
+      'channel ch1: session-left a',
+    ]);
     expect(jest.getTimerCount()).toBe(0);
   });
 });

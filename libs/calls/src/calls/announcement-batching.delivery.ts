@@ -9,26 +9,34 @@ const ANNOUNCEMENTS: ReadonlySet<CallEventType> = new Set<CallEventType>([
   'session-left',
 ]);
 
+/** A channel's announcements waiting to go out, and when they go. */
+interface ChannelBatch {
+  events: CallEvent[];
+  /** Fires the next batch: at the end of this turn, or when the channel's quiet time is over. */
+  timer: { cancel(): void };
+}
+
 /**
  * The core's {@link CallDelivery}, around the protocol adapters': the joins and leaves announced
- * to a channel are collected for `windowMs` (0: until the next check phase of the event loop, i.e.
- * those of one turn) and handed to the adapters as one batch per channel
- * ({@link CallDelivery.toChannelBatch}),
- * so a burst of joins reaches each follower as a few writes instead of one broadcast per join.
+ * to a channel go out as one batch per channel ({@link CallDelivery.toChannelBatch}), at most one
+ * batch per channel every `windowMs`. An announcement after a quiet window waits only for the
+ * rest of its turn of the event loop (the joins of one turn go together); one that comes within
+ * `windowMs` of the channel's last batch waits for the end of that window, with any others. So a
+ * lone join is announced at once, and a stream of joins into a big call (people arriving a few
+ * tens of milliseconds apart) reaches each follower as a few writes instead of one per join.
  * Everything else goes out at once: what goes to one session or user (the joiner's `joined`, its
  * answer, its call state) never waits, and an event for a channel's or call's audience (a mute, a
  * host change, a reaction) first sends that channel's pending announcements, so the audience sees
  * every session join before anything it does. Announcements of one channel keep their order.
  */
 export class AnnouncementBatchingDelivery implements CallDelivery, OnApplicationShutdown {
-  /** Pending announcements per channel, in order (channels in the order they began waiting). */
-  private readonly pending = new Map<string, CallEvent[]>();
-  private timer: { cancel(): void } | null = null;
+  /** Channels with announcements waiting, or in their quiet time after a batch. */
+  private readonly batches = new Map<string, ChannelBatch>();
   private closed = false;
 
   /**
    * @param inner the adapters' delivery
-   * @param windowMs how long an announcement may wait for others (0: this turn of the loop)
+   * @param windowMs the least time between two batches of a channel (0: one per turn of the loop)
    */
   constructor(
     private readonly inner: CallDelivery,
@@ -65,45 +73,46 @@ export class AnnouncementBatchingDelivery implements CallDelivery, OnApplication
   /** Sends every pending announcement; later ones go out at once. */
   onApplicationShutdown(): void {
     this.closed = true;
-    this.flushAll();
+    for (const [channelId, batch] of this.batches) {
+      batch.timer.cancel();
+      this.flush(channelId);
+    }
+    this.batches.clear();
   }
 
-  /** Sends a channel's pending announcements now. */
+  /** Sends a channel's pending announcements now (its quiet time, if any, goes on). */
   private flush(channelId: string): void {
-    const events = this.pending.get(channelId);
-    if (!events) return;
-    this.pending.delete(channelId);
+    const batch = this.batches.get(channelId);
+    if (!batch || batch.events.length === 0) return;
+    const { events } = batch;
+    batch.events = [];
     this.inner.toChannelBatch(channelId, events);
-    if (this.pending.size === 0) this.stopTimer();
-  }
-
-  private flushAll(): void {
-    this.stopTimer();
-    for (const channelId of [...this.pending.keys()]) this.flush(channelId);
   }
 
   private enqueue(channelId: string, event: CallEvent): void {
-    const events = this.pending.get(channelId);
-    if (events) events.push(event);
-    else this.pending.set(channelId, [event]);
-    this.timer ??= this.startTimer(() => {
-      this.timer = null;
-      this.flushAll();
+    const batch = this.batches.get(channelId);
+    if (batch) {
+      batch.events.push(event);
+      return;
+    }
+    const immediate = setImmediate(() => this.fire(channelId));
+    this.batches.set(channelId, {
+      events: [event],
+      timer: { cancel: () => clearImmediate(immediate) },
     });
   }
 
-  /** One timer for every channel: an announcement waits at most one window. */
-  private startTimer(fire: () => void): { cancel(): void } {
-    if (this.windowMs <= 0) {
-      const immediate = setImmediate(fire);
-      return { cancel: () => clearImmediate(immediate) };
+  /** Sends the channel's batch, then keeps the channel quiet for a window (or forgets it). */
+  private fire(channelId: string): void {
+    const batch = this.batches.get(channelId);
+    if (!batch) return;
+    if (batch.events.length === 0 || this.windowMs <= 0) {
+      this.flush(channelId);
+      this.batches.delete(channelId);
+      return;
     }
-    const timeout = setTimeout(fire, this.windowMs);
-    return { cancel: () => clearTimeout(timeout) };
-  }
-
-  private stopTimer(): void {
-    this.timer?.cancel();
-    this.timer = null;
+    this.flush(channelId);
+    const timeout = setTimeout(() => this.fire(channelId), this.windowMs);
+    batch.timer = { cancel: () => clearTimeout(timeout) };
   }
 }

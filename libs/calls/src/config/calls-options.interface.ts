@@ -139,11 +139,13 @@ export interface CallsModuleOptions {
    */
   reconnectGraceMs?: number;
   /**
-   * How long join and leave announcements of a call are collected before they go out together
-   * (ms). 0: those of one turn of the event loop, which in a burst of joins already makes batches of
-   * dozens (joins complete in waves). A window adds latency for the others and makes each batch's
-   * synchronous fan-out bigger. The joiner's own acknowledgement, answer and call state never
-   * wait. Env: `RUSTCHAT_CALLS_ANNOUNCE_WINDOW_MS`.
+   * The least time between two batches of join and leave announcements of a channel (ms): the
+   * announcements of one turn of the event loop always go together, and those that come within
+   * this window after the channel's last batch wait for its end. A lone join is never held. 0: one
+   * batch per turn, which in a burst of joins already makes batches of dozens (joins complete in
+   * waves); a window also batches a steady stream of arrivals (fewer writes, a bigger synchronous
+   * fan-out per batch). The joiner's own acknowledgement, answer and call state never wait. Env:
+   * `RUSTCHAT_CALLS_ANNOUNCE_WINDOW_MS`.
    * @default 0
    */
   announceWindowMs?: number;
