@@ -178,6 +178,13 @@ async function run(
         const t = server.timeline.of(id);
         return t.joinIn !== undefined && t[stage] !== undefined ? [t[stage] - t.joinIn] : [];
       });
+    // The server's own part of the answer: its join up to the acknowledgement (media opened), and
+    // the client's offer to the answer; not the time the client took to send its offer.
+    const serverOwn = result.sessionIds.flatMap((id) => {
+      const { joinIn, openEnd, offerIn, answerOut } = server.timeline.of(id);
+      if ([joinIn, openEnd, offerIn, answerOut].some((t) => t === undefined)) return [];
+      return [openEnd! - joinIn! + answerOut! - Math.max(offerIn!, openEnd!)];
+    });
     const pair = (values: number[]) =>
       `${percentile(values, 50).toFixed(0)} / ${percentile(values, 99).toFixed(0)}`;
     const serverMs = (cpu.user + cpu.system) / 1000;
@@ -187,6 +194,7 @@ async function run(
       'answer p50 / p99 ms': pair(answer),
       'first audio p50 / p99 ms': pair(firstAudio),
       'server: join in → answer out p50 / p99': pair(serverStage('answerOut')),
+      'server: own time to answer (join → ack, offer → answer) p50 / p99': pair(serverOwn),
       'server: join in → DTLS connected p50 / p99': pair(serverStage('dtlsConnected')),
       'reached audio': `${firstAudio.length}/${n}`,
       'server CPU % / ms per join': `${((serverMs / 1000 / wallS) * 100).toFixed(0)} / ${(serverMs / n).toFixed(1)}`,

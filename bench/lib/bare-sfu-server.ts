@@ -189,6 +189,7 @@ export class BareSfuServer {
     const state = JSON.stringify({ id: channelId, channel_id: channelId, sessions: roster });
     await this.redis.set(`bare:call:${channelId}`, state);
     await socket.join(channelId);
+    this.timeline.mark(socket.id, 'openEnd');
     socket.emit(PREFIX + 'join', this.envelope('join', { connID: peer.id }, channelId));
     this.announce(() => {
       const joined = this.envelope('user_joined', { user_id: peer.userId, session_id: peer.id });
@@ -239,6 +240,7 @@ export class BareSfuServer {
       type: string;
       sdp: string;
     };
+    if (type === 'offer') this.timeline.mark(id, 'offerIn');
     const parsed = parse(sdp);
     if (type === 'answer') {
       const answered = peer.inFlight ?? [];
