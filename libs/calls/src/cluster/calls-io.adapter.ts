@@ -8,6 +8,7 @@ import { CALLS_OPTIONS } from '../calls.constants';
 import type { ResolvedCallsOptions } from '../config/calls-options.interface';
 import { createRedis, describeRedis } from '../state/redis-connection';
 import { RedisKeys } from '../state/redis-keys';
+import { coalesceWritesPerTick } from '../state/redis-write-coalescing';
 import { pacedStreamReader } from './stream-reader';
 
 /**
@@ -51,11 +52,14 @@ export class CallsIoAdapter extends IoAdapter {
     const readers = this.readers;
     // Publishing fails at once while Redis is down (local delivery still happens); the stream
     // readers and the pub/sub subscriber (made by duplicate()) wait for it instead of spinning.
-    const publisher = createRedis(this.options, {
-      ...base,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-    });
+    // The entries a broadcast of a batch publishes (one per event) leave in one write.
+    const publisher = coalesceWritesPerTick(
+      createRedis(this.options, {
+        ...base,
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+      }),
+    );
     publisher.duplicate = (): Redis => {
       const reader = pacedStreamReader(
         createRedis(this.options, {

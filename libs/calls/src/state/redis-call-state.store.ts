@@ -14,6 +14,7 @@ import {
   versionHead,
 } from './redis-call-state.scripts';
 import type { RedisKeys } from './redis-keys';
+import { corkUntilNextTick } from './redis-write-coalescing';
 
 const COMPARE_AND_SET_SHA = createHash('sha1').update(COMPARE_AND_SET_SCRIPT).digest('hex');
 
@@ -187,18 +188,6 @@ export class RedisCallStateStore implements CallStateStore {
     return Promise.resolve();
   }
 
-  /**
-   * Holds the commands issued in this tick in the socket and sends them with one write at the end
-   * of the tick. Under concurrency the replies that arrive together free their callers in the same
-   * tick, so their next commands leave together too: one system call instead of one per command.
-   */
-  private coalesceWrites(): void {
-    const stream = this.redis.stream;
-    if (!stream || stream.writableCorked > 0) return;
-    stream.cork();
-    process.nextTick(() => stream.uncork());
-  }
-
   private async endCall(expected: CallState): Promise<CasResult> {
     const key = this.keys.state(expected.id);
     const reply = await this.run('compareAndSet', () =>
@@ -280,7 +269,7 @@ export class RedisCallStateStore implements CallStateStore {
   }
 
   private async run<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    this.coalesceWrites();
+    corkUntilNextTick(this.redis);
     try {
       return await fn();
     } catch (err) {
