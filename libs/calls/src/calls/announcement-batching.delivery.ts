@@ -106,12 +106,12 @@ export class AnnouncementBatchingDelivery implements CallDelivery, OnApplication
   private fire(channelId: string): void {
     const batch = this.batches.get(channelId);
     if (!batch) return;
-    if (batch.events.length === 0 || this.windowMs <= 0) {
-      this.flush(channelId);
+    const sent = batch.events.length > 0;
+    this.flush(channelId);
+    if (!sent || this.windowMs <= 0) {
       this.batches.delete(channelId);
       return;
     }
-    this.flush(channelId);
     const timeout = setTimeout(() => this.fire(channelId), this.windowMs);
     batch.timer = { cancel: () => clearTimeout(timeout) };
   }
