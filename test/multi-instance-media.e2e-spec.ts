@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
 import { TestRedisServer, type WrtcTestPeer } from '@app/calls/testing';
 import { gatewayPeer } from './support/gateway-peer';
 import type { TestClient } from './support/host-app';
@@ -11,6 +12,18 @@ import { instanceEnv } from './support/instance-env';
 const TONES = [330, 440, 550, 660, 770, 880];
 
 const channel = () => `media-${randomBytes(4).toString('hex')}`;
+
+/** The entries of the socket.io adapter's stream in the deployment's Redis, each as one text. */
+async function socketIoStream(redisUrl: string): Promise<string[]> {
+  const redis = new Redis(redisUrl);
+  try {
+    const [key] = await redis.keys('*socket.io');
+    const entries = key ? await redis.xrange(key, '-', '+') : [];
+    return entries.map(([, fields]) => fields.join(' '));
+  } finally {
+    redis.disconnect();
+  }
+}
 
 interface Participant {
   readonly name: string;
@@ -181,6 +194,11 @@ describe('many instances, one call: media', () => {
       );
       expect(types).toEqual(expect.arrayContaining(['answer', 'offer']));
     }
+    // Each signal went straight to its socket on the instance serving the session, none through
+    // the socket.io stream that carries the broadcasts between instances (the joins did).
+    const streamed = await socketIoStream(redis.url);
+    expect(streamed.filter((e) => e.includes('user_joined')).length).toBeGreaterThan(0);
+    expect(streamed.filter((e) => e.includes('calls_signal'))).toEqual([]);
     console.log(
       `2+2+2 on three instances: everyone heard the other five ${allHeardMs} ms after the last join`,
     );

@@ -74,12 +74,25 @@ export class SocketIoDelivery implements CallDelivery {
     });
   }
 
+  /**
+   * A media signal for a session whose socket is on this instance (its media is here: the core
+   * only signals sessions served here) goes to that socket directly. Through the Redis adapter it
+   * would be published to the stream, read back and decoded by every instance, and the local
+   * socket would get it only after Redis acknowledged the publish. Signals are a stream of their
+   * own for the client's peer connection, so they keep their order among themselves; other events
+   * to a session take the adapter's path, in order with the channel's and the user's events.
+   */
   toSession(sessionId: string, channelId: string, event: CallEvent): void {
     const { name, data } = mattermostEvent(this.wire, event);
-    this.emit([SocketIoRooms.session(sessionId)], name, data, {
-      connection_id: sessionId,
-      channel_id: this.wire.id(channelId),
-    });
+    const room = SocketIoRooms.session(sessionId);
+    const local = event.type === 'signal' && this.hasLocalSocket(room);
+    this.emit(
+      [room],
+      name,
+      data,
+      { connection_id: sessionId, channel_id: this.wire.id(channelId) },
+      local,
+    );
   }
 
   /** To one socket, whether or not it is in a call (replies such as `call_state`, `hello`). */
@@ -98,9 +111,14 @@ export class SocketIoDelivery implements CallDelivery {
     event: ServerEvent,
     data: Data,
     broadcast: Partial<MattermostBroadcast>,
+    localOnly = false,
   ): void {
     if (!this.server) return;
     const envelope = mattermostEnvelope(event, data, broadcast, ++this.seq);
-    this.server.to(rooms).emit(envelope.event, envelope);
+    (localOnly ? this.server.local : this.server).to(rooms).emit(envelope.event, envelope);
+  }
+
+  private hasLocalSocket(room: string): boolean {
+    return (this.server?.adapter.rooms.get(room)?.size ?? 0) > 0;
   }
 }
